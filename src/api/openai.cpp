@@ -1,0 +1,280 @@
+#include "api/openai.h"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <simdjson.h>
+
+namespace gatehouse::api {
+
+namespace od = simdjson::ondemand;
+
+namespace {
+
+constexpr std::size_t kMaxDepth = 128;
+
+// Touches every value under `v` so malformed JSON anywhere in the body is caught here, with a
+// 400, rather than forwarded. Strings are checked as tokens (not unescaped): cheap.
+simdjson::error_code validate(od::value v, std::size_t depth) {
+  if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
+  od::json_type t;
+  if (auto e = v.type().get(t)) return e;
+  switch (t) {
+    case od::json_type::object: {
+      od::object o;
+      if (auto e = v.get_object().get(o)) return e;
+      for (auto field : o) {
+        std::string_view key;
+        if (auto e = field.unescaped_key().get(key)) return e;
+        od::value child;
+        if (auto e = field.value().get(child)) return e;
+        if (auto e = validate(child, depth + 1)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      od::array a;
+      if (auto e = v.get_array().get(a)) return e;
+      for (auto el : a) {
+        od::value child;
+        if (auto e = el.get(child)) return e;
+        if (auto e = validate(child, depth + 1)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      return v.get_string().get(s);
+    }
+    case od::json_type::number: {
+      od::number n;
+      return v.get_number().get(n);
+    }
+    case od::json_type::boolean: {
+      bool b;
+      return v.get_bool().get(b);
+    }
+    case od::json_type::null:
+      return v.is_null() ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+Error malformed(simdjson::error_code e) {
+  return Error::bad_request(std::string("the request body is not valid JSON (") +
+                            simdjson::error_message(e) + "); send a JSON object");
+}
+
+std::string_view json_type_name(od::json_type t) {
+  switch (t) {
+    case od::json_type::object: return "an object";
+    case od::json_type::array: return "an array";
+    case od::json_type::string: return "a string";
+    case od::json_type::number: return "a number";
+    case od::json_type::boolean: return "a boolean";
+    case od::json_type::null: return "null";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+std::variant<CanonicalRequest, Error> decode_request(Operation op, std::string& body) {
+  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) {
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  }
+  // One parser per thread: it keeps its buffers, so steady traffic allocates nothing here.
+  thread_local od::parser parser;
+  od::document doc;
+  if (auto e = parser.iterate(body.data(), body.size(), body.capacity()).get(doc)) {
+    return malformed(e);
+  }
+  od::object root;
+  if (auto e = doc.get_object().get(root)) {
+    return e == simdjson::INCORRECT_TYPE ? Error::bad_request("the request body must be a JSON object")
+                                         : malformed(e);
+  }
+
+  CanonicalRequest req;
+  req.op = op;
+  bool have_model = false;
+  bool have_payload = false;  // messages (chat) or input (embeddings)
+  const std::string_view payload_field = op == Operation::kChatCompletions ? "messages" : "input";
+
+  for (auto field : root) {
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return malformed(e);
+    od::value value;
+    if (auto e = field.value().get(value)) return malformed(e);
+    od::json_type type;
+    if (auto e = value.type().get(type)) return malformed(e);
+
+    if (key == "model") {
+      if (type != od::json_type::string) {
+        return Error::bad_request(
+            "'model' must be a string naming a configured model, got " +
+                std::string(json_type_name(type)),
+            "model");
+      }
+      std::string_view raw = value.raw_json_token();
+      std::string_view name;
+      if (auto e = value.get_string().get(name)) return malformed(e);
+      // raw_json_token may include trailing whitespace: trim to the closing quote.
+      while (!raw.empty() && raw.back() != '"') raw.remove_suffix(1);
+      req.model = std::string(name);
+      req.model_offset = std::size_t(raw.data() - body.data());
+      req.model_length = raw.size();
+      have_model = true;
+      continue;
+    }
+    if (key == payload_field) {
+      bool ok = op == Operation::kChatCompletions
+                    ? type == od::json_type::array
+                    : (type == od::json_type::string || type == od::json_type::array);
+      if (!ok) {
+        return Error::bad_request(
+            op == Operation::kChatCompletions
+                ? "'messages' must be an array of message objects, got " +
+                      std::string(json_type_name(type))
+                : "'input' must be a string or an array, got " + std::string(json_type_name(type)),
+            std::string(payload_field));
+      }
+      if (op == Operation::kChatCompletions) {
+        od::array msgs;
+        if (auto e = value.get_array().get(msgs)) return malformed(e);
+        std::size_t count = 0;
+        for (auto el : msgs) {
+          od::value msg;
+          if (auto e = el.get(msg)) return malformed(e);
+          od::json_type mt;
+          if (auto e = msg.type().get(mt)) return malformed(e);
+          if (mt != od::json_type::object) {
+            return Error::bad_request("'messages[" + std::to_string(count) +
+                                          "]' must be an object with 'role' and 'content'",
+                                      "messages");
+          }
+          if (auto e = validate(msg, 1)) return malformed(e);
+          ++count;
+        }
+        if (count == 0) {
+          return Error::bad_request("'messages' must contain at least one message", "messages");
+        }
+      } else if (auto e = validate(value, 1)) {
+        return malformed(e);
+      }
+      have_payload = true;
+      continue;
+    }
+    if (key == "stream") {
+      if (type == od::json_type::null) continue;
+      bool b = false;
+      if (value.get_bool().get(b)) {
+        return Error::bad_request("'stream' must be true or false", "stream");
+      }
+      req.stream = b;
+      continue;
+    }
+    if (key == "stream_options" && type == od::json_type::object) {
+      od::object so;
+      if (auto e = value.get_object().get(so)) return malformed(e);
+      for (auto f : so) {
+        std::string_view k;
+        if (auto e = f.unescaped_key().get(k)) return malformed(e);
+        od::value v;
+        if (auto e = f.value().get(v)) return malformed(e);
+        if (k == "include_usage") {
+          bool b = false;
+          if (v.get_bool().get(b)) {
+            return Error::bad_request("'stream_options.include_usage' must be true or false",
+                                      "stream_options");
+          }
+          req.include_usage = b;
+        } else if (auto e = validate(v, 2)) {
+          return malformed(e);
+        }
+      }
+      continue;
+    }
+    if (auto e = validate(value, 1)) return malformed(e);
+  }
+  const char* rest = nullptr;
+  if (doc.current_location().get(rest) == simdjson::SUCCESS) {
+    return Error::bad_request("the request body has data after the JSON object");
+  }
+
+  if (!have_model) {
+    return Error::bad_request("'model' is required: name one of the models from GET /v1/models",
+                              "model");
+  }
+  if (!have_payload) {
+    return Error::bad_request(op == Operation::kChatCompletions
+                                  ? "'messages' is required: an array of message objects"
+                                  : "'input' is required: a string or an array of strings",
+                              std::string(payload_field));
+  }
+  return req;
+}
+
+std::string json_quote(std::string_view s) {
+  return boost::json::serialize(boost::json::string(s));
+}
+
+std::string rewrite_model(std::string_view body, const CanonicalRequest& req,
+                          std::string_view upstream_model) {
+  std::string quoted = json_quote(upstream_model);
+  std::string out;
+  out.reserve(body.size() - req.model_length + quoted.size());
+  out.append(body.substr(0, req.model_offset));
+  out.append(quoted);
+  out.append(body.substr(req.model_offset + req.model_length));
+  return out;
+}
+
+std::string_view error_type(const Error& error) {
+  switch (error.kind) {
+    case ErrorKind::kUnauthenticated: return "authentication_error";
+    case ErrorKind::kForbidden: return "permission_error";
+    case ErrorKind::kRateLimited: return "rate_limit_error";
+    case ErrorKind::kBadRequest:
+    case ErrorKind::kNotFound:
+    case ErrorKind::kMethodNotAllowed:
+    case ErrorKind::kTooLarge:
+      return "invalid_request_error";
+    case ErrorKind::kUpstreamStatus:
+      return error.status >= 500 ? "upstream_error" : "invalid_request_error";
+    case ErrorKind::kUpstreamConnect:
+    case ErrorKind::kUpstreamReset:
+    case ErrorKind::kUpstreamTimeout:
+    case ErrorKind::kUpstreamProtocol:
+      return "upstream_error";
+    case ErrorKind::kUnavailable: return "service_unavailable";
+    case ErrorKind::kInternal: return "server_error";
+  }
+  return "server_error";
+}
+
+std::string encode_error(const Error& error) {
+  std::string out = R"({"error":{"message":)";
+  out += json_quote(error.message);
+  out += R"(,"type":)";
+  out += json_quote(error_type(error));
+  out += R"(,"param":)";
+  out += error.param.empty() ? "null" : json_quote(error.param);
+  out += R"(,"code":)";
+  out += error.code.empty() ? "null" : json_quote(error.code);
+  out += "}}";
+  return out;
+}
+
+bool is_openai_error_body(std::string_view body) {
+  std::string padded(body);
+  thread_local od::parser parser;
+  padded.reserve(padded.size() + simdjson::SIMDJSON_PADDING);
+  od::document doc;
+  if (parser.iterate(padded.data(), padded.size(), padded.capacity()).get(doc)) return false;
+  od::object err;
+  if (doc.find_field("error").get_object().get(err)) return false;
+  std::string_view message;
+  return err.find_field_unordered("message").get_string().get(message) == simdjson::SUCCESS;
+}
+
+}  // namespace gatehouse::api

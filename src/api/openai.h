@@ -1,0 +1,50 @@
+// The OpenAI ingress codec: reads the few fields the gateway needs from a request body without
+// building a tree (simdjson On Demand), remembers where `model` sits so the body can be forwarded
+// with only that span replaced, and encodes errors in OpenAI's shape.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "core/error.h"
+
+namespace gatehouse::api {
+
+enum class Operation { kChatCompletions, kEmbeddings };
+
+// What the gateway knows about a request after decoding it. Everything else in the body is
+// opaque and is forwarded byte for byte.
+struct CanonicalRequest {
+  Operation op = Operation::kChatCompletions;
+  std::string model;
+  std::size_t model_offset = 0;  // byte span of the JSON string token `"model-name"` (with quotes)
+  std::size_t model_length = 0;
+  bool stream = false;
+  bool include_usage = false;    // stream_options.include_usage
+};
+
+// Decodes a chat completions or embeddings body. `body` must have at least 64 bytes of spare
+// capacity (simdjson reads past the end); the function reserves it if not. Errors are 400s that
+// name the field at fault.
+std::variant<CanonicalRequest, Error> decode_request(Operation op, std::string& body);
+
+// The body with the `model` token replaced by `upstream_model` (JSON-escaped).
+std::string rewrite_model(std::string_view body, const CanonicalRequest& req,
+                          std::string_view upstream_model);
+
+// {"error":{"message","type","param","code"}} for any gateway error.
+std::string encode_error(const Error& error);
+
+// OpenAI's error `type` for a status (invalid_request_error, authentication_error, ...).
+std::string_view error_type(const Error& error);
+
+// True when `body` already is an OpenAI-shaped error object ({"error":{"message":...}}), so an
+// upstream's own error can be relayed as it is.
+bool is_openai_error_body(std::string_view body);
+
+// JSON string literal for `s`, with quotes.
+std::string json_quote(std::string_view s);
+
+}  // namespace gatehouse::api

@@ -1,0 +1,177 @@
+#include "app/forward.h"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <charconv>
+
+#include "api/openai.h"
+#include "http/sse.h"
+
+namespace gatehouse::app {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+constexpr std::size_t kMaxResponseBytes = 256u << 20;  // a whole (non-streamed) answer
+constexpr std::size_t kMaxErrorBytes = 1u << 20;
+
+std::chrono::microseconds since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t);
+}
+
+// A provider's own message from a non-OpenAI error body ({"message"}, {"error_code","message"},
+// {"error":"text"}), cut short; empty when there is none.
+std::string provider_message(std::string_view body) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return {};
+  const auto& o = v.get_object();
+  std::string out;
+  if (auto* m = o.if_contains("message"); m && m->is_string()) out = std::string(m->get_string());
+  if (auto* e = o.if_contains("error"); out.empty() && e && e->is_string()) out = std::string(e->get_string());
+  if (auto* c = o.if_contains("error_code"); c && c->is_string()) {
+    out = std::string(c->get_string()) + (out.empty() ? "" : ": " + out);
+  }
+  if (out.size() > 500) out = out.substr(0, 500) + "...";
+  return out;
+}
+
+// Relays an SSE body: each read's complete events are written as one chunk, at once.
+asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext& ctx,
+                                   http::UpstreamCall& call) {
+  http::StreamHead head{bhttp::status::ok, 11};
+  head.set(bhttp::field::content_type, "text/event-stream");
+  head.set(bhttp::field::cache_control, "no-cache");
+  head.set("x-accel-buffering", "no");  // ask proxies in front of us not to buffer either
+  ctx.status = 200;
+  if (!co_await ex.start_stream(head)) co_return;
+
+  http::SseSplitter splitter;
+  for (;;) {
+    auto piece = co_await call.read_some();
+    if (auto* e = std::get_if<Error>(&piece)) {
+      if (ex.client_gone()) co_return;
+      // The answer has started: the error can only travel inside the stream.
+      ctx.error_code = e->code;
+      std::string event = "data: " + api::encode_error(*e) + "\n\n";
+      co_await ex.write_chunk(event);
+      co_await ex.end_stream();
+      co_return;
+    }
+    auto bytes = std::get<std::string_view>(piece);
+    if (bytes.empty()) break;
+    const auto& events = splitter.feed(bytes);
+    if (events.empty()) continue;
+    // Complete events are contiguous in the splitter's buffer: one write for all of them.
+    std::string_view batch(events.front().data(),
+                           events.back().data() + events.back().size() - events.front().data());
+    if (!co_await ex.write_chunk(batch)) {
+      call.abort();
+      co_return;
+    }
+  }
+  if (!splitter.pending().empty()) co_await ex.write_chunk(splitter.pending());
+  co_await ex.end_stream();
+}
+
+asio::awaitable<std::optional<Error>> exchange(http::Exchange& ex, pipeline::RequestContext& ctx,
+                                               http::UpstreamCall& call,
+                                               http::UpstreamRequest& request) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (auto error = co_await call.send(request)) {
+    ctx.upstream_time = since(t0);
+    co_return error;
+  }
+  unsigned status = call.status();
+  if (status >= 400) {
+    auto body = co_await call.read_all(kMaxErrorBytes);
+    ctx.upstream_time = since(t0);
+    if (auto* e = std::get_if<Error>(&body)) co_return std::move(*e);
+    co_return upstream_status_error(status, std::get<std::string>(body), call.header("retry-after"),
+                                    ctx.provider);
+  }
+
+  std::string_view content_type = call.header("content-type");
+  if (ctx.stream && content_type.starts_with("text/event-stream")) {
+    co_await relay_stream(ex, ctx, call);
+    ctx.upstream_time = since(t0);
+    co_return std::nullopt;
+  }
+
+  auto body = co_await call.read_all(kMaxResponseBytes);
+  ctx.upstream_time = since(t0);
+  if (auto* e = std::get_if<Error>(&body)) co_return std::move(*e);
+  http::Response res{static_cast<bhttp::status>(status), 11};
+  res.set(bhttp::field::content_type, content_type.empty() ? "application/json" : content_type);
+  res.body() = std::move(std::get<std::string>(body));
+  ctx.status = int(status);
+  co_await ex.respond(res);
+  co_return std::nullopt;
+}
+
+// Completes when the client closes its connection; then cuts the upstream exchange short.
+asio::awaitable<void> cancel_when_client_leaves(http::Exchange& ex, http::UpstreamCall& call) {
+  co_await ex.wait_client_closed();
+  if (ex.client_gone()) call.abort();
+}
+
+}  // namespace
+
+Error upstream_status_error(unsigned status, std::string_view body, std::string_view retry_after,
+                            std::string_view provider) {
+  Error e;
+  e.kind = status == 429 ? ErrorKind::kRateLimited : ErrorKind::kUpstreamStatus;
+  e.source = ErrorSource::kUpstream;
+  e.retryable = status == 429 || status >= 500;
+  e.status = int(status);
+  if (!retry_after.empty()) {
+    int s = -1;
+    auto [p, ec] = std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), s);
+    if (ec == std::errc() && s >= 0) e.retry_after_s = s;
+  }
+  if (status == 401 || status == 403) {
+    e.status = 502;
+    e.code = "upstream_auth_failed";
+    e.message = "provider '" + std::string(provider) + "' refused the gateway's credential (HTTP " +
+                std::to_string(status) + "); the gateway operator must fix providers." +
+                std::string(provider) + ".auth";
+    return e;
+  }
+  if (api::is_openai_error_body(body)) {
+    e.upstream_body = std::string(body);
+    e.message = "upstream error";
+    return e;
+  }
+  e.code = status == 429 ? "rate_limit_exceeded" : "upstream_error";
+  std::string detail = provider_message(body);
+  e.message = "provider '" + std::string(provider) + "' answered HTTP " + std::to_string(status) +
+              (detail.empty() ? "" : ": " + detail);
+  return e;
+}
+
+asio::awaitable<std::optional<Error>> forward(http::Exchange& ex, pipeline::RequestContext& ctx,
+                                              http::UpstreamPool& pool, http::CallTimeouts timeouts,
+                                              http::UpstreamRequest& request) {
+  http::UpstreamCall call(pool, timeouts);
+  std::optional<Error> result;
+  try {
+    auto outcome = co_await (exchange(ex, ctx, call, request) || cancel_when_client_leaves(ex, call));
+    if (outcome.index() == 0) result = std::move(std::get<0>(outcome));
+  } catch (const boost::system::system_error&) {
+    // Cancelled mid-operation because the client left: nothing more to say to anyone.
+    call.abort();
+  }
+  if (ex.client_gone()) {
+    ctx.client_gone = true;
+    if (ctx.status == 0) ctx.status = 499;  // nginx's "client closed request", for the records
+    co_return std::nullopt;
+  }
+  co_return result;
+}
+
+}  // namespace gatehouse::app

@@ -1,0 +1,30 @@
+// One upstream attempt and the relay of its answer to the client: whole JSON bodies, or SSE
+// streams event by event. Cancels the upstream exchange when the client goes away.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <optional>
+
+#include "core/error.h"
+#include "http/server.h"
+#include "http/upstream.h"
+#include "pipeline/context.h"
+
+namespace gatehouse::app {
+
+// Sends `request` through `pool` and answers the client. Returns an error only when nothing
+// was sent to the client yet (the caller answers it, or may try another target); once an
+// answer started, failures are reported inside it (an error event for a stream).
+boost::asio::awaitable<std::optional<Error>> forward(http::Exchange& ex,
+                                                     pipeline::RequestContext& ctx,
+                                                     http::UpstreamPool& pool,
+                                                     http::CallTimeouts timeouts,
+                                                     http::UpstreamRequest& request);
+
+// Maps an upstream error answer (status >= 400) to the error the client gets: an OpenAI-shaped
+// body is relayed as it is with the upstream's status; anything else is wrapped. A 401/403
+// means the gateway's provider credential was refused, which is not the client's fault: 502.
+Error upstream_status_error(unsigned status, std::string_view body, std::string_view retry_after,
+                            std::string_view provider);
+
+}  // namespace gatehouse::app

@@ -1,0 +1,153 @@
+// gatehouse: the composition root. Subcommands: serve, check-config.
+#include <CLI/CLI.hpp>
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "app/gateway.h"
+#include "app/snapshot.h"
+#include "config/load.h"
+#include "http/server.h"
+
+namespace {
+
+using namespace gatehouse;
+
+void print_diagnostics(const std::vector<config::Diagnostic>& diags, std::ostream& out) {
+  for (const auto& d : diags) out << d.to_string() << '\n';
+}
+
+void setup_logging(const std::string& level) {
+  // Asynchronous: a worker formats and enqueues, a logging thread writes. Under overload the
+  // oldest queued lines are dropped rather than blocking requests.
+  spdlog::init_thread_pool(16384, 1);
+  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto logger = std::make_shared<spdlog::async_logger>("gatehouse", sink, spdlog::thread_pool(),
+                                                       spdlog::async_overflow_policy::overrun_oldest);
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_every(std::chrono::seconds(1));
+}
+
+http::Limits limits_of(const config::Config& c) {
+  http::Limits l;
+  l.max_body_bytes = c.server.max_body_bytes;
+  l.max_header_bytes = c.server.max_header_bytes;
+  l.header_timeout = c.server.header_timeout;
+  l.keepalive_timeout = c.server.keepalive_timeout;
+  return l;
+}
+
+void warn_insecure(const config::Config& c) {
+  for (const auto& [name, p] : c.providers) {
+    if (p.tls && !p.verify_tls) {
+      spdlog::warn("providers.{}.tls.verify is false: the upstream's certificate is NOT checked", name);
+    }
+  }
+}
+
+int serve(const std::string& path) {
+  auto loaded = config::load_file(path);
+  if (!loaded.config) {
+    print_diagnostics(loaded.diagnostics, std::cerr);
+    return 1;
+  }
+  auto config = loaded.config;
+  setup_logging(config->log.level);
+  warn_insecure(*config);
+
+  app::Gateway gateway(app::build_snapshot(config));
+  http::Server server(gateway, std::size_t(config->server.workers));
+  gateway.attach(server);
+  try {
+    server.listen(config->server.listen_host, config->server.listen_port, limits_of(*config));
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    spdlog::shutdown();
+    return 1;
+  }
+  server.start();
+  spdlog::info("gatehouse {} listening on {}:{} ({} workers, {} models, {} keys)", GATEHOUSE_VERSION,
+               config->server.listen_host, server.bound_port(), server.workers(),
+               config->models.size(), config->keys.size());
+
+  boost::asio::io_context control;
+  boost::asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
+  int exit_code = 0;
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          auto next = config::load_file(path);
+          if (!next.config) {
+            spdlog::error("reload of {} refused; still serving the previous configuration:", path);
+            for (const auto& d : next.diagnostics) spdlog::error("  {}", d.to_string());
+          } else {
+            if (next.config->server.listen_host != config->server.listen_host ||
+                next.config->server.listen_port != config->server.listen_port ||
+                next.config->server.workers != config->server.workers) {
+              spdlog::warn("server.listen and server.workers change only on restart");
+            }
+            warn_insecure(*next.config);
+            spdlog::set_level(spdlog::level::from_str(next.config->log.level));
+            gateway.publish(app::build_snapshot(next.config));
+            server.update_limits(limits_of(*next.config));
+            config = next.config;
+            spdlog::info("configuration reloaded from {} ({} models, {} keys)", path,
+                         config->models.size(), config->keys.size());
+          }
+          signals.async_wait(on_signal);
+          return;
+        }
+        spdlog::info("signal {}: draining (up to {} ms)", sig, config->server.drain_timeout.count());
+        int left = server.drain(config->server.drain_timeout);
+        if (left > 0) spdlog::warn("drain timed out with {} requests still in flight", left);
+        spdlog::info("stopped");
+        exit_code = 0;
+      };
+  signals.async_wait(on_signal);
+  control.run();
+  spdlog::shutdown();
+  return exit_code;
+}
+
+int check_config(const std::string& path) {
+  auto loaded = config::load_file(path);
+  if (!loaded.config) {
+    print_diagnostics(loaded.diagnostics, std::cout);
+    return 1;
+  }
+  const auto& c = *loaded.config;
+  std::cout << path << ": OK (" << c.providers.size() << " providers, " << c.models.size()
+            << " models, " << c.keys.size() << " keys)\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"Gatehouse: an AI gateway. One endpoint in front of every model provider."};
+  cli.set_version_flag("--version", std::string("gatehouse ") + GATEHOUSE_VERSION);
+  cli.require_subcommand(1);
+
+  std::string serve_path;
+  auto* serve_cmd = cli.add_subcommand("serve", "Serve the gateway with a configuration file");
+  serve_cmd->add_option("-c,--config", serve_path, "YAML configuration file")->required();
+
+  std::string check_path;
+  auto* check_cmd = cli.add_subcommand(
+      "check-config", "Validate a configuration file; prints FILE:LINE:COL: message per problem");
+  check_cmd->add_option("file", check_path, "YAML configuration file")->required();
+
+  CLI11_PARSE(cli, argc, argv);
+  std::signal(SIGPIPE, SIG_IGN);
+  if (*serve_cmd) return serve(serve_path);
+  if (*check_cmd) return check_config(check_path);
+  return 2;
+}

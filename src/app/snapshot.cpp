@@ -1,0 +1,38 @@
+#include "app/snapshot.h"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "provider/openai_compatible.h"
+
+namespace gatehouse::app {
+
+namespace {
+std::string render_models(const config::Config& c) {
+  boost::json::array data;
+  for (const auto& [name, model] : c.models) {
+    data.push_back(boost::json::object{
+        {"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", model.provider}});
+  }
+  return boost::json::serialize(boost::json::object{{"object", "list"}, {"data", std::move(data)}});
+}
+}  // namespace
+
+Snapshot::Snapshot(std::shared_ptr<const config::Config> c)
+    : config(std::move(c)), pipeline(pipeline::Pipeline::build(*config)), router(*config) {
+  for (const auto& [name, p] : config->providers) {
+    switch (p.kind) {
+      case config::ProviderKind::kOpenAICompatible:
+        providers.emplace(name, std::make_unique<provider::OpenAICompatibleAdapter>(p));
+        break;
+    }
+  }
+  models_json = render_models(*config);
+}
+
+std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config) {
+  return std::make_shared<const Snapshot>(std::move(config));
+}
+
+}  // namespace gatehouse::app

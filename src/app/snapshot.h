@@ -1,0 +1,29 @@
+// One immutable, consistent view of the configuration and everything built from it. Requests
+// pin the snapshot they started with; a reload publishes a new one and the old one dies with
+// its last request (RCU by reference count).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "pipeline/pipeline.h"
+#include "provider/adapter.h"
+#include "route/router.h"
+
+namespace gatehouse::app {
+
+struct Snapshot {
+  std::shared_ptr<const config::Config> config;
+  pipeline::Pipeline pipeline;
+  route::Router router;
+  std::map<std::string, std::unique_ptr<provider::Adapter>, std::less<>> providers;
+  std::string models_json;  // GET /v1/models, rendered once
+
+  explicit Snapshot(std::shared_ptr<const config::Config> c);
+};
+
+std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config);
+
+}  // namespace gatehouse::app

@@ -1,0 +1,83 @@
+// The validated, immutable configuration. A Config is built once from a file (load.h), then
+// shared read-only by every request that started under it (shared_ptr<const Config>).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace gatehouse::config {
+
+using Millis = std::chrono::milliseconds;
+
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";
+  std::string listen_port = "8080";
+  int workers = 0;                         // 0: one per core
+  std::size_t max_body_bytes = 10 << 20;   // request bodies above this get 413
+  std::size_t max_header_bytes = 16 << 10; // request headers above this get 400
+  Millis header_timeout{30'000};           // a request's headers and body must arrive in this
+  Millis keepalive_timeout{75'000};        // an idle keep-alive connection is closed after this
+  Millis drain_timeout{15'000};            // SIGTERM waits this long for in-flight requests
+};
+
+struct ProviderTimeouts {
+  Millis connect{5'000};        // TCP connect + TLS handshake
+  Millis first_byte{120'000};   // request sent -> response headers
+  Millis idle{60'000};          // between two reads of a streamed body
+  Millis total{600'000};        // the whole upstream exchange
+};
+
+enum class ProviderKind { kOpenAICompatible };
+
+struct ProviderConfig {
+  std::string name;
+  ProviderKind kind = ProviderKind::kOpenAICompatible;
+  // base_url, split: scheme decides TLS; base_path has no trailing slash ("/v1").
+  std::string base_url;
+  bool tls = false;
+  std::string host;
+  std::string port;
+  std::string base_path;
+  std::string token;            // sent as "Authorization: Bearer"; empty: no auth header
+  ProviderTimeouts timeouts;
+  std::string ca_file;          // extra CA bundle to trust (PEM); the system store is always used
+  bool verify_tls = true;       // false only for local testing; logged loudly at start-up
+  std::size_t pool_max_idle = 64;  // idle keep-alive connections kept per worker
+  Millis pool_idle_timeout{30'000};
+};
+
+struct ModelConfig {
+  std::string name;
+  std::string provider;         // key into Config::providers
+  std::string upstream_model;   // replaces "model" in the forwarded body
+};
+
+using Sha256 = std::array<std::uint8_t, 32>;
+
+struct KeyConfig {
+  std::string name;
+  Sha256 sha256{};
+};
+
+struct LogConfig {
+  std::string level = "info";   // trace|debug|info|warn|error
+  bool access_log = true;       // one line per request
+};
+
+struct Config {
+  std::string source_file;
+  ServerConfig server;
+  std::map<std::string, ProviderConfig> providers;
+  std::map<std::string, ModelConfig> models;
+  std::vector<KeyConfig> keys;
+  LogConfig log;
+};
+
+// SHA-256 of a byte string (the key digest clients' keys are compared with).
+Sha256 sha256(std::string_view data);
+
+}  // namespace gatehouse::config

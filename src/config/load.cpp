@@ -1,0 +1,393 @@
+#include "config/load.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/env.h"
+
+namespace gatehouse::config {
+
+std::string Diagnostic::to_string() const {
+  std::ostringstream os;
+  os << file << ':' << line << ':' << column << ": " << message;
+  return os.str();
+}
+
+namespace {
+
+// Walks the YAML tree, collecting every problem with its place instead of stopping at the first.
+class Reader {
+ public:
+  Reader(std::string file, const EnvLookup& env) : file_(std::move(file)), env_(env) {}
+
+  std::vector<Diagnostic>& diagnostics() { return diags_; }
+
+  void error(const YAML::Node& at, std::string message) {
+    YAML::Mark m = at.Mark();
+    int line = m.line < 0 ? 0 : m.line + 1;
+    int col = m.column < 0 ? 0 : m.column + 1;
+    diags_.push_back({file_, line, col, std::move(message)});
+  }
+  void error_at(const YAML::Mark& m, std::string message) {
+    diags_.push_back({file_, m.line + 1, m.column + 1, std::move(message)});
+  }
+
+  // Reports keys of `map` not in `allowed` (a typo must not silently do nothing).
+  bool expect_map(const YAML::Node& node, const std::string& where,
+                  std::initializer_list<std::string_view> allowed) {
+    if (!node.IsMap()) {
+      error(node, where + " must be a mapping");
+      return false;
+    }
+    for (const auto& kv : node) {
+      std::string key = kv.first.Scalar();
+      bool known = false;
+      for (auto a : allowed) known = known || a == key;
+      if (!known) {
+        std::string list;
+        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        error(kv.first, "unknown key '" + key + "' in " + where + " (expected one of: " + list + ")");
+      }
+    }
+    return true;
+  }
+
+  std::optional<std::string> string(const YAML::Node& node, const std::string& what) {
+    if (!node.IsScalar()) {
+      error(node, what + " must be a string");
+      return std::nullopt;
+    }
+    std::string err;
+    auto v = expand_env(node.Scalar(), env_, err);
+    if (!v) error(node, what + ": " + err);
+    return v;
+  }
+
+  std::optional<long long> integer(const YAML::Node& node, const std::string& what, long long min,
+                                   long long max) {
+    auto s = string(node, what);
+    if (!s) return std::nullopt;
+    long long v = 0;
+    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+    if (ec != std::errc() || p != s->data() + s->size()) {
+      error(node, what + " must be an integer, got '" + *s + "'");
+      return std::nullopt;
+    }
+    if (v < min || v > max) {
+      error(node, what + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<bool> boolean(const YAML::Node& node, const std::string& what) {
+    auto s = string(node, what);
+    if (!s) return std::nullopt;
+    if (*s == "true") return true;
+    if (*s == "false") return false;
+    error(node, what + " must be true or false");
+    return std::nullopt;
+  }
+
+  void millis(const YAML::Node& node, const std::string& what, Millis& out) {
+    if (auto v = integer(node, what, 1, 86'400'000)) out = Millis(*v);
+  }
+
+ private:
+  std::string file_;
+  const EnvLookup& env_;
+  std::vector<Diagnostic> diags_;
+};
+
+// "host:port" or "[v6]:port".
+bool split_host_port(const std::string& s, std::string& host, std::string& port) {
+  std::size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon + 1 == s.size()) return false;
+  host = s.substr(0, colon);
+  port = s.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+  }
+  return !host.empty() && std::stoi(port) <= 65535;
+}
+
+void read_server(Reader& r, const YAML::Node& n, ServerConfig& s) {
+  if (!r.expect_map(n, "server",
+                    {"listen", "workers", "max_body_bytes", "max_header_bytes", "header_timeout_ms",
+                     "keepalive_timeout_ms", "drain_timeout_ms"})) {
+    return;
+  }
+  if (n["listen"]) {
+    if (auto v = r.string(n["listen"], "server.listen")) {
+      if (!split_host_port(*v, s.listen_host, s.listen_port)) {
+        r.error(n["listen"], "server.listen must be HOST:PORT, e.g. \"127.0.0.1:8080\"");
+      }
+    }
+  }
+  if (n["workers"]) {
+    if (auto v = r.integer(n["workers"], "server.workers", 0, 256)) s.workers = int(*v);
+  }
+  if (n["max_body_bytes"]) {
+    if (auto v = r.integer(n["max_body_bytes"], "server.max_body_bytes", 1024, 1LL << 30)) {
+      s.max_body_bytes = std::size_t(*v);
+    }
+  }
+  if (n["max_header_bytes"]) {
+    if (auto v = r.integer(n["max_header_bytes"], "server.max_header_bytes", 1024, 1 << 20)) {
+      s.max_header_bytes = std::size_t(*v);
+    }
+  }
+  if (n["header_timeout_ms"]) r.millis(n["header_timeout_ms"], "server.header_timeout_ms", s.header_timeout);
+  if (n["keepalive_timeout_ms"]) {
+    r.millis(n["keepalive_timeout_ms"], "server.keepalive_timeout_ms", s.keepalive_timeout);
+  }
+  if (n["drain_timeout_ms"]) r.millis(n["drain_timeout_ms"], "server.drain_timeout_ms", s.drain_timeout);
+}
+
+bool parse_base_url(const std::string& url, ProviderConfig& p) {
+  std::string rest;
+  if (url.rfind("https://", 0) == 0) {
+    p.tls = true;
+    rest = url.substr(8);
+  } else if (url.rfind("http://", 0) == 0) {
+    p.tls = false;
+    rest = url.substr(7);
+  } else {
+    return false;
+  }
+  std::size_t slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  p.base_path = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!p.base_path.empty() && p.base_path.back() == '/') p.base_path.pop_back();
+  if (authority.empty() || authority.find('@') != std::string::npos) return false;
+  // A port is present if the last ':' is after any IPv6 ']' bracket.
+  std::size_t colon = authority.rfind(':');
+  std::size_t bracket = authority.rfind(']');
+  if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
+    if (!split_host_port(authority, p.host, p.port)) return false;
+  } else {
+    p.host = authority;
+    if (p.host.size() >= 2 && p.host.front() == '[') p.host = p.host.substr(1, p.host.size() - 2);
+    p.port = p.tls ? "443" : "80";
+  }
+  return !p.host.empty();
+}
+
+void read_provider(Reader& r, const std::string& name, const YAML::Node& n, ProviderConfig& p) {
+  std::string where = "providers." + name;
+  p.name = name;
+  if (!r.expect_map(n, where, {"kind", "base_url", "auth", "timeouts", "tls", "pool"})) return;
+  if (!n["kind"]) {
+    r.error(n, where + ".kind is required (openai-compatible)");
+  } else if (auto kind = r.string(n["kind"], where + ".kind")) {
+    if (*kind == "openai-compatible" || *kind == "openai") {
+      p.kind = ProviderKind::kOpenAICompatible;
+    } else {
+      r.error(n["kind"], where + ".kind '" + *kind + "' is not supported (expected openai-compatible)");
+    }
+  }
+  if (!n["base_url"]) {
+    r.error(n, where + ".base_url is required, e.g. \"https://api.openai.com/v1\"");
+  } else if (auto url = r.string(n["base_url"], where + ".base_url")) {
+    p.base_url = *url;
+    if (!parse_base_url(*url, p)) {
+      r.error(n["base_url"], where + ".base_url must be an http:// or https:// URL with a host");
+    }
+  }
+  if (const auto& auth = n["auth"]) {
+    if (r.expect_map(auth, where + ".auth", {"token"}) && auth["token"]) {
+      if (auto t = r.string(auth["token"], where + ".auth.token")) p.token = *t;
+    }
+  }
+  if (const auto& t = n["timeouts"]) {
+    if (r.expect_map(t, where + ".timeouts", {"connect_ms", "first_byte_ms", "idle_ms", "total_ms"})) {
+      if (t["connect_ms"]) r.millis(t["connect_ms"], where + ".timeouts.connect_ms", p.timeouts.connect);
+      if (t["first_byte_ms"]) {
+        r.millis(t["first_byte_ms"], where + ".timeouts.first_byte_ms", p.timeouts.first_byte);
+      }
+      if (t["idle_ms"]) r.millis(t["idle_ms"], where + ".timeouts.idle_ms", p.timeouts.idle);
+      if (t["total_ms"]) r.millis(t["total_ms"], where + ".timeouts.total_ms", p.timeouts.total);
+    }
+  }
+  if (const auto& t = n["tls"]) {
+    if (r.expect_map(t, where + ".tls", {"ca_file", "verify"})) {
+      if (t["ca_file"]) {
+        if (auto v = r.string(t["ca_file"], where + ".tls.ca_file")) {
+          p.ca_file = *v;
+          if (!std::ifstream(p.ca_file)) r.error(t["ca_file"], where + ".tls.ca_file: cannot read " + p.ca_file);
+        }
+      }
+      if (t["verify"]) {
+        if (auto v = r.boolean(t["verify"], where + ".tls.verify")) p.verify_tls = *v;
+      }
+    }
+  }
+  if (const auto& t = n["pool"]) {
+    if (r.expect_map(t, where + ".pool", {"max_idle", "idle_timeout_ms"})) {
+      if (t["max_idle"]) {
+        if (auto v = r.integer(t["max_idle"], where + ".pool.max_idle", 0, 10'000)) {
+          p.pool_max_idle = std::size_t(*v);
+        }
+      }
+      if (t["idle_timeout_ms"]) {
+        r.millis(t["idle_timeout_ms"], where + ".pool.idle_timeout_ms", p.pool_idle_timeout);
+      }
+    }
+  }
+}
+
+std::optional<Sha256> parse_hex_digest(const std::string& hex) {
+  if (hex.size() != 64) return std::nullopt;
+  Sha256 out{};
+  for (std::size_t i = 0; i < 32; ++i) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(hex.data() + 2 * i, hex.data() + 2 * i + 2, v, 16);
+    if (ec != std::errc() || p != hex.data() + 2 * i + 2) return std::nullopt;
+    out[i] = std::uint8_t(v);
+  }
+  return out;
+}
+
+void read_config(Reader& r, const YAML::Node& root, Config& c) {
+  if (!r.expect_map(root, "the top level", {"server", "providers", "models", "keys", "log"})) return;
+  if (root["server"]) read_server(r, root["server"], c.server);
+
+  if (const auto& ps = root["providers"]) {
+    if (ps.IsMap()) {
+      for (const auto& kv : ps) {
+        std::string name = kv.first.Scalar();
+        ProviderConfig p;
+        read_provider(r, name, kv.second, p);
+        c.providers[name] = std::move(p);
+      }
+    } else {
+      r.error(ps, "providers must be a mapping of provider name to settings");
+    }
+  }
+
+  if (const auto& ms = root["models"]) {
+    if (ms.IsMap()) {
+      for (const auto& kv : ms) {
+        std::string name = kv.first.Scalar();
+        std::string where = "models." + name;
+        ModelConfig m;
+        m.name = name;
+        const auto& n = kv.second;
+        if (!r.expect_map(n, where, {"provider", "upstream_model"})) continue;
+        if (!n["provider"]) {
+          r.error(n, where + ".provider is required");
+        } else if (auto p = r.string(n["provider"], where + ".provider")) {
+          m.provider = *p;
+          if (!c.providers.contains(*p)) {
+            r.error(n["provider"], where + ".provider '" + *p + "' is not defined under providers");
+          }
+        }
+        if (n["upstream_model"]) {
+          if (auto u = r.string(n["upstream_model"], where + ".upstream_model")) m.upstream_model = *u;
+        } else {
+          m.upstream_model = name;  // the provider knows the model by the same name
+        }
+        c.models[name] = std::move(m);
+      }
+    } else {
+      r.error(ms, "models must be a mapping of model name to settings");
+    }
+  }
+
+  if (const auto& ks = root["keys"]) {
+    if (ks.IsSequence()) {
+      std::set<std::string> names;
+      for (const auto& n : ks) {
+        if (!r.expect_map(n, "keys[]", {"name", "sha256"})) continue;
+        KeyConfig k;
+        if (!n["name"]) {
+          r.error(n, "keys[].name is required");
+        } else if (auto v = r.string(n["name"], "keys[].name")) {
+          k.name = *v;
+          if (!names.insert(k.name).second) r.error(n["name"], "duplicate key name '" + k.name + "'");
+        }
+        if (!n["sha256"]) {
+          r.error(n, "keys[].sha256 is required: the hex SHA-256 of the key "
+                     "(printf %s \"$KEY\" | sha256sum)");
+        } else if (auto v = r.string(n["sha256"], "keys[].sha256")) {
+          if (auto d = parse_hex_digest(*v)) {
+            k.sha256 = *d;
+          } else {
+            r.error(n["sha256"], "keys[].sha256 must be 64 hex digits (printf %s \"$KEY\" | sha256sum)");
+          }
+        }
+        c.keys.push_back(std::move(k));
+      }
+    } else {
+      r.error(ks, "keys must be a list of {name, sha256}");
+    }
+  }
+
+  if (const auto& l = root["log"]) {
+    if (r.expect_map(l, "log", {"level", "access_log"})) {
+      if (l["level"]) {
+        if (auto v = r.string(l["level"], "log.level")) {
+          static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
+          if (kLevels.contains(*v)) {
+            c.log.level = *v;
+          } else {
+            r.error(l["level"], "log.level must be one of trace, debug, info, warn, error");
+          }
+        }
+      }
+      if (l["access_log"]) {
+        if (auto v = r.boolean(l["access_log"], "log.access_log")) c.log.access_log = *v;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+LoadResult load_string(const std::string& yaml, const std::string& file_name, const EnvLookup& env) {
+  LoadResult result;
+  Reader r(file_name, env);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    r.error_at(e.mark, e.msg);
+    result.diagnostics = std::move(r.diagnostics());
+    return result;
+  }
+  if (!root || root.IsNull()) {
+    result.diagnostics.push_back({file_name, 1, 1, "the configuration is empty"});
+    return result;
+  }
+  auto c = std::make_shared<Config>();
+  c->source_file = file_name;
+  try {
+    read_config(r, root, *c);
+  } catch (const YAML::Exception& e) {
+    r.error_at(e.mark, e.msg);
+  }
+  result.diagnostics = std::move(r.diagnostics());
+  if (result.diagnostics.empty()) result.config = std::move(c);
+  return result;
+}
+
+LoadResult load_file(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult result;
+    result.diagnostics.push_back({path, 0, 0, "cannot read the configuration file"});
+    return result;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return load_string(ss.str(), path, env);
+}
+
+}  // namespace gatehouse::config

@@ -1,0 +1,306 @@
+#include "http/server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cerrno>
+
+#include "core/request_id.h"
+
+namespace gatehouse::http {
+
+namespace bhttp = beast::http;
+using asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+Exchange::Exchange(beast::tcp_stream& stream, Request& request, std::size_t worker,
+                   const Limits& limits, const std::atomic<bool>& draining)
+    : stream_(stream),
+      request_(request),
+      worker_(worker),
+      limits_(limits),
+      draining_(draining),
+      keep_alive_(request.keep_alive()),
+      started_(std::chrono::steady_clock::now()) {}
+
+asio::awaitable<bool> Exchange::respond(Response& response) {
+  if (draining_.load(std::memory_order_relaxed)) keep_alive_ = false;
+  response.set("x-request-id", request_id_);
+  response.keep_alive(keep_alive_);
+  response.prepare_payload();
+  stream_.expires_after(limits_.write_timeout);
+  auto [ec, n] = co_await bhttp::async_write(stream_, response, kTuple);
+  stream_.expires_never();
+  if (ec) {
+    keep_alive_ = false;
+    client_gone_ = true;
+  }
+  co_return !ec;
+}
+
+asio::awaitable<bool> Exchange::start_stream(StreamHead& head) {
+  if (draining_.load(std::memory_order_relaxed)) keep_alive_ = false;
+  head.set("x-request-id", request_id_);
+  head.keep_alive(keep_alive_);
+  head.chunked(true);
+  stream_started_ = true;
+  bhttp::response_serializer<bhttp::empty_body> sr{head};
+  stream_.expires_after(limits_.write_timeout);
+  auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kTuple);
+  stream_.expires_never();
+  if (ec) {
+    keep_alive_ = false;
+    client_gone_ = true;
+  }
+  co_return !ec;
+}
+
+asio::awaitable<bool> Exchange::write_chunk(std::string_view data) {
+  if (client_gone_) co_return false;
+  if (data.empty()) co_return true;  // an empty chunk would end the body
+  stream_.expires_after(limits_.write_timeout);
+  auto [ec, n] = co_await asio::async_write(
+      stream_, bhttp::make_chunk(asio::const_buffer(data.data(), data.size())), kTuple);
+  stream_.expires_never();
+  if (ec) {
+    keep_alive_ = false;
+    client_gone_ = true;
+  }
+  co_return !ec;
+}
+
+asio::awaitable<bool> Exchange::end_stream() {
+  if (client_gone_) co_return false;
+  stream_.expires_after(limits_.write_timeout);
+  auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), kTuple);
+  stream_.expires_never();
+  if (ec) {
+    keep_alive_ = false;
+    client_gone_ = true;
+  }
+  co_return !ec;
+}
+
+asio::awaitable<void> Exchange::wait_client_closed() {
+  auto& socket = stream_.socket();
+  auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kTuple);
+  if (ec == asio::error::operation_aborted) co_return;  // cancelled: the answer is complete
+  if (!ec) {
+    char c;
+    ssize_t n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+      // The client pipelined its next request; it is still there. Wait to be cancelled.
+      asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
+      co_await forever.async_wait(kTuple);
+      co_return;
+    }
+  }
+  client_gone_ = true;
+  keep_alive_ = false;
+}
+
+Server::Server(Handler& handler, std::size_t workers) : handler_(handler) {
+  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+  for (std::size_t i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>());
+}
+
+Server::~Server() {
+  for (auto& w : workers_) w->ioc.stop();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+void Server::listen(const std::string& host, const std::string& port, const Limits& limits) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) {
+    // A host name: resolve it once at start-up.
+    asio::io_context tmp;
+    tcp::resolver resolver(tmp);
+    auto results = resolver.resolve(host, port, ec);
+    if (ec || results.empty()) {
+      throw std::runtime_error("cannot resolve listen address " + host + ": " + ec.message());
+    }
+    address = results.begin()->endpoint().address();
+  }
+  unsigned short p = static_cast<unsigned short>(std::stoi(port));
+  for (auto& w : workers_) {
+    w->limits = limits;
+    auto acceptor = std::make_unique<tcp::acceptor>(w->ioc);
+    tcp::endpoint endpoint(address, p);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        ec.assign(errno, boost::system::system_category());
+      }
+    }
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(p) + ": " +
+                               ec.message());
+    }
+    // Port 0 means "any free port": the other workers must share the one the first one got.
+    p = acceptor->local_endpoint().port();
+    w->acceptor = std::move(acceptor);
+  }
+  bound_port_ = p;
+}
+
+void Server::start() {
+  started_ = true;
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    auto& w = *workers_[i];
+    asio::co_spawn(w.ioc, accept_loop(i), asio::detached);
+    w.thread = std::thread([&w] {
+      for (;;) {
+        try {
+          w.ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          // A handler escaped with an exception: a bug. Count-and-log; keep serving.
+          spdlog::error("worker: unhandled exception: {}", e.what());
+        }
+      }
+    });
+  }
+}
+
+void Server::update_limits(const Limits& limits) {
+  for (auto& w : workers_) {
+    asio::post(w->ioc, [wp = w.get(), limits] { wp->limits = limits; });
+  }
+}
+
+asio::awaitable<void> Server::accept_loop(std::size_t index) {
+  auto& w = *workers_[index];
+  for (;;) {
+    auto [ec, socket] = co_await w.acceptor->async_accept(kTuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !w.acceptor->is_open()) co_return;
+      // EMFILE and friends: back off briefly rather than spin.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer t(w.ioc, std::chrono::milliseconds(50));
+      co_await t.async_wait(kTuple);
+      continue;
+    }
+    asio::co_spawn(w.ioc, session(index, std::move(socket)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::debug("connection ended with exception: {}", ex.what());
+      }
+    });
+  }
+}
+
+namespace {
+
+// Framing and size errors close the connection: the rest of the stream cannot be trusted.
+std::optional<Error> framing_error(const boost::system::error_code& ec, const Limits& limits) {
+  if (ec == bhttp::error::body_limit) {
+    return Error::too_large("the request body is larger than server.max_body_bytes (" +
+                            std::to_string(limits.max_body_bytes) + " bytes)");
+  }
+  if (ec == bhttp::error::header_limit) {
+    return Error::bad_request("the request headers are larger than " +
+                              std::to_string(limits.max_header_bytes) + " bytes");
+  }
+  if (ec.category() == make_error_code(bhttp::error::end_of_stream).category() &&
+      ec != bhttp::error::end_of_stream &&
+      ec != bhttp::error::partial_message) {
+    return Error::bad_request("malformed HTTP request: " + ec.message());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<void> Server::session(std::size_t index, tcp::socket socket) {
+  auto& w = *workers_[index];
+  boost::system::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+
+  for (;;) {
+    const Limits& limits = w.limits;
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(limits.max_body_bytes);
+
+    // Wait for the request to start (keep-alive idle time), then for the rest of it.
+    if (buffer.size() == 0) {
+      stream.expires_after(limits.keepalive_timeout);
+      auto [rec, n] = co_await bhttp::async_read_some(stream, buffer, parser, kTuple);
+      ec = rec;
+    }
+    if (!ec && !parser.is_done()) {
+      stream.expires_after(limits.header_timeout);
+      auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+      ec = rec;
+    }
+    stream.expires_never();
+    if (ec) {
+      if (auto error = framing_error(ec, limits)) {
+        std::string id = new_request_id();
+        Response res = handler_.render_error(*error, id);
+        res.set("x-request-id", id);
+        res.keep_alive(false);
+        res.prepare_payload();
+        stream.expires_after(limits.write_timeout);
+        co_await bhttp::async_write(stream, res, kTuple);
+        spdlog::info("{} rejected before routing: {} ({})", id, error->status, error->message);
+      }
+      break;  // eof, timeout, reset or framing error: close
+    }
+
+    Request request = parser.release();
+    Exchange exchange(stream, request, index, limits, draining_);
+    in_flight_.fetch_add(1, std::memory_order_relaxed);
+    struct Done {
+      std::atomic<int>& n;
+      ~Done() { n.fetch_sub(1, std::memory_order_relaxed); }
+    } done{in_flight_};
+    co_await handler_.handle(exchange);
+    if (!exchange.keep_alive()) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.close();
+}
+
+int Server::drain(Millis timeout) {
+  draining_.store(true);
+  for (auto& w : workers_) {
+    asio::post(w->ioc, [wp = w.get()] {
+      boost::system::error_code ec;
+      if (wp->acceptor) wp->acceptor->close(ec);
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  int left = in_flight();
+  for (auto& w : workers_) w->ioc.stop();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  return left;
+}
+
+}  // namespace gatehouse::http

@@ -1,0 +1,29 @@
+#include "pipeline/pipeline.h"
+
+#include "pipeline/access_log.h"
+#include "pipeline/authenticate.h"
+
+namespace gatehouse::pipeline {
+
+Pipeline Pipeline::build(const config::Config& config) {
+  Pipeline p;
+  // The order is code, not config. Each line says why it stands where it does.
+  // 1. Records first, so its on_complete runs last and sees every outcome, rejections included.
+  if (config.log.access_log) p.stages_.push_back(std::make_unique<AccessLogStage>());
+  // 2. Identity before anything that depends on who is calling (limits, roles, budgets).
+  p.stages_.push_back(std::make_unique<AuthenticateStage>(config.keys));
+  return p;
+}
+
+Decision Pipeline::on_request(RequestContext& ctx) const {
+  for (const auto& stage : stages_) {
+    if (auto d = stage->on_request(ctx)) return d;
+  }
+  return std::nullopt;
+}
+
+void Pipeline::on_complete(const RequestContext& ctx) const noexcept {
+  for (auto it = stages_.rbegin(); it != stages_.rend(); ++it) (*it)->on_complete(ctx);
+}
+
+}  // namespace gatehouse::pipeline

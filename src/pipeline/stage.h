@@ -1,0 +1,32 @@
+// A stage is one concern of the request path (identity, limits, guardrails, records...). It is
+// built once per config snapshot from validated config, shared by every request of that
+// snapshot, and never mutated; per-request state lives in RequestContext.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "core/error.h"
+#include "pipeline/context.h"
+
+namespace gatehouse::pipeline {
+
+// What a hook decides: nullopt to continue, or the error to answer the client with (the
+// remaining stages' on_request hooks do not run; every stage's on_complete still does).
+using Decision = std::optional<Error>;
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  virtual std::string_view name() const = 0;
+
+  // Runs once per request, after the ingress decoded it and before routing. May fill context
+  // fields (identity, ...). Runs on a worker thread: must not block or do I/O.
+  virtual Decision on_request(RequestContext& ctx) const { return std::nullopt; }
+
+  // Runs exactly once when the request has ended, whatever happened (answered, rejected, client
+  // gone), after the last byte was written. For records and accounting. Must not throw.
+  virtual void on_complete(const RequestContext& ctx) const noexcept {}
+};
+
+}  // namespace gatehouse::pipeline

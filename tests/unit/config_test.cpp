@@ -1,0 +1,152 @@
+#include <gtest/gtest.h>
+
+#include "config/env.h"
+#include "config/load.h"
+
+namespace gatehouse::config {
+namespace {
+
+EnvLookup fake_env(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+const char* kIssueExample = R"(server:
+  listen: "127.0.0.1:8080"
+providers:
+  local:
+    kind: openai-compatible
+    base_url: "http://127.0.0.1:9911/v1"
+    auth: {token: "${LOCAL_TOKEN}"}
+models:
+  chat-small: {provider: local, upstream_model: "gpt-x"}
+  embed-small: {provider: local, upstream_model: "emb-x"}
+keys:
+  - {name: demo, sha256: "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"}
+)";
+
+TEST(ConfigLoad, AcceptsTheDocumentedExample) {
+  auto r = load_string(kIssueExample, "g.yaml", fake_env({{"LOCAL_TOKEN", "sk-upstream"}}));
+  ASSERT_TRUE(r.diagnostics.empty()) << r.diagnostics.front().to_string();
+  const Config& c = *r.config;
+  EXPECT_EQ(c.server.listen_host, "127.0.0.1");
+  EXPECT_EQ(c.server.listen_port, "8080");
+  const auto& p = c.providers.at("local");
+  EXPECT_FALSE(p.tls);
+  EXPECT_EQ(p.host, "127.0.0.1");
+  EXPECT_EQ(p.port, "9911");
+  EXPECT_EQ(p.base_path, "/v1");
+  EXPECT_EQ(p.token, "sk-upstream");
+  EXPECT_EQ(c.models.at("chat-small").upstream_model, "gpt-x");
+  EXPECT_EQ(c.models.at("embed-small").provider, "local");
+  ASSERT_EQ(c.keys.size(), 1u);
+  EXPECT_EQ(c.keys[0].name, "demo");
+  EXPECT_EQ(c.keys[0].sha256, sha256("foo"));
+}
+
+TEST(ConfigLoad, MissingEnvironmentVariableIsAnErrorWithItsPlace) {
+  auto r = load_string(kIssueExample, "g.yaml", fake_env({}));
+  ASSERT_FALSE(r.config);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].line, 7);
+  EXPECT_EQ(r.diagnostics[0].column, 19);  // the opening quote of the value
+  EXPECT_NE(r.diagnostics[0].message.find("LOCAL_TOKEN is not set"), std::string::npos);
+  EXPECT_EQ(r.diagnostics[0].to_string().rfind("g.yaml:7:19: ", 0), 0u);
+}
+
+TEST(ConfigLoad, ReportsEveryProblemNotJustTheFirst) {
+  const char* yaml = R"(server:
+  listen: "nowhere"
+  colour: blue
+providers:
+  p: {kind: carrier-pigeon, base_url: "ftp://x"}
+models:
+  m: {provider: nope}
+keys:
+  - {name: k, sha256: "abc"}
+)";
+  auto r = load_string(yaml, "bad.yaml", fake_env({}));
+  ASSERT_FALSE(r.config);
+  std::vector<std::string> lines;
+  for (const auto& d : r.diagnostics) lines.push_back(d.to_string());
+  auto has = [&](const std::string& needle) {
+    for (const auto& l : lines) {
+      if (l.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has("bad.yaml:2:11: server.listen must be HOST:PORT"));
+  EXPECT_TRUE(has("bad.yaml:3:3: unknown key 'colour' in server"));
+  EXPECT_TRUE(has("kind 'carrier-pigeon' is not supported"));
+  EXPECT_TRUE(has("base_url must be an http:// or https:// URL"));
+  EXPECT_TRUE(has("bad.yaml:7:17: models.m.provider 'nope' is not defined"));
+  EXPECT_TRUE(has("keys[].sha256 must be 64 hex digits"));
+  EXPECT_EQ(lines.size(), 6u);
+}
+
+TEST(ConfigLoad, YamlSyntaxErrorHasLineAndColumn) {
+  auto r = load_string("server:\n  listen: [unclosed\n", "s.yaml", fake_env({}));
+  ASSERT_FALSE(r.config);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_GT(r.diagnostics[0].line, 0);
+}
+
+TEST(ConfigLoad, HttpsBaseUrlDefaultsPort443AndKeepsPath) {
+  auto r = load_string(R"(providers:
+  openai: {kind: openai, base_url: "https://api.openai.com/v1/"}
+)",
+                       "x.yaml", fake_env({}));
+  ASSERT_TRUE(r.config) << r.diagnostics.front().to_string();
+  const auto& p = r.config->providers.at("openai");
+  EXPECT_TRUE(p.tls);
+  EXPECT_EQ(p.host, "api.openai.com");
+  EXPECT_EQ(p.port, "443");
+  EXPECT_EQ(p.base_path, "/v1");
+}
+
+TEST(ConfigLoad, TimeoutsAreConfigurablePerProvider) {
+  auto r = load_string(R"(providers:
+  p:
+    kind: openai-compatible
+    base_url: "http://h:1"
+    timeouts: {connect_ms: 100, first_byte_ms: 200, idle_ms: 300, total_ms: 400}
+)",
+                       "x.yaml", fake_env({}));
+  ASSERT_TRUE(r.config) << r.diagnostics.front().to_string();
+  const auto& t = r.config->providers.at("p").timeouts;
+  EXPECT_EQ(t.connect.count(), 100);
+  EXPECT_EQ(t.first_byte.count(), 200);
+  EXPECT_EQ(t.idle.count(), 300);
+  EXPECT_EQ(t.total.count(), 400);
+}
+
+TEST(ConfigLoad, MissingFileIsReported) {
+  auto r = load_file("/nonexistent/gatehouse.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.diagnostics[0].to_string().find("cannot read"), std::string::npos);
+}
+
+TEST(ConfigLoad, QuickstartExampleIsValid) {
+  auto r = load_file(GATEHOUSE_EXAMPLES_DIR "/quickstart.yaml", fake_env({}));
+  ASSERT_TRUE(r.config) << r.diagnostics.front().to_string();
+  EXPECT_FALSE(r.config->models.empty());
+  EXPECT_FALSE(r.config->keys.empty());
+}
+
+TEST(EnvExpansion, ExpandsAndEscapes) {
+  std::string err;
+  auto env = fake_env({{"A", "1"}, {"B_2", "two"}});
+  EXPECT_EQ(expand_env("x${A}y${B_2}", env, err).value(), "x1ytwo");
+  EXPECT_EQ(expand_env("$${A} and $5", env, err).value(), "${A} and $5");
+  EXPECT_FALSE(expand_env("${A", env, err));
+  EXPECT_NE(err.find("unterminated"), std::string::npos);
+  EXPECT_FALSE(expand_env("${}", env, err));
+  EXPECT_FALSE(expand_env("${NOPE}", env, err));
+  EXPECT_EQ(err, "environment variable NOPE is not set");
+}
+
+}  // namespace
+}  // namespace gatehouse::config

@@ -1,0 +1,140 @@
+#include "control.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+
+namespace mockllm {
+namespace {
+
+// Each option's limits keep a typo from hanging a test for hours or filling memory.
+constexpr int kMaxDelayMs = 600'000;
+constexpr int kMaxTokens = 100'000;
+
+enum class Option {
+  kLatency,
+  kTokens,
+  kInterToken,
+  kStatus,
+  kErrorBody,
+  kErrorType,
+  kRetryAfter,
+  kReset,
+  kUnknown
+};
+
+Option option_named(std::string_view name) {
+  if (name == "latency_ms") return Option::kLatency;
+  if (name == "tokens") return Option::kTokens;
+  if (name == "inter_token_ms") return Option::kInterToken;
+  if (name == "status") return Option::kStatus;
+  if (name == "error_body") return Option::kErrorBody;
+  if (name == "error_content_type") return Option::kErrorType;
+  if (name == "retry_after") return Option::kRetryAfter;
+  if (name == "reset") return Option::kReset;
+  return Option::kUnknown;
+}
+
+std::string unknown_option(std::string_view name) {
+  return "unknown mock option '" + std::string(name) +
+         "' (known: latency_ms, tokens, inter_token_ms, status, error_body, "
+         "error_content_type, retry_after, reset)";
+}
+
+std::string bad_value(std::string_view name, std::string_view expected) {
+  return "mock option '" + std::string(name) + "' must be " + std::string(expected);
+}
+
+// The value an option holds, whichever way it arrived. Integers are checked against limits.
+struct Value {
+  std::optional<std::int64_t> integer;
+  std::optional<std::string_view> text;
+};
+
+std::optional<std::string> apply(Control& c, std::string_view name, const Value& v) {
+  auto integer_in = [&](int& field, std::int64_t lo,
+                        std::int64_t hi) -> std::optional<std::string> {
+    if (!v.integer || *v.integer < lo || *v.integer > hi) {
+      return bad_value(name, "an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+    }
+    field = static_cast<int>(*v.integer);
+    return std::nullopt;
+  };
+  switch (option_named(name)) {
+    case Option::kLatency:
+      return integer_in(c.latency_ms, 0, kMaxDelayMs);
+    case Option::kTokens:
+      return integer_in(c.tokens, 0, kMaxTokens);
+    case Option::kInterToken:
+      return integer_in(c.inter_token_ms, 0, kMaxDelayMs);
+    // 1xx would not end the exchange, so it cannot be an answer.
+    case Option::kStatus:
+      return integer_in(c.status, 200, 599);
+    case Option::kRetryAfter:
+      return integer_in(c.retry_after, 0, 86'400);
+    case Option::kErrorBody:
+      if (!v.text) return bad_value(name, "a string");
+      c.error_body = std::string(*v.text);
+      return std::nullopt;
+    case Option::kErrorType:
+      // It becomes a response header: no control characters, so no injected header lines.
+      if (!v.text || v.text->empty() || std::any_of(v.text->begin(), v.text->end(), [](char ch) {
+            return static_cast<unsigned char>(ch) < 0x20;
+          })) {
+        return bad_value(name, "a non-empty string without control characters");
+      }
+      c.error_content_type = std::string(*v.text);
+      return std::nullopt;
+    case Option::kReset:
+      if (v.text == "before") {
+        c.reset = ResetMode::kBefore;
+      } else if (v.text == "mid") {
+        c.reset = ResetMode::kMid;
+      } else if (v.text == "none" || v.text == "") {
+        c.reset = ResetMode::kNone;
+      } else {
+        return bad_value(name, "\"before\", \"mid\" or \"none\"");
+      }
+      return std::nullopt;
+    case Option::kUnknown:
+      break;
+  }
+  return unknown_option(name);
+}
+
+}  // namespace
+
+std::optional<std::string> apply_body_options(Control& control, const boost::json::object& mock) {
+  for (const auto& [key, value] : mock) {
+    Value v;
+    if (value.is_int64()) {
+      v.integer = value.get_int64();
+    } else if (value.is_uint64() && value.get_uint64() <= INT64_MAX) {
+      v.integer = static_cast<std::int64_t>(value.get_uint64());
+    } else if (value.is_double() &&
+               value.get_double() ==
+                   static_cast<double>(static_cast<std::int64_t>(value.get_double()))) {
+      v.integer = static_cast<std::int64_t>(value.get_double());  // JavaScript's 5.0
+    } else if (value.is_string()) {
+      v.text = std::string_view(value.get_string());
+    }
+    if (auto err = apply(control, key, v)) return err;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> apply_header_option(Control& control, std::string_view option,
+                                               std::string_view value) {
+  std::string name(option);
+  for (char& ch : name) {
+    if (ch == '-') ch = '_';
+  }
+  Value v;
+  v.text = value;
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec == std::errc() && end == value.data() + value.size()) v.integer = n;
+  return apply(control, name, v);
+}
+
+}  // namespace mockllm

@@ -1,0 +1,43 @@
+// Per-request control of the mock: latency, token counts, injected errors and resets.
+//
+// A test picks the behaviour of each request itself, so one mock serves a whole test suite.
+// Options come from a top-level "mock" object in the JSON body (a gateway forwards unknown
+// fields untouched, so tests steer the mock *through* the gateway) or from `x-mock-<option>`
+// request headers; a header wins over the body. Header names may spell the option with '_' or
+// '-' (`x-mock-latency-ms`), since some proxies drop headers whose names hold underscores.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+namespace mockllm {
+
+enum class ResetMode {
+  kNone,
+  kBefore,  // close with a TCP reset after reading the request, before any byte of the answer
+  kMid,     // send the headers and half of the answer, then reset
+};
+
+struct Control {
+  int latency_ms = 0;      // wait before the first byte of the answer
+  int tokens = 8;          // completion tokens to generate
+  int inter_token_ms = 0;  // wait before each token chunk of a stream
+  int status = 0;          // 0: answer normally; else answer with this status and an error body
+  std::optional<std::string> error_body;  // raw body for `status` instead of the OpenAI shape
+  std::string error_content_type = "application/json";
+  int retry_after = -1;  // seconds for a Retry-After header; -1: none
+  ResetMode reset = ResetMode::kNone;
+};
+
+// Applies the options of a body's "mock" object. Returns an error message for an unknown option
+// or a bad value (so a typo in a test fails loudly instead of being ignored), else nullopt.
+std::optional<std::string> apply_body_options(Control& control, const boost::json::object& mock);
+
+// Applies one header. `option` is the header name after the "x-mock-" prefix, in lower case.
+std::optional<std::string> apply_header_option(Control& control, std::string_view option,
+                                               std::string_view value);
+
+}  // namespace mockllm

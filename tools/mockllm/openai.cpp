@@ -1,0 +1,588 @@
+#include "openai.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <openssl/evp.h>
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
+
+#include "json_text.h"
+
+namespace mockllm::openai {
+namespace json = boost::json;
+namespace {
+
+constexpr std::string_view kWords[] = {
+    "alpha",   "bravo", "charlie", "delta",  "echo",     "foxtrot", "golf",   "hotel",  "india",
+    "juliett", "kilo",  "lima",    "mike",   "november", "oscar",   "papa",   "quebec", "romeo",
+    "sierra",  "tango", "uniform", "victor", "whiskey",  "xray",    "yankee", "zulu"};
+
+constexpr int kMaxChoices = 128;
+constexpr int kMaxDimensions = 65'536;
+constexpr int kDefaultDimensions = 8;
+constexpr std::size_t kEchoCodePoints = 16;
+
+// Ids only need to be unique enough for a test to tell answers apart; a per-thread generator
+// keeps them off any lock.
+std::uint64_t next_random() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return engine();
+}
+
+std::string random_id(std::string_view prefix) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::string id(prefix);
+  std::uint64_t bits = 0;
+  for (int i = 0; i < 24; ++i) {
+    if (i % 10 == 0) bits = next_random();  // 10 base-62 digits use 60 of the 64 bits
+    id.push_back(kAlphabet[bits % 62]);
+    bits /= 62;
+  }
+  return id;
+}
+
+std::uint64_t fnv1a(std::uint64_t hash, const void* data, std::size_t size) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < size; ++i) {
+    hash ^= p[i];
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// A text part array's text or a plain string's; anything else has none.
+void append_text(const json::value& content, std::string& out) {
+  if (const auto* s = content.if_string()) {
+    out.append(s->data(), s->size());
+  } else if (const auto* parts = content.if_array()) {
+    for (const auto& part : *parts) {
+      const auto* obj = part.if_object();
+      if (!obj) continue;
+      const auto* type = obj->if_contains("type");
+      const auto* text = obj->if_contains("text");
+      if (type && type->is_string() && type->get_string() == "text" && text && text->is_string()) {
+        out.append(text->get_string().data(), text->get_string().size());
+      }
+    }
+  }
+}
+
+std::size_t text_code_points(const json::value& content) {
+  if (const auto* s = content.if_string()) return count_code_points(*s);
+  std::string text;
+  append_text(content, text);
+  return count_code_points(text);
+}
+
+int prompt_tokens_for(std::size_t code_points) {
+  return static_cast<int>(std::max<std::size_t>(1, code_points / 4));
+}
+
+// Reads an optional integer field; false when present with another type or out of range.
+bool optional_int(const json::object& obj, std::string_view key, std::int64_t lo, std::int64_t hi,
+                  std::optional<std::int64_t>& out) {
+  const auto* v = obj.if_contains(key);
+  if (!v || v->is_null()) return true;
+  std::int64_t n = 0;
+  if (v->is_int64()) {
+    n = v->get_int64();
+  } else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(hi)) {
+    n = static_cast<std::int64_t>(v->get_uint64());
+  } else {
+    return false;
+  }
+  if (n < lo || n > hi) return false;
+  out = n;
+  return true;
+}
+
+bool optional_bool(const json::object& obj, std::string_view key, bool& out) {
+  const auto* v = obj.if_contains(key);
+  if (!v || v->is_null()) return true;
+  if (!v->is_bool()) return false;
+  out = v->get_bool();
+  return true;
+}
+
+Reply bad_param(std::string_view message, std::string_view param) {
+  return error(400, message, "invalid_request_error", param);
+}
+
+// Everything a chat answer is made from, read from the request once.
+struct ChatPlan {
+  std::string model_json;  // the request's model, already a JSON string
+  int choices = 1;
+  bool stream = false;
+  bool include_usage = false;
+  int tokens = 8;
+  std::string_view finish_reason = "stop";
+  bool tool_call = false;
+  std::string tool_name;
+  std::string arguments;  // the tool call's arguments: JSON text, sent as a JSON string
+  int prompt_tokens = 1;
+};
+
+std::optional<Reply> read_chat(const json::object& req, const Control& control, ChatPlan& plan) {
+  const auto* model = req.if_contains("model");
+  if (!model || !model->is_string()) {
+    return bad_param("you must provide a model parameter", "model");
+  }
+  append_json_string(plan.model_json, model->get_string());
+
+  const auto* messages_value = req.if_contains("messages");
+  if (!messages_value || !messages_value->is_array() || messages_value->get_array().empty()) {
+    return bad_param("'messages' must be a non-empty array", "messages");
+  }
+  const json::array& messages = messages_value->get_array();
+
+  std::size_t chars = 0;
+  const json::value* last_user_content = nullptr;
+  std::string_view last_role;
+  for (const auto& m : messages) {
+    const auto* msg = m.if_object();
+    if (!msg) return bad_param("each message must be an object", "messages");
+    const auto* role = msg->if_contains("role");
+    last_role = role && role->is_string() ? std::string_view(role->get_string()) : "";
+    if (const auto* content = msg->if_contains("content")) {
+      chars += text_code_points(*content);
+      if (last_role == "user") last_user_content = content;
+    }
+  }
+  plan.prompt_tokens = prompt_tokens_for(chars);
+
+  std::optional<std::int64_t> n;
+  if (!optional_int(req, "n", 1, kMaxChoices, n)) {
+    return bad_param("'n' must be an integer from 1 to 128", "n");
+  }
+  plan.choices = static_cast<int>(n.value_or(1));
+
+  if (!optional_bool(req, "stream", plan.stream)) {
+    return bad_param("'stream' must be a boolean", "stream");
+  }
+  if (const auto* so = req.if_contains("stream_options"); so && so->is_object()) {
+    if (!optional_bool(so->get_object(), "include_usage", plan.include_usage)) {
+      return bad_param("'include_usage' must be a boolean", "stream_options.include_usage");
+    }
+  }
+
+  // A max_tokens below the mock's token count cuts the answer short, as a real model would.
+  plan.tokens = control.tokens;
+  for (std::string_view key : {"max_completion_tokens", "max_tokens"}) {
+    std::optional<std::int64_t> limit;
+    if (!optional_int(req, key, 1, INT32_MAX, limit)) {
+      return bad_param("'" + std::string(key) + "' must be a positive integer", key);
+    }
+    if (limit && *limit < plan.tokens) {
+      plan.tokens = static_cast<int>(*limit);
+      plan.finish_reason = "length";
+    }
+  }
+
+  // Tools: call one whenever the caller offers tools and did not just hand back a result.
+  const auto* tools = req.if_contains("tools");
+  const auto* tool_choice = req.if_contains("tool_choice");
+  const bool choice_none =
+      tool_choice && tool_choice->is_string() && tool_choice->get_string() == "none";
+  if (tools && tools->is_array() && !tools->get_array().empty() && !choice_none &&
+      last_role != "tool") {
+    plan.tool_call = true;
+    plan.finish_reason = "tool_calls";
+    auto name_of = [](const json::value& holder) -> const json::value* {
+      const auto* obj = holder.if_object();
+      const auto* fn = obj ? obj->if_contains("function") : nullptr;
+      const auto* fn_obj = fn ? fn->if_object() : nullptr;
+      const auto* name = fn_obj ? fn_obj->if_contains("name") : nullptr;
+      return name && name->is_string() ? name : nullptr;
+    };
+    const json::value* name = tool_choice ? name_of(*tool_choice) : nullptr;
+    if (!name) name = name_of(tools->get_array().front());
+    plan.tool_name = name ? std::string(name->get_string()) : "tool";
+    std::string user_text;
+    if (last_user_content) append_text(*last_user_content, user_text);
+    plan.arguments = "{\"echo\":";
+    append_json_string(plan.arguments, prefix_code_points(user_text, kEchoCodePoints));
+    plan.arguments += "}";
+  }
+  return std::nullopt;
+}
+
+void append_usage(std::string& out, int prompt, int completion) {
+  out += "{\"prompt_tokens\":";
+  append_int(out, prompt);
+  out += ",\"completion_tokens\":";
+  append_int(out, completion);
+  out += ",\"total_tokens\":";
+  append_int(out, prompt + completion);
+  out += "}";
+}
+
+std::string generated_text(int tokens) {
+  std::string text;
+  for (int i = 0; i < tokens; ++i) {
+    text += token_word(i);
+    if (i + 1 < tokens) text += ' ';
+  }
+  return text;
+}
+
+// A stream delta's tool call carries its position ("index"); a whole message's does not.
+void append_tool_call(std::string& out, const ChatPlan& plan, bool with_index,
+                      std::string_view call_id, std::string_view arguments) {
+  out += with_index ? "{\"index\":0,\"id\":" : "{\"id\":";
+  append_json_string(out, call_id);
+  out += ",\"type\":\"function\",\"function\":{\"name\":";
+  append_json_string(out, plan.tool_name);
+  out += ",\"arguments\":";
+  append_json_string(out, arguments);
+  out += "}}";
+}
+
+Reply chat_answer(const ChatPlan& plan) {
+  const std::string text = plan.tool_call ? std::string() : generated_text(plan.tokens);
+  Reply reply;
+  std::string& out = reply.body;
+  out.reserve(256 + plan.choices * (text.size() + 128));
+  out += "{\"id\":\"";
+  out += random_id("chatcmpl-");
+  out += "\",\"object\":\"chat.completion\",\"created\":";
+  append_int(out, std::time(nullptr));
+  out += ",\"model\":";
+  out += plan.model_json;
+  out += ",\"choices\":[";
+  for (int i = 0; i < plan.choices; ++i) {
+    if (i) out += ',';
+    out += "{\"index\":";
+    append_int(out, i);
+    out += ",\"message\":{\"role\":\"assistant\",\"content\":";
+    if (plan.tool_call) {
+      out += "null,\"tool_calls\":[";
+      append_tool_call(out, plan, false, random_id("call_"), plan.arguments);
+      out += "]";
+    } else {
+      append_json_string(out, text);
+    }
+    out += ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"";
+    out += plan.finish_reason;
+    out += "\"}";
+  }
+  out += "],\"usage\":";
+  append_usage(out, plan.prompt_tokens, plan.tokens * plan.choices);
+  out += ",\"system_fingerprint\":\"fp_mockllm\"}";
+  return reply;
+}
+
+// Splits the arguments into up to three pieces on code point boundaries, as a model streams
+// them in a few deltas.
+std::vector<std::string_view> argument_pieces(std::string_view args) {
+  std::vector<std::string_view> pieces;
+  std::size_t start = 0;
+  for (int k = 1; k <= 3; ++k) {
+    std::size_t end = k == 3 ? args.size() : code_point_boundary(args, args.size() * k / 3);
+    if (end > start) pieces.push_back(args.substr(start, end - start));
+    start = std::max(start, end);
+  }
+  return pieces;
+}
+
+Reply chat_stream(const ChatPlan& plan) {
+  Reply reply;
+  reply.stream = true;
+  reply.content_type = "text/event-stream";
+  reply.headers.emplace_back("Cache-Control", "no-cache");
+
+  std::string head = "data: {\"id\":\"";
+  head += random_id("chatcmpl-");
+  head += "\",\"object\":\"chat.completion.chunk\",\"created\":";
+  append_int(head, std::time(nullptr));
+  head += ",\"model\":";
+  head += plan.model_json;
+  head += ",\"system_fingerprint\":\"fp_mockllm\",\"choices\":";
+
+  auto add = [&](int index, std::string_view delta, std::string_view finish, bool paced) {
+    std::string e;
+    e.reserve(head.size() + delta.size() + 96);
+    e += head;
+    e += "[{\"index\":";
+    append_int(e, index);
+    e += ",\"delta\":";
+    e += delta;
+    e += ",\"logprobs\":null,\"finish_reason\":";
+    e += finish;
+    e += "}]";
+    if (plan.include_usage) e += ",\"usage\":null";  // as OpenAI does on every chunk but the last
+    e += "}\n\n";
+    reply.events.push_back({std::move(e), paced});
+  };
+
+  for (int i = 0; i < plan.choices; ++i) {
+    std::string delta;
+    if (plan.tool_call) {
+      delta = "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[";
+      append_tool_call(delta, plan, true, random_id("call_"), "");
+      delta += "]}";
+    } else {
+      delta = "{\"role\":\"assistant\",\"content\":\"\"}";
+    }
+    add(i, delta, "null", false);
+  }
+  if (plan.tool_call) {
+    for (std::string_view piece : argument_pieces(plan.arguments)) {
+      std::string delta = "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":";
+      append_json_string(delta, piece);
+      delta += "}}]}";
+      for (int i = 0; i < plan.choices; ++i) add(i, delta, "null", true);
+    }
+  } else {
+    for (int t = 0; t < plan.tokens; ++t) {
+      std::string token(token_word(t));
+      if (t + 1 < plan.tokens) token += ' ';
+      std::string delta = "{\"content\":";
+      append_json_string(delta, token);
+      delta += "}";
+      for (int i = 0; i < plan.choices; ++i) add(i, delta, "null", true);
+    }
+  }
+  const std::string finish = "\"" + std::string(plan.finish_reason) + "\"";
+  for (int i = 0; i < plan.choices; ++i) add(i, "{}", finish, false);
+
+  if (plan.include_usage) {
+    std::string e = head;
+    e += "[],\"usage\":";
+    append_usage(e, plan.prompt_tokens, plan.tokens * plan.choices);
+    e += "}\n\n";
+    reply.events.push_back({std::move(e), false});
+  }
+  reply.events.push_back({"data: [DONE]\n\n", false});
+  return reply;
+}
+
+// One embeddings input item: its hash seeds the vector, so equal inputs embed equally.
+struct EmbeddingItem {
+  std::uint64_t hash = kFnvOffset;
+  int tokens = 0;
+};
+
+bool is_integer(const json::value& v) { return v.is_int64() || v.is_uint64(); }
+
+std::optional<EmbeddingItem> token_item(const json::array& ids) {
+  EmbeddingItem item;
+  for (const auto& id : ids) {
+    if (!is_integer(id)) return std::nullopt;
+    const std::int64_t n =
+        id.is_int64() ? id.get_int64() : static_cast<std::int64_t>(id.get_uint64());
+    item.hash = fnv1a(item.hash, &n, sizeof n);
+  }
+  item.tokens = static_cast<int>(ids.size());
+  return item;
+}
+
+EmbeddingItem text_item(std::string_view text) {
+  return {fnv1a(kFnvOffset, text.data(), text.size()), prompt_tokens_for(count_code_points(text))};
+}
+
+// Accepts the four shapes of `input`: a string, strings, token ids, or arrays of token ids.
+std::optional<std::vector<EmbeddingItem>> embedding_items(const json::value& input) {
+  std::vector<EmbeddingItem> items;
+  if (input.is_string()) {
+    items.push_back(text_item(input.get_string()));
+    return items;
+  }
+  if (!input.is_array() || input.get_array().empty()) return std::nullopt;
+  const json::array& arr = input.get_array();
+  if (is_integer(arr.front())) {
+    auto item = token_item(arr);
+    if (!item) return std::nullopt;
+    items.push_back(*item);
+    return items;
+  }
+  for (const auto& v : arr) {
+    if (v.is_string()) {
+      items.push_back(text_item(v.get_string()));
+    } else if (v.is_array() && !v.get_array().empty()) {
+      auto item = token_item(v.get_array());
+      if (!item) return std::nullopt;
+      items.push_back(*item);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return items;
+}
+
+// A unit-length vector (as real embedding models give) from a seeded generator.
+void embedding_vector(std::uint64_t seed, std::vector<float>& out) {
+  double norm = 0;
+  for (float& x : out) {
+    x = static_cast<float>(static_cast<double>(splitmix64(seed) >> 11) * 0x1.0p-52 - 1.0);
+    norm += static_cast<double>(x) * x;
+  }
+  if (norm > 0) {
+    const double scale = 1.0 / std::sqrt(norm);
+    for (float& x : out) x = static_cast<float>(x * scale);
+  }
+}
+
+// What the SDKs ask for by default: the little-endian float32 bytes, base64-encoded.
+void append_base64_floats(std::string& out, const std::vector<float>& v) {
+  static_assert(std::endian::native == std::endian::little, "embeddings are sent little-endian");
+  const std::size_t bytes = v.size() * sizeof(float);
+  const std::size_t at = out.size();
+  out.resize(at + 4 * ((bytes + 2) / 3) + 1);  // EVP_EncodeBlock writes a trailing NUL
+  const int written =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + at),
+                      reinterpret_cast<const unsigned char*>(v.data()), static_cast<int>(bytes));
+  out.resize(at + static_cast<std::size_t>(written));
+}
+
+}  // namespace
+
+std::string_view token_word(int i) {
+  return kWords[static_cast<std::size_t>(i) % std::size(kWords)];
+}
+
+Reply error(unsigned status, std::string_view message, std::string_view type,
+            std::optional<std::string_view> param, std::optional<std::string_view> code) {
+  Reply reply;
+  reply.status = status;
+  std::string& out = reply.body;
+  out += "{\"error\":{\"message\":";
+  append_json_string(out, message);
+  out += ",\"type\":";
+  append_json_string(out, type);
+  out += ",\"param\":";
+  if (param)
+    append_json_string(out, *param);
+  else
+    out += "null";
+  out += ",\"code\":";
+  if (code)
+    append_json_string(out, *code);
+  else
+    out += "null";
+  out += "}}";
+  return reply;
+}
+
+Reply injected_error(const Control& control) {
+  Reply reply;
+  if (control.error_body) {
+    reply.status = static_cast<unsigned>(control.status);
+    reply.content_type = control.error_content_type;
+    reply.body = *control.error_body;
+  } else {
+    const std::string_view type = control.status == 429   ? "rate_limit_exceeded"
+                                  : control.status >= 500 ? "server_error"
+                                                          : "invalid_request_error";
+    reply = error(static_cast<unsigned>(control.status),
+                  "mockllm injected status " + std::to_string(control.status), type);
+  }
+  if (control.retry_after >= 0) {
+    reply.headers.emplace_back("Retry-After", std::to_string(control.retry_after));
+  }
+  return reply;
+}
+
+Reply chat_completions(const json::object& request, const Control& control) {
+  ChatPlan plan;
+  if (auto bad = read_chat(request, control, plan)) return std::move(*bad);
+  return plan.stream ? chat_stream(plan) : chat_answer(plan);
+}
+
+Reply embeddings(const json::object& request) {
+  const auto* model = request.if_contains("model");
+  if (!model || !model->is_string()) {
+    return bad_param("you must provide a model parameter", "model");
+  }
+  const auto* input = request.if_contains("input");
+  auto items = input ? embedding_items(*input) : std::nullopt;
+  if (!items) {
+    return bad_param(
+        "'input' must be a string, an array of strings, an array of token ids or "
+        "an array of token id arrays, and not empty",
+        "input");
+  }
+  std::optional<std::int64_t> dimensions;
+  if (!optional_int(request, "dimensions", 1, kMaxDimensions, dimensions)) {
+    return bad_param("'dimensions' must be an integer from 1 to 65536", "dimensions");
+  }
+  bool base64 = false;
+  if (const auto* format = request.if_contains("encoding_format"); format && !format->is_null()) {
+    if (!format->is_string() ||
+        (format->get_string() != "float" && format->get_string() != "base64")) {
+      return bad_param("'encoding_format' must be \"float\" or \"base64\"", "encoding_format");
+    }
+    base64 = format->get_string() == "base64";
+  }
+
+  std::vector<float> vec(static_cast<std::size_t>(dimensions.value_or(kDefaultDimensions)));
+  Reply reply;
+  std::string& out = reply.body;
+  out.reserve(128 + items->size() * (64 + vec.size() * (base64 ? 6 : 12)));
+  out += "{\"object\":\"list\",\"data\":[";
+  int prompt_tokens = 0;
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const EmbeddingItem& item = (*items)[i];
+    prompt_tokens += item.tokens;
+    embedding_vector(item.hash, vec);
+    if (i) out += ',';
+    out += "{\"object\":\"embedding\",\"index\":";
+    append_int(out, static_cast<std::int64_t>(i));
+    out += ",\"embedding\":";
+    if (base64) {
+      out += '"';
+      append_base64_floats(out, vec);
+      out += '"';
+    } else {
+      out += '[';
+      for (std::size_t k = 0; k < vec.size(); ++k) {
+        if (k) out += ',';
+        append_float(out, vec[k]);
+      }
+      out += ']';
+    }
+    out += '}';
+  }
+  out += "],\"model\":";
+  append_json_string(out, model->get_string());
+  out += ",\"usage\":{\"prompt_tokens\":";
+  append_int(out, prompt_tokens);
+  out += ",\"total_tokens\":";
+  append_int(out, prompt_tokens);
+  out += "}}";
+  return reply;
+}
+
+Reply models() {
+  Reply reply;
+  reply.body =
+      "{\"object\":\"list\",\"data\":[{\"id\":\"mock-model\",\"object\":\"model\",\"created\":0,"
+      "\"owned_by\":\"mockllm\"}]}";
+  return reply;
+}
+
+Reply model(std::string_view id) {
+  Reply reply;
+  reply.body = "{\"id\":";
+  append_json_string(reply.body, id);
+  reply.body += ",\"object\":\"model\",\"created\":0,\"owned_by\":\"mockllm\"}";
+  return reply;
+}
+
+}  // namespace mockllm::openai

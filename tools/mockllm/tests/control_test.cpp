@@ -1,0 +1,46 @@
+#include "control.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+namespace mockllm {
+namespace {
+
+TEST(Control, BodyOptions) {
+  Control c;
+  auto mock = boost::json::parse(R"({"latency_ms":5,"tokens":0,"inter_token_ms":2,"status":429,
+      "retry_after":3,"reset":"mid","error_body":"<html>","error_content_type":"text/html"})");
+  EXPECT_EQ(apply_body_options(c, mock.as_object()), std::nullopt);
+  EXPECT_EQ(c.latency_ms, 5);
+  EXPECT_EQ(c.tokens, 0);
+  EXPECT_EQ(c.inter_token_ms, 2);
+  EXPECT_EQ(c.status, 429);
+  EXPECT_EQ(c.retry_after, 3);
+  EXPECT_EQ(c.reset, ResetMode::kMid);
+  EXPECT_EQ(c.error_body, "<html>");
+  EXPECT_EQ(c.error_content_type, "text/html");
+}
+
+TEST(Control, HeadersTakeEitherSpelling) {
+  Control c;
+  EXPECT_EQ(apply_header_option(c, "latency-ms", "7"), std::nullopt);
+  EXPECT_EQ(apply_header_option(c, "inter_token_ms", "9"), std::nullopt);
+  EXPECT_EQ(apply_header_option(c, "reset", "before"), std::nullopt);
+  EXPECT_EQ(c.latency_ms, 7);
+  EXPECT_EQ(c.inter_token_ms, 9);
+  EXPECT_EQ(c.reset, ResetMode::kBefore);
+}
+
+TEST(Control, RejectsTyposAndBadValues) {
+  Control c;
+  EXPECT_NE(apply_header_option(c, "latency", "7"), std::nullopt);
+  EXPECT_NE(apply_header_option(c, "tokens", "many"), std::nullopt);
+  EXPECT_NE(apply_header_option(c, "status", "100"), std::nullopt);
+  EXPECT_NE(apply_header_option(c, "reset", "later"), std::nullopt);
+  auto mock = boost::json::parse(R"({"latency_ms":"5"})");
+  EXPECT_NE(apply_body_options(c, mock.as_object()), std::nullopt);
+}
+
+}  // namespace
+}  // namespace mockllm
