@@ -72,13 +72,14 @@ int serve(const std::string& path) {
     spdlog::shutdown();
     return 1;
   }
+  // Signals are handled before the workers start, so a SIGTERM at any moment drains.
+  boost::asio::io_context control;
+  boost::asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
   server.start();
   spdlog::info("gatehouse {} listening on {}:{} ({} workers, {} models, {} keys)", GATEHOUSE_VERSION,
                config->server.listen_host, server.bound_port(), server.workers(),
                config->models.size(), config->keys.size());
 
-  boost::asio::io_context control;
-  boost::asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
   int exit_code = 0;
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {

@@ -50,7 +50,14 @@ ListenAddress parse_listen(const std::string& text) {
   tcp::resolver resolver(resolver_io);
   auto results = resolver.resolve(host, port, tcp::resolver::numeric_service);
   if (results.empty()) throw std::runtime_error("cannot resolve " + host);
+  // "localhost" may resolve to ::1 first; clients of a mock mostly dial 127.0.0.1.
   a.endpoint = results.begin()->endpoint();
+  for (const auto& r : results) {
+    if (r.endpoint().address().is_v4()) {
+      a.endpoint = r.endpoint();
+      break;
+    }
+  }
   return a;
 }
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what Gatehouse needs on Debian 12, only what is missing:
+#   scripts/setup.sh            build + test dependencies (Debian packages, npm test packages)
+#   scripts/setup.sh --runtime  only what building and serving need
+#   scripts/setup.sh --bench    also wrk and nginx for bench/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-test}
+packages=(g++ cmake ninja-build ccache pkg-config ca-certificates openssl curl
+          libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
+          libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev)
+if [[ $mode != --runtime ]]; then
+  packages+=(libgtest-dev libgmock-dev nodejs npm)
+fi
+if [[ $mode == --bench ]]; then
+  packages+=(wrk nginx-light libbenchmark-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+# A machine may carry its own node/npm outside Debian's packages: that is fine too.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) != 0 ]]; then sudo="sudo"; fi
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# nginx-light's package starts a system nginx on port 80; the benchmark runs its own.
+if [[ $mode == --bench ]] && command -v systemctl >/dev/null; then
+  systemctl stop nginx 2>/dev/null || true
+fi
+
+if [[ $mode != --runtime ]]; then
+  if [[ ! -d tests/e2e/node_modules || tests/e2e/package-lock.json -nt tests/e2e/node_modules ]]; then
+    echo "setup: installing the end-to-end test packages (npm ci)"
+    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
