@@ -60,6 +60,8 @@ void Gateway::publish(std::shared_ptr<const Snapshot> snapshot) {
   }
 }
 
+void Gateway::on_worker_stop(std::size_t i) { workers_[i].pools->close(); }
+
 http::Response Gateway::render_error(const Error& error, const std::string& request_id) {
   http::Response res{static_cast<bhttp::status>(error.status), 11};
   res.set(bhttp::field::content_type, "application/json");

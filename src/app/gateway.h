@@ -21,6 +21,8 @@ class Gateway final : public http::Handler {
   void attach(http::Server& server);
   // Makes `snapshot` current on every worker; requests already running keep theirs.
   void publish(std::shared_ptr<const Snapshot> snapshot);
+  // Releases worker `i`'s upstream connections; runs on that worker as it stops.
+  void on_worker_stop(std::size_t i);
 
   asio::awaitable<void> handle(http::Exchange& exchange) override;
   http::Response render_error(const Error& error, const std::string& request_id) override;

@@ -107,7 +107,8 @@ int serve(const std::string& path) {
           return;
         }
         spdlog::info("signal {}: draining (up to {} ms)", sig, config->server.drain_timeout.count());
-        int left = server.drain(config->server.drain_timeout);
+        int left = server.drain(config->server.drain_timeout,
+                                [&gateway](std::size_t i) { gateway.on_worker_stop(i); });
         if (left > 0) spdlog::warn("drain timed out with {} requests still in flight", left);
         spdlog::info("stopped");
         exit_code = 0;

@@ -283,7 +283,7 @@ asio::awaitable<void> Server::session(std::size_t index, tcp::socket socket) {
   stream.close();
 }
 
-int Server::drain(Millis timeout) {
+int Server::drain(Millis timeout, const std::function<void(std::size_t)>& on_worker_stop) {
   draining_.store(true);
   for (auto& w : workers_) {
     asio::post(w->ioc, [wp = w.get()] {
@@ -296,7 +296,12 @@ int Server::drain(Millis timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   int left = in_flight();
-  for (auto& w : workers_) w->ioc.stop();
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    asio::post(workers_[i]->ioc, [this, i, &on_worker_stop] {
+      if (on_worker_stop) on_worker_stop(i);
+      workers_[i]->ioc.stop();
+    });
+  }
   for (auto& w : workers_) {
     if (w->thread.joinable()) w->thread.join();
   }

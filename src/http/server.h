@@ -13,6 +13,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -108,8 +109,9 @@ class Server {
 
   // Stops accepting, lets in-flight requests finish for at most `timeout` (new requests on open
   // connections are still served, with Connection: close), then stops the workers. Returns the
-  // number of requests that were still in flight when the wait ended.
-  int drain(Millis timeout);
+  // number of requests that were still in flight when the wait ended. `on_worker_stop(i)` runs on
+  // worker i just before it stops (to release what lives on its io_context).
+  int drain(Millis timeout, const std::function<void(std::size_t)>& on_worker_stop = {});
 
   std::size_t workers() const { return workers_.size(); }
   asio::io_context& context(std::size_t worker) { return workers_[worker]->ioc; }

@@ -97,8 +97,12 @@ std::string Origin::key() const {
 UpstreamPool::UpstreamPool(asio::io_context& ioc, Origin origin)
     : ioc_(ioc), origin_(std::move(origin)) {}
 
-UpstreamPool::~UpstreamPool() {
+UpstreamPool::~UpstreamPool() { close(); }
+
+void UpstreamPool::close() {
+  closed_ = true;
   for (auto& c : idle_) c->close();
+  idle_.clear();
 }
 
 std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle() {
@@ -118,7 +122,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle() {
 }
 
 void UpstreamPool::give_back(std::unique_ptr<UpstreamConnection> connection) {
-  if (idle_.size() >= origin_.max_idle || connection->buffer.size() != 0) {
+  if (closed_ || idle_.size() >= origin_.max_idle || connection->buffer.size() != 0) {
     connection->close();
     return;
   }
@@ -185,6 +189,10 @@ UpstreamPool& UpstreamPools::get(const Origin& origin) {
   auto& ref = *pool;
   pools_.emplace(std::move(key), std::move(pool));
   return ref;
+}
+
+void UpstreamPools::close() {
+  for (auto& [key, pool] : pools_) pool->close();
 }
 
 UpstreamCall::UpstreamCall(UpstreamPool& pool, CallTimeouts timeouts)

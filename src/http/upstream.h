@@ -59,6 +59,9 @@ class UpstreamPool {
       Clock::time_point deadline);
   // Keeps `connection` for reuse when there is room; closes it otherwise.
   void give_back(std::unique_ptr<UpstreamConnection> connection);
+  // Closes the idle connections and keeps none from now on. Runs on the worker before its
+  // io_context stops, so no socket outlives the context it belongs to.
+  void close();
 
   const Origin& origin() const { return origin_; }
   std::size_t idle_count() const { return idle_.size(); }
@@ -70,6 +73,7 @@ class UpstreamPool {
   std::shared_ptr<asio::ssl::context> tls_;  // built on first TLS connect
   std::vector<std::unique_ptr<UpstreamConnection>> idle_;
   std::uint64_t connects_ = 0;
+  bool closed_ = false;
 };
 
 // The pools of one worker, keyed by Origin::key(). Lives as long as the worker.
@@ -77,6 +81,8 @@ class UpstreamPools {
  public:
   explicit UpstreamPools(asio::io_context& ioc) : ioc_(ioc) {}
   UpstreamPool& get(const Origin& origin);
+  // UpstreamPool::close() for every pool (at shutdown, on the worker thread).
+  void close();
 
  private:
   asio::io_context& ioc_;
