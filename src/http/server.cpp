@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -51,8 +52,12 @@ asio::awaitable<bool> Exchange::respond(Response& response) {
 asio::awaitable<bool> Exchange::start_stream(StreamHead& head) {
   if (draining_.load(std::memory_order_relaxed)) keep_alive_ = false;
   head.set("x-request-id", request_id_);
+  head.version(request_.version());
+  // HTTP/1.0 has no chunked encoding: the body then ends when the connection closes.
+  chunked_ = request_.version() >= 11;
+  if (!chunked_) keep_alive_ = false;
   head.keep_alive(keep_alive_);
-  head.chunked(true);
+  head.chunked(chunked_);
   stream_started_ = true;
   bhttp::response_serializer<bhttp::empty_body> sr{head};
   stream_.expires_after(limits_.write_timeout);
@@ -69,8 +74,14 @@ asio::awaitable<bool> Exchange::write_chunk(std::string_view data) {
   if (client_gone_) co_return false;
   if (data.empty()) co_return true;  // an empty chunk would end the body
   stream_.expires_after(limits_.write_timeout);
-  auto [ec, n] = co_await asio::async_write(
-      stream_, bhttp::make_chunk(asio::const_buffer(data.data(), data.size())), kTuple);
+  boost::system::error_code ec;
+  if (chunked_) {
+    std::tie(ec, std::ignore) = co_await asio::async_write(
+        stream_, bhttp::make_chunk(asio::const_buffer(data.data(), data.size())), kTuple);
+  } else {
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(stream_, asio::const_buffer(data.data(), data.size()), kTuple);
+  }
   stream_.expires_never();
   if (ec) {
     keep_alive_ = false;
@@ -81,6 +92,7 @@ asio::awaitable<bool> Exchange::write_chunk(std::string_view data) {
 
 asio::awaitable<bool> Exchange::end_stream() {
   if (client_gone_) co_return false;
+  if (!chunked_) co_return true;  // the connection's close ends the body
   stream_.expires_after(limits_.write_timeout);
   auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), kTuple);
   stream_.expires_never();
@@ -228,6 +240,25 @@ std::optional<Error> framing_error(const boost::system::error_code& ec, const Li
   return std::nullopt;
 }
 
+// Before closing a connection whose request was not read to its end (413, framing errors):
+// stop sending, then read and discard what the client is still sending for a moment. Closing
+// with unread data makes the kernel send a reset, which can destroy the error response before the
+// client has read it.
+asio::awaitable<void> linger(beast::tcp_stream& stream) {
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  static constexpr std::size_t kMaxDiscard = 4 << 20;
+  char scratch[16 * 1024];
+  std::size_t discarded = 0;
+  stream.expires_after(std::chrono::seconds(2));
+  while (discarded < kMaxDiscard) {
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(scratch), kTuple);
+    if (rec) break;
+    discarded += n;
+  }
+  stream.expires_never();
+}
+
 }  // namespace
 
 asio::awaitable<void> Server::session(std::size_t index, tcp::socket socket) {
@@ -249,6 +280,18 @@ asio::awaitable<void> Server::session(std::size_t index, tcp::socket socket) {
       auto [rec, n] = co_await bhttp::async_read_some(stream, buffer, parser, kTuple);
       ec = rec;
     }
+    if (!ec && !parser.is_header_done()) {
+      stream.expires_after(limits.header_timeout);
+      auto [rec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+      ec = rec;
+    }
+    if (!ec && !parser.is_done() && beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+      // curl sends this for bodies over 1 KiB and waits a second for it before sending anyway.
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream.expires_after(limits.write_timeout);
+      auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(kContinue), kTuple);
+      ec = wec;
+    }
     if (!ec && !parser.is_done()) {
       stream.expires_after(limits.header_timeout);
       auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
@@ -265,6 +308,7 @@ asio::awaitable<void> Server::session(std::size_t index, tcp::socket socket) {
         stream.expires_after(limits.write_timeout);
         co_await bhttp::async_write(stream, res, kTuple);
         spdlog::info("{} rejected before routing: {} ({})", id, error->status, error->message);
+        co_await linger(stream);
       }
       break;  // eof, timeout, reset or framing error: close
     }

@@ -78,6 +78,7 @@ class Exchange {
   std::string request_id_;
   bool keep_alive_;
   bool stream_started_ = false;
+  bool chunked_ = true;
   bool client_gone_ = false;
   std::chrono::steady_clock::time_point started_;
 };
