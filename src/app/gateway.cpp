@@ -14,7 +14,7 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
-enum class Endpoint { kChat, kEmbeddings, kModels, kHealth, kReady, kUnknown };
+enum class Endpoint { kChat, kEmbeddings, kModels, kModel, kHealth, kReady, kUnknown };
 
 // Clients point their SDK at ".../v1" or at the bare host; both prefixes are accepted.
 Endpoint endpoint_of(std::string_view path) {
@@ -22,6 +22,7 @@ Endpoint endpoint_of(std::string_view path) {
   if (path == "/chat/completions") return Endpoint::kChat;
   if (path == "/embeddings") return Endpoint::kEmbeddings;
   if (path == "/models") return Endpoint::kModels;
+  if (path.starts_with("/models/") && path.size() > 8) return Endpoint::kModel;
   if (path == "/healthz") return Endpoint::kHealth;
   if (path == "/readyz") return Endpoint::kReady;
   return Endpoint::kUnknown;
@@ -137,6 +138,7 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
                                " (Gatehouse serves /v1/chat/completions, /v1/embeddings, /v1/models)",
                            "unknown_url"));
     case Endpoint::kModels:
+    case Endpoint::kModel:
       if (!is_get) co_return co_await respond_error(ex, ctx, method_not_allowed("GET"));
       break;
     case Endpoint::kChat:
@@ -150,6 +152,15 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   }
   if (endpoint == Endpoint::kModels) {
     co_return co_await respond_json(ex, ctx, 200, snapshot->models_json);
+  }
+  if (endpoint == Endpoint::kModel) {
+    std::string_view id = path.substr(path.find("/models/") + 8);
+    if (auto it = snapshot->model_json.find(id); it != snapshot->model_json.end()) {
+      co_return co_await respond_json(ex, ctx, 200, it->second);
+    }
+    // Not configured: the same 404 model_not_found a completion naming it would get.
+    auto missing = snapshot->router.resolve(id);
+    co_return co_await respond_error(ex, ctx, std::get<Error>(missing));
   }
 
   const auto op =

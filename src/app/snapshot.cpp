@@ -9,12 +9,13 @@
 namespace gatehouse::app {
 
 namespace {
+boost::json::object model_object(const config::ModelConfig& model) {
+  return {{"id", model.name}, {"object", "model"}, {"created", 0}, {"owned_by", model.provider}};
+}
+
 std::string render_models(const config::Config& c) {
   boost::json::array data;
-  for (const auto& [name, model] : c.models) {
-    data.push_back(boost::json::object{
-        {"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", model.provider}});
-  }
+  for (const auto& [name, model] : c.models) data.push_back(model_object(model));
   return boost::json::serialize(boost::json::object{{"object", "list"}, {"data", std::move(data)}});
 }
 }  // namespace
@@ -29,6 +30,9 @@ Snapshot::Snapshot(std::shared_ptr<const config::Config> c)
     }
   }
   models_json = render_models(*config);
+  for (const auto& [name, model] : config->models) {
+    model_json.emplace(name, boost::json::serialize(model_object(model)));
+  }
 }
 
 std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config) {

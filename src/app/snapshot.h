@@ -20,6 +20,7 @@ struct Snapshot {
   route::Router router;
   std::map<std::string, std::unique_ptr<provider::Adapter>, std::less<>> providers;
   std::string models_json;  // GET /v1/models, rendered once
+  std::map<std::string, std::string, std::less<>> model_json;  // GET /v1/models/{id}
 
   explicit Snapshot(std::shared_ptr<const config::Config> c);
 };

@@ -16,6 +16,15 @@ export const mockllmBin = join(buildDir, 'tools', 'mockllm', 'mockllm');
 
 export const sha256 = (s) => createHash('sha256').update(s).digest('hex');
 
+// Under the asan preset a memory error aborts the process and a leak changes its exit code; both
+// print a report on stderr. Stopping a process checks for either, so no finding goes unseen.
+const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/;
+export function checkExit(name, { code, signal }, output) {
+  const text = output.join('');
+  if (SANITIZER_REPORT.test(text)) throw new Error(`${name}: sanitizer report:\n${text.slice(-8000)}`);
+  if (code !== 0) throw new Error(`${name} exited with ${code ?? signal} on SIGTERM:\n${text.slice(-4000)}`);
+}
+
 // Spawns `bin args` and resolves once a line of its output matches `ready` (a RegExp whose
 // first group is the port). Rejects if the process exits or stays silent for `timeoutMs`.
 function startProcess(bin, args, { env = {}, ready, timeoutMs = 10_000 }) {
@@ -52,7 +61,7 @@ export async function startMock(args = []) {
     async lastRequest() { const r = await this.requests(1); return r[r.length - 1]; },
     async stats() { return (await fetch(`${base}/__mock/stats`)).json(); },
     async reset() { await fetch(`${base}/__mock/reset`, { method: 'POST' }); },
-    async stop() { p.child.kill('SIGTERM'); await p.exited; },
+    async stop() { p.child.kill('SIGTERM'); checkExit('mockllm', await p.exited, p.output); },
   };
 }
 
@@ -104,9 +113,12 @@ export async function startGateway({ yaml, file, env = {} } = {}) {
     output: p.output,            // everything it logged so far (array of chunks)
     log() { return p.output.join(''); },
     exited: p.exited,            // resolves to {code, signal}
+    // SIGTERM, then fails if the process did not exit 0 or a sanitizer reported anything.
     async stop() {
       if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
-      return p.exited;
+      const result = await p.exited;
+      checkExit('gatehouse', result, p.output);
+      return result;
     },
   };
 }
