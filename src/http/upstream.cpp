@@ -42,6 +42,8 @@ class UpstreamConnection {
 
   std::variant<Plain, Tls> stream;
   beast::flat_buffer buffer;
+  // Body bytes are read into this, reused by every exchange on the connection.
+  std::unique_ptr<char[]> chunk{new char[kChunkBytes]};
   Clock::time_point idle_since;
   bool reused = false;
 };
@@ -290,11 +292,11 @@ std::string_view UpstreamCall::header(std::string_view name) const {
 }
 
 asio::awaitable<std::variant<std::string_view, Error>> UpstreamCall::read_some() {
-  if (chunk_.empty()) chunk_.resize(kChunkBytes);
   while (!done_) {
+    char* chunk = conn_->chunk.get();
     auto& body = parser_->get().body();
-    body.data = chunk_.data();
-    body.size = chunk_.size();
+    body.data = chunk;
+    body.size = kChunkBytes;
     arm(timeouts_.idle);
     auto [ec, n] = co_await on_stream(
         *conn_, [&](auto& s) { return bhttp::async_read_some(s, conn_->buffer, *parser_, kTuple); });
@@ -309,8 +311,8 @@ asio::awaitable<std::variant<std::string_view, Error>> UpstreamCall::read_some()
                                       " was lost mid-response: " + ec.message());
     }
     done_ = parser_->is_done();
-    std::size_t got = chunk_.size() - parser_->get().body().size;
-    if (got > 0) co_return std::string_view(chunk_.data(), got);
+    std::size_t got = kChunkBytes - parser_->get().body().size;
+    if (got > 0) co_return std::string_view(chunk, got);
   }
   co_return std::string_view{};
 }

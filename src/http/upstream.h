@@ -135,7 +135,6 @@ class UpstreamCall {
   bool total_is_binding_ = false;  // the last arm() was limited by the total deadline
   std::unique_ptr<UpstreamConnection> conn_;
   std::optional<beast::http::response_parser<beast::http::buffer_body>> parser_;
-  std::vector<char> chunk_;
   bool done_ = false;
   std::chrono::microseconds time_to_head_{0};
 };
