@@ -1,7 +1,5 @@
 #include "app/forward.h"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <charconv>
@@ -13,7 +11,6 @@ namespace gatehouse::app {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -114,12 +111,6 @@ asio::awaitable<std::optional<Error>> exchange(http::Exchange& ex, pipeline::Req
   co_return std::nullopt;
 }
 
-// Completes when the client closes its connection; then cuts the upstream exchange short.
-asio::awaitable<void> cancel_when_client_leaves(http::Exchange& ex, http::UpstreamCall& call) {
-  co_await ex.wait_client_closed();
-  if (ex.client_gone()) call.abort();
-}
-
 }  // namespace
 
 Error upstream_status_error(unsigned status, std::string_view body, std::string_view retry_after,
@@ -158,14 +149,11 @@ asio::awaitable<std::optional<Error>> forward(http::Exchange& ex, pipeline::Requ
                                               http::UpstreamPool& pool, http::CallTimeouts timeouts,
                                               http::UpstreamRequest& request) {
   http::UpstreamCall call(pool, timeouts);
-  std::optional<Error> result;
-  try {
-    auto outcome = co_await (exchange(ex, ctx, call, request) || cancel_when_client_leaves(ex, call));
-    if (outcome.index() == 0) result = std::move(std::get<0>(outcome));
-  } catch (const boost::system::system_error&) {
-    // Cancelled mid-operation because the client left: nothing more to say to anyone.
-    call.abort();
-  }
+  // A client that leaves cuts the upstream exchange short: its pending read or write fails at
+  // once and the connection is not reused.
+  ex.watch_client([&call] { call.abort(); });
+  std::optional<Error> result = co_await exchange(ex, ctx, call, request);
+  ex.unwatch_client();
   if (ex.client_gone()) {
     ctx.client_gone = true;
     if (ctx.status == 0) ctx.status = 499;  // nginx's "client closed request", for the records

@@ -38,7 +38,7 @@ Error method_not_allowed(std::string_view allowed) {
 
 // The Allow header a 405 must carry (RFC 9110 15.5.6).
 std::string_view allowed_methods(Endpoint endpoint) {
-  return endpoint == Endpoint::kChat || endpoint == Endpoint::kEmbeddings ? "POST" : "GET";
+  return endpoint == Endpoint::kChat || endpoint == Endpoint::kEmbeddings ? "POST" : "GET, HEAD";
 }
 
 }  // namespace
@@ -118,7 +118,8 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   } complete{snapshot->pipeline, ctx};
 
   const Endpoint endpoint = endpoint_of(path);
-  const bool is_get = request.method() == bhttp::verb::get;
+  // HEAD is answered as GET without the body (RFC 9110 9.3.2); Exchange::respond drops it.
+  const bool is_get = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
   const bool is_post = request.method() == bhttp::verb::post;
   switch (endpoint) {
     case Endpoint::kHealth:

@@ -62,59 +62,63 @@ int serve(const std::string& path) {
   setup_logging(config->log.level);
   warn_insecure(*config);
 
-  app::Gateway gateway(app::build_snapshot(config));
-  http::Server server(gateway, std::size_t(config->server.workers));
-  gateway.attach(server);
-  try {
-    server.listen(config->server.listen_host, config->server.listen_port, limits_of(*config));
-  } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
-    spdlog::shutdown();
-    return 1;
-  }
-  // Signals are handled before the workers start, so a SIGTERM at any moment drains.
-  boost::asio::io_context control;
-  boost::asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
-  server.start();
-  spdlog::info("gatehouse {} listening on {}:{} ({} workers, {} models, {} keys)", GATEHOUSE_VERSION,
-               config->server.listen_host, server.bound_port(), server.workers(),
-               config->models.size(), config->keys.size());
-
   int exit_code = 0;
-  std::function<void(const boost::system::error_code&, int)> on_signal =
-      [&](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
-        if (sig == SIGHUP) {
-          auto next = config::load_file(path);
-          if (!next.config) {
-            spdlog::error("reload of {} refused; still serving the previous configuration:", path);
-            for (const auto& d : next.diagnostics) spdlog::error("  {}", d.to_string());
-          } else {
-            if (next.config->server.listen_host != config->server.listen_host ||
-                next.config->server.listen_port != config->server.listen_port ||
-                next.config->server.workers != config->server.workers) {
-              spdlog::warn("server.listen and server.workers change only on restart");
+  {
+    // The server (and the coroutines its workers still hold after a timed-out drain) must be
+    // destroyed while logging still works: a request's completion hooks write the access log.
+    app::Gateway gateway(app::build_snapshot(config));
+    http::Server server(gateway, std::size_t(config->server.workers));
+    gateway.attach(server);
+    try {
+      server.listen(config->server.listen_host, config->server.listen_port, limits_of(*config));
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      spdlog::shutdown();
+      return 1;
+    }
+    // Signals are handled before the workers start, so a SIGTERM at any moment drains.
+    boost::asio::io_context control;
+    boost::asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
+    server.start();
+    spdlog::info("gatehouse {} listening on {}:{} ({} workers, {} models, {} keys)", GATEHOUSE_VERSION,
+                 config->server.listen_host, server.bound_port(), server.workers(),
+                 config->models.size(), config->keys.size());
+
+    std::function<void(const boost::system::error_code&, int)> on_signal =
+        [&](const boost::system::error_code& ec, int sig) {
+          if (ec) return;
+          if (sig == SIGHUP) {
+            auto next = config::load_file(path);
+            if (!next.config) {
+              spdlog::error("reload of {} refused; still serving the previous configuration:", path);
+              for (const auto& d : next.diagnostics) spdlog::error("  {}", d.to_string());
+            } else {
+              if (next.config->server.listen_host != config->server.listen_host ||
+                  next.config->server.listen_port != config->server.listen_port ||
+                  next.config->server.workers != config->server.workers) {
+                spdlog::warn("server.listen and server.workers change only on restart");
+              }
+              warn_insecure(*next.config);
+              spdlog::set_level(spdlog::level::from_str(next.config->log.level));
+              gateway.publish(app::build_snapshot(next.config));
+              server.update_limits(limits_of(*next.config));
+              config = next.config;
+              spdlog::info("configuration reloaded from {} ({} models, {} keys)", path,
+                           config->models.size(), config->keys.size());
             }
-            warn_insecure(*next.config);
-            spdlog::set_level(spdlog::level::from_str(next.config->log.level));
-            gateway.publish(app::build_snapshot(next.config));
-            server.update_limits(limits_of(*next.config));
-            config = next.config;
-            spdlog::info("configuration reloaded from {} ({} models, {} keys)", path,
-                         config->models.size(), config->keys.size());
+            signals.async_wait(on_signal);
+            return;
           }
-          signals.async_wait(on_signal);
-          return;
-        }
-        spdlog::info("signal {}: draining (up to {} ms)", sig, config->server.drain_timeout.count());
-        int left = server.drain(config->server.drain_timeout,
-                                [&gateway](std::size_t i) { gateway.on_worker_stop(i); });
-        if (left > 0) spdlog::warn("drain timed out with {} requests still in flight", left);
-        spdlog::info("stopped");
-        exit_code = 0;
-      };
-  signals.async_wait(on_signal);
-  control.run();
+          spdlog::info("signal {}: draining (up to {} ms)", sig, config->server.drain_timeout.count());
+          int left = server.drain(config->server.drain_timeout,
+                                  [&gateway](std::size_t i) { gateway.on_worker_stop(i); });
+          if (left > 0) spdlog::warn("drain timed out with {} requests still in flight", left);
+          spdlog::info("stopped");
+          exit_code = 0;
+        };
+    signals.async_wait(on_signal);
+    control.run();
+  }
   spdlog::shutdown();
   return exit_code;
 }

@@ -45,6 +45,9 @@ class Exchange {
  public:
   Exchange(beast::tcp_stream& stream, Request& request, std::size_t worker, const Limits& limits,
            const std::atomic<bool>& draining);
+  ~Exchange() { unwatch_client(); }
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
 
   Request& request() { return request_; }
   std::size_t worker() const { return worker_; }
@@ -60,9 +63,13 @@ class Exchange {
   asio::awaitable<bool> end_stream();
   bool stream_started() const { return stream_started_; }
 
-  // Completes when the client closed its side (or reset), or when cancelled. A client that
-  // pipelined its next request is still there: then it completes only on cancellation.
-  asio::awaitable<void> wait_client_closed();
+  // Watches the client's connection while the gateway waits on something else (an upstream):
+  // if the client closes or resets it, client_gone() becomes true and `on_gone` runs, once, on
+  // this worker. A client that pipelined its next request is still there: watching then stops
+  // quietly. Call unwatch_client() before anything `on_gone` refers to goes away; a second
+  // watch_client() needs an unwatch_client() first.
+  void watch_client(std::function<void()> on_gone);
+  void unwatch_client();
   bool client_gone() const { return client_gone_; }
 
   // Whether the connection may serve another request after this one.
@@ -81,6 +88,11 @@ class Exchange {
   bool chunked_ = true;
   bool client_gone_ = false;
   std::chrono::steady_clock::time_point started_;
+  struct Watch {
+    bool active = true;  // false once stopped or fired: the pending handler then does nothing
+    std::function<void()> on_gone;
+  };
+  std::shared_ptr<Watch> watch_;
 };
 
 // What the server calls. Implemented by the application's composition root.

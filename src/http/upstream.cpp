@@ -10,7 +10,9 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include "http/wire.h"
+#include <array>
+#include <boost/asio/write.hpp>
 #include <cerrno>
 #include <limits>
 
@@ -87,13 +89,10 @@ Origin Origin::of(const config::ProviderConfig& p) {
   o.verify = p.verify_tls;
   o.max_idle = p.pool_max_idle;
   o.idle_timeout = p.pool_idle_timeout;
+  o.key = std::string(o.tls ? "https://" : "http://") + o.host + ":" + o.port + "|" + o.ca_file +
+          "|" + (o.verify ? "v" : "nv") + "|" + std::to_string(o.max_idle) + "|" +
+          std::to_string(o.idle_timeout.count());
   return o;
-}
-
-std::string Origin::key() const {
-  return std::string(tls ? "https://" : "http://") + host + ":" + port + "|" + ca_file + "|" +
-         (verify ? "v" : "nv") + "|" + std::to_string(max_idle) + "|" +
-         std::to_string(idle_timeout.count());
 }
 
 UpstreamPool::UpstreamPool(asio::io_context& ioc, Origin origin)
@@ -112,8 +111,13 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle() {
   while (!idle_.empty()) {
     auto c = std::move(idle_.back());
     idle_.pop_back();
-    if (now - c->idle_since > origin_.idle_timeout ||
-        idle_socket_is_dead(c->lowest().socket().native_handle())) {
+    // A connection back from a request moments ago is alive unless the server raced us; that
+    // rare case is caught by the retry in send(). Only one that sat idle a while is probed
+    // (one syscall), because servers close idle keep-alive connections on their own timers.
+    constexpr auto kProbeAfter = std::chrono::milliseconds(250);
+    const auto idle_for = now - c->idle_since;
+    if (idle_for > origin_.idle_timeout ||
+        (idle_for > kProbeAfter && idle_socket_is_dead(c->lowest().socket().native_handle()))) {
       c->close();
       continue;
     }
@@ -124,7 +128,8 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle() {
 }
 
 void UpstreamPool::give_back(std::unique_ptr<UpstreamConnection> connection) {
-  if (closed_ || idle_.size() >= origin_.max_idle || connection->buffer.size() != 0) {
+  if (closed_ || idle_.size() >= origin_.max_idle || connection->buffer.size() != 0 ||
+      !connection->lowest().socket().is_open()) {
     connection->close();
     return;
   }
@@ -162,8 +167,10 @@ asio::awaitable<std::variant<std::unique_ptr<UpstreamConnection>, Error>> Upstre
     ctx->set_verify_mode(origin_.verify ? ssl::verify_peer : ssl::verify_none);
     tls_ = std::move(ctx);
   }
-  auto& tls = conn->stream.emplace<UpstreamConnection::Tls>(
-      std::move(std::get<UpstreamConnection::Plain>(conn->stream)), *tls_);
+  // Move the TCP stream out first: emplace() destroys the variant's current value before it
+  // constructs the new one, which would hand the TLS stream a closed socket.
+  UpstreamConnection::Plain tcp = std::move(std::get<UpstreamConnection::Plain>(conn->stream));
+  auto& tls = conn->stream.emplace<UpstreamConnection::Tls>(std::move(tcp), *tls_);
   // SNI carries host names only (RFC 6066), never an IP literal.
   if (!is_ip_address(origin_.host)) {
     SSL_set_tlsext_host_name(tls.native_handle(), origin_.host.c_str());
@@ -184,12 +191,11 @@ asio::awaitable<std::variant<std::unique_ptr<UpstreamConnection>, Error>> Upstre
 }
 
 UpstreamPool& UpstreamPools::get(const Origin& origin) {
-  std::string key = origin.key();
-  auto it = pools_.find(key);
+  auto it = pools_.find(origin.key);
   if (it != pools_.end()) return *it->second;
   auto pool = std::make_unique<UpstreamPool>(ioc_, origin);
   auto& ref = *pool;
-  pools_.emplace(std::move(key), std::move(pool));
+  pools_.emplace(origin.key, std::move(pool));
   return ref;
 }
 
@@ -202,7 +208,7 @@ UpstreamCall::UpstreamCall(UpstreamPool& pool, CallTimeouts timeouts)
 
 UpstreamCall::~UpstreamCall() {
   if (!conn_) return;
-  if (done_ && parser_ && parser_->keep_alive()) {
+  if (done_ && !aborted_ && parser_ && parser_->keep_alive()) {
     pool_.give_back(std::move(conn_));
   } else {
     conn_->close();
@@ -232,7 +238,7 @@ asio::awaitable<std::optional<Error>> UpstreamCall::send(UpstreamRequest& reques
   deadline_ = started_ + timeouts_.total;
   bool retry = false;
   auto error = co_await send_once(request, retry);
-  if (error && retry) {
+  if (error && retry && !aborted_) {
     spdlog::debug("reused upstream connection was closed by {}; retrying on a new one",
                   pool_.origin().host);
     retry = false;
@@ -253,8 +259,10 @@ asio::awaitable<std::optional<Error>> UpstreamCall::send_once(UpstreamRequest& r
   const bool reused = conn_->reused;
 
   arm(timeouts_.first_byte);
+  if (head_.empty()) head_ = request_head(request.method_string(), request.target(), request.base());
+  std::array<asio::const_buffer, 2> wire{asio::buffer(head_), asio::buffer(request.body())};
   auto [wec, wn] = co_await on_stream(
-      *conn_, [&](auto& s) { return bhttp::async_write(s, request, kTuple); });
+      *conn_, [&](auto& s) { return asio::async_write(s, wire, kTuple); });
   if (wec) {
     if (wec == beast::error::timeout) co_return timeout_error("first_byte_ms");
     retry = reused;
@@ -277,6 +285,7 @@ asio::awaitable<std::optional<Error>> UpstreamCall::send_once(UpstreamRequest& r
     co_return Error::upstream_protocol("the upstream " + pool_.origin().host +
                                        " sent an invalid HTTP response: " + rec.message());
   }
+  if (aborted_) co_return Error::upstream_reset("the upstream exchange was cancelled");
   time_to_head_ = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
   done_ = parser_->is_done();
   co_return std::nullopt;
@@ -293,6 +302,7 @@ std::string_view UpstreamCall::header(std::string_view name) const {
 
 asio::awaitable<std::variant<std::string_view, Error>> UpstreamCall::read_some() {
   while (!done_) {
+    if (aborted_) co_return Error::upstream_reset("the upstream exchange was cancelled");
     char* chunk = conn_->chunk.get();
     auto& body = parser_->get().body();
     body.data = chunk;
@@ -301,6 +311,7 @@ asio::awaitable<std::variant<std::string_view, Error>> UpstreamCall::read_some()
     auto [ec, n] = co_await on_stream(
         *conn_, [&](auto& s) { return bhttp::async_read_some(s, conn_->buffer, *parser_, kTuple); });
     if (ec == bhttp::error::need_buffer) ec = {};
+    if (aborted_) co_return Error::upstream_reset("the upstream exchange was cancelled");
     if (ec) {
       done_ = false;
       if (ec == beast::error::timeout) co_return timeout_error("idle_ms");
@@ -335,7 +346,7 @@ asio::awaitable<std::variant<std::string, Error>> UpstreamCall::read_all(std::si
 }
 
 void UpstreamCall::abort() {
-  done_ = false;
+  aborted_ = true;
   if (conn_) conn_->close();
 }
 

@@ -39,9 +39,10 @@ struct Origin {
   std::size_t max_idle = 64;
   std::chrono::milliseconds idle_timeout{30'000};
 
-  static Origin of(const config::ProviderConfig& provider);
   // Pools are shared by every snapshot whose provider has the same key: a reload keeps them.
-  std::string key() const;
+  std::string key;
+
+  static Origin of(const config::ProviderConfig& provider);
 };
 
 class UpstreamConnection;
@@ -76,7 +77,7 @@ class UpstreamPool {
   bool closed_ = false;
 };
 
-// The pools of one worker, keyed by Origin::key(). Lives as long as the worker.
+// The pools of one worker, keyed by Origin::key. Lives as long as the worker.
 class UpstreamPools {
  public:
   explicit UpstreamPools(asio::io_context& ioc) : ioc_(ioc) {}
@@ -134,8 +135,12 @@ class UpstreamCall {
   Clock::time_point deadline_;
   bool total_is_binding_ = false;  // the last arm() was limited by the total deadline
   std::unique_ptr<UpstreamConnection> conn_;
+  std::string head_;  // the request's start line and fields, serialised once (kept for a retry)
   std::optional<beast::http::response_parser<beast::http::buffer_body>> parser_;
   bool done_ = false;
+  // Sticky: an operation that had already completed when abort() ran still resumes with
+  // success, and must not make the closed connection look reusable.
+  bool aborted_ = false;
   std::chrono::microseconds time_to_head_{0};
 };
 
