@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 config=${1:-examples/quickstart.yaml}
 
 scripts/setup.sh --runtime
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
 if [[ ! -f build/release/build.ninja ]]; then
   cmake --preset release -DGATEHOUSE_BUILD_TESTS=OFF >/dev/null
 fi

@@ -10,6 +10,8 @@ scripts/setup.sh
 presets=("$@")
 if ((${#presets[@]} == 0)); then presets=(dev asan); fi
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths relative to the checkout, so a fresh clone elsewhere (as CI makes) reuses the cache.
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
 for preset in "${presets[@]}"; do
   echo "=== ${preset}: build"
   cmake --preset "$preset" >/dev/null
