@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -135,6 +136,10 @@ class Server {
  private:
   struct Worker {
     asio::io_context ioc{1};
+    // Keeps run() going when the worker has nothing pending (after drain closed its acceptor,
+    // a worker without connections would otherwise return before the stop handler that
+    // releases its upstream pools could run).
+    asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
     std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
     Limits limits;
     std::thread thread;

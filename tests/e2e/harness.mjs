@@ -21,7 +21,8 @@ export const sha256 = (s) => createHash('sha256').update(s).digest('hex');
 const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/;
 export function checkExit(name, { code, signal }, output) {
   const text = output.join('');
-  if (SANITIZER_REPORT.test(text)) throw new Error(`${name}: sanitizer report:\n${text.slice(-8000)}`);
+  const at = text.search(SANITIZER_REPORT);
+  if (at >= 0) throw new Error(`${name}: sanitizer report:\n${text.slice(Math.max(0, at - 200), at + 8000)}`);
   if (code !== 0) throw new Error(`${name} exited with ${code ?? signal} on SIGTERM:\n${text.slice(-4000)}`);
 }
 

@@ -28,8 +28,11 @@ function post(agent, { abortAfterMs, payload = body } = {}) {
       res.on('data', (c) => { text += c; });
       res.on('end', () => resolve({ status: res.statusCode, text }));
       res.on('error', () => resolve({ status: 'aborted' }));
+      // A connection cut mid-answer may end with 'close' alone; the first resolve wins.
+      res.on('close', () => resolve({ status: res.complete ? res.statusCode : 'aborted', text }));
     });
     req.on('error', () => resolve({ status: 'aborted' }));
+    req.on('close', () => resolve({ status: 'aborted' }));
     if (abortAfterMs !== undefined) setTimeout(() => req.destroy(), abortAfterMs);
     req.end(payload);
   });

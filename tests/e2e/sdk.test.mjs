@@ -454,13 +454,13 @@ describe('errors map to the SDK error classes', () => {
 describe('upstream timeouts (a gateway with short provider timeouts)', () => {
   let slow, c;
   before(async () => {
-    slow = await startGateway({ yaml: configFor(mock, { providerExtra: '    timeouts: {first_byte_ms: 300, idle_ms: 300}' }) });
+    slow = await startGateway({ yaml: configFor(mock, { providerExtra: '    timeouts: {first_byte_ms: 1000, idle_ms: 1000}' }) });
     c = new OpenAI({ apiKey: QUICK_KEY, baseURL: slow.baseURL, maxRetries: 0 });
   });
   after(async () => { await slow?.stop(); });
 
   test('a first-byte timeout is a 504 upstream_timeout, well before the upstream would answer', async () => {
-    const latency = 4000;
+    const latency = 6000;
     const t0 = performance.now();
     const err = await caught(() => c.chat.completions.create({ model: 'chat-small', messages, mock: { latency_ms: latency } }));
     const elapsed = performance.now() - t0;
@@ -474,7 +474,7 @@ describe('upstream timeouts (a gateway with short provider timeouts)', () => {
   });
 
   test('a stream whose upstream never starts is a 504 before any event', async () => {
-    const err = await caught(() => c.chat.completions.create({ model: 'chat-small', messages, stream: true, mock: { latency_ms: 4000 } }));
+    const err = await caught(() => c.chat.completions.create({ model: 'chat-small', messages, stream: true, mock: { latency_ms: 6000 } }));
     assert.ok(err instanceof OpenAI.InternalServerError, String(err));
     assert.equal(err.status, 504);
     assert.equal(err.code, 'upstream_timeout');
@@ -482,7 +482,7 @@ describe('upstream timeouts (a gateway with short provider timeouts)', () => {
 
   test('a stream that goes idle mid-way ends with an upstream_timeout error the SDK throws', async () => {
     const stream = await c.chat.completions.create({
-      model: 'chat-small', messages, stream: true, mock: { tokens: 3, inter_token_ms: 1500 },
+      model: 'chat-small', messages, stream: true, mock: { tokens: 3, inter_token_ms: 3000 },
     });
     let chunks = 0;
     const err = await caught(async () => { for await (const _ of stream) chunks++; });
