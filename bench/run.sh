@@ -51,7 +51,7 @@ while (($#)); do
     --no-stream) do_stream=0; shift ;;
     --no-access-log) do_access_log=0; shift ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -227,7 +227,8 @@ child_cpu_ticks() {
   child_ticks=$(<"$tmp/times.ticks")
 }
 
-# pin CPU: sets P to the command prefix: nice (if set), and taskset to CPU in the pinned variant. Use as "${P[@]}" cmd ... & — a plain command, so $! is the process itself.
+# pin CPU: sets P to the command prefix: nice (if set), then taskset to CPU in the pinned
+# variant. Use as "${P[@]}" cmd ... & — a plain command (no function), so $! is the process.
 pin() {
   P=()
   if [[ -n $nice_level ]]; then P=(nice -n "$nice_level"); fi
@@ -455,7 +456,7 @@ run_target() {
       if ((stop_rc != 0)); then
         local logf="$tmp/gatehouse.log"
         [[ $target == nginx ]] && logf="$tmp/nginx/logs/error.log"
-        problems+=("$variant $kind $target_label c=$c: exit status $stop_rc after SIGTERM$( ((stop_rc > 128)) && echo " (signal $((stop_rc - 128)))"); last log line: \`$(tail -1 "$logf" 2>/dev/null | cut -c1-160)\`")
+        problems+=("round $round, $variant $kind $target_label c=$c: exit status $stop_rc after SIGTERM$( ((stop_rc > 128)) && echo " (signal $((stop_rc - 128)))"); last log line: \`$(tail -1 "$logf" 2>/dev/null | cut -c1-160)\`")
         log "${problems[-1]}"
       fi
     fi
