@@ -96,17 +96,37 @@ std::variant<CanonicalRequest, Error> decode_request(Operation op, std::string& 
 
   CanonicalRequest req;
   req.op = op;
+  req.object_start = body.find('{') + 1;
   bool have_model = false;
   bool have_payload = false;  // messages (chat) or input (embeddings)
-  const std::string_view payload_field = op == Operation::kChatCompletions ? "messages" : "input";
+  std::string_view payload_field = op == Operation::kEmbeddings ? "input" : "messages";
+  bool chat_like = op != Operation::kEmbeddings;  // `messages` must be a non-empty array
 
   for (auto field : root) {
+    // Where the key starts (just after its quote); read before unescaped_key() consumes it.
+    const char* raw_key = reinterpret_cast<const char*>(field.key().raw().value_unsafe());
     std::string_view key;
     if (auto e = field.unescaped_key().get(key)) return malformed(e);
     od::value value;
     if (auto e = field.value().get(value)) return malformed(e);
     od::json_type type;
     if (auto e = value.type().get(type)) return malformed(e);
+
+    if (op == Operation::kInvocations && !have_payload) {
+      // A Databricks invocation is chat or embeddings by the field it carries.
+      if (key == "messages") {
+        req.op = Operation::kChatCompletions;
+      } else if (key == "input") {
+        req.op = Operation::kEmbeddings;
+        payload_field = "input";
+        chat_like = false;
+      } else if (key == "prompt") {
+        return Error::bad_request(
+            "completions ('prompt') are not served by Gatehouse: send 'messages' (chat) or "
+            "'input' (embeddings)",
+            "prompt");
+      }
+    }
 
     if (key == "model") {
       if (type != od::json_type::string) {
@@ -123,22 +143,25 @@ std::variant<CanonicalRequest, Error> decode_request(Operation op, std::string& 
       req.model = std::string(name);
       req.model_offset = std::size_t(raw.data() - body.data());
       req.model_length = raw.size();
+      // The key token starts at its opening quote; raw_key may omit it.
+      const char* k = raw_key;
+      while (k > body.data() && *k != '"') --k;
+      req.member_offset = std::size_t(k - body.data());
+      req.member_end = req.model_offset + req.model_length;
       have_model = true;
       continue;
     }
     if (key == payload_field) {
-      bool ok = op == Operation::kChatCompletions
-                    ? type == od::json_type::array
-                    : (type == od::json_type::string || type == od::json_type::array);
+      bool ok = chat_like ? type == od::json_type::array
+                          : (type == od::json_type::string || type == od::json_type::array);
       if (!ok) {
         return Error::bad_request(
-            op == Operation::kChatCompletions
-                ? "'messages' must be an array of message objects, got " +
-                      std::string(json_type_name(type))
-                : "'input' must be a string or an array, got " + std::string(json_type_name(type)),
+            chat_like ? "'messages' must be an array of message objects, got " +
+                            std::string(json_type_name(type))
+                      : "'input' must be a string or an array, got " + std::string(json_type_name(type)),
             std::string(payload_field));
       }
-      if (op == Operation::kChatCompletions) {
+      if (chat_like) {
         od::array msgs;
         if (auto e = value.get_array().get(msgs)) return malformed(e);
         std::size_t count = 0;
@@ -173,6 +196,32 @@ std::variant<CanonicalRequest, Error> decode_request(Operation op, std::string& 
       req.stream = b;
       continue;
     }
+    if ((key == "max_tokens" || key == "max_completion_tokens") && type != od::json_type::null) {
+      std::int64_t n = 0;
+      if (type != od::json_type::number || value.get_int64().get(n) || n < 1) {
+        return Error::bad_request("'" + std::string(key) + "' must be a positive integer",
+                                  std::string(key));
+      }
+      req.max_tokens = n;
+      continue;
+    }
+    if (key == "usage_context" && type == od::json_type::object) {
+      od::object uc;
+      if (auto e = value.get_object().get(uc)) return malformed(e);
+      for (auto f : uc) {
+        std::string_view k;
+        if (auto e = f.unescaped_key().get(k)) return malformed(e);
+        od::value v;
+        if (auto e = f.value().get(v)) return malformed(e);
+        std::string_view sv;
+        if (v.get_string().get(sv) == simdjson::SUCCESS) {
+          req.usage_context.emplace_back(std::string(k), std::string(sv));
+        } else if (auto e = validate(v, 2)) {
+          return malformed(e);
+        }
+      }
+      continue;
+    }
     if (key == "stream_options" && type == od::json_type::object) {
       od::object so;
       if (auto e = value.get_object().get(so)) return malformed(e);
@@ -201,16 +250,26 @@ std::variant<CanonicalRequest, Error> decode_request(Operation op, std::string& 
     return Error::bad_request("the request body has data after the JSON object");
   }
 
-  if (!have_model) {
-    return Error::bad_request("'model' is required: name one of the models from GET /v1/models",
+  if (req.op == Operation::kInvocations) {
+    return Error::bad_request(
+        "the invocation needs 'messages' (chat) or 'input' (embeddings)", "messages");
+  }
+  if (!have_model && op != Operation::kInvocations) {
+    return Error::bad_request(op == Operation::kMessages
+                                  ? "'model' is required: name one of the models the gateway serves"
+                                  : "'model' is required: name one of the models from GET /v1/models",
                               "model");
   }
   if (!have_payload) {
-    return Error::bad_request(op == Operation::kChatCompletions
-                                  ? "'messages' is required: an array of message objects"
-                                  : "'input' is required: a string or an array of strings",
+    return Error::bad_request(chat_like ? "'messages' is required: an array of message objects"
+                                        : "'input' is required: a string or an array of strings",
                               std::string(payload_field));
   }
+  if (op == Operation::kMessages && req.max_tokens < 0) {
+    return Error::bad_request("'max_tokens' is required: the most tokens the answer may have",
+                              "max_tokens");
+  }
+  if (!have_model) req.model_offset = req.object_start;
   return req;
 }
 
@@ -222,10 +281,46 @@ std::string rewrite_model(std::string_view body, const CanonicalRequest& req,
                           std::string_view upstream_model) {
   std::string quoted = json_quote(upstream_model);
   std::string out;
+  if (req.model_length == 0) {
+    // No model in the body: add one as its first member.
+    std::size_t at = req.object_start;
+    std::string_view rest = body.substr(at);
+    bool empty = rest.find_first_not_of(" \t\r\n") == std::string_view::npos ||
+                 rest[rest.find_first_not_of(" \t\r\n")] == '}';
+    out.reserve(body.size() + quoted.size() + 10);
+    out.append(body.substr(0, at));
+    out.append("\"model\":");
+    out.append(quoted);
+    if (!empty) out.push_back(',');
+    out.append(rest);
+    return out;
+  }
   out.reserve(body.size() - req.model_length + quoted.size());
   out.append(body.substr(0, req.model_offset));
   out.append(quoted);
   out.append(body.substr(req.model_offset + req.model_length));
+  return out;
+}
+
+std::string remove_model(std::string_view body, const CanonicalRequest& req) {
+  if (req.model_length == 0) return std::string(body);
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  std::size_t begin = req.member_offset;
+  std::size_t end = req.member_end;
+  // Take the comma after the member, or else the one before it (it was the last member).
+  std::size_t after = end;
+  while (after < body.size() && is_space(body[after])) ++after;
+  if (after < body.size() && body[after] == ',') {
+    end = after + 1;
+  } else {
+    std::size_t before = begin;
+    while (before > 0 && is_space(body[before - 1])) --before;
+    if (before > 0 && body[before - 1] == ',') begin = before - 1;
+  }
+  std::string out;
+  out.reserve(body.size());
+  out.append(body.substr(0, begin));
+  out.append(body.substr(end));
   return out;
 }
 
@@ -240,6 +335,8 @@ std::string_view error_type(const Error& error) {
     case ErrorKind::kTooLarge:
       return "invalid_request_error";
     case ErrorKind::kUpstreamStatus:
+      if (error.status == 401) return "authentication_error";
+      if (error.status == 403) return "permission_error";
       return error.status >= 500 ? "upstream_error" : "invalid_request_error";
     case ErrorKind::kUpstreamConnect:
     case ErrorKind::kUpstreamReset:

@@ -6,33 +6,53 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "core/error.h"
 
 namespace gatehouse::api {
 
-enum class Operation { kChatCompletions, kEmbeddings };
+enum class Operation {
+  kChatCompletions,  // OpenAI chat (also a Databricks invocation with `messages`)
+  kEmbeddings,       // OpenAI embeddings (also a Databricks invocation with `input`)
+  kMessages,         // Anthropic Messages
+  kInvocations,      // a Databricks invocation: decode_request finds chat or embeddings
+};
 
 // What the gateway knows about a request after decoding it. Everything else in the body is
 // opaque and is forwarded byte for byte.
 struct CanonicalRequest {
   Operation op = Operation::kChatCompletions;
   std::string model;
-  std::size_t model_offset = 0;  // byte span of the JSON string token `"model-name"` (with quotes)
+  // Byte span of the JSON string token `"model-name"` (with quotes); model_length is 0 when the
+  // body has no model (a Databricks invocation names it in the path).
+  std::size_t model_offset = 0;
   std::size_t model_length = 0;
+  // The whole `"model": "..."` member, key to value, for removing it.
+  std::size_t member_offset = 0;
+  std::size_t member_end = 0;
+  std::size_t object_start = 0;  // just after the body's opening brace
   bool stream = false;
   bool include_usage = false;    // stream_options.include_usage
+  long long max_tokens = -1;     // max_tokens / max_completion_tokens when given
+  // usage_context (Databricks' attribution map), string values only.
+  std::vector<std::pair<std::string, std::string>> usage_context;
 };
 
-// Decodes a chat completions or embeddings body. `body` must have at least 64 bytes of spare
+// Decodes a chat completions, embeddings, Anthropic Messages or Databricks invocations body. `body` must have at least 64 bytes of spare
 // capacity (simdjson reads past the end); the function reserves it if not. Errors are 400s that
 // name the field at fault.
 std::variant<CanonicalRequest, Error> decode_request(Operation op, std::string& body);
 
-// The body with the `model` token replaced by `upstream_model` (JSON-escaped).
+// The body with the `model` token replaced by `upstream_model` (JSON-escaped), or a model
+// member added when the body had none.
 std::string rewrite_model(std::string_view body, const CanonicalRequest& req,
                           std::string_view upstream_model);
+
+// The body without its `model` member (for providers that name the model in the path).
+std::string remove_model(std::string_view body, const CanonicalRequest& req);
 
 // {"error":{"message","type","param","code"}} for any gateway error.
 std::string encode_error(const Error& error);

@@ -4,6 +4,7 @@
 #include <boost/json/value.hpp>
 #include <charconv>
 
+#include "api/errors.h"
 #include "api/openai.h"
 #include "http/sse.h"
 
@@ -38,9 +39,11 @@ std::string provider_message(std::string_view body) {
   return out;
 }
 
-// Relays an SSE body: each read's complete events are written as one chunk, at once.
+// Relays an SSE body: each read's complete events are written as one chunk, at once (through
+// the translator when there is one).
 asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext& ctx,
-                                   http::UpstreamCall& call) {
+                                   http::UpstreamCall& call,
+                                   translate::ResponseTranslator* translator) {
   http::StreamHead head{bhttp::status::ok, 11};
   head.set(bhttp::field::content_type, "text/event-stream");
   head.set(bhttp::field::cache_control, "no-cache");
@@ -49,14 +52,14 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
   if (!co_await ex.start_stream(head)) co_return;
 
   http::SseSplitter splitter;
+  std::string translated;
   for (;;) {
     auto piece = co_await call.read_some();
     if (auto* e = std::get_if<Error>(&piece)) {
       if (ex.client_gone()) co_return;
       // The answer has started: the error can only travel inside the stream.
       ctx.error_code = e->code;
-      std::string event = "data: " + api::encode_error(*e) + "\n\n";
-      co_await ex.write_chunk(event);
+      co_await ex.write_chunk(api::stream_error_event(ctx.shape, *e));
       co_await ex.end_stream();
       co_return;
     }
@@ -64,21 +67,37 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
     if (bytes.empty()) break;
     const auto& events = splitter.feed(bytes);
     if (events.empty()) continue;
-    // Complete events are contiguous in the splitter's buffer: one write for all of them.
-    std::string_view batch(events.front().data(),
-                           events.back().data() + events.back().size() - events.front().data());
+    std::string_view batch;
+    if (translator) {
+      translated.clear();
+      for (auto event : events) translator->event(event, translated);
+      if (translated.empty()) continue;
+      batch = translated;
+    } else {
+      // Complete events are contiguous in the splitter's buffer: one write for all of them.
+      batch = std::string_view(events.front().data(),
+                               events.back().data() + events.back().size() - events.front().data());
+    }
     if (!co_await ex.write_chunk(batch)) {
       call.abort();
       co_return;
     }
   }
-  if (!splitter.pending().empty()) co_await ex.write_chunk(splitter.pending());
+  if (translator) {
+    translated.clear();
+    if (!splitter.pending().empty()) translator->event(std::string(splitter.pending()) + "\n\n", translated);
+    translator->finish(translated);
+    if (!translated.empty()) co_await ex.write_chunk(translated);
+  } else if (!splitter.pending().empty()) {
+    co_await ex.write_chunk(splitter.pending());
+  }
   co_await ex.end_stream();
 }
 
 asio::awaitable<std::optional<Error>> exchange(http::Exchange& ex, pipeline::RequestContext& ctx,
                                                http::UpstreamCall& call,
-                                               http::UpstreamRequest& request) {
+                                               http::UpstreamRequest& request,
+                                               translate::ResponseTranslator* translator) {
   auto t0 = std::chrono::steady_clock::now();
   if (auto error = co_await call.send(request)) {
     ctx.upstream_time = since(t0);
@@ -95,7 +114,7 @@ asio::awaitable<std::optional<Error>> exchange(http::Exchange& ex, pipeline::Req
 
   std::string_view content_type = call.header("content-type");
   if (ctx.stream && content_type.starts_with("text/event-stream")) {
-    co_await relay_stream(ex, ctx, call);
+    co_await relay_stream(ex, ctx, call, translator);
     ctx.upstream_time = since(t0);
     co_return std::nullopt;
   }
@@ -104,8 +123,15 @@ asio::awaitable<std::optional<Error>> exchange(http::Exchange& ex, pipeline::Req
   ctx.upstream_time = since(t0);
   if (auto* e = std::get_if<Error>(&body)) co_return std::move(*e);
   http::Response res{static_cast<bhttp::status>(status), 11};
-  res.set(bhttp::field::content_type, content_type.empty() ? "application/json" : content_type);
-  res.body() = std::move(std::get<std::string>(body));
+  if (translator) {
+    auto converted = translator->body(std::get<std::string>(body));
+    if (auto* e = std::get_if<Error>(&converted)) co_return std::move(*e);
+    res.set(bhttp::field::content_type, "application/json");
+    res.body() = std::move(std::get<std::string>(converted));
+  } else {
+    res.set(bhttp::field::content_type, content_type.empty() ? "application/json" : content_type);
+    res.body() = std::move(std::get<std::string>(body));
+  }
   ctx.status = int(status);
   co_await ex.respond(res);
   co_return std::nullopt;
@@ -125,6 +151,7 @@ Error upstream_status_error(unsigned status, std::string_view body, std::string_
     auto [p, ec] = std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), s);
     if (ec == std::errc() && s >= 0) e.retry_after_s = s;
   }
+  e.upstream_status = int(status);
   if (status == 401 || status == 403) {
     e.status = 502;
     e.code = "upstream_auth_failed";
@@ -133,11 +160,7 @@ Error upstream_status_error(unsigned status, std::string_view body, std::string_
                 std::string(provider) + ".auth";
     return e;
   }
-  if (api::is_openai_error_body(body)) {
-    e.upstream_body = std::string(body);
-    e.message = "upstream error";
-    return e;
-  }
+  if (api::read_upstream_error(body, e)) return e;
   e.code = status == 429 ? "rate_limit_exceeded" : "upstream_error";
   std::string detail = provider_message(body);
   e.message = "provider '" + std::string(provider) + "' answered HTTP " + std::to_string(status) +
@@ -147,12 +170,13 @@ Error upstream_status_error(unsigned status, std::string_view body, std::string_
 
 asio::awaitable<std::optional<Error>> forward(http::Exchange& ex, pipeline::RequestContext& ctx,
                                               http::UpstreamPool& pool, http::CallTimeouts timeouts,
-                                              http::UpstreamRequest& request) {
+                                              http::UpstreamRequest& request,
+                                              translate::ResponseTranslator* translator) {
   http::UpstreamCall call(pool, timeouts);
   // A client that leaves cuts the upstream exchange short: its pending read or write fails at
   // once and the connection is not reused.
   ex.watch_client([&call] { call.abort(); });
-  std::optional<Error> result = co_await exchange(ex, ctx, call, request);
+  std::optional<Error> result = co_await exchange(ex, ctx, call, request, translator);
   ex.unwatch_client();
   if (ex.client_gone()) {
     ctx.client_gone = true;

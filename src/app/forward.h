@@ -9,21 +9,27 @@
 #include "http/server.h"
 #include "http/upstream.h"
 #include "pipeline/context.h"
+#include "translate/translate.h"
 
 namespace gatehouse::app {
 
-// Sends `request` through `pool` and answers the client. Returns an error only when nothing
-// was sent to the client yet (the caller answers it, or may try another target); once an
-// answer started, failures are reported inside it (an error event for a stream).
+// Sends `request` through `pool` and answers the client, in the client's shape (ctx.shape):
+// the provider's answer passes through as it is, or through `translator` when the provider
+// speaks another shape. Returns an error only when nothing was sent to the client yet (the
+// caller answers it, or may try another target); once an answer started, failures are
+// reported inside it (an error event for a stream).
 boost::asio::awaitable<std::optional<Error>> forward(http::Exchange& ex,
                                                      pipeline::RequestContext& ctx,
                                                      http::UpstreamPool& pool,
                                                      http::CallTimeouts timeouts,
-                                                     http::UpstreamRequest& request);
+                                                     http::UpstreamRequest& request,
+                                                     translate::ResponseTranslator* translator);
 
-// Maps an upstream error answer (status >= 400) to the error the client gets: an OpenAI-shaped
-// body is relayed as it is with the upstream's status; anything else is wrapped. A 401/403
-// means the gateway's provider credential was refused, which is not the client's fault: 502.
+// Maps an upstream error answer (status >= 400) to the error the client gets, with the
+// upstream's status: the provider's own message and code (an error body in OpenAI's, Anthropic's
+// or Databricks' shape is read, and relayed as it is to a client of the same shape); anything
+// else is wrapped. A 401/403 means the gateway's provider credential was refused, which is not
+// the client's fault: 502.
 Error upstream_status_error(unsigned status, std::string_view body, std::string_view retry_after,
                             std::string_view provider);
 

@@ -4,9 +4,12 @@
 
 #include <boost/asio/post.hpp>
 
+#include "api/errors.h"
 #include "api/openai.h"
 #include "app/forward.h"
 #include "core/request_id.h"
+#include "provider/oauth.h"
+#include "translate/translate.h"
 
 namespace gatehouse::app {
 
@@ -14,18 +17,54 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
-enum class Endpoint { kChat, kEmbeddings, kModels, kModel, kHealth, kReady, kUnknown };
+enum class Endpoint {
+  kChat,
+  kEmbeddings,
+  kMessages,     // Anthropic: POST /v1/messages
+  kInvocations,  // Databricks: POST /serving-endpoints/{name}/invocations
+  kModels,
+  kModel,
+  kHealth,
+  kReady,
+  kUnknown
+};
 
-// Clients point their SDK at ".../v1" or at the bare host; both prefixes are accepted.
+constexpr std::string_view kServing = "/serving-endpoints/";
+constexpr std::string_view kInvocations = "/invocations";
+
+// Clients point their SDK at ".../v1" or at the bare host; both prefixes are accepted. The
+// OpenAI SDK pointed at a Databricks workspace ("{host}/serving-endpoints") is accepted too.
 Endpoint endpoint_of(std::string_view path) {
+  if (path.starts_with(kServing)) {
+    std::string_view rest = path.substr(kServing.size());
+    if (rest == "chat/completions") return Endpoint::kChat;
+    if (rest == "embeddings") return Endpoint::kEmbeddings;
+    if (rest.ends_with(kInvocations) && rest.size() > kInvocations.size() &&
+        rest.find('/') == rest.size() - kInvocations.size()) {
+      return Endpoint::kInvocations;
+    }
+    return Endpoint::kUnknown;
+  }
   if (path.starts_with("/v1/")) path.remove_prefix(3);
   if (path == "/chat/completions") return Endpoint::kChat;
   if (path == "/embeddings") return Endpoint::kEmbeddings;
+  if (path == "/messages") return Endpoint::kMessages;
   if (path == "/models") return Endpoint::kModels;
   if (path.starts_with("/models/") && path.size() > 8) return Endpoint::kModel;
   if (path == "/healthz") return Endpoint::kHealth;
   if (path == "/readyz") return Endpoint::kReady;
   return Endpoint::kUnknown;
+}
+
+ApiShape shape_of(Endpoint endpoint) {
+  if (endpoint == Endpoint::kMessages) return ApiShape::kAnthropic;
+  if (endpoint == Endpoint::kInvocations) return ApiShape::kDatabricks;
+  return ApiShape::kOpenAI;
+}
+
+bool is_post_endpoint(Endpoint e) {
+  return e == Endpoint::kChat || e == Endpoint::kEmbeddings || e == Endpoint::kMessages ||
+         e == Endpoint::kInvocations;
 }
 
 Error method_not_allowed(std::string_view allowed) {
@@ -38,7 +77,7 @@ Error method_not_allowed(std::string_view allowed) {
 
 // The Allow header a 405 must carry (RFC 9110 15.5.6).
 std::string_view allowed_methods(Endpoint endpoint) {
-  return endpoint == Endpoint::kChat || endpoint == Endpoint::kEmbeddings ? "POST" : "GET, HEAD";
+  return is_post_endpoint(endpoint) ? "POST" : "GET, HEAD";
 }
 
 }  // namespace
@@ -68,7 +107,7 @@ http::Response Gateway::render_error(const Error& error, const std::string& requ
   res.set(bhttp::field::content_type, "application/json");
   res.set("x-request-id", request_id);
   if (error.retry_after_s >= 0) res.set(bhttp::field::retry_after, std::to_string(error.retry_after_s));
-  res.body() = error.upstream_body.empty() ? api::encode_error(error) : error.upstream_body;
+  res.body() = api::encode_error(ApiShape::kOpenAI, error);
   return res;
 }
 
@@ -76,7 +115,12 @@ asio::awaitable<void> Gateway::respond_error(http::Exchange& ex, pipeline::Reque
                                              const Error& error) {
   ctx.status = error.status;
   ctx.error_code = error.code.empty() ? std::string(to_string(error.kind)) : error.code;
-  http::Response res = render_error(error, ex.request_id());
+  http::Response res{static_cast<bhttp::status>(error.status), 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.set("x-request-id", ex.request_id());
+  if (ctx.shape == ApiShape::kAnthropic) res.set("request-id", ex.request_id());
+  if (error.retry_after_s >= 0) res.set(bhttp::field::retry_after, std::to_string(error.retry_after_s));
+  res.body() = api::encode_error(ctx.shape, error);
   if (error.kind == ErrorKind::kMethodNotAllowed) {
     res.set(bhttp::field::allow, allowed_methods(endpoint_of(ctx.path)));
   }
@@ -108,6 +152,7 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   ctx.method = request.method_string();
   ctx.path = path;
   ctx.authorization = request[bhttp::field::authorization];
+  ctx.api_key = request["x-api-key"];
   ctx.config = snapshot->config.get();
   ctx.started = ex.started();
   // on_complete runs exactly once, however this coroutine ends.
@@ -118,6 +163,7 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   } complete{snapshot->pipeline, ctx};
 
   const Endpoint endpoint = endpoint_of(path);
+  ctx.shape = shape_of(endpoint);
   // HEAD is answered as GET without the body (RFC 9110 9.3.2); Exchange::respond drops it.
   const bool is_get = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
   const bool is_post = request.method() == bhttp::verb::post;
@@ -136,7 +182,8 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
           ex, ctx,
           Error::not_found("no such endpoint: " + std::string(request.method_string()) + " " +
                                std::string(path.substr(0, 200)) +
-                               " (Gatehouse serves /v1/chat/completions, /v1/embeddings, /v1/models)",
+                               " (Gatehouse serves /v1/chat/completions, /v1/embeddings, /v1/models, "
+                               "/v1/messages and /serving-endpoints/{model}/invocations)",
                            "unknown_url"));
     case Endpoint::kModels:
     case Endpoint::kModel:
@@ -144,6 +191,8 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
       break;
     case Endpoint::kChat:
     case Endpoint::kEmbeddings:
+    case Endpoint::kMessages:
+    case Endpoint::kInvocations:
       if (!is_post) co_return co_await respond_error(ex, ctx, method_not_allowed("POST"));
       break;
   }
@@ -164,26 +213,92 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
     co_return co_await respond_error(ex, ctx, std::get<Error>(missing));
   }
 
-  const auto op =
-      endpoint == Endpoint::kChat ? api::Operation::kChatCompletions : api::Operation::kEmbeddings;
+  api::Operation op = api::Operation::kChatCompletions;
+  if (endpoint == Endpoint::kEmbeddings) op = api::Operation::kEmbeddings;
+  if (endpoint == Endpoint::kMessages) op = api::Operation::kMessages;
+  if (endpoint == Endpoint::kInvocations) op = api::Operation::kInvocations;
   auto decoded = api::decode_request(op, request.body());
   if (auto* e = std::get_if<Error>(&decoded)) co_return co_await respond_error(ex, ctx, *e);
-  const auto& canonical = std::get<api::CanonicalRequest>(decoded);
-  ctx.stream = canonical.stream && op == api::Operation::kChatCompletions;
+  auto& canonical = std::get<api::CanonicalRequest>(decoded);
+  if (endpoint == Endpoint::kInvocations) {
+    // The endpoint in the path is the model; a model in the body is ignored.
+    std::string_view rest = path.substr(kServing.size());
+    canonical.model = std::string(rest.substr(0, rest.size() - kInvocations.size()));
+  }
+  ctx.stream = canonical.stream && canonical.op != api::Operation::kEmbeddings;
 
   auto routed = snapshot->router.resolve(canonical.model);
   if (auto* e = std::get_if<Error>(&routed)) co_return co_await respond_error(ex, ctx, *e);
   ctx.model = canonical.model;
 
+  const auto client_wire =
+      ctx.shape == ApiShape::kAnthropic ? provider::Wire::kAnthropic : provider::Wire::kOpenAI;
   std::optional<Error> last_error;
   for (const auto& target : std::get<std::vector<route::Target>>(routed)) {
     ctx.provider = target.provider->name;
     const auto& adapter = *snapshot->providers.find(target.provider->name)->second;
-    http::UpstreamRequest upstream;
-    adapter.prepare(canonical, request.body(), target.model->upstream_model, ex.request_id(), upstream);
+    if (!adapter.supports(canonical.op)) {
+      last_error = Error::bad_request("model '" + canonical.model + "' is served by provider '" +
+                                          target.provider->name + "' (" +
+                                          std::string(config::to_string(target.provider->kind)) +
+                                          "), which does not serve this operation",
+                                      "model");
+      continue;
+    }
+
+    // Same shape on both sides: the client's bytes pass through. Otherwise translate.
+    const api::CanonicalRequest* outgoing_request = &canonical;
+    std::string_view outgoing_body = request.body();
+    api::CanonicalRequest translated_request;
+    std::string translated_body;
+    std::unique_ptr<translate::ResponseTranslator> translator;
+    if (adapter.wire() != client_wire) {
+      auto t = client_wire == provider::Wire::kOpenAI
+                   ? translate::openai_request_to_anthropic(request.body(),
+                                                            target.provider->default_max_tokens)
+                   : translate::anthropic_request_to_openai(request.body());
+      if (auto* e = std::get_if<Error>(&t)) {
+        last_error = std::move(*e);
+        continue;
+      }
+      translated_body = std::move(std::get<std::string>(t));
+      translated_request = canonical;
+      translated_request.model_length = 0;  // the translation has no model member
+      translated_request.object_start = 1;
+      outgoing_request = &translated_request;
+      outgoing_body = translated_body;
+      translator = client_wire == provider::Wire::kOpenAI
+                       ? translate::anthropic_response_to_openai(canonical.include_usage)
+                       : translate::openai_response_to_anthropic();
+    }
+
     auto& pool = worker.pools->get(adapter.origin());
-    last_error = co_await forward(ex, ctx, pool, adapter.timeouts(), upstream);
-    if (!last_error) co_return;  // answered (or the client left)
+    // An OAuth token the provider refuses is refreshed, and the request retried, once.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::string token;
+      if (auto* oauth = adapter.oauth()) {
+        auto t = co_await oauth->token(*worker.pools);
+        if (auto* e = std::get_if<Error>(&t)) {
+          last_error = std::move(*e);
+          break;
+        }
+        token = std::move(std::get<std::string>(t));
+      }
+      http::UpstreamRequest upstream;
+      adapter.prepare(provider::Outgoing{*outgoing_request, outgoing_body, target.model->upstream_model,
+                                         ex.request_id(), token,
+                                         translator ? nullptr : &request},
+                      upstream);
+      last_error = co_await forward(ex, ctx, pool, adapter.timeouts(), upstream, translator.get());
+      if (!last_error) co_return;  // answered (or the client left)
+      if (attempt == 0 && adapter.oauth() && last_error->upstream_status == 401) {
+        spdlog::info("{} provider {} refused its OAuth token; fetching a new one", ex.request_id(),
+                     target.provider->name);
+        adapter.oauth()->rejected(token);
+        continue;
+      }
+      break;
+    }
     spdlog::warn("{} upstream {} failed: {}", ex.request_id(), target.provider->name,
                  last_error->message);
   }

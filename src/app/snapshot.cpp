@@ -4,6 +4,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "provider/anthropic.h"
+#include "provider/databricks.h"
 #include "provider/openai_compatible.h"
 
 namespace gatehouse::app {
@@ -26,6 +28,12 @@ Snapshot::Snapshot(std::shared_ptr<const config::Config> c)
     switch (p.kind) {
       case config::ProviderKind::kOpenAICompatible:
         providers.emplace(name, std::make_unique<provider::OpenAICompatibleAdapter>(p));
+        break;
+      case config::ProviderKind::kAnthropic:
+        providers.emplace(name, std::make_unique<provider::AnthropicAdapter>(p));
+        break;
+      case config::ProviderKind::kDatabricks:
+        providers.emplace(name, std::make_unique<provider::DatabricksAdapter>(p));
         break;
     }
   }

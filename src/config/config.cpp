@@ -23,4 +23,13 @@ Sha256 sha256(std::string_view data) {
   return out;
 }
 
+std::string_view to_string(ProviderKind kind) {
+  switch (kind) {
+    case ProviderKind::kOpenAICompatible: return "openai-compatible";
+    case ProviderKind::kAnthropic: return "anthropic";
+    case ProviderKind::kDatabricks: return "databricks";
+  }
+  return "unknown";
+}
+
 }  // namespace gatehouse::config

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace gatehouse::config {
@@ -31,7 +32,13 @@ struct ProviderTimeouts {
   Millis total{600'000};        // the whole upstream exchange
 };
 
-enum class ProviderKind { kOpenAICompatible };
+enum class ProviderKind {
+  kOpenAICompatible,  // any server speaking OpenAI's chat/embeddings API (OpenAI itself, vLLM, ...)
+  kAnthropic,         // Anthropic's Messages API
+  kDatabricks,        // Databricks Model Serving: /serving-endpoints/{name}/invocations
+};
+
+std::string_view to_string(ProviderKind kind);
 
 struct ProviderConfig {
   std::string name;
@@ -42,7 +49,17 @@ struct ProviderConfig {
   std::string host;
   std::string port;
   std::string base_path;
-  std::string token;            // sent as "Authorization: Bearer"; empty: no auth header
+  std::string token;            // the provider credential: "Authorization: Bearer" (x-api-key for
+                                // anthropic); empty: no auth header
+  // OAuth machine-to-machine (client credentials) instead of a token: Databricks service
+  // principals. The token is fetched from token_path on the provider's host.
+  std::string client_id;
+  std::string client_secret;
+  std::string token_path = "/oidc/v1/token";
+  std::string oauth_scope = "all-apis";
+  // anthropic only
+  std::string anthropic_version = "2023-06-01";
+  int default_max_tokens = 4096;  // sent when a translated request names no max_tokens
   ProviderTimeouts timeouts;
   std::string ca_file;          // extra CA bundle to trust (PEM); the system store is always used
   bool verify_tls = true;       // false only for local testing; logged loudly at start-up

@@ -84,6 +84,8 @@ class Reader {
     return v;
   }
 
+  std::optional<std::string> env(const std::string& name) const { return env_(name); }
+
   std::optional<bool> boolean(const YAML::Node& node, const std::string& what) {
     auto s = string(node, what);
     if (!s) return std::nullopt;
@@ -180,30 +182,119 @@ bool parse_base_url(const std::string& url, ProviderConfig& p) {
   return !p.host.empty();
 }
 
+// The provider credential: `token`, or `client_id` + `client_secret` (OAuth M2M, databricks).
+// Without an `auth` block, the variables every SDK of the provider reads are the defaults.
+void read_provider_auth(Reader& r, const std::string& where, const YAML::Node& n,
+                        ProviderConfig& p) {
+  const bool dbx = p.kind == ProviderKind::kDatabricks;
+  if (const auto& auth = n["auth"]) {
+    std::initializer_list<std::string_view> keys = {"token"};
+    std::initializer_list<std::string_view> dbx_keys = {"token", "client_id", "client_secret"};
+    if (!r.expect_map(auth, where + ".auth", dbx ? dbx_keys : keys)) return;
+    if (auth["token"]) {
+      if (auto t = r.string(auth["token"], where + ".auth.token")) p.token = *t;
+    }
+    if (auth["client_id"]) {
+      if (auto t = r.string(auth["client_id"], where + ".auth.client_id")) p.client_id = *t;
+    }
+    if (auth["client_secret"]) {
+      if (auto t = r.string(auth["client_secret"], where + ".auth.client_secret")) p.client_secret = *t;
+    }
+    if (auth["token"] && (auth["client_id"] || auth["client_secret"])) {
+      r.error(auth, where + ".auth: give either token or client_id + client_secret, not both");
+    } else if (!p.client_id.empty() != !p.client_secret.empty()) {
+      r.error(auth, where + ".auth: OAuth needs both client_id and client_secret");
+    } else if (dbx && !auth["token"] && p.client_id.empty()) {
+      r.error(auth, where + ".auth needs token (a personal access token) or client_id + client_secret");
+    }
+    return;
+  }
+  if (dbx) {
+    if (auto t = r.env("DATABRICKS_TOKEN"); t && !t->empty()) {
+      p.token = *t;
+    } else if (auto id = r.env("DATABRICKS_CLIENT_ID"), secret = r.env("DATABRICKS_CLIENT_SECRET");
+               id && secret && !id->empty() && !secret->empty()) {
+      p.client_id = *id;
+      p.client_secret = *secret;
+    } else {
+      r.error(n, where + ".auth is required: {token: \"${DATABRICKS_TOKEN}\"} or {client_id, "
+                 "client_secret} (or set DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and "
+                 "DATABRICKS_CLIENT_SECRET)");
+    }
+  } else if (p.kind == ProviderKind::kAnthropic) {
+    if (auto t = r.env("ANTHROPIC_API_KEY")) p.token = *t;
+  }
+}
+
 void read_provider(Reader& r, const std::string& name, const YAML::Node& n, ProviderConfig& p) {
   std::string where = "providers." + name;
   p.name = name;
-  if (!r.expect_map(n, where, {"kind", "base_url", "auth", "timeouts", "tls", "pool"})) return;
+  if (!r.expect_map(n, where,
+                    {"kind", "base_url", "host", "auth", "timeouts", "tls", "pool",
+                     "anthropic_version", "default_max_tokens"})) {
+    return;
+  }
   if (!n["kind"]) {
-    r.error(n, where + ".kind is required (openai-compatible)");
-  } else if (auto kind = r.string(n["kind"], where + ".kind")) {
+    r.error(n, where + ".kind is required (openai-compatible, anthropic or databricks)");
+    return;
+  }
+  if (auto kind = r.string(n["kind"], where + ".kind")) {
     if (*kind == "openai-compatible" || *kind == "openai") {
       p.kind = ProviderKind::kOpenAICompatible;
+    } else if (*kind == "anthropic") {
+      p.kind = ProviderKind::kAnthropic;
+    } else if (*kind == "databricks") {
+      p.kind = ProviderKind::kDatabricks;
     } else {
-      r.error(n["kind"], where + ".kind '" + *kind + "' is not supported (expected openai-compatible)");
+      r.error(n["kind"], where + ".kind '" + *kind +
+                             "' is not supported (expected openai-compatible, anthropic or databricks)");
     }
   }
-  if (!n["base_url"]) {
+  const bool dbx = p.kind == ProviderKind::kDatabricks;
+  // Where the provider is: base_url; a Databricks workspace is `host` (DATABRICKS_HOST).
+  std::optional<std::string> url;
+  const char* url_key = dbx ? "host" : "base_url";
+  if (dbx && n["base_url"]) {
+    r.error(n["base_url"], where + ": a databricks provider takes host (the workspace URL), not base_url");
+  } else if (!dbx && n["host"]) {
+    r.error(n["host"], where + ": host is for databricks providers; use base_url");
+  }
+  if (n[url_key]) {
+    url = r.string(n[url_key], where + "." + url_key);
+  } else if (dbx) {
+    url = r.env("DATABRICKS_HOST");
+    if (!url || url->empty()) {
+      r.error(n, where + ".host is required: the workspace URL, e.g. "
+                 "\"https://adb-1234567890123456.7.azuredatabricks.net\" (or set DATABRICKS_HOST)");
+      url.reset();
+    }
+  } else if (p.kind == ProviderKind::kAnthropic) {
+    url = "https://api.anthropic.com";
+  } else {
     r.error(n, where + ".base_url is required, e.g. \"https://api.openai.com/v1\"");
-  } else if (auto url = r.string(n["base_url"], where + ".base_url")) {
+  }
+  if (url) {
+    // Databricks hosts are often written without a scheme, as the Databricks CLI accepts them.
+    if (dbx && url->find("://") == std::string::npos) *url = "https://" + *url;
     p.base_url = *url;
     if (!parse_base_url(*url, p)) {
-      r.error(n["base_url"], where + ".base_url must be an http:// or https:// URL with a host");
+      r.error(n[url_key] ? n[url_key] : n,
+              where + "." + url_key + " must be an http:// or https:// URL with a host");
     }
   }
-  if (const auto& auth = n["auth"]) {
-    if (r.expect_map(auth, where + ".auth", {"token"}) && auth["token"]) {
-      if (auto t = r.string(auth["token"], where + ".auth.token")) p.token = *t;
+  read_provider_auth(r, where, n, p);
+  if (n["anthropic_version"] || n["default_max_tokens"]) {
+    if (p.kind != ProviderKind::kAnthropic) {
+      r.error(n["anthropic_version"] ? n["anthropic_version"] : n["default_max_tokens"],
+              where + ": anthropic_version and default_max_tokens are for anthropic providers");
+    }
+    if (n["anthropic_version"]) {
+      if (auto v = r.string(n["anthropic_version"], where + ".anthropic_version")) p.anthropic_version = *v;
+    }
+    if (n["default_max_tokens"]) {
+      if (auto v = r.integer(n["default_max_tokens"], where + ".default_max_tokens", 1, 1'000'000)) {
+        p.default_max_tokens = int(*v);
+      }
     }
   }
   if (const auto& t = n["timeouts"]) {

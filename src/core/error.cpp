@@ -26,6 +26,10 @@ Error Error::unauthenticated(std::string message) {
   return make(ErrorKind::kUnauthenticated, ErrorSource::kClient, false, 401, std::move(message),
               "invalid_api_key");
 }
+Error Error::forbidden(std::string message, std::string code) {
+  return make(ErrorKind::kForbidden, ErrorSource::kClient, false, 403, std::move(message),
+              std::move(code));
+}
 Error Error::not_found(std::string message, std::string code) {
   return make(ErrorKind::kNotFound, ErrorSource::kClient, false, 404, std::move(message),
               std::move(code));

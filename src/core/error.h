@@ -25,6 +25,13 @@ enum class ErrorKind {
   kInternal,          // a bug: counted and logged
 };
 
+// The API shapes clients speak (ingress) and errors come in.
+enum class ApiShape : unsigned char {
+  kOpenAI,      // {"error":{"message","type","param","code"}}
+  kAnthropic,   // {"type":"error","error":{"type","message"}}
+  kDatabricks,  // {"error_code","message"}
+};
+
 // Who caused it: decides whether the client may retry and whether a fallback makes sense.
 enum class ErrorSource { kClient, kGateway, kUpstream };
 
@@ -37,11 +44,14 @@ struct Error {
   std::string code;         // machine-readable, e.g. "model_not_found"; may be empty
   std::string param;        // the request field at fault; may be empty
   int retry_after_s = -1;   // seconds for Retry-After, when known
-  std::string upstream_body;  // an upstream's own error body, relayed when it is already in the
-                              // client's shape; empty otherwise
+  std::string upstream_body;  // an upstream's own error body, relayed as it is when the client
+                              // speaks its shape (upstream_shape); empty otherwise
+  ApiShape upstream_shape = ApiShape::kOpenAI;
+  int upstream_status = 0;    // the provider's HTTP status, when it answered one
 
   static Error bad_request(std::string message, std::string param = {});
   static Error unauthenticated(std::string message);
+  static Error forbidden(std::string message, std::string code);
   static Error not_found(std::string message, std::string code);
   static Error too_large(std::string message);
   static Error upstream_connect(std::string message);

@@ -89,6 +89,9 @@ Origin Origin::of(const config::ProviderConfig& p) {
   o.verify = p.verify_tls;
   o.max_idle = p.pool_max_idle;
   o.idle_timeout = p.pool_idle_timeout;
+  bool default_port = (p.tls && p.port == "443") || (!p.tls && p.port == "80");
+  std::string host = p.host.find(':') != std::string::npos ? "[" + p.host + "]" : p.host;
+  o.host_header = default_port ? host : host + ":" + p.port;
   o.key = std::string(o.tls ? "https://" : "http://") + o.host + ":" + o.port + "|" + o.ca_file +
           "|" + (o.verify ? "v" : "nv") + "|" + std::to_string(o.max_idle) + "|" +
           std::to_string(o.idle_timeout.count());

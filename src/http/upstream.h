@@ -38,6 +38,7 @@ struct Origin {
   bool verify = true;
   std::size_t max_idle = 64;
   std::chrono::milliseconds idle_timeout{30'000};
+  std::string host_header;  // "host" or "host:port" (the port only when not the scheme's default)
 
   // Pools are shared by every snapshot whose provider has the same key: a reload keeps them.
   std::string key;

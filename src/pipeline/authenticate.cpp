@@ -30,14 +30,20 @@ std::string_view AuthenticateStage::bearer_token(std::string_view authorization)
 }
 
 Decision AuthenticateStage::on_request(RequestContext& ctx) const {
-  if (ctx.authorization.empty()) {
+  const bool anthropic = ctx.shape == ApiShape::kAnthropic;
+  std::string_view key;
+  if (!ctx.authorization.empty()) {
+    key = bearer_token(ctx.authorization);
+    if (key.empty()) {
+      return Error::unauthenticated(
+          "the Authorization header must be 'Bearer <key>' with your Gatehouse key");
+    }
+  } else if (!ctx.api_key.empty()) {
+    key = ctx.api_key;  // Anthropic clients send x-api-key
+  } else {
     return Error::unauthenticated(
-        "no API key: send your Gatehouse key as 'Authorization: Bearer <key>'");
-  }
-  std::string_view key = bearer_token(ctx.authorization);
-  if (key.empty()) {
-    return Error::unauthenticated(
-        "the Authorization header must be 'Bearer <key>' with your Gatehouse key");
+        anthropic ? "no API key: send your Gatehouse key as 'x-api-key: <key>' or 'Authorization: Bearer <key>'"
+                  : "no API key: send your Gatehouse key as 'Authorization: Bearer <key>'");
   }
   config::Sha256 digest = config::sha256(key);
   auto it = by_digest_.find(digest_key(digest));

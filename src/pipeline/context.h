@@ -17,6 +17,8 @@ struct RequestContext {
   std::string_view method;
   std::string_view path;
   std::string_view authorization;  // the raw Authorization header; empty when absent
+  std::string_view api_key;        // the raw x-api-key header (Anthropic clients); empty when absent
+  ApiShape shape = ApiShape::kOpenAI;  // the API shape the client speaks: errors come in it
   const config::Config* config = nullptr;
   std::chrono::steady_clock::time_point started;
 

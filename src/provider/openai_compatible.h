@@ -11,16 +11,15 @@ class OpenAICompatibleAdapter final : public Adapter {
  public:
   explicit OpenAICompatibleAdapter(const config::ProviderConfig& config);
 
+  Wire wire() const override { return Wire::kOpenAI; }
   const http::Origin& origin() const override { return origin_; }
   http::CallTimeouts timeouts() const override { return timeouts_; }
-  void prepare(const api::CanonicalRequest& request, std::string_view client_body,
-               std::string_view upstream_model, std::string_view request_id,
-               http::UpstreamRequest& out) const override;
+  bool supports(api::Operation) const override { return true; }
+  void prepare(const Outgoing& call, http::UpstreamRequest& out) const override;
 
  private:
   http::Origin origin_;
   http::CallTimeouts timeouts_;
-  std::string host_header_;
   std::string base_path_;
   std::string authorization_;  // "Bearer <token>", or empty
 };

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "api/errors.h"
 #include "api/openai.h"
 #include "app/forward.h"
 
@@ -21,8 +22,16 @@ TEST(UpstreamStatusError, WrapsOtherBodiesKeepingStatusAndRetryAfter) {
   EXPECT_EQ(e.retry_after_s, 7);
   EXPECT_TRUE(e.retryable);
   EXPECT_EQ(e.kind, ErrorKind::kRateLimited);
-  EXPECT_NE(e.message.find("REQUEST_LIMIT_EXCEEDED: slow down"), std::string::npos);
-  EXPECT_NE(api::encode_error(e).find(R"("code":"rate_limit_exceeded")"), std::string::npos);
+  // A Databricks error body is read: its message and code reach a client of any shape, and a
+  // Databricks-shaped client gets the body as it was.
+  EXPECT_EQ(e.message, "slow down");
+  EXPECT_EQ(e.upstream_status, 429);
+  EXPECT_EQ(api::encode_error(ApiShape::kOpenAI, e),
+            R"({"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":"REQUEST_LIMIT_EXCEEDED"}})");
+  EXPECT_EQ(api::encode_error(ApiShape::kAnthropic, e),
+            R"({"type":"error","error":{"type":"rate_limit_error","message":"slow down"}})");
+  EXPECT_EQ(api::encode_error(ApiShape::kDatabricks, e),
+            R"({"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"})");
 
   Error h = upstream_status_error(503, "<html>Service Unavailable</html>", "", "p");
   EXPECT_EQ(h.status, 503);
@@ -37,6 +46,28 @@ TEST(UpstreamStatusError, ProviderCredentialRefusalIsTheGatewaysProblem) {
   EXPECT_EQ(e.code, "upstream_auth_failed");
   EXPECT_TRUE(e.upstream_body.empty());  // never relay a message that may quote the credential
   EXPECT_EQ(e.message.find("sk-abc"), std::string::npos);
+}
+
+TEST(UpstreamStatusError, AnthropicErrorsReachOpenAIClientsInTheirShape) {
+  std::string body = R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})";
+  Error e = upstream_status_error(529, body, "", "anth");
+  EXPECT_EQ(e.status, 529);
+  EXPECT_TRUE(e.retryable);
+  EXPECT_EQ(api::encode_error(ApiShape::kAnthropic, e), body);  // relayed as it is
+  EXPECT_EQ(api::encode_error(ApiShape::kOpenAI, e),
+            R"({"error":{"message":"Overloaded","type":"upstream_error","param":null,"code":"overloaded_error"}})");
+  EXPECT_EQ(api::encode_error(ApiShape::kDatabricks, e),
+            R"({"error_code":"INTERNAL_ERROR","message":"Overloaded"})");
+}
+
+TEST(UpstreamStatusError, OpenAIErrorsReachAnthropicClientsInTheirShape) {
+  std::string body = R"({"error":{"message":"bad temperature","type":"invalid_request_error","param":"temperature","code":null}})";
+  Error e = upstream_status_error(400, body, "", "local");
+  EXPECT_EQ(api::encode_error(ApiShape::kOpenAI, e), body);
+  EXPECT_EQ(api::encode_error(ApiShape::kAnthropic, e),
+            R"({"type":"error","error":{"type":"invalid_request_error","message":"bad temperature"}})");
+  EXPECT_EQ(api::stream_error_event(ApiShape::kAnthropic, e),
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"bad temperature\"}}\n\n");
 }
 
 }  // namespace

@@ -1,0 +1,123 @@
+#include "api/errors.h"
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "api/openai.h"
+
+namespace gatehouse::api {
+
+namespace json = boost::json;
+
+std::string_view anthropic_error_type(const Error& error) {
+  switch (error.kind) {
+    case ErrorKind::kBadRequest:
+    case ErrorKind::kMethodNotAllowed:
+      return "invalid_request_error";
+    case ErrorKind::kUnauthenticated: return "authentication_error";
+    case ErrorKind::kForbidden: return "permission_error";
+    case ErrorKind::kNotFound: return "not_found_error";
+    case ErrorKind::kTooLarge: return "request_too_large";
+    case ErrorKind::kRateLimited: return "rate_limit_error";
+    case ErrorKind::kUpstreamStatus:
+      switch (error.status) {
+        case 400: return "invalid_request_error";
+        case 401: return "authentication_error";
+        case 403: return "permission_error";
+        case 404: return "not_found_error";
+        case 413: return "request_too_large";
+        case 429: return "rate_limit_error";
+        case 529: return "overloaded_error";
+        default: return error.status >= 500 ? "api_error" : "invalid_request_error";
+      }
+    case ErrorKind::kUnavailable: return "overloaded_error";
+    case ErrorKind::kUpstreamConnect:
+    case ErrorKind::kUpstreamReset:
+    case ErrorKind::kUpstreamTimeout:
+    case ErrorKind::kUpstreamProtocol:
+    case ErrorKind::kInternal:
+      return "api_error";
+  }
+  return "api_error";
+}
+
+std::string_view databricks_error_code(const Error& error) {
+  if (error.kind == ErrorKind::kNotFound && error.code == "model_not_found") return "ENDPOINT_NOT_FOUND";
+  switch (error.status) {
+    case 400: return error.param.empty() ? "BAD_REQUEST" : "INVALID_PARAMETER_VALUE";
+    case 401: return "UNAUTHENTICATED";
+    case 403: return "PERMISSION_DENIED";
+    case 404: return "RESOURCE_DOES_NOT_EXIST";
+    case 405: return "BAD_REQUEST";
+    case 413: return "REQUEST_TOO_LARGE";
+    case 429: return "REQUEST_LIMIT_EXCEEDED";
+    case 503: return "TEMPORARILY_UNAVAILABLE";
+    case 504: return "DEADLINE_EXCEEDED";
+    default: return error.status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST";
+  }
+}
+
+std::string encode_error(ApiShape shape, const Error& error) {
+  if (!error.upstream_body.empty() && error.upstream_shape == shape) return error.upstream_body;
+  switch (shape) {
+    case ApiShape::kOpenAI:
+      return encode_error(error);
+    case ApiShape::kAnthropic:
+      return R"({"type":"error","error":{"type":)" + json_quote(anthropic_error_type(error)) +
+             R"(,"message":)" + json_quote(error.message) + "}}";
+    case ApiShape::kDatabricks: {
+      // A provider's own machine-readable code survives when it is in Databricks' style.
+      std::string_view code = databricks_error_code(error);
+      bool upper = !error.code.empty();
+      for (char c : error.code) upper = upper && ((c >= 'A' && c <= 'Z') || c == '_');
+      if (upper) code = error.code;
+      return R"({"error_code":)" + json_quote(code) + R"(,"message":)" + json_quote(error.message) + "}";
+    }
+  }
+  return encode_error(error);
+}
+
+std::string stream_error_event(ApiShape shape, const Error& error) {
+  std::string body = encode_error(shape, error);
+  if (shape == ApiShape::kAnthropic) return "event: error\ndata: " + body + "\n\n";
+  return "data: " + body + "\n\n";
+}
+
+bool read_upstream_error(std::string_view body, Error& error) {
+  json::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) return false;
+  const json::object& o = v.get_object();
+  auto str = [](const json::object& obj, std::string_view key) -> std::string {
+    const json::value* f = obj.if_contains(key);
+    return f && f->is_string() ? std::string(f->get_string()) : std::string();
+  };
+  const json::value* inner = o.if_contains("error");
+  if (inner && inner->is_object()) {
+    const json::object& e = inner->get_object();
+    std::string message = str(e, "message");
+    if (message.empty()) return false;
+    bool anthropic = str(o, "type") == "error";
+    error.upstream_shape = anthropic ? ApiShape::kAnthropic : ApiShape::kOpenAI;
+    error.message = std::move(message);
+    std::string code = anthropic ? str(e, "type") : str(e, "code");
+    if (!code.empty()) error.code = std::move(code);
+    if (!anthropic) {
+      std::string param = str(e, "param");
+      if (!param.empty()) error.param = std::move(param);
+    }
+    error.upstream_body = std::string(body);
+    return true;
+  }
+  std::string code = str(o, "error_code");
+  std::string message = str(o, "message");
+  if (code.empty() || message.empty()) return false;
+  error.upstream_shape = ApiShape::kDatabricks;
+  error.code = std::move(code);
+  error.message = std::move(message);
+  error.upstream_body = std::string(body);
+  return true;
+}
+
+}  // namespace gatehouse::api

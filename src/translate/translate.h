@@ -1,0 +1,50 @@
+// Protocol translation between the OpenAI chat shape and Anthropic's Messages shape, both ways,
+// for whole answers and for streams. Used when a client's shape differs from its provider's:
+// an OpenAI (or Databricks) client reaching an Anthropic provider, or an Anthropic client (the
+// Anthropic SDK, Claude Code) reaching an OpenAI-compatible or Databricks provider. A client
+// speaking its provider's shape is never translated: its bytes pass through.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "core/error.h"
+
+namespace gatehouse::translate {
+
+// Turns a provider's answer into the client's shape. One per request; streams keep state.
+class ResponseTranslator {
+ public:
+  virtual ~ResponseTranslator() = default;
+  // A whole (non-streamed) answer.
+  virtual std::variant<std::string, Error> body(std::string_view upstream) = 0;
+  // One server-sent event of a streamed answer, with its terminating blank line; appends the
+  // events the client gets for it (often one, sometimes none or several) to `out`.
+  virtual void event(std::string_view event, std::string& out) = 0;
+  // The provider's stream ended: appends what the client's stream still needs (its closing
+  // events, or an error event when the provider stopped before its end).
+  virtual void finish(std::string& out) = 0;
+};
+
+// --- an OpenAI-shaped client, an Anthropic provider (openai_to_anthropic.cpp) ---
+
+// An OpenAI chat request (validated JSON) as a Messages request, without a "model" member.
+// `default_max_tokens` is used when the client named none (Anthropic requires it). A 400 names
+// anything the Messages API cannot express (n > 1, audio parts, JSON response formats).
+std::variant<std::string, Error> openai_request_to_anthropic(std::string_view body,
+                                                             int default_max_tokens);
+// Anthropic answers as chat.completion / chat.completion.chunk; `include_usage` asks for the
+// final usage chunk of a stream.
+std::unique_ptr<ResponseTranslator> anthropic_response_to_openai(bool include_usage);
+
+// --- an Anthropic client, an OpenAI-shaped provider (anthropic_to_openai.cpp) ---
+
+// A Messages request (validated JSON) as an OpenAI chat request, without a "model" member. A
+// stream asks for usage (stream_options.include_usage) so the client's message_delta has it.
+std::variant<std::string, Error> anthropic_request_to_openai(std::string_view body);
+// OpenAI (and Databricks) answers as Anthropic messages / Messages stream events.
+std::unique_ptr<ResponseTranslator> openai_response_to_anthropic();
+
+}  // namespace gatehouse::translate
