@@ -255,7 +255,7 @@ std::variant<CanonicalRequest, Error> decode_request(Operation op, std::string& 
         "the invocation needs 'messages' (chat) or 'input' (embeddings)", "messages");
   }
   if (!have_model && op != Operation::kInvocations) {
-    return Error::bad_request(op == Operation::kMessages
+    return Error::bad_request(op == Operation::kMessages || op == Operation::kCountTokens
                                   ? "'model' is required: name one of the models the gateway serves"
                                   : "'model' is required: name one of the models from GET /v1/models",
                               "model");

@@ -18,6 +18,7 @@ enum class Operation {
   kChatCompletions,  // OpenAI chat (also a Databricks invocation with `messages`)
   kEmbeddings,       // OpenAI embeddings (also a Databricks invocation with `input`)
   kMessages,         // Anthropic Messages
+  kCountTokens,      // Anthropic Messages token counting (/v1/messages/count_tokens)
   kInvocations,      // a Databricks invocation: decode_request finds chat or embeddings
 };
 

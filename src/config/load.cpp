@@ -221,7 +221,8 @@ void read_provider_auth(Reader& r, const std::string& where, const YAML::Node& n
                  "client_secret} (or set DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and "
                  "DATABRICKS_CLIENT_SECRET)");
     }
-  } else if (p.kind == ProviderKind::kAnthropic) {
+  } else if (p.kind == ProviderKind::kAnthropic && !n["base_url"]) {
+    // Only towards Anthropic's own API: a key from the environment must not go to another host.
     if (auto t = r.env("ANTHROPIC_API_KEY")) p.token = *t;
   }
 }

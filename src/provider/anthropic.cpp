@@ -16,7 +16,9 @@ AnthropicAdapter::AnthropicAdapter(const config::ProviderConfig& config)
 }
 
 void AnthropicAdapter::prepare(const Outgoing& call, http::UpstreamRequest& out) const {
-  prepare_common(origin_, target_, call.request.stream, call.request_id, out);
+  prepare_common(origin_,
+                 call.request.op == api::Operation::kCountTokens ? target_ + "/count_tokens" : target_,
+                 call.request.stream, call.request_id, out);
   if (!api_key_.empty()) out.set("x-api-key", api_key_);
   std::string_view version = version_;
   if (call.native_client) {

@@ -19,7 +19,7 @@ class DatabricksAdapter final : public Adapter {
   Wire wire() const override { return Wire::kOpenAI; }
   const http::Origin& origin() const override { return origin_; }
   http::CallTimeouts timeouts() const override { return timeouts_; }
-  bool supports(api::Operation) const override { return true; }
+  bool supports(api::Operation op) const override { return op != api::Operation::kCountTokens; }
   OAuthTokenSource* oauth() const override { return oauth_.get(); }
   void prepare(const Outgoing& call, http::UpstreamRequest& out) const override;
 
