@@ -10,6 +10,7 @@ namespace {
 // Each option's limits keep a typo from hanging a test for hours or filling memory.
 constexpr int kMaxDelayMs = 600'000;
 constexpr int kMaxTokens = 100'000;
+constexpr int kMaxCacheTokens = 100'000'000;
 
 enum class Option {
   kLatency,
@@ -20,6 +21,10 @@ enum class Option {
   kErrorType,
   kRetryAfter,
   kReset,
+  kCacheRead,
+  kCacheCreation,
+  kStopSequenceHit,
+  kStreamErrorAfter,
   kUnknown
 };
 
@@ -32,13 +37,18 @@ Option option_named(std::string_view name) {
   if (name == "error_content_type") return Option::kErrorType;
   if (name == "retry_after") return Option::kRetryAfter;
   if (name == "reset") return Option::kReset;
+  if (name == "cache_read_tokens") return Option::kCacheRead;
+  if (name == "cache_creation_tokens") return Option::kCacheCreation;
+  if (name == "stop_sequence_hit") return Option::kStopSequenceHit;
+  if (name == "stream_error_after") return Option::kStreamErrorAfter;
   return Option::kUnknown;
 }
 
 std::string unknown_option(std::string_view name) {
   return "unknown mock option '" + std::string(name) +
          "' (known: latency_ms, tokens, inter_token_ms, status, error_body, "
-         "error_content_type, retry_after, reset)";
+         "error_content_type, retry_after, reset, cache_read_tokens, cache_creation_tokens, "
+         "stop_sequence_hit, stream_error_after)";
 }
 
 std::string bad_value(std::string_view name, std::string_view expected) {
@@ -49,6 +59,7 @@ std::string bad_value(std::string_view name, std::string_view expected) {
 struct Value {
   std::optional<std::int64_t> integer;
   std::optional<std::string_view> text;
+  std::optional<bool> boolean;
 };
 
 std::optional<std::string> apply(Control& c, std::string_view name, const Value& v) {
@@ -96,6 +107,21 @@ std::optional<std::string> apply(Control& c, std::string_view name, const Value&
         return bad_value(name, "\"before\", \"mid\" or \"none\"");
       }
       return std::nullopt;
+    case Option::kCacheRead:
+      return integer_in(c.cache_read_tokens, 0, kMaxCacheTokens);
+    case Option::kCacheCreation:
+      return integer_in(c.cache_creation_tokens, 0, kMaxCacheTokens);
+    case Option::kStreamErrorAfter:
+      return integer_in(c.stream_error_after, 0, kMaxTokens);
+    case Option::kStopSequenceHit:
+      if (v.boolean) {
+        c.stop_sequence_hit = *v.boolean;
+      } else if (v.integer == 0 || v.integer == 1) {
+        c.stop_sequence_hit = *v.integer == 1;
+      } else {
+        return bad_value(name, "a boolean");
+      }
+      return std::nullopt;
     case Option::kUnknown:
       break;
   }
@@ -117,6 +143,8 @@ std::optional<std::string> apply_body_options(Control& control, const boost::jso
       v.integer = static_cast<std::int64_t>(value.get_double());  // JavaScript's 5.0
     } else if (value.is_string()) {
       v.text = std::string_view(value.get_string());
+    } else if (value.is_bool()) {
+      v.boolean = value.get_bool();
     }
     if (auto err = apply(control, key, v)) return err;
   }
@@ -134,6 +162,8 @@ std::optional<std::string> apply_header_option(Control& control, std::string_vie
   std::int64_t n = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (ec == std::errc() && end == value.data() + value.size()) v.integer = n;
+  if (value == "true") v.boolean = true;
+  if (value == "false") v.boolean = false;
   return apply(control, name, v);
 }
 

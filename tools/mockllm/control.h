@@ -30,6 +30,10 @@ struct Control {
   std::string error_content_type = "application/json";
   int retry_after = -1;  // seconds for a Retry-After header; -1: none
   ResetMode reset = ResetMode::kNone;
+  int cache_read_tokens = 0;       // prompt tokens reported as read from the prompt cache
+  int cache_creation_tokens = 0;   // prompt tokens reported as written to it (Anthropic only)
+  bool stop_sequence_hit = false;  // Anthropic: end on the request's first stop sequence
+  int stream_error_after = -1;     // >= 0: a stream ends with an error event after N deltas
 };
 
 // Applies the options of a body's "mock" object. Returns an error message for an unknown option

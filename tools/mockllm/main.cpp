@@ -1,8 +1,10 @@
-// mockllm: a fast fake model provider speaking the OpenAI wire shapes, with per-request
+// mockllm: a fast fake model provider speaking the OpenAI, Anthropic Messages and Databricks
+// serving wire shapes (and Databricks' OAuth M2M token endpoint), with per-request
 // latency and fault injection, for Gatehouse's tests, benchmarks and quickstart.
 //
 //   mockllm --listen 127.0.0.1:9911 [--threads N] [--tls-cert FILE --tls-key FILE]
-//           [--require-token TOKEN] [--no-record] [--quiet]
+//           [--require-token TOKEN] [--oauth-client-id ID --oauth-client-secret SECRET]
+//           [--no-record] [--quiet]
 //
 // Prints "mockllm listening on HOST:PORT" once every worker accepts, so scripts can wait for
 // that line (and learn the port when asked for port 0). Exits 0 on SIGINT or SIGTERM.
@@ -91,11 +93,11 @@ tcp::acceptor open_acceptor(net::io_context& io, const tcp::endpoint& endpoint) 
 
 int main(int argc, char** argv) {
   CLI::App cli{
-      "mockllm: a fast fake LLM provider (OpenAI wire shapes) with latency and fault "
-      "injection, for tests and benchmarks"};
+      "mockllm: a fast fake LLM provider (OpenAI, Anthropic, Databricks wire shapes) with "
+      "latency and fault injection, for tests and benchmarks"};
   std::string listen = "127.0.0.1:9911";
   int threads = 1;
-  std::string cert_file, key_file, token;
+  std::string cert_file, key_file, token, oauth_client_id, oauth_client_secret;
   bool quiet = false, no_record = false;
   cli.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free one")
       ->capture_default_str();
@@ -108,8 +110,19 @@ int main(int argc, char** argv) {
                   ->check(CLI::ExistingFile);
   cert->needs(key);
   key->needs(cert);
-  cli.add_option("--require-token", token,
-                 "answer 401 to API requests without 'Authorization: Bearer TOKEN'");
+  cli.add_option(
+      "--require-token", token,
+      "answer 401 to API requests without 'Authorization: Bearer TOKEN' (Anthropic path: or "
+      "'x-api-key: TOKEN')");
+  auto* oauth_id =
+      cli.add_option("--oauth-client-id", oauth_client_id,
+                     "serve Databricks' OAuth M2M token endpoint POST /oidc/v1/token for this "
+                     "client; API requests then need an issued, unexpired token (or "
+                     "--require-token)");
+  auto* oauth_secret = cli.add_option("--oauth-client-secret", oauth_client_secret,
+                                      "the client secret for --oauth-client-id");
+  oauth_id->needs(oauth_secret);
+  oauth_secret->needs(oauth_id);
   cli.add_flag("--no-record", no_record,
                "do not keep recent requests for /__mock/requests (for benchmarks)");
   cli.add_flag("--quiet", quiet, "log errors only");
@@ -125,6 +138,10 @@ int main(int argc, char** argv) {
   mockllm::ServerContext context;
   context.settings.require_token = token;
   context.settings.record = !no_record;
+  if (!oauth_client_id.empty()) {
+    context.oauth = std::make_unique<mockllm::oauth::Issuer>(oauth_client_id, oauth_client_secret);
+    context.settings.oauth = context.oauth.get();
+  }
   context.quiet = quiet;
   std::unique_ptr<net::ssl::context> tls;
   std::vector<std::unique_ptr<net::io_context>> workers;

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -15,40 +14,15 @@
 #include <boost/json/value.hpp>
 
 #include "json_text.h"
+#include "shape_common.h"
 
 namespace mockllm::openai {
 namespace json = boost::json;
 namespace {
 
-constexpr std::string_view kWords[] = {
-    "alpha",   "bravo", "charlie", "delta",  "echo",     "foxtrot", "golf",   "hotel",  "india",
-    "juliett", "kilo",  "lima",    "mike",   "november", "oscar",   "papa",   "quebec", "romeo",
-    "sierra",  "tango", "uniform", "victor", "whiskey",  "xray",    "yankee", "zulu"};
-
 constexpr int kMaxChoices = 128;
 constexpr int kMaxDimensions = 65'536;
 constexpr int kDefaultDimensions = 8;
-constexpr std::size_t kEchoCodePoints = 16;
-
-// Ids only need to be unique enough for a test to tell answers apart; a per-thread generator
-// keeps them off any lock.
-std::uint64_t next_random() {
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  return engine();
-}
-
-std::string random_id(std::string_view prefix) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  std::string id(prefix);
-  std::uint64_t bits = 0;
-  for (int i = 0; i < 24; ++i) {
-    if (i % 10 == 0) bits = next_random();  // 10 base-62 digits use 60 of the 64 bits
-    id.push_back(kAlphabet[bits % 62]);
-    bits /= 62;
-  }
-  return id;
-}
 
 std::uint64_t fnv1a(std::uint64_t hash, const void* data, std::size_t size) {
   const auto* p = static_cast<const unsigned char*>(data);
@@ -67,84 +41,39 @@ std::uint64_t splitmix64(std::uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-// A text part array's text or a plain string's; anything else has none.
-void append_text(const json::value& content, std::string& out) {
-  if (const auto* s = content.if_string()) {
-    out.append(s->data(), s->size());
-  } else if (const auto* parts = content.if_array()) {
-    for (const auto& part : *parts) {
-      const auto* obj = part.if_object();
-      if (!obj) continue;
-      const auto* type = obj->if_contains("type");
-      const auto* text = obj->if_contains("text");
-      if (type && type->is_string() && type->get_string() == "text" && text && text->is_string()) {
-        out.append(text->get_string().data(), text->get_string().size());
-      }
-    }
-  }
-}
-
-std::size_t text_code_points(const json::value& content) {
-  if (const auto* s = content.if_string()) return count_code_points(*s);
-  std::string text;
-  append_text(content, text);
-  return count_code_points(text);
-}
-
-int prompt_tokens_for(std::size_t code_points) {
-  return static_cast<int>(std::max<std::size_t>(1, code_points / 4));
-}
-
-// Reads an optional integer field; false when present with another type or out of range.
-bool optional_int(const json::object& obj, std::string_view key, std::int64_t lo, std::int64_t hi,
-                  std::optional<std::int64_t>& out) {
-  const auto* v = obj.if_contains(key);
-  if (!v || v->is_null()) return true;
-  std::int64_t n = 0;
-  if (v->is_int64()) {
-    n = v->get_int64();
-  } else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(hi)) {
-    n = static_cast<std::int64_t>(v->get_uint64());
-  } else {
-    return false;
-  }
-  if (n < lo || n > hi) return false;
-  out = n;
-  return true;
-}
-
-bool optional_bool(const json::object& obj, std::string_view key, bool& out) {
-  const auto* v = obj.if_contains(key);
-  if (!v || v->is_null()) return true;
-  if (!v->is_bool()) return false;
-  out = v->get_bool();
-  return true;
-}
-
 Reply bad_param(std::string_view message, std::string_view param) {
   return error(400, message, "invalid_request_error", param);
 }
 
 // Everything a chat answer is made from, read from the request once.
 struct ChatPlan {
-  std::string model_json;  // the request's model, already a JSON string
+  std::string model_json;  // the answer's model (the request's or the flavor's), a JSON string
   int choices = 1;
   bool stream = false;
   bool include_usage = false;
+  bool usage_in_every_chunk = false;
   int tokens = 8;
   std::string_view finish_reason = "stop";
   bool tool_call = false;
   std::string tool_name;
   std::string arguments;  // the tool call's arguments: JSON text, sent as a JSON string
-  int prompt_tokens = 1;
+  int prompt_tokens = 1;  // including cached_tokens
+  int cached_tokens = 0;
+  int stream_error_after = -1;
 };
 
-std::optional<Reply> read_chat(const json::object& req, const Control& control, ChatPlan& plan) {
+std::optional<Reply> read_chat(const json::object& req, const Control& control,
+                               const Flavor& flavor, ChatPlan& plan) {
   const auto* model = req.if_contains("model");
-  if (!model || !model->is_string()) {
+  if (flavor.model) {
+    append_json_string(plan.model_json, *flavor.model);
+  } else if (!model || !model->is_string()) {
     return bad_param("you must provide a model parameter", "model");
+  } else {
+    append_json_string(plan.model_json, model->get_string());
   }
-  append_json_string(plan.model_json, model->get_string());
+  plan.usage_in_every_chunk = flavor.usage_in_every_chunk;
+  plan.stream_error_after = control.stream_error_after;
 
   const auto* messages_value = req.if_contains("messages");
   if (!messages_value || !messages_value->is_array() || messages_value->get_array().empty()) {
@@ -161,23 +90,25 @@ std::optional<Reply> read_chat(const json::object& req, const Control& control, 
     const auto* role = msg->if_contains("role");
     last_role = role && role->is_string() ? std::string_view(role->get_string()) : "";
     if (const auto* content = msg->if_contains("content")) {
-      chars += text_code_points(*content);
+      chars += shape::text_code_points(*content);
       if (last_role == "user") last_user_content = content;
     }
   }
-  plan.prompt_tokens = prompt_tokens_for(chars);
+  // Cached prompt tokens are part of prompt_tokens, as OpenAI counts them.
+  plan.cached_tokens = control.cache_read_tokens;
+  plan.prompt_tokens = shape::prompt_tokens_for(chars) + plan.cached_tokens;
 
   std::optional<std::int64_t> n;
-  if (!optional_int(req, "n", 1, kMaxChoices, n)) {
+  if (!shape::optional_int(req, "n", 1, kMaxChoices, n)) {
     return bad_param("'n' must be an integer from 1 to 128", "n");
   }
   plan.choices = static_cast<int>(n.value_or(1));
 
-  if (!optional_bool(req, "stream", plan.stream)) {
+  if (!shape::optional_bool(req, "stream", plan.stream)) {
     return bad_param("'stream' must be a boolean", "stream");
   }
   if (const auto* so = req.if_contains("stream_options"); so && so->is_object()) {
-    if (!optional_bool(so->get_object(), "include_usage", plan.include_usage)) {
+    if (!shape::optional_bool(so->get_object(), "include_usage", plan.include_usage)) {
       return bad_param("'include_usage' must be a boolean", "stream_options.include_usage");
     }
   }
@@ -186,7 +117,7 @@ std::optional<Reply> read_chat(const json::object& req, const Control& control, 
   plan.tokens = control.tokens;
   for (std::string_view key : {"max_completion_tokens", "max_tokens"}) {
     std::optional<std::int64_t> limit;
-    if (!optional_int(req, key, 1, INT32_MAX, limit)) {
+    if (!shape::optional_int(req, key, 1, INT32_MAX, limit)) {
       return bad_param("'" + std::string(key) + "' must be a positive integer", key);
     }
     if (limit && *limit < plan.tokens) {
@@ -215,31 +146,27 @@ std::optional<Reply> read_chat(const json::object& req, const Control& control, 
     if (!name) name = name_of(tools->get_array().front());
     plan.tool_name = name ? std::string(name->get_string()) : "tool";
     std::string user_text;
-    if (last_user_content) append_text(*last_user_content, user_text);
-    plan.arguments = "{\"echo\":";
-    append_json_string(plan.arguments, prefix_code_points(user_text, kEchoCodePoints));
-    plan.arguments += "}";
+    if (last_user_content) shape::append_text(*last_user_content, user_text);
+    plan.arguments = shape::echo_arguments(user_text);
   }
   return std::nullopt;
 }
 
-void append_usage(std::string& out, int prompt, int completion) {
+// `prompt_tokens_details` only when something was cached, so answers without the option stay
+// as they were.
+void append_usage(std::string& out, int prompt, int completion, int cached) {
   out += "{\"prompt_tokens\":";
   append_int(out, prompt);
   out += ",\"completion_tokens\":";
   append_int(out, completion);
   out += ",\"total_tokens\":";
   append_int(out, prompt + completion);
-  out += "}";
-}
-
-std::string generated_text(int tokens) {
-  std::string text;
-  for (int i = 0; i < tokens; ++i) {
-    text += token_word(i);
-    if (i + 1 < tokens) text += ' ';
+  if (cached > 0) {
+    out += ",\"prompt_tokens_details\":{\"cached_tokens\":";
+    append_int(out, cached);
+    out += '}';
   }
-  return text;
+  out += "}";
 }
 
 // A stream delta's tool call carries its position ("index"); a whole message's does not.
@@ -255,12 +182,12 @@ void append_tool_call(std::string& out, const ChatPlan& plan, bool with_index,
 }
 
 Reply chat_answer(const ChatPlan& plan) {
-  const std::string text = plan.tool_call ? std::string() : generated_text(plan.tokens);
+  const std::string text = plan.tool_call ? std::string() : shape::generated_text(plan.tokens);
   Reply reply;
   std::string& out = reply.body;
   out.reserve(256 + plan.choices * (text.size() + 128));
   out += "{\"id\":\"";
-  out += random_id("chatcmpl-");
+  out += shape::random_id("chatcmpl-");
   out += "\",\"object\":\"chat.completion\",\"created\":";
   append_int(out, std::time(nullptr));
   out += ",\"model\":";
@@ -273,7 +200,7 @@ Reply chat_answer(const ChatPlan& plan) {
     out += ",\"message\":{\"role\":\"assistant\",\"content\":";
     if (plan.tool_call) {
       out += "null,\"tool_calls\":[";
-      append_tool_call(out, plan, false, random_id("call_"), plan.arguments);
+      append_tool_call(out, plan, false, shape::random_id("call_"), plan.arguments);
       out += "]";
     } else {
       append_json_string(out, text);
@@ -283,22 +210,9 @@ Reply chat_answer(const ChatPlan& plan) {
     out += "\"}";
   }
   out += "],\"usage\":";
-  append_usage(out, plan.prompt_tokens, plan.tokens * plan.choices);
+  append_usage(out, plan.prompt_tokens, plan.tokens * plan.choices, plan.cached_tokens);
   out += ",\"system_fingerprint\":\"fp_mockllm\"}";
   return reply;
-}
-
-// Splits the arguments into up to three pieces on code point boundaries, as a model streams
-// them in a few deltas.
-std::vector<std::string_view> argument_pieces(std::string_view args) {
-  std::vector<std::string_view> pieces;
-  std::size_t start = 0;
-  for (int k = 1; k <= 3; ++k) {
-    std::size_t end = k == 3 ? args.size() : code_point_boundary(args, args.size() * k / 3);
-    if (end > start) pieces.push_back(args.substr(start, end - start));
-    start = std::max(start, end);
-  }
-  return pieces;
 }
 
 Reply chat_stream(const ChatPlan& plan) {
@@ -308,16 +222,30 @@ Reply chat_stream(const ChatPlan& plan) {
   reply.headers.emplace_back("Cache-Control", "no-cache");
 
   std::string head = "data: {\"id\":\"";
-  head += random_id("chatcmpl-");
+  head += shape::random_id("chatcmpl-");
   head += "\",\"object\":\"chat.completion.chunk\",\"created\":";
   append_int(head, std::time(nullptr));
   head += ",\"model\":";
   head += plan.model_json;
   head += ",\"system_fingerprint\":\"fp_mockllm\",\"choices\":";
 
-  auto add = [&](int index, std::string_view delta, std::string_view finish, bool paced) {
+  // The content deltas (token or argument pieces, one per choice each) and how many of the
+  // completion tokens the ones sent so far stand for: Databricks reports that running count on
+  // every chunk.
+  const std::vector<std::string_view> pieces =
+      plan.tool_call ? shape::argument_pieces(plan.arguments) : std::vector<std::string_view>();
+  const int steps = plan.tool_call ? static_cast<int>(pieces.size()) : plan.tokens;
+  const std::int64_t total_completion = static_cast<std::int64_t>(plan.tokens) * plan.choices;
+  std::int64_t content_events = 0;
+  const std::int64_t all_content_events = static_cast<std::int64_t>(steps) * plan.choices;
+  auto completion_so_far = [&]() -> std::int64_t {
+    return all_content_events == 0 ? 0 : total_completion * content_events / all_content_events;
+  };
+
+  auto add = [&](int index, std::string_view delta, std::string_view finish, bool paced,
+                 std::optional<std::int64_t> completion) {
     std::string e;
-    e.reserve(head.size() + delta.size() + 96);
+    e.reserve(head.size() + delta.size() + 160);
     e += head;
     e += "[{\"index\":";
     append_int(e, index);
@@ -326,7 +254,13 @@ Reply chat_stream(const ChatPlan& plan) {
     e += ",\"logprobs\":null,\"finish_reason\":";
     e += finish;
     e += "}]";
-    if (plan.include_usage) e += ",\"usage\":null";  // as OpenAI does on every chunk but the last
+    if (plan.usage_in_every_chunk) {
+      e += ",\"usage\":";
+      append_usage(e, plan.prompt_tokens, static_cast<int>(completion.value_or(0)),
+                   plan.cached_tokens);
+    } else if (plan.include_usage) {
+      e += ",\"usage\":null";  // as OpenAI does on every chunk but the last
+    }
     e += "}\n\n";
     reply.events.push_back({std::move(e), paced});
   };
@@ -335,37 +269,46 @@ Reply chat_stream(const ChatPlan& plan) {
     std::string delta;
     if (plan.tool_call) {
       delta = "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[";
-      append_tool_call(delta, plan, true, random_id("call_"), "");
+      append_tool_call(delta, plan, true, shape::random_id("call_"), "");
       delta += "]}";
     } else {
       delta = "{\"role\":\"assistant\",\"content\":\"\"}";
     }
-    add(i, delta, "null", false);
+    add(i, delta, "null", false, 0);
   }
-  if (plan.tool_call) {
-    for (std::string_view piece : argument_pieces(plan.arguments)) {
-      std::string delta = "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":";
-      append_json_string(delta, piece);
+  for (int step = 0; step < steps; ++step) {
+    if (step == plan.stream_error_after) break;
+    std::string delta;
+    if (plan.tool_call) {
+      delta = "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":";
+      append_json_string(delta, pieces[static_cast<std::size_t>(step)]);
       delta += "}}]}";
-      for (int i = 0; i < plan.choices; ++i) add(i, delta, "null", true);
-    }
-  } else {
-    for (int t = 0; t < plan.tokens; ++t) {
-      std::string token(token_word(t));
-      if (t + 1 < plan.tokens) token += ' ';
-      std::string delta = "{\"content\":";
-      append_json_string(delta, token);
+    } else {
+      delta = "{\"content\":";
+      append_json_string(delta, shape::stream_token(step, plan.tokens));
       delta += "}";
-      for (int i = 0; i < plan.choices; ++i) add(i, delta, "null", true);
     }
+    for (int i = 0; i < plan.choices; ++i) {
+      ++content_events;
+      add(i, delta, "null", true, completion_so_far());
+    }
+  }
+  if (plan.stream_error_after >= 0) {
+    // What OpenAI sends when a model fails mid-answer; the SDKs raise it. No [DONE] follows.
+    reply.events.push_back(
+        {"data: {\"error\":{\"message\":\"The server had an error while processing your "
+         "request. Sorry about that!\",\"type\":\"server_error\",\"param\":null,\"code\":null}}"
+         "\n\n",
+         false});
+    return reply;
   }
   const std::string finish = "\"" + std::string(plan.finish_reason) + "\"";
-  for (int i = 0; i < plan.choices; ++i) add(i, "{}", finish, false);
+  for (int i = 0; i < plan.choices; ++i) add(i, "{}", finish, false, total_completion);
 
-  if (plan.include_usage) {
+  if (plan.include_usage && !plan.usage_in_every_chunk) {
     std::string e = head;
     e += "[],\"usage\":";
-    append_usage(e, plan.prompt_tokens, plan.tokens * plan.choices);
+    append_usage(e, plan.prompt_tokens, plan.tokens * plan.choices, plan.cached_tokens);
     e += "}\n\n";
     reply.events.push_back({std::move(e), false});
   }
@@ -394,7 +337,8 @@ std::optional<EmbeddingItem> token_item(const json::array& ids) {
 }
 
 EmbeddingItem text_item(std::string_view text) {
-  return {fnv1a(kFnvOffset, text.data(), text.size()), prompt_tokens_for(count_code_points(text))};
+  return {fnv1a(kFnvOffset, text.data(), text.size()),
+          shape::prompt_tokens_for(count_code_points(text))};
 }
 
 // Accepts the four shapes of `input`: a string, strings, token ids, or arrays of token ids.
@@ -453,9 +397,7 @@ void append_base64_floats(std::string& out, const std::vector<float>& v) {
 
 }  // namespace
 
-std::string_view token_word(int i) {
-  return kWords[static_cast<std::size_t>(i) % std::size(kWords)];
-}
+std::string_view token_word(int i) { return shape::token_word(i); }
 
 Reply error(unsigned status, std::string_view message, std::string_view type,
             std::optional<std::string_view> param, std::optional<std::string_view> code) {
@@ -481,33 +423,23 @@ Reply error(unsigned status, std::string_view message, std::string_view type,
 }
 
 Reply injected_error(const Control& control) {
-  Reply reply;
-  if (control.error_body) {
-    reply.status = static_cast<unsigned>(control.status);
-    reply.content_type = control.error_content_type;
-    reply.body = *control.error_body;
-  } else {
-    const std::string_view type = control.status == 429   ? "rate_limit_exceeded"
-                                  : control.status >= 500 ? "server_error"
-                                                          : "invalid_request_error";
-    reply = error(static_cast<unsigned>(control.status),
-                  "mockllm injected status " + std::to_string(control.status), type);
-  }
-  if (control.retry_after >= 0) {
-    reply.headers.emplace_back("Retry-After", std::to_string(control.retry_after));
-  }
-  return reply;
+  const std::string_view type = control.status == 429   ? "rate_limit_exceeded"
+                                : control.status >= 500 ? "server_error"
+                                                        : "invalid_request_error";
+  return shape::injected(control,
+                         error(static_cast<unsigned>(control.status),
+                               "mockllm injected status " + std::to_string(control.status), type));
 }
 
-Reply chat_completions(const json::object& request, const Control& control) {
+Reply chat_completions(const json::object& request, const Control& control, const Flavor& flavor) {
   ChatPlan plan;
-  if (auto bad = read_chat(request, control, plan)) return std::move(*bad);
+  if (auto bad = read_chat(request, control, flavor, plan)) return std::move(*bad);
   return plan.stream ? chat_stream(plan) : chat_answer(plan);
 }
 
-Reply embeddings(const json::object& request) {
+Reply embeddings(const json::object& request, const Flavor& flavor) {
   const auto* model = request.if_contains("model");
-  if (!model || !model->is_string()) {
+  if (!flavor.model && (!model || !model->is_string())) {
     return bad_param("you must provide a model parameter", "model");
   }
   const auto* input = request.if_contains("input");
@@ -519,7 +451,7 @@ Reply embeddings(const json::object& request) {
         "input");
   }
   std::optional<std::int64_t> dimensions;
-  if (!optional_int(request, "dimensions", 1, kMaxDimensions, dimensions)) {
+  if (!shape::optional_int(request, "dimensions", 1, kMaxDimensions, dimensions)) {
     return bad_param("'dimensions' must be an integer from 1 to 65536", "dimensions");
   }
   bool base64 = false;
@@ -560,7 +492,7 @@ Reply embeddings(const json::object& request) {
     out += '}';
   }
   out += "],\"model\":";
-  append_json_string(out, model->get_string());
+  append_json_string(out, flavor.model ? *flavor.model : std::string_view(model->get_string()));
   out += ",\"usage\":{\"prompt_tokens\":";
   append_int(out, prompt_tokens);
   out += ",\"total_tokens\":";

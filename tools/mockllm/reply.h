@@ -1,6 +1,6 @@
 // What a wire shape decided to answer, before any byte is written.
 //
-// Wire shapes (openai.cpp, later anthropic and databricks) are pure functions from a parsed
+// Wire shapes (openai.cpp, anthropic.cpp, databricks.cpp) are pure functions from a parsed
 // request to a Reply; only server.cpp does I/O. That keeps the shapes unit-testable and lets
 // the server apply latency, pacing and resets the same way to every shape.
 #pragma once

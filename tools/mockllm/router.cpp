@@ -7,6 +7,8 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 
+#include "anthropic.h"
+#include "databricks.h"
 #include "openai.h"
 
 namespace mockllm {
@@ -16,6 +18,8 @@ namespace {
 
 constexpr std::string_view kControlHeaderPrefix = "x-mock-";
 constexpr std::size_t kDefaultRequestLimit = 20;
+constexpr std::string_view kTokenPath = "/oidc/v1/token";
+constexpr std::string_view kServingPrefix = "/serving-endpoints";
 
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && boost::beast::iequals(s.substr(0, prefix.size()), prefix);
@@ -57,7 +61,30 @@ void record(const Request& req, std::string_view sni, std::uint64_t seq, Stats& 
   stats.record(std::move(r));
 }
 
-Reply inspection(const Request& req, std::string_view path, std::string_view query, Stats& stats) {
+Reply oauth_control(const Request& req, const Settings& settings) {
+  if (!settings.oauth) {
+    return openai::error(400,
+                         "OAuth is off: start mockllm with --oauth-client-id and "
+                         "--oauth-client-secret",
+                         "invalid_request_error");
+  }
+  if (req.method() == http::verb::post && !req.body().empty()) {
+    boost::system::error_code ec;
+    const json::value body = json::parse(req.body(), ec);
+    if (ec || !body.is_object()) {
+      return openai::error(400, "the body must be a JSON object", "invalid_request_error");
+    }
+    if (auto err = settings.oauth->configure(body.get_object())) {
+      return openai::error(400, *err, "invalid_request_error");
+    }
+  }
+  Reply reply;
+  reply.body = settings.oauth->state_json(oauth::Clock::now());
+  return reply;
+}
+
+Reply inspection(const Request& req, std::string_view path, std::string_view query,
+                 const Settings& settings, Stats& stats) {
   Reply reply;
   if (path == "/__mock/requests" && req.method() == http::verb::get) {
     std::size_t limit = kDefaultRequestLimit;
@@ -69,17 +96,113 @@ Reply inspection(const Request& req, std::string_view path, std::string_view que
     reply.body = stats.counters_json();
   } else if (path == "/__mock/reset" && req.method() == http::verb::post) {
     stats.reset();
+    if (settings.oauth) settings.oauth->reset_behaviour();
     reply.body = "{\"reset\":true}";
+  } else if (path == "/__mock/oauth" &&
+             (req.method() == http::verb::post || req.method() == http::verb::get)) {
+    reply = oauth_control(req, settings);
   } else {
     reply = openai::error(404, "unknown mockllm inspection endpoint", "invalid_request_error");
   }
   return reply;
 }
 
-bool authorized(const Request& req, const Settings& settings) {
-  if (settings.require_token.empty()) return true;
+// Which API a path belongs to; its errors (401s, bad options, injected statuses) take that
+// API's shape.
+enum class Surface { kOpenAi, kAnthropic, kDatabricks, kOAuthToken };
+
+struct Target {
+  Surface surface = Surface::kOpenAi;
+  std::string_view path;  // OpenAI and Anthropic: without the /v1 (or /serving-endpoints) prefix
+};
+
+Target classify(std::string_view path) {
+  if (path == kTokenPath) return {Surface::kOAuthToken, path};
+  if (path.starts_with(kServingPrefix) && path.size() > kServingPrefix.size() &&
+      path[kServingPrefix.size()] == '/') {
+    // The OpenAI SDK with base URL {host}/serving-endpoints calls these.
+    const std::string_view rest = path.substr(kServingPrefix.size());
+    if (rest == "/chat/completions" || rest == "/embeddings") return {Surface::kOpenAi, rest};
+    return {Surface::kDatabricks, path};
+  }
+  // Both /v1/... and /...: clients put /v1 in their base URL or not.
+  if (path.starts_with("/v1/")) path.remove_prefix(3);
+  if (path == "/messages") return {Surface::kAnthropic, path};
+  return {Surface::kOpenAi, path};
+}
+
+Reply bad_request(Surface surface, std::string_view message,
+                  std::optional<std::string_view> param = std::nullopt) {
+  switch (surface) {
+    case Surface::kAnthropic:
+      return anthropic::error(400, "invalid_request_error", message);
+    case Surface::kDatabricks:
+      return databricks::error(400, "BAD_REQUEST", message);
+    default:
+      return openai::error(400, message, "invalid_request_error", param);
+  }
+}
+
+Reply unauthorized(Surface surface) {
+  switch (surface) {
+    case Surface::kAnthropic:
+      return anthropic::error(401, "authentication_error", "invalid x-api-key");
+    case Surface::kDatabricks:
+      return databricks::error(401, "UNAUTHENTICATED", "Invalid access token.");
+    default:
+      return openai::error(401, "Incorrect API key provided", "invalid_request_error", std::nullopt,
+                           "invalid_api_key");
+  }
+}
+
+Reply injected_error(Surface surface, const Control& control) {
+  switch (surface) {
+    case Surface::kAnthropic:
+      return anthropic::injected_error(control);
+    case Surface::kDatabricks:
+      return databricks::injected_error(control);
+    default:
+      return openai::injected_error(control);
+  }
+}
+
+bool authorized(const Request& req, Surface surface, const Settings& settings) {
+  if (settings.require_token.empty() && !settings.oauth) return true;
+  const auto now = oauth::Clock::now();
+  auto accepted = [&](std::string_view credential) {
+    if (credential.empty()) return false;
+    if (!settings.require_token.empty() && credential == settings.require_token) return true;
+    return settings.oauth && settings.oauth->valid(credential, now);
+  };
   const std::string_view auth = req[http::field::authorization];
-  return starts_with_ci(auth, "bearer ") && auth.substr(7) == settings.require_token;
+  if (starts_with_ci(auth, "bearer ") && accepted(auth.substr(7))) return true;
+  return surface == Surface::kAnthropic && accepted(req["x-api-key"]);
+}
+
+Decision token_endpoint(const Request& req, const Settings& settings, Stats& stats) {
+  Decision d;
+  stats.oauth_token_requests.fetch_add(1, std::memory_order_relaxed);
+  if (!settings.oauth) {
+    d.reply = openai::error(404,
+                            "Unknown request URL: " + std::string(req.method_string()) + " " +
+                                std::string(kTokenPath) +
+                                ". OAuth is off: start mockllm with --oauth-client-id and "
+                                "--oauth-client-secret.",
+                            "invalid_request_error", std::nullopt, "unknown_url");
+    return d;
+  }
+  if (req.method() != http::verb::post) {
+    d.reply.status = 405;
+    d.reply.body = R"({"error":"invalid_request","error_description":"use POST"})";
+    return d;
+  }
+  oauth::TokenAnswer answer =
+      settings.oauth->token(req[http::field::content_type], req[http::field::authorization],
+                            req.body(), oauth::Clock::now());
+  if (answer.issued) stats.oauth_tokens_issued.fetch_add(1, std::memory_order_relaxed);
+  d.control.latency_ms = answer.latency_ms;
+  d.reply = std::move(answer.reply);
+  return d;
 }
 
 }  // namespace
@@ -88,21 +211,27 @@ Decision route(const Request& req, std::string_view sni, const Settings& setting
   Decision d;
   const std::string_view target = req.target();
   const std::size_t qmark = target.find('?');
-  std::string_view path = target.substr(0, qmark);
+  const std::string_view full_path = target.substr(0, qmark);
   const std::string_view query =
       qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1);
 
-  if (path.starts_with("/__mock/")) {
-    d.reply = inspection(req, path, query, stats);
+  if (full_path.starts_with("/__mock/")) {
+    d.reply = inspection(req, full_path, query, settings, stats);
     return d;
   }
 
-  const std::uint64_t seq = stats.count_request();
-  if (settings.record) record(req, sni, seq, stats);
+  if (settings.record) record(req, sni, stats.next_seq(), stats);
+  const Target t = classify(full_path);
+  if (t.surface == Surface::kOAuthToken) return token_endpoint(req, settings, stats);
+  stats.count_request();
 
-  if (!authorized(req, settings)) {
-    d.reply = openai::error(401, "Incorrect API key provided", "invalid_request_error",
-                            std::nullopt, "invalid_api_key");
+  if (!authorized(req, t.surface, settings)) {
+    d.reply = unauthorized(t.surface);
+    return d;
+  }
+  if (t.surface == Surface::kAnthropic && req["anthropic-version"].empty()) {
+    d.reply =
+        anthropic::error(400, "invalid_request_error", "anthropic-version: header is required");
     return d;
   }
 
@@ -138,27 +267,54 @@ Decision route(const Request& req, std::string_view sni, const Settings& setting
   }
   if (control_error) {
     d.control = Control{};
-    d.reply = openai::error(400, *control_error, "invalid_request_error", "mock");
+    d.reply = bad_request(t.surface, *control_error, "mock");
     return d;
   }
   if (d.control.status != 0) {
-    d.reply = openai::injected_error(d.control);
+    d.reply = injected_error(t.surface, d.control);
     return d;
   }
 
-  // Both /v1/... and /...: clients put /v1 in their base URL or not.
-  const std::string_view full_path = path;
-  if (path.starts_with("/v1/")) path.remove_prefix(3);
   const http::verb method = req.method();
-  const bool is_post_json =
-      method == http::verb::post && (path == "/chat/completions" || path == "/embeddings");
-  if (is_post_json && !body.is_object()) {
-    d.reply = openai::error(400,
-                            body_ok ? "the request body must be a JSON object"
-                                    : "We could not parse the JSON body of your request. The "
-                                      "OpenAI API expects a JSON payload.",
-                            "invalid_request_error");
-  } else if (method == http::verb::post && path == "/chat/completions") {
+  const std::string_view path = t.path;
+  const bool wants_json_body =
+      method == http::verb::post &&
+      (t.surface == Surface::kAnthropic ||
+       (t.surface == Surface::kDatabricks && databricks::invocations_endpoint(path)) ||
+       path == "/chat/completions" || path == "/embeddings");
+  if (wants_json_body && !body.is_object()) {
+    d.reply =
+        bad_request(t.surface, body_ok ? "the request body must be a JSON object"
+                               : t.surface == Surface::kOpenAi
+                                   ? "We could not parse the JSON body of your request. The OpenAI "
+                                     "API expects a JSON payload."
+                                   : "There was an error parsing the body of your request as JSON");
+    return d;
+  }
+
+  switch (t.surface) {
+    case Surface::kAnthropic:
+      d.reply = method == http::verb::post
+                    ? anthropic::messages(body.get_object(), d.control)
+                    : anthropic::error(405, "invalid_request_error", "Method Not Allowed");
+      return d;
+    case Surface::kDatabricks:
+      if (const auto endpoint = databricks::invocations_endpoint(path)) {
+        d.reply = method == http::verb::post
+                      ? databricks::invocations(*endpoint, body.get_object(), d.control)
+                      : databricks::error(405, "BAD_REQUEST", "Method Not Allowed");
+      } else {
+        d.reply = databricks::error(404, "ENDPOINT_NOT_FOUND",
+                                    "No serving endpoint API at " + std::string(path) +
+                                        " (mockllm serves POST "
+                                        "/serving-endpoints/{name}/invocations)");
+      }
+      return d;
+    default:
+      break;
+  }
+
+  if (method == http::verb::post && path == "/chat/completions") {
     d.reply = openai::chat_completions(body.get_object(), d.control);
   } else if (method == http::verb::post && path == "/embeddings") {
     d.reply = openai::embeddings(body.get_object());

@@ -9,6 +9,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "control.h"
+#include "oauth.h"
 #include "reply.h"
 #include "stats.h"
 
@@ -17,8 +18,13 @@ namespace mockllm {
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
 struct Settings {
-  std::string require_token;  // non-empty: API requests must carry `Authorization: Bearer <it>`
-  bool record = true;         // keep the recent requests for GET /__mock/requests
+  // Non-empty: API requests must carry `Authorization: Bearer <it>` (or, on the Anthropic
+  // path, `x-api-key: <it>`).
+  std::string require_token;
+  bool record = true;  // keep the recent requests for GET /__mock/requests
+  // Set: serve POST /oidc/v1/token, and API requests must carry require_token (when set) or a
+  // token this issuer issued and has not expired. Shared, mutable, thread-safe.
+  oauth::Issuer* oauth = nullptr;
 };
 
 struct Decision {

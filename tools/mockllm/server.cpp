@@ -97,7 +97,12 @@ void append_head(std::string& out, const Reply& reply, Framing framing, bool kee
   out += "HTTP/1.1 ";
   out += std::to_string(reply.status);
   out += ' ';
-  out += http::obsolete_reason(static_cast<http::status>(reply.status));
+  const std::string_view reason = http::obsolete_reason(static_cast<http::status>(reply.status));
+  // Beast knows no phrase for Anthropic's 529 (or other unregistered codes); clients read only
+  // the number, but a readable line helps whoever looks at a capture.
+  out += reply.status == 529            ? std::string_view("Overloaded")
+         : reason == "<unknown-status>" ? std::string_view("Unknown")
+                                        : reason;
   out += "\r\nServer: mockllm\r\nContent-Type: ";
   out += reply.content_type;
   if (framing == Framing::kLength) {

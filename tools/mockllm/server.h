@@ -5,6 +5,8 @@
 // share nothing on the request path but the Stats counters.
 #pragma once
 
+#include <memory>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -16,6 +18,7 @@ namespace mockllm {
 
 struct ServerContext {
   Settings settings;
+  std::unique_ptr<oauth::Issuer> oauth;  // set with --oauth-client-id; settings.oauth points here
   Stats stats;
   boost::asio::ssl::context* tls = nullptr;  // set: serve HTTPS
   bool quiet = false;                        // log nothing but errors

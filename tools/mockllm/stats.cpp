@@ -77,6 +77,8 @@ std::string Stats::counters_json() const {
   field("active_streams", active_streams.load(std::memory_order_relaxed));
   field("connections_accepted", u(connections_accepted));
   field("active_connections", active_connections.load(std::memory_order_relaxed));
+  field("oauth_token_requests", u(oauth_token_requests));
+  field("oauth_tokens_issued", u(oauth_tokens_issued));
   out += '}';
   return out;
 }
@@ -86,8 +88,9 @@ void Stats::reset() {
     std::lock_guard lock(mutex_);
     ring_.clear();
   }
-  for (auto* counter : {&requests, &streams_started, &streams_completed, &streams_cancelled,
-                        &streams_reset, &connections_accepted}) {
+  for (auto* counter :
+       {&requests, &streams_started, &streams_completed, &streams_cancelled, &streams_reset,
+        &connections_accepted, &oauth_token_requests, &oauth_tokens_issued, &sequence_}) {
     counter->store(0, std::memory_order_relaxed);
   }
 }

@@ -43,17 +43,23 @@ class Stats {
     std::atomic<std::int64_t>& g_;
   };
 
-  std::atomic<std::uint64_t> requests{0};  // API requests (not /__mock/ ones)
+  std::atomic<std::uint64_t> requests{0};  // API requests (not /__mock/ or token ones)
   std::atomic<std::uint64_t> streams_started{0};
   std::atomic<std::uint64_t> streams_completed{0};
   std::atomic<std::uint64_t> streams_cancelled{0};  // the client went away mid-stream
   std::atomic<std::uint64_t> streams_reset{0};      // cut by an injected reset
   std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> oauth_token_requests{0};  // every POST /oidc/v1/token
+  std::atomic<std::uint64_t> oauth_tokens_issued{0};
   std::atomic<std::int64_t> active_streams{0};
   std::atomic<std::int64_t> active_connections{0};
 
-  // Counts an API request and returns its sequence number (1, 2, ...).
-  std::uint64_t count_request() { return requests.fetch_add(1, std::memory_order_relaxed) + 1; }
+  // Counts an API request (the model APIs; not the token endpoint, not /__mock/).
+  void count_request() { requests.fetch_add(1, std::memory_order_relaxed); }
+
+  // The next sequence number (1, 2, ...) of a request that is recorded: API requests and
+  // token endpoint requests share it.
+  std::uint64_t next_seq() { return sequence_.fetch_add(1, std::memory_order_relaxed) + 1; }
 
   void record(RecordedRequest request);
 
@@ -65,6 +71,7 @@ class Stats {
   void reset();
 
  private:
+  std::atomic<std::uint64_t> sequence_{0};
   mutable std::mutex mutex_;
   std::deque<RecordedRequest> ring_;
 };

@@ -32,6 +32,31 @@ TEST(Control, HeadersTakeEitherSpelling) {
   EXPECT_EQ(c.reset, ResetMode::kBefore);
 }
 
+TEST(Control, CacheStopSequenceAndStreamErrorOptions) {
+  Control c;
+  EXPECT_EQ(c.stream_error_after, -1);
+  auto mock = boost::json::parse(R"({"cache_read_tokens":100,"cache_creation_tokens":20,
+      "stop_sequence_hit":true,"stream_error_after":3})");
+  EXPECT_EQ(apply_body_options(c, mock.as_object()), std::nullopt);
+  EXPECT_EQ(c.cache_read_tokens, 100);
+  EXPECT_EQ(c.cache_creation_tokens, 20);
+  EXPECT_TRUE(c.stop_sequence_hit);
+  EXPECT_EQ(c.stream_error_after, 3);
+  EXPECT_EQ(apply_header_option(c, "stop-sequence-hit", "false"), std::nullopt);
+  EXPECT_FALSE(c.stop_sequence_hit);
+  EXPECT_EQ(apply_header_option(c, "stop_sequence_hit", "1"), std::nullopt);
+  EXPECT_TRUE(c.stop_sequence_hit);
+  EXPECT_EQ(apply_header_option(c, "cache-read-tokens", "7"), std::nullopt);
+  EXPECT_EQ(c.cache_read_tokens, 7);
+  EXPECT_EQ(apply_header_option(c, "stream-error-after", "0"), std::nullopt);
+  EXPECT_EQ(c.stream_error_after, 0);
+  EXPECT_NE(apply_header_option(c, "stop_sequence_hit", "yes"), std::nullopt);
+  EXPECT_NE(apply_header_option(c, "cache_read_tokens", "-1"), std::nullopt);
+  EXPECT_NE(
+      apply_body_options(c, boost::json::parse(R"({"stop_sequence_hit":"true"})").as_object()),
+      std::nullopt);
+}
+
 TEST(Control, RejectsTyposAndBadValues) {
   Control c;
   EXPECT_NE(apply_header_option(c, "latency", "7"), std::nullopt);

@@ -174,6 +174,30 @@ TEST(OpenAiChat, StreamsToolCallArgumentsInPieces) {
   EXPECT_EQ(ev.back().at("choices").at(0).at("finish_reason"), "tool_calls");
 }
 
+TEST(OpenAiChat, CachedTokensArePartOfPromptTokens) {
+  Control c;
+  c.cache_read_tokens = 50;
+  c.cache_creation_tokens = 9;  // no OpenAI field for it
+  auto v = json::parse(
+      chat(R"({"model":"m","messages":[{"role":"user","content":"0123456789abcdef"}]})", c).body);
+  EXPECT_EQ(v.at("usage").at("prompt_tokens"), 54);
+  EXPECT_EQ(v.at("usage").at("prompt_tokens_details").at("cached_tokens"), 50);
+  EXPECT_EQ(v.at("usage").at("total_tokens"), 62);
+  auto plain =
+      json::parse(chat(R"({"model":"m","messages":[{"role":"user","content":"x"}]})").body);
+  EXPECT_FALSE(plain.at("usage").as_object().contains("prompt_tokens_details"));
+}
+
+TEST(OpenAiChat, StreamErrorAfterNChunks) {
+  Control c;
+  c.stream_error_after = 2;
+  Reply r = chat(R"({"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]})", c);
+  ASSERT_EQ(r.events.size(), 4u);  // role, 2 tokens, error; no [DONE]
+  auto err = json::parse(r.events.back().data.substr(6));
+  EXPECT_EQ(err.at("error").at("type"), "server_error");
+  EXPECT_NE(r.events.back().data, "data: [DONE]\n\n");
+}
+
 TEST(OpenAiErrors, InjectedStatusHasTheOpenAiShape) {
   Control c;
   c.status = 429;

@@ -1,0 +1,167 @@
+#include "shape_common.h"
+
+#include <algorithm>
+#include <random>
+
+#include <boost/json/array.hpp>
+
+#include "json_text.h"
+
+namespace mockllm::shape {
+namespace json = boost::json;
+namespace {
+
+constexpr std::string_view kWords[] = {
+    "alpha",   "bravo", "charlie", "delta",  "echo",     "foxtrot", "golf",   "hotel",  "india",
+    "juliett", "kilo",  "lima",    "mike",   "november", "oscar",   "papa",   "quebec", "romeo",
+    "sierra",  "tango", "uniform", "victor", "whiskey",  "xray",    "yankee", "zulu"};
+
+constexpr std::size_t kEchoCodePoints = 16;
+
+std::uint64_t next_random() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return engine();
+}
+
+bool is_type(const json::object& obj, std::string_view type) {
+  const auto* t = obj.if_contains("type");
+  return t && t->is_string() && t->get_string() == type;
+}
+
+}  // namespace
+
+std::string random_id(std::string_view prefix, int length) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::string id(prefix);
+  id.reserve(prefix.size() + static_cast<std::size_t>(length));
+  std::uint64_t bits = 0;
+  for (int i = 0; i < length; ++i) {
+    if (i % 10 == 0) bits = next_random();  // 10 base-62 digits use 60 of the 64 bits
+    id.push_back(kAlphabet[bits % 62]);
+    bits /= 62;
+  }
+  return id;
+}
+
+std::string_view token_word(int i) {
+  return kWords[static_cast<std::size_t>(i) % std::size(kWords)];
+}
+
+std::string generated_text(int tokens) {
+  std::string text;
+  for (int i = 0; i < tokens; ++i) {
+    text += token_word(i);
+    if (i + 1 < tokens) text += ' ';
+  }
+  return text;
+}
+
+std::string stream_token(int i, int tokens) {
+  std::string token(token_word(i));
+  if (i + 1 < tokens) token += ' ';
+  return token;
+}
+
+void append_text(const json::value& content, std::string& out) {
+  if (const auto* s = content.if_string()) {
+    out.append(s->data(), s->size());
+    return;
+  }
+  const auto* parts = content.if_array();
+  if (!parts) return;
+  for (const auto& part : *parts) {
+    const auto* obj = part.if_object();
+    if (!obj) continue;
+    if (is_type(*obj, "text")) {
+      const auto* text = obj->if_contains("text");
+      if (text && text->is_string())
+        out.append(text->get_string().data(), text->get_string().size());
+    } else if (is_type(*obj, "tool_result")) {
+      // Its content is a string or text blocks; never a tool_result again, so no deep recursion.
+      if (const auto* inner = obj->if_contains("content"); inner && !inner->is_array()) {
+        append_text(*inner, out);
+      } else if (inner) {
+        for (const auto& block : inner->get_array()) {
+          const auto* b = block.if_object();
+          const auto* text = b && is_type(*b, "text") ? b->if_contains("text") : nullptr;
+          if (text && text->is_string()) {
+            out.append(text->get_string().data(), text->get_string().size());
+          }
+        }
+      }
+    }
+  }
+}
+
+std::size_t text_code_points(const json::value& content) {
+  if (const auto* s = content.if_string()) return count_code_points(*s);
+  std::string text;
+  append_text(content, text);
+  return count_code_points(text);
+}
+
+int prompt_tokens_for(std::size_t code_points) {
+  return static_cast<int>(std::max<std::size_t>(1, code_points / 4));
+}
+
+bool optional_int(const json::object& obj, std::string_view key, std::int64_t lo, std::int64_t hi,
+                  std::optional<std::int64_t>& out) {
+  const auto* v = obj.if_contains(key);
+  if (!v || v->is_null()) return true;
+  std::int64_t n = 0;
+  if (v->is_int64()) {
+    n = v->get_int64();
+  } else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(hi)) {
+    n = static_cast<std::int64_t>(v->get_uint64());
+  } else {
+    return false;
+  }
+  if (n < lo || n > hi) return false;
+  out = n;
+  return true;
+}
+
+bool optional_bool(const json::object& obj, std::string_view key, bool& out) {
+  const auto* v = obj.if_contains(key);
+  if (!v || v->is_null()) return true;
+  if (!v->is_bool()) return false;
+  out = v->get_bool();
+  return true;
+}
+
+std::vector<std::string_view> argument_pieces(std::string_view args) {
+  std::vector<std::string_view> pieces;
+  std::size_t start = 0;
+  for (int k = 1; k <= 3; ++k) {
+    std::size_t end = k == 3 ? args.size() : code_point_boundary(args, args.size() * k / 3);
+    if (end > start) pieces.push_back(args.substr(start, end - start));
+    start = std::max(start, end);
+  }
+  return pieces;
+}
+
+std::string echo_arguments(std::string_view text) {
+  std::string args = "{\"echo\":";
+  append_json_string(args, prefix_code_points(text, kEchoCodePoints));
+  args += "}";
+  return args;
+}
+
+Reply injected(const Control& control, Reply shaped) {
+  Reply reply;
+  if (control.error_body) {
+    reply.status = static_cast<unsigned>(control.status);
+    reply.content_type = control.error_content_type;
+    reply.body = *control.error_body;
+    reply.headers = std::move(shaped.headers);  // e.g. Anthropic's request-id
+  } else {
+    reply = std::move(shaped);
+  }
+  if (control.retry_after >= 0) {
+    reply.headers.emplace_back("Retry-After", std::to_string(control.retry_after));
+  }
+  return reply;
+}
+
+}  // namespace mockllm::shape
