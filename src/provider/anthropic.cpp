@@ -16,9 +16,13 @@ AnthropicAdapter::AnthropicAdapter(const config::ProviderConfig& config)
 }
 
 void AnthropicAdapter::prepare(const Outgoing& call, http::UpstreamRequest& out) const {
-  prepare_common(origin_,
-                 call.request.op == api::Operation::kCountTokens ? target_ + "/count_tokens" : target_,
-                 call.request.stream, call.request_id, out);
+  std::string target = call.request.op == api::Operation::kCountTokens ? target_ + "/count_tokens" : target_;
+  if (call.native_client) {
+    // The SDKs' beta namespace adds "?beta=true": a native client's query goes along.
+    std::string_view t = call.native_client->target();
+    if (auto q = t.find('?'); q != std::string_view::npos) target.append(t.substr(q));
+  }
+  prepare_common(origin_, std::move(target), call.request.stream, call.request_id, out);
   if (!api_key_.empty()) out.set("x-api-key", api_key_);
   std::string_view version = version_;
   if (call.native_client) {

@@ -75,35 +75,33 @@ asio::awaitable<std::variant<std::string, Error>> OAuthTokenSource::token(http::
     std::lock_guard lock(mu_);
     auto now = Clock::now();
     if (!token_.empty() && now < expires_) {
+      current = token_;
       if (now >= refresh_at_ && !fetching_ && now >= background_retry_) {
         fetching_ = true;  // refresh in the background; this request uses the current token
         start = true;
       }
-      current = token_;
-    }
-    if (current.empty() && !fetching_) {
-      if (last_error_ && now < fail_fast_until_) co_return *last_error_;
-      fetching_ = true;
-      start = true;
-    }
-    if (!current.empty()) {
-      // (the background fetch starts below, outside the lock)
     } else {
-    // Wait for the fetch: a timer that the fetch expires when it is done.
-    timer = std::make_shared<asio::steady_timer>(ex, timeouts_.connect + timeouts_.first_byte + 1s);
-    waiters_.push_back({ex, timer});
+      if (!fetching_) {
+        if (last_error_ && now < fail_fast_until_) co_return *last_error_;
+        fetching_ = true;
+        start = true;
+      }
+      // Wait for the fetch: a timer that the fetch expires when it is done.
+      timer = std::make_shared<asio::steady_timer>(ex, timeouts_.connect + timeouts_.first_byte + 1s);
+      waiters_.push_back({ex, timer});
     }
   }
+  // Outside the lock: the fetch takes it when it ends.
   if (start) start_fetch(ex, pools);
   if (!current.empty()) co_return current;
+
   boost::system::error_code ec;
   co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   std::lock_guard lock(mu_);
   if (!token_.empty() && Clock::now() < expires_) co_return token_;
   if (last_error_) co_return *last_error_;
-  Error e = Error::upstream_timeout("provider '" + provider_ + "': no OAuth token from " + url_ +
+  co_return Error::upstream_timeout("provider '" + provider_ + "': no OAuth token from " + url_ +
                                     " in time");
-  co_return e;
 }
 
 void OAuthTokenSource::rejected(std::string_view token) {
