@@ -170,6 +170,20 @@ void Server::listen(const std::string& host, const std::string& port, const Limi
     address = results.begin()->endpoint().address();
   }
   unsigned short p = static_cast<unsigned short>(std::stoi(port));
+  {
+    // A plain bind first: SO_REUSEPORT alone would let a second gateway share a port that
+    // another process (or another gateway) already listens on. Port 0 picks the port here.
+    asio::io_context tmp;
+    tcp::acceptor probe(tmp);
+    tcp::endpoint endpoint(address, p);
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (ec) {
+      throw std::runtime_error("cannot listen on " + host + ":" + port + ": " + ec.message());
+    }
+    p = probe.local_endpoint().port();
+  }
   for (auto& w : workers_) {
     w->limits = limits;
     auto acceptor = std::make_unique<tcp::acceptor>(w->ioc);
