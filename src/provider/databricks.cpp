@@ -27,7 +27,7 @@ DatabricksAdapter::DatabricksAdapter(const config::ProviderConfig& config)
       timeouts_(http::CallTimeouts::of(config.timeouts)),
       base_path_(config.base_path) {
   if (!config.client_id.empty()) {
-    oauth_ = std::make_shared<OAuthTokenSource>(config);
+    oauth_ = OAuthTokenSource::shared_for(config);
   } else if (!config.token.empty()) {
     authorization_ = "Bearer " + config.token;
   }

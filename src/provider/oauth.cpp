@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
+#include <map>
 
 namespace gatehouse::provider {
 
@@ -65,6 +66,26 @@ OAuthTokenSource::OAuthTokenSource(const config::ProviderConfig& p)
            p.token_path),
       authorization_("Basic " + base64(p.client_id + ":" + p.client_secret)),
       form_("grant_type=client_credentials&scope=" + form_encode(p.oauth_scope)) {}
+
+std::shared_ptr<OAuthTokenSource> OAuthTokenSource::shared_for(const config::ProviderConfig& p) {
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<OAuthTokenSource>> sources;
+  // The secret is part of the identity only as a digest.
+  auto digest = config::sha256(p.client_secret);
+  std::string key = p.name + "|" + http::Origin::of(p).key + "|" + p.base_path + p.token_path + "|" + p.oauth_scope +
+                    "|" + p.client_id + "|" +
+                    std::string(reinterpret_cast<const char*>(digest.data()), digest.size()) + "|" +
+                    std::to_string(p.timeouts.connect.count()) + "|" +
+                    std::to_string(p.timeouts.first_byte.count());
+  std::lock_guard lock(mu);
+  std::erase_if(sources, [](const auto& kv) { return kv.second.expired(); });
+  if (auto it = sources.find(key); it != sources.end()) {
+    if (auto existing = it->second.lock()) return existing;
+  }
+  auto made = std::make_shared<OAuthTokenSource>(p);
+  sources[key] = made;
+  return made;
+}
 
 asio::awaitable<std::variant<std::string, Error>> OAuthTokenSource::token(http::UpstreamPools& pools) {
   auto ex = co_await asio::this_coro::executor;

@@ -28,6 +28,10 @@ class OAuthTokenSource : public std::enable_shared_from_this<OAuthTokenSource> {
 
   explicit OAuthTokenSource(const config::ProviderConfig& provider);
 
+  // The source for `provider`'s credentials: a config reload that keeps the same host, client
+  // and secret gets the same source back (and its cached token) instead of fetching anew.
+  static std::shared_ptr<OAuthTokenSource> shared_for(const config::ProviderConfig& provider);
+
   // A token valid now (without "Bearer "). Runs on the caller's worker; `pools` are that
   // worker's, and a fetch this call starts uses them.
   boost::asio::awaitable<std::variant<std::string, Error>> token(http::UpstreamPools& pools);

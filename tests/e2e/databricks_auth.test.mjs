@@ -5,7 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startMock, startGateway, sha256, QUICK_KEY } from './harness.mjs';
+import { startMock, startGateway, sha256, waitFor, QUICK_KEY } from './harness.mjs';
 
 const CLIENT_ID = 'sp-client-id';
 const CLIENT_SECRET = 'sp-very-secret-value';
@@ -155,6 +155,17 @@ describe('databricks provider with OAuth M2M', () => {
     const last = reqs.filter((r) => r.path.endsWith('/invocations')).at(-1);
     assert.equal(last.headers.authorization, second);
     await setOAuth(mock, { ttl_s: 3600 });
+  });
+
+  test('a configuration reload keeps the cached token', async () => {
+    await ask(client);
+    const count = (await mock.stats()).oauth_token_requests;
+    const reloads = () => (gw.log().match(/configuration reloaded/g) ?? []).length;
+    const before = reloads();
+    gw.child.kill('SIGHUP');
+    await waitFor(() => reloads() === before + 1, { what: 'the reload' });
+    await Promise.all(Array.from({ length: 5 }, () => ask(client)));
+    assert.equal((await mock.stats()).oauth_token_requests, count, 'no fetch after the reload');
   });
 
   test('the client secret and the token never reach the client or the log', async () => {
