@@ -47,6 +47,19 @@ std::variant<json::object, Error> image_part(const json::object& block, const st
                      "messages");
 }
 
+// An answer's content: a string, or (Databricks reasoning models) a list of parts whose text
+// parts are the answer; reasoning parts are left out.
+std::string content_text(const json::value* content) {
+  if (!content) return {};
+  if (content->is_string()) return std::string(content->get_string());
+  std::string out;
+  if (!content->is_array()) return out;
+  for (const auto& p : content->get_array()) {
+    if (p.is_object() && str(p.get_object(), "type") == "text") out += str(p.get_object(), "text");
+  }
+  return out;
+}
+
 std::string_view stop_reason_of(std::string_view finish_reason) {
   if (finish_reason == "length") return "max_tokens";
   if (finish_reason == "tool_calls" || finish_reason == "function_call") return "tool_use";
@@ -97,7 +110,9 @@ class OpenAIToAnthropic final : public ResponseTranslator {
     const auto& choice = (*choices)[0].get_object();
     json::array content;
     if (const auto* m = obj(choice, "message")) {
-      if (!str(*m, "content").empty()) content.push_back(json::object{{"type", "text"}, {"text", str(*m, "content")}});
+      if (std::string text = content_text(m->if_contains("content")); !text.empty()) {
+        content.push_back(json::object{{"type", "text"}, {"text", text}});
+      }
       if (const auto* calls = arr(*m, "tool_calls")) {
         for (const auto& cv : *calls) {
           if (!cv.is_object()) continue;
@@ -160,7 +175,7 @@ class OpenAIToAnthropic final : public ResponseTranslator {
     if (!choices || choices->empty() || !(*choices)[0].is_object()) return;
     const auto& choice = (*choices)[0].get_object();
     if (const auto* delta = obj(choice, "delta")) {
-      if (std::string_view text = str(*delta, "content"); !text.empty()) {
+      if (std::string text = content_text(delta->if_contains("content")); !text.empty()) {
         if (open_ != Open::kText) {
           close_block(out);
           open_block(out, json::object{{"type", "text"}, {"text", ""}}, Open::kText);
@@ -173,11 +188,15 @@ class OpenAIToAnthropic final : public ResponseTranslator {
           const auto& call = cv.get_object();
           std::int64_t index = integer(call, "index");
           const auto* fn = obj(call, "function");
-          if (open_ != Open::kTool || index != tool_index_ || !str(call, "id").empty()) {
+          // A new tool call has a new index, or (some servers) a new id; many servers repeat the
+          // same id on every chunk of one call.
+          std::string_view call_id = str(call, "id");
+          if (open_ != Open::kTool || index != tool_index_ || (!call_id.empty() && call_id != tool_id_)) {
             close_block(out);
             tool_index_ = index;
-            std::string id(str(call, "id"));
+            std::string id(call_id);
             if (id.empty()) id = "toolu_gh" + std::to_string(block_ + 1);
+            tool_id_ = id;
             open_block(out,
                        json::object{{"type", "tool_use"},
                                     {"id", id},
@@ -252,6 +271,7 @@ class OpenAIToAnthropic final : public ResponseTranslator {
   Open open_ = Open::kNone;
   std::int64_t block_ = -1;       // index of the last content block opened
   std::int64_t tool_index_ = -1;  // the OpenAI tool call index the open tool_use block is for
+  std::string tool_id_;           // and its id
   std::string finish_reason_;
   json::object usage_;
 };

@@ -188,7 +188,7 @@ class AnthropicToOpenAI final : public ResponseTranslator {
       if (!block) return;
       if (str(*block, "type") == "tool_use") {
         std::int64_t k = tool_count_++;
-        tool_index_[integer(e, "index")] = k;
+        tool_index_[integer(e, "index")] = ToolBlock{k, false};
         chunk(out,
               json::object{{"tool_calls",
                             json::array{json::object{
@@ -209,21 +209,42 @@ class AnthropicToOpenAI final : public ResponseTranslator {
       } else if (dt == "input_json_delta" && !str(*d, "partial_json").empty()) {
         auto it = tool_index_.find(integer(e, "index"));
         if (it == tool_index_.end()) return;
+        it->second.sent_arguments = true;
         chunk(out,
               json::object{{"tool_calls", json::array{json::object{
-                                              {"index", it->second},
+                                              {"index", it->second.call},
                                               {"function", json::object{{"arguments", str(*d, "partial_json")}}}}}}},
+              nullptr);
+      }
+    } else if (type == "content_block_stop") {
+      // A tool called without arguments streams no argument text; OpenAI clients need "{}".
+      auto it = tool_index_.find(integer(e, "index"));
+      if (it != tool_index_.end() && !it->second.sent_arguments) {
+        it->second.sent_arguments = true;
+        chunk(out,
+              json::object{{"tool_calls", json::array{json::object{
+                                              {"index", it->second.call},
+                                              {"function", json::object{{"arguments", "{}"}}}}}}},
               nullptr);
       }
     } else if (type == "message_delta") {
       if (const auto* u = obj(e, "usage")) {
-        for (const auto& [k, val] : *u) usage_[k] = val;  // output_tokens, maybe input and cache counts
+        // output_tokens, and maybe input and cache counts; a null does not erase a count.
+        for (const auto& [k, val] : *u) {
+          if (!val.is_null()) usage_[k] = val;
+        }
       }
-      std::string_view stop = "end_turn";
-      if (const auto* d = obj(e, "delta"); d && !str(*d, "stop_reason").empty()) stop = str(*d, "stop_reason");
-      json::value finish(finish_reason_of(stop));
-      chunk(out, json::object{}, &finish);
+      const auto* d = obj(e, "delta");
+      if (d && !str(*d, "stop_reason").empty() && !finished_) {
+        finished_ = true;
+        json::value finish(finish_reason_of(str(*d, "stop_reason")));
+        chunk(out, json::object{}, &finish);
+      }
     } else if (type == "message_stop") {
+      if (!finished_) {
+        json::value finish("stop");
+        chunk(out, json::object{}, &finish);
+      }
       if (include_usage_) {
         json::object c = base();
         c["choices"] = json::array{};
@@ -275,8 +296,13 @@ class AnthropicToOpenAI final : public ResponseTranslator {
   std::string id_;
   std::string model_;
   json::object usage_;
-  std::map<std::int64_t, std::int64_t> tool_index_;  // content block index -> tool call index
+  struct ToolBlock {
+    std::int64_t call;    // the OpenAI tool call index
+    bool sent_arguments;  // some argument text went to the client
+  };
+  std::map<std::int64_t, ToolBlock> tool_index_;  // content block index -> its tool call
   std::int64_t tool_count_ = 0;
+  bool finished_ = false;  // the finish_reason chunk was sent
   bool done_ = false;
 };
 
@@ -372,11 +398,20 @@ std::variant<std::string, Error> openai_request_to_anthropic(std::string_view bo
                        "response_format");
   }
   if (const json::value* stop = req.if_contains("stop")) {
-    if (stop->is_string()) {
-      out["stop_sequences"] = json::array{*stop};
-    } else if (stop->is_array()) {
-      out["stop_sequences"] = *stop;
+    // Anthropic refuses stop sequences without a visible character ("\n" is a common OpenAI
+    // one); they are dropped rather than failing the request.
+    json::array sequences;
+    auto add = [&](const json::value& v) {
+      if (!v.is_string()) return;
+      std::string_view seq = v.get_string();
+      if (seq.find_first_not_of(" \t\r\n\f\v") != std::string_view::npos) sequences.push_back(v);
+    };
+    if (stop->is_array()) {
+      for (const auto& v : stop->get_array()) add(v);
+    } else {
+      add(*stop);
     }
+    if (!sequences.empty()) out["stop_sequences"] = std::move(sequences);
   }
   for (std::string_view k : {"temperature", "top_p"}) {
     if (const json::value* v = req.if_contains(k); v && v->is_number()) out[k] = *v;

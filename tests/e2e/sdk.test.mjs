@@ -415,14 +415,16 @@ describe('errors map to the SDK error classes', () => {
     assert.match(err.message, /mockllm injected status 400/);
   });
 
-  test('a non-OpenAI 429 body (Databricks style) is wrapped, keeping status and Retry-After', async () => {
+  test('a Databricks-style 429 body reaches the client in OpenAI shape, keeping status, code and Retry-After', async () => {
     const err = await caught(() => client().chat.completions.create({
       model: 'chat-small', messages,
       mock: { status: 429, retry_after: 2, error_body: '{"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"}', error_content_type: 'application/json' },
     }));
     assert.ok(err instanceof OpenAI.RateLimitError, String(err));
     assert.equal(err.headers.get('retry-after'), '2');
-    assert.match(err.message, /REQUEST_LIMIT_EXCEEDED/);
+    assert.equal(err.code, 'REQUEST_LIMIT_EXCEEDED');
+    assert.equal(err.type, 'rate_limit_error');
+    assert.match(err.message, /slow down/);
   });
 
   test('a streamed request that fails upstream before starting is an ordinary error, not a broken stream', async () => {
