@@ -48,6 +48,7 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
   head.set(bhttp::field::content_type, "text/event-stream");
   head.set(bhttp::field::cache_control, "no-cache");
   head.set("x-accel-buffering", "no");  // ask proxies in front of us not to buffer either
+  if (ctx.shape == ApiShape::kAnthropic) head.set("request-id", ctx.request_id);  // the SDK's _request_id
   ctx.status = 200;
   if (!co_await ex.start_stream(head)) co_return;
 
@@ -123,6 +124,7 @@ asio::awaitable<std::optional<Error>> exchange(http::Exchange& ex, pipeline::Req
   ctx.upstream_time = since(t0);
   if (auto* e = std::get_if<Error>(&body)) co_return std::move(*e);
   http::Response res{static_cast<bhttp::status>(status), 11};
+  if (ctx.shape == ApiShape::kAnthropic) res.set("request-id", ctx.request_id);
   if (translator) {
     auto converted = translator->body(std::get<std::string>(body));
     if (auto* e = std::get_if<Error>(&converted)) co_return std::move(*e);

@@ -134,3 +134,46 @@ export async function waitFor(predicate, { timeoutMs = 5000, intervalMs = 20, wh
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+// Sticky mock options (mockllm's POST /__mock/defaults): every following API request starts
+// from `options` until they are cleared. For requests the gateway translates (which drop the
+// client's `mock` body field and do not carry its headers upstream). Global to the mock: tests
+// run with --test-concurrency=1.
+export async function setMockDefaults(mock, options) {
+  const r = await fetch(`${mock.base}/__mock/defaults`, { method: 'POST', body: JSON.stringify(options) });
+  const text = await r.text();
+  if (r.status !== 200) throw new Error(`POST /__mock/defaults ${JSON.stringify(options)}: ${r.status} ${text}`);
+  return JSON.parse(text).defaults;
+}
+
+// Runs `fn` with the mock's sticky `options` set, and always clears them afterwards.
+export async function withMockDefaults(mock, options, fn) {
+  await setMockDefaults(mock, options);
+  try {
+    return await fn();
+  } finally {
+    await setMockDefaults(mock, {});
+  }
+}
+
+// The server-sent events of a fetch Response, read to its end: [{event, data}], `data` parsed
+// as JSON when it is JSON (else the raw text, e.g. "[DONE]"); `event` is null when unnamed.
+export async function readSSE(response) {
+  const text = await response.text();
+  const events = [];
+  for (const block of text.split(/\r?\n\r?\n/)) {
+    if (!block.trim()) continue;
+    let event = null;
+    const data = [];
+    for (const line of block.split(/\r?\n/)) {
+      if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+    }
+    if (!data.length) continue;
+    const raw = data.join('\n');
+    let parsed = raw;
+    try { parsed = JSON.parse(raw); } catch { /* not JSON: keep the text */ }
+    events.push({ event, data: parsed });
+  }
+  return events;
+}

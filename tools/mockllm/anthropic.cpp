@@ -66,18 +66,14 @@ bool has_tool_result(const json::value& content) {
   return false;
 }
 
-std::optional<Reply> read_request(const json::object& req, const Control& control, Plan& plan) {
+// What the input counts as: `model`, `system` and `messages` checked, `input_tokens` counted
+// (system and all message text, tool results included). Shared by messages and count_tokens.
+std::optional<Reply> read_prompt(const json::object& req, Plan& plan,
+                                 const json::value*& last_user_content) {
   const auto* model = req.if_contains("model");
   if (!model) return bad_request("model: Field required");
   if (!model->is_string()) return bad_request("model: Input should be a valid string");
   append_json_string(plan.model_json, model->get_string());
-
-  const auto* max_tokens = req.if_contains("max_tokens");
-  if (!max_tokens || max_tokens->is_null()) return bad_request("max_tokens: Field required");
-  std::optional<std::int64_t> limit;
-  if (!shape::optional_int(req, "max_tokens", 1, INT32_MAX, limit)) {
-    return bad_request("max_tokens: Input should be an integer greater than or equal to 1");
-  }
 
   const auto* messages_value = req.if_contains("messages");
   if (!messages_value) return bad_request("messages: Field required");
@@ -90,7 +86,7 @@ std::optional<Reply> read_request(const json::object& req, const Control& contro
     if (auto bad = bad_content(system, "system")) return bad_request(*bad);
     chars += shape::text_code_points(*system);
   }
-  const json::value* last_user_content = nullptr;
+  last_user_content = nullptr;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const std::string where = "messages." + std::to_string(i);
     const auto* msg = messages[i].if_object();
@@ -108,6 +104,20 @@ std::optional<Reply> read_request(const json::object& req, const Control& contro
     if (user) last_user_content = content;
   }
   plan.input_tokens = shape::prompt_tokens_for(chars);
+  return std::nullopt;
+}
+
+std::optional<Reply> read_request(const json::object& req, const Control& control, Plan& plan) {
+  const json::value* last_user_content = nullptr;
+  if (auto bad = read_prompt(req, plan, last_user_content)) return bad;
+
+  const auto* max_tokens = req.if_contains("max_tokens");
+  if (!max_tokens || max_tokens->is_null()) return bad_request("max_tokens: Field required");
+  std::optional<std::int64_t> limit;
+  if (!shape::optional_int(req, "max_tokens", 1, INT32_MAX, limit)) {
+    return bad_request("max_tokens: Input should be an integer greater than or equal to 1");
+  }
+
   plan.cache_read = control.cache_read_tokens;
   plan.cache_creation = control.cache_creation_tokens;
   plan.stream_error_after = control.stream_error_after;
@@ -369,6 +379,18 @@ Reply injected_error(const Control& control) {
                                type == "overloaded_error"
                                    ? std::string("Overloaded")
                                    : "mockllm injected status " + std::to_string(control.status)));
+}
+
+Reply count_tokens(const json::object& request) {
+  Plan plan;
+  const json::value* last_user_content = nullptr;
+  if (auto bad = read_prompt(request, plan, last_user_content)) return std::move(*bad);
+  Reply reply;
+  reply.body = "{\"input_tokens\":";
+  append_int(reply.body, plan.input_tokens);
+  reply.body += '}';
+  reply.headers.emplace_back("request-id", request_id());
+  return reply;
 }
 
 Reply messages(const json::object& request, const Control& control) {

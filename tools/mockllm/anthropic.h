@@ -33,4 +33,9 @@ Reply injected_error(const Control& control);
 // stop_sequence_hit and stream_error_after.
 Reply messages(const boost::json::object& request, const Control& control);
 
+// POST /v1/messages/count_tokens: `{"input_tokens":N}`, N counted as messages() counts its
+// usage.input_tokens (max_tokens is not needed). A 400 invalid_request_error Reply when
+// `model`, `system` or `messages` is invalid.
+Reply count_tokens(const boost::json::object& request);
+
 }  // namespace mockllm::anthropic

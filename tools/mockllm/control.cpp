@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstdint>
 
+#include <boost/json/serialize.hpp>
+
 namespace mockllm {
 namespace {
 
@@ -165,6 +167,34 @@ std::optional<std::string> apply_header_option(Control& control, std::string_vie
   if (value == "true") v.boolean = true;
   if (value == "false") v.boolean = false;
   return apply(control, name, v);
+}
+
+std::optional<std::string> Defaults::set(const boost::json::object& options) {
+  Control next;
+  if (auto err = apply_body_options(next, options)) return err;
+  std::lock_guard lock(mutex_);
+  control_ = std::move(next);
+  json_ = boost::json::serialize(options);
+  active_.store(!options.empty(), std::memory_order_release);
+  return std::nullopt;
+}
+
+void Defaults::clear() {
+  std::lock_guard lock(mutex_);
+  control_ = Control{};
+  json_ = "{}";
+  active_.store(false, std::memory_order_release);
+}
+
+Control Defaults::control() const {
+  if (!active_.load(std::memory_order_acquire)) return Control{};
+  std::lock_guard lock(mutex_);
+  return control_;
+}
+
+std::string Defaults::json() const {
+  std::lock_guard lock(mutex_);
+  return json_;
 }
 
 }  // namespace mockllm

@@ -7,6 +7,8 @@
 // '-' (`x-mock-latency-ms`), since some proxies drop headers whose names hold underscores.
 #pragma once
 
+#include <atomic>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,5 +45,28 @@ std::optional<std::string> apply_body_options(Control& control, const boost::jso
 // Applies one header. `option` is the header name after the "x-mock-" prefix, in lower case.
 std::optional<std::string> apply_header_option(Control& control, std::string_view option,
                                                std::string_view value);
+
+// Sticky options (POST /__mock/defaults): what every API request starts from until cleared.
+// They steer requests a test cannot reach itself: a gateway translating a request to another
+// shape drops the unknown "mock" field, and does not forward the client's headers. A request's
+// own body and header options still win. Shared by every worker: thread-safe, and no lock is
+// taken while none are set.
+class Defaults {
+ public:
+  // Replaces the defaults with `options` (the same options as a body's "mock" object; `{}`
+  // clears them). An unknown option or a bad value is an error and changes nothing.
+  std::optional<std::string> set(const boost::json::object& options);
+  void clear();
+  // What a request starts from: Control{} with the defaults applied.
+  Control control() const;
+  // The options in force, as the JSON object they were set with.
+  std::string json() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::atomic<bool> active_{false};
+  Control control_;
+  std::string json_ = "{}";
+};
 
 }  // namespace mockllm

@@ -138,6 +138,7 @@ int main(int argc, char** argv) {
   mockllm::ServerContext context;
   context.settings.require_token = token;
   context.settings.record = !no_record;
+  context.settings.defaults = &context.defaults;
   if (!oauth_client_id.empty()) {
     context.oauth = std::make_unique<mockllm::oauth::Issuer>(oauth_client_id, oauth_client_secret);
     context.settings.oauth = context.oauth.get();

@@ -83,6 +83,31 @@ Reply oauth_control(const Request& req, const Settings& settings) {
   return reply;
 }
 
+// GET shows the sticky options; POST replaces them (`{}` or an empty body clears them).
+Reply defaults_control(const Request& req, const Settings& settings) {
+  if (!settings.defaults) {
+    return openai::error(400, "sticky defaults are off in this server", "invalid_request_error");
+  }
+  if (req.method() == http::verb::post) {
+    if (req.body().empty()) {
+      settings.defaults->clear();
+    } else {
+      boost::system::error_code ec;
+      const json::value body = json::parse(req.body(), ec);
+      if (ec || !body.is_object()) {
+        return openai::error(400, "the body must be a JSON object of mock options",
+                             "invalid_request_error");
+      }
+      if (auto err = settings.defaults->set(body.get_object())) {
+        return openai::error(400, *err, "invalid_request_error", "mock");
+      }
+    }
+  }
+  Reply reply;
+  reply.body = "{\"defaults\":" + settings.defaults->json() + "}";
+  return reply;
+}
+
 Reply inspection(const Request& req, std::string_view path, std::string_view query,
                  const Settings& settings, Stats& stats) {
   Reply reply;
@@ -97,10 +122,14 @@ Reply inspection(const Request& req, std::string_view path, std::string_view que
   } else if (path == "/__mock/reset" && req.method() == http::verb::post) {
     stats.reset();
     if (settings.oauth) settings.oauth->reset_behaviour();
+    if (settings.defaults) settings.defaults->clear();
     reply.body = "{\"reset\":true}";
   } else if (path == "/__mock/oauth" &&
              (req.method() == http::verb::post || req.method() == http::verb::get)) {
     reply = oauth_control(req, settings);
+  } else if (path == "/__mock/defaults" &&
+             (req.method() == http::verb::post || req.method() == http::verb::get)) {
+    reply = defaults_control(req, settings);
   } else {
     reply = openai::error(404, "unknown mockllm inspection endpoint", "invalid_request_error");
   }
@@ -127,7 +156,7 @@ Target classify(std::string_view path) {
   }
   // Both /v1/... and /...: clients put /v1 in their base URL or not.
   if (path.starts_with("/v1/")) path.remove_prefix(3);
-  if (path == "/messages") return {Surface::kAnthropic, path};
+  if (path == "/messages" || path == "/messages/count_tokens") return {Surface::kAnthropic, path};
   return {Surface::kOpenAi, path};
 }
 
@@ -247,6 +276,8 @@ Decision route(const Request& req, std::string_view sni, const Settings& setting
     body_ok = !ec;
   }
 
+  // The sticky defaults first; the request's own body and header options override them.
+  if (settings.defaults) d.control = settings.defaults->control();
   std::optional<std::string> control_error;
   if (const auto* obj = body.if_object()) {
     if (const auto* mock = obj->if_contains("mock")) {
@@ -294,9 +325,13 @@ Decision route(const Request& req, std::string_view sni, const Settings& setting
 
   switch (t.surface) {
     case Surface::kAnthropic:
-      d.reply = method == http::verb::post
-                    ? anthropic::messages(body.get_object(), d.control)
-                    : anthropic::error(405, "invalid_request_error", "Method Not Allowed");
+      if (method != http::verb::post) {
+        d.reply = anthropic::error(405, "invalid_request_error", "Method Not Allowed");
+      } else if (path == "/messages/count_tokens") {
+        d.reply = anthropic::count_tokens(body.get_object());
+      } else {
+        d.reply = anthropic::messages(body.get_object(), d.control);
+      }
       return d;
     case Surface::kDatabricks:
       if (const auto endpoint = databricks::invocations_endpoint(path)) {

@@ -25,6 +25,9 @@ struct Settings {
   // Set: serve POST /oidc/v1/token, and API requests must carry require_token (when set) or a
   // token this issuer issued and has not expired. Shared, mutable, thread-safe.
   oauth::Issuer* oauth = nullptr;
+  // Set: POST /__mock/defaults sets options every API request starts from. Shared, mutable,
+  // thread-safe.
+  Defaults* defaults = nullptr;
 };
 
 struct Decision {

@@ -19,6 +19,7 @@ namespace mockllm {
 struct ServerContext {
   Settings settings;
   std::unique_ptr<oauth::Issuer> oauth;  // set with --oauth-client-id; settings.oauth points here
+  Defaults defaults;                     // settings.defaults points here
   Stats stats;
   boost::asio::ssl::context* tls = nullptr;  // set: serve HTTPS
   bool quiet = false;                        // log nothing but errors

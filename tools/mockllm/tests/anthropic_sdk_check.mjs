@@ -104,6 +104,10 @@ const answered = await client.messages.create({
 });
 assert.equal(answered.stop_reason, 'end_turn');
 
+// count_tokens: counted as the Messages answer's input_tokens.
+const counted = await client.messages.countTokens({ model, system: 'Be brief.', messages });
+assert.equal(counted.input_tokens, 11);  // (9 + 35) code points / 4, as above
+
 // Errors before the stream: the SDK's classes by status, the body's error.type and request id.
 await assert.rejects(
   client.messages.create({ model, max_tokens: 100, messages },

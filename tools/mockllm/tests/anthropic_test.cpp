@@ -98,6 +98,41 @@ TEST(AnthropicMessages, CountsBlocksAndReportsCacheTokens) {
   EXPECT_EQ(v.at("usage").at("output_tokens"), 2);
 }
 
+TEST(AnthropicCountTokens, CountsLikeTheMessagesInputTokens) {
+  constexpr std::string_view req =
+      R"({"model":"m","max_tokens":10,
+          "system":[{"type":"text","text":"12345678"}],
+          "messages":[{"role":"user","content":[{"type":"text","text":"abcd"},{"type":"image"}]},
+                      {"role":"assistant","content":"efgh"},
+                      {"role":"user","content":"ijkl"}]})";
+  const json::value parsed = json::parse(req);
+  Reply r = anthropic::count_tokens(parsed.as_object());
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_FALSE(r.stream);
+  EXPECT_TRUE(header(r, "request-id").starts_with("req_"));
+  EXPECT_EQ(json::parse(r.body), json::parse(R"({"input_tokens":5})"));
+  EXPECT_EQ(json::parse(messages(req).body).at("usage").at("input_tokens"), 5);
+  // No max_tokens needed; stream and tools do not change the count.
+  EXPECT_EQ(json::parse(anthropic::count_tokens(json::parse(R"({"model":"m",
+                "tools":[{"name":"t","input_schema":{"type":"object"}}],
+                "messages":[{"role":"user","content":"0123456789abcdef"}]})")
+                                                    .as_object())
+                            .body),
+            json::parse(R"({"input_tokens":4})"));
+}
+
+TEST(AnthropicCountTokens, RejectsWhatIsNotAMessagesPrompt) {
+  for (auto body : {R"({"messages":[{"role":"user","content":"x"}]})",
+                    R"({"model":"m"})",
+                    R"({"model":"m","messages":[]})",
+                    R"({"model":"m","messages":[{"role":"system","content":"x"}]})",
+                    R"({"model":"m","system":5,"messages":[{"role":"user","content":"x"}]})"}) {
+    Reply r = anthropic::count_tokens(json::parse(body).as_object());
+    EXPECT_EQ(r.status, 400u) << body;
+    EXPECT_EQ(json::parse(r.body).at("error").at("type"), "invalid_request_error") << body;
+  }
+}
+
 TEST(AnthropicMessages, MaxTokensCutsTheAnswer) {
   auto v = json::parse(
       messages(R"({"model":"m","max_tokens":3,"messages":[{"role":"user","content":"x"}]})").body);

@@ -67,5 +67,40 @@ TEST(Control, RejectsTyposAndBadValues) {
   EXPECT_NE(apply_body_options(c, mock.as_object()), std::nullopt);
 }
 
+TEST(Defaults, StickyOptionsAreWhatARequestStartsFrom) {
+  Defaults d;
+  EXPECT_EQ(d.json(), "{}");
+  EXPECT_EQ(d.control().status, 0);
+  EXPECT_EQ(d.set(boost::json::parse(R"({"status":429,"retry_after":2,"cache_read_tokens":40})")
+                      .as_object()),
+            std::nullopt);
+  Control c = d.control();
+  EXPECT_EQ(c.status, 429);
+  EXPECT_EQ(c.retry_after, 2);
+  EXPECT_EQ(c.cache_read_tokens, 40);
+  EXPECT_EQ(c.tokens, 8);  // options not named keep their usual value
+  EXPECT_EQ(boost::json::parse(d.json()),
+            boost::json::parse(R"({"status":429,"retry_after":2,"cache_read_tokens":40})"));
+  // A request's own options apply on top.
+  EXPECT_EQ(apply_header_option(c, "status", "503"), std::nullopt);
+  EXPECT_EQ(c.status, 503);
+  EXPECT_EQ(c.retry_after, 2);
+
+  // Setting replaces (not merges); a bad option changes nothing.
+  EXPECT_EQ(d.set(boost::json::parse(R"({"tokens":2})").as_object()), std::nullopt);
+  EXPECT_EQ(d.control().status, 0);
+  EXPECT_EQ(d.control().tokens, 2);
+  EXPECT_NE(d.set(boost::json::parse(R"({"tokens":3,"tokenz":1})").as_object()), std::nullopt);
+  EXPECT_EQ(d.control().tokens, 2);
+
+  EXPECT_EQ(d.set(boost::json::object{}), std::nullopt);
+  EXPECT_EQ(d.control().tokens, 8);
+  EXPECT_EQ(d.json(), "{}");
+  EXPECT_EQ(d.set(boost::json::parse(R"({"tokens":1})").as_object()), std::nullopt);
+  d.clear();
+  EXPECT_EQ(d.control().tokens, 8);
+  EXPECT_EQ(d.json(), "{}");
+}
+
 }  // namespace
 }  // namespace mockllm

@@ -45,6 +45,8 @@ constexpr std::string_view kVersion = "2023-06-01";
 struct Fixture : ::testing::Test {
   Settings settings;
   Stats stats;
+  Defaults defaults;
+  Fixture() { settings.defaults = &defaults; }
   Decision route(const Request& req) { return mockllm::route(req, "", settings, stats); }
 };
 
@@ -151,6 +153,102 @@ TEST_F(Router, DatabricksInvocationsAndTheOpenAiSdkPaths) {
   Decision missing = route(request(http::verb::get, "/serving-endpoints/llama"));
   EXPECT_EQ(missing.reply.status, 404u);
   EXPECT_EQ(json::parse(missing.reply.body).at("error_code"), "ENDPOINT_NOT_FOUND");
+}
+
+TEST_F(Router, AnthropicCountTokens) {
+  Decision d = route(post("/v1/messages/count_tokens",
+                          R"({"model":"claude","messages":[{"role":"user","content":"0123456789abcdef"}]})",
+                          {{"anthropic-version", kVersion}}));
+  EXPECT_EQ(d.reply.status, 200u);
+  EXPECT_EQ(json::parse(d.reply.body), json::parse(R"({"input_tokens":4})"));
+  EXPECT_TRUE(header(d.reply, "request-id").starts_with("req_"));
+  EXPECT_EQ(route(post("/messages/count_tokens", std::string(kMessages),
+                       {{"anthropic-version", kVersion}}))
+                .reply.status,
+            200u);
+  // Anthropic's surface: its auth, version header, error shape and injected statuses.
+  Decision bad = route(post("/v1/messages/count_tokens", R"({"model":"claude"})",
+                            {{"anthropic-version", kVersion}}));
+  EXPECT_EQ(bad.reply.status, 400u);
+  EXPECT_EQ(json::parse(bad.reply.body).at("error").at("type"), "invalid_request_error");
+  EXPECT_EQ(route(post("/v1/messages/count_tokens", std::string(kMessages))).reply.status, 400u);
+  Decision limited = route(post("/v1/messages/count_tokens", std::string(kMessages),
+                                {{"anthropic-version", kVersion}, {"x-mock-status", "429"}}));
+  EXPECT_EQ(limited.reply.status, 429u);
+  EXPECT_EQ(json::parse(limited.reply.body).at("error").at("type"), "rate_limit_error");
+  settings.require_token = "sk-ant";
+  EXPECT_EQ(route(post("/v1/messages/count_tokens", std::string(kMessages),
+                       {{"anthropic-version", kVersion}}))
+                .reply.status,
+            401u);
+  EXPECT_EQ(route(post("/v1/messages/count_tokens", std::string(kMessages),
+                       {{"anthropic-version", kVersion}, {"x-api-key", "sk-ant"}}))
+                .reply.status,
+            200u);
+}
+
+TEST_F(Router, StickyDefaultsApplyToEveryApiRequestUntilCleared) {
+  Decision set = route(post("/__mock/defaults", R"({"status":429,"retry_after":7})"));
+  EXPECT_EQ(set.reply.status, 200u);
+  EXPECT_EQ(json::parse(set.reply.body),
+            json::parse(R"({"defaults":{"status":429,"retry_after":7}})"));
+  EXPECT_EQ(json::parse(route(request(http::verb::get, "/__mock/defaults")).reply.body),
+            json::parse(set.reply.body));
+
+  // Every surface, each in its own shape.
+  Decision chat = route(post("/v1/chat/completions", std::string(kChat)));
+  EXPECT_EQ(chat.reply.status, 429u);
+  EXPECT_EQ(header(chat.reply, "Retry-After"), "7");
+  Decision msg =
+      route(post("/v1/messages", std::string(kMessages), {{"anthropic-version", kVersion}}));
+  EXPECT_EQ(msg.reply.status, 429u);
+  EXPECT_EQ(json::parse(msg.reply.body).at("error").at("type"), "rate_limit_error");
+  Decision inv = route(post("/serving-endpoints/ep/invocations", std::string(kInvoke)));
+  EXPECT_EQ(inv.reply.status, 429u);
+  EXPECT_EQ(json::parse(inv.reply.body).at("error_code"), "REQUEST_LIMIT_EXCEEDED");
+
+  // A request's own options win: body, then headers.
+  Decision body_wins = route(post(
+      "/v1/chat/completions",
+      R"({"model":"gpt","messages":[{"role":"user","content":"hi"}],"mock":{"status":503}})"));
+  EXPECT_EQ(body_wins.reply.status, 503u);
+  EXPECT_EQ(route(post("/v1/chat/completions", std::string(kChat), {{"x-mock-status", "500"}}))
+                .reply.status,
+            500u);
+
+  // Inspection is not affected.
+  EXPECT_EQ(route(request(http::verb::get, "/__mock/stats")).reply.status, 200u);
+
+  // Other options reach the answer and its delivery.
+  EXPECT_EQ(route(post("/__mock/defaults", R"({"tokens":2,"latency_ms":3,"cache_read_tokens":9})"))
+                .reply.status,
+            200u);
+  Decision shaped =
+      route(post("/v1/messages", std::string(kMessages), {{"anthropic-version", kVersion}}));
+  EXPECT_EQ(shaped.reply.status, 200u);
+  EXPECT_EQ(shaped.control.latency_ms, 3);
+  auto v = json::parse(shaped.reply.body);
+  EXPECT_EQ(v.at("usage").at("output_tokens"), 2);
+  EXPECT_EQ(v.at("usage").at("cache_read_input_tokens"), 9);
+
+  // A bad option is refused and changes nothing.
+  Decision typo = route(post("/__mock/defaults", R"({"tokenz":1})"));
+  EXPECT_EQ(typo.reply.status, 400u);
+  EXPECT_NE(json::parse(typo.reply.body).at("error").at("message").as_string().find("tokenz"),
+            std::string::npos);
+  EXPECT_EQ(route(post("/__mock/defaults", "[1]")).reply.status, 400u);
+  EXPECT_EQ(json::parse(route(request(http::verb::get, "/__mock/defaults")).reply.body),
+            json::parse(R"({"defaults":{"tokens":2,"latency_ms":3,"cache_read_tokens":9}})"));
+
+  // {} clears; so does /__mock/reset.
+  EXPECT_EQ(json::parse(route(post("/__mock/defaults", "{}")).reply.body),
+            json::parse(R"({"defaults":{}})"));
+  EXPECT_EQ(route(post("/v1/chat/completions", std::string(kChat))).control.latency_ms, 0);
+  route(post("/__mock/defaults", R"({"status":500})"));
+  EXPECT_EQ(route(post("/__mock/reset", "")).reply.status, 200u);
+  EXPECT_EQ(route(post("/v1/chat/completions", std::string(kChat))).reply.status, 200u);
+  EXPECT_EQ(json::parse(route(request(http::verb::get, "/__mock/defaults")).reply.body),
+            json::parse(R"({"defaults":{}})"));
 }
 
 TEST_F(Router, DatabricksUnauthenticatedShape) {
