@@ -1,26 +1,12 @@
 #include "provider/databricks.h"
 
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
 namespace gatehouse::provider {
 
 namespace bhttp = boost::beast::http;
 
-namespace {
-// An endpoint name as one path segment (names are letters, digits, '-' and '_' in practice).
-std::string path_segment(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(char(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
-}  // namespace
 
 DatabricksAdapter::DatabricksAdapter(const config::ProviderConfig& config)
     : origin_(http::Origin::of(config)),
@@ -34,7 +20,8 @@ DatabricksAdapter::DatabricksAdapter(const config::ProviderConfig& config)
 }
 
 void DatabricksAdapter::prepare(const Outgoing& call, http::UpstreamRequest& out) const {
-  prepare_common(origin_, base_path_ + "/serving-endpoints/" + path_segment(call.upstream_model) + "/invocations",
+  prepare_common(origin_, base_path_ + "/serving-endpoints/" +
+                     boost::urls::encode(call.upstream_model, boost::urls::unreserved_chars) + "/invocations",
                  call.request.stream, call.request_id, out);
   if (!call.oauth_token.empty()) {
     out.set(bhttp::field::authorization, "Bearer " + std::string(call.oauth_token));

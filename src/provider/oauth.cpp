@@ -11,6 +11,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <map>
 
 namespace gatehouse::provider {
@@ -26,24 +28,6 @@ std::string base64(std::string_view in) {
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(in.data()), int(in.size()));
   out.resize(std::size_t(n));
-  return out;
-}
-
-// application/x-www-form-urlencoded value.
-std::string form_encode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(char(c));
-    } else if (c == ' ') {
-      out.push_back('+');
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
   return out;
 }
 
@@ -65,7 +49,8 @@ OAuthTokenSource::OAuthTokenSource(const config::ProviderConfig& p)
       url_(std::string(p.tls ? "https://" : "http://") + http::Origin::of(p).host_header + p.base_path +
            p.token_path),
       authorization_("Basic " + base64(p.client_id + ":" + p.client_secret)),
-      form_("grant_type=client_credentials&scope=" + form_encode(p.oauth_scope)) {}
+      form_("grant_type=client_credentials&scope=" +
+            boost::urls::encode(p.oauth_scope, boost::urls::unreserved_chars)) {}
 
 std::shared_ptr<OAuthTokenSource> OAuthTokenSource::shared_for(const config::ProviderConfig& p) {
   static std::mutex mu;
