@@ -23,6 +23,23 @@ Sha256 sha256(std::string_view data) {
   return out;
 }
 
+std::string_view to_string(DataClass c) {
+  switch (c) {
+    case DataClass::kPublic: return "public";
+    case DataClass::kInternal: return "internal";
+    case DataClass::kConfidential: return "confidential";
+    case DataClass::kRestricted: return "restricted";
+  }
+  return "unknown";
+}
+
+std::optional<DataClass> parse_data_class(std::string_view s) {
+  for (auto c : {DataClass::kPublic, DataClass::kInternal, DataClass::kConfidential, DataClass::kRestricted}) {
+    if (s == to_string(c)) return c;
+  }
+  return std::nullopt;
+}
+
 std::string_view to_string(ProviderKind kind) {
   switch (kind) {
     case ProviderKind::kOpenAICompatible: return "openai-compatible";

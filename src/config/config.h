@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,9 @@ struct ProviderConfig {
   std::string client_secret;
   std::string token_path = "/oidc/v1/token";
   std::string oauth_scope = "all-apis";
+  // Forward the caller's own bearer token instead of a gateway credential (Databricks
+  // on-behalf-of: Unity Catalog sees the real user). The token must be a valid JWT.
+  bool auth_passthrough = false;
   // anthropic only
   std::string anthropic_version = "2023-06-01";
   int default_max_tokens = 4096;  // sent when a translated request names no max_tokens
@@ -67,10 +71,17 @@ struct ProviderConfig {
   Millis pool_idle_timeout{30'000};
 };
 
+// How sensitive a request's data is, lowest first. A model declares the highest class it may
+// receive; a role the classes its callers may send.
+enum class DataClass { kPublic, kInternal, kConfidential, kRestricted };
+std::string_view to_string(DataClass c);
+std::optional<DataClass> parse_data_class(std::string_view s);
+
 struct ModelConfig {
   std::string name;
   std::string provider;         // key into Config::providers
   std::string upstream_model;   // replaces "model" in the forwarded body
+  std::optional<DataClass> max_data_class;  // none: any class
 };
 
 using Sha256 = std::array<std::uint8_t, 32>;
@@ -78,6 +89,35 @@ using Sha256 = std::array<std::uint8_t, 32>;
 struct KeyConfig {
   std::string name;
   Sha256 sha256{};
+  std::string role;     // a name under roles; empty: none (denied everything once roles exist)
+  std::string project;  // for attribution and the kill switch
+};
+
+// auth.jwt: callers may present their identity provider's tokens instead of gateway keys.
+struct JwtConfig {
+  bool enabled = false;
+  std::string issuer;           // the "iss" a token must carry
+  std::string audience;         // one of its "aud" values
+  std::string jwks_url;         // where the signing keys are (refreshed in the background)
+  std::string jwks_file;        // or a file holding them (read at load and reload)
+  std::string user_claim = "sub";
+  std::string groups_claim = "groups";
+  Millis leeway{60'000};        // clock skew tolerated on exp/nbf
+  Millis jwks_refresh{600'000}; // how often jwks_url is fetched again
+};
+
+struct RoleConfig {
+  std::string name;
+  std::vector<std::string> models;          // globs ('*' any run of characters, '?' one)
+  long long max_tokens_per_request = 0;     // 0: no limit
+  std::vector<DataClass> data_classes;      // empty with !data_classes_set: every class
+  bool data_classes_set = false;
+  bool admin = false;                       // may use /admin/v1/...
+};
+
+// Where keys created at run time (gatehouse keys create, /admin/v1/keys) are kept.
+struct StoreConfig {
+  std::string sqlite_path;  // empty: no store (only the keys in this file)
 };
 
 struct LogConfig {
@@ -91,6 +131,12 @@ struct Config {
   std::map<std::string, ProviderConfig> providers;
   std::map<std::string, ModelConfig> models;
   std::vector<KeyConfig> keys;
+  StoreConfig store;
+  JwtConfig jwt;
+  // Once `roles` exists, access is denied by default: a caller needs a role allowing the model.
+  bool roles_defined = false;
+  std::map<std::string, RoleConfig> roles;
+  std::map<std::string, std::string> groups;  // identity provider group -> role
   LogConfig log;
 };
 
