@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 mode=${1:-test}
 packages=(g++ cmake ninja-build ccache pkg-config ca-certificates openssl curl
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
-          libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev)
+          libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev)
 if [[ $mode != --runtime ]]; then
   packages+=(libgtest-dev libgmock-dev nodejs npm)
 fi

@@ -205,6 +205,23 @@ std::variant<CanonicalRequest, Error> decode_request(Operation op, std::string& 
       req.max_tokens = n;
       continue;
     }
+    if (key == "data_class") {
+      std::string_view raw = value.raw_json_token();
+      std::string_view dc;
+      if (type != od::json_type::string || value.get_string().get(dc)) {
+        return Error::bad_request(
+            "'data_class' must be one of \"public\", \"internal\", \"confidential\", \"restricted\"",
+            "data_class");
+      }
+      while (!raw.empty() && raw.back() != '"') raw.remove_suffix(1);
+      const char* k = raw_key;
+      while (k > body.data() && *k != '"') --k;
+      req.has_data_class = true;
+      req.data_class = std::string(dc);
+      req.data_class_member_offset = std::size_t(k - body.data());
+      req.data_class_member_end = std::size_t(raw.data() + raw.size() - body.data());
+      continue;
+    }
     if (key == "usage_context" && type == od::json_type::object) {
       od::object uc;
       if (auto e = value.get_object().get(uc)) return malformed(e);
@@ -302,21 +319,45 @@ std::string rewrite_model(std::string_view body, const CanonicalRequest& req,
   return out;
 }
 
-std::string remove_model(std::string_view body, const CanonicalRequest& req) {
-  if (req.model_length == 0) return std::string(body);
+namespace {
+// The span of the member [begin, end) widened to take one adjacent comma (the one after it, or
+// else the one before: it was the last member).
+std::pair<std::size_t, std::size_t> member_with_comma(std::string_view body, std::size_t begin,
+                                                      std::size_t end) {
   auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  std::size_t begin = req.member_offset;
-  std::size_t end = req.member_end;
-  // Take the comma after the member, or else the one before it (it was the last member).
   std::size_t after = end;
   while (after < body.size() && is_space(body[after])) ++after;
-  if (after < body.size() && body[after] == ',') {
-    end = after + 1;
-  } else {
-    std::size_t before = begin;
-    while (before > 0 && is_space(body[before - 1])) --before;
-    if (before > 0 && body[before - 1] == ',') begin = before - 1;
+  if (after < body.size() && body[after] == ',') return {begin, after + 1};
+  std::size_t before = begin;
+  while (before > 0 && is_space(body[before - 1])) --before;
+  if (before > 0 && body[before - 1] == ',') return {before - 1, end};
+  return {begin, end};
+}
+}  // namespace
+
+std::string remove_data_class(std::string_view body, CanonicalRequest& req) {
+  if (!req.has_data_class) return std::string(body);
+  auto [begin, end] = member_with_comma(body, req.data_class_member_offset, req.data_class_member_end);
+  std::string out;
+  out.reserve(body.size());
+  out.append(body.substr(0, begin));
+  out.append(body.substr(end));
+  const std::size_t removed = end - begin;
+  auto shift = [&](std::size_t& at) {
+    if (at >= end) at -= removed;
+  };
+  if (req.model_length > 0) {
+    shift(req.model_offset);
+    shift(req.member_offset);
+    shift(req.member_end);
   }
+  req.has_data_class = false;
+  return out;
+}
+
+std::string remove_model(std::string_view body, const CanonicalRequest& req) {
+  if (req.model_length == 0) return std::string(body);
+  auto [begin, end] = member_with_comma(body, req.member_offset, req.member_end);
   std::string out;
   out.reserve(body.size());
   out.append(body.substr(0, begin));

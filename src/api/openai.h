@@ -38,6 +38,11 @@ struct CanonicalRequest {
   bool stream = false;
   bool include_usage = false;    // stream_options.include_usage
   long long max_tokens = -1;     // max_tokens / max_completion_tokens when given
+  // A `data_class` member (Gatehouse's own field: removed before forwarding) and its span.
+  bool has_data_class = false;
+  std::string data_class;
+  std::size_t data_class_member_offset = 0;
+  std::size_t data_class_member_end = 0;
   // usage_context (Databricks' attribution map), string values only.
   std::vector<std::pair<std::string, std::string>> usage_context;
 };
@@ -54,6 +59,9 @@ std::string rewrite_model(std::string_view body, const CanonicalRequest& req,
 
 // The body without its `model` member (for providers that name the model in the path).
 std::string remove_model(std::string_view body, const CanonicalRequest& req);
+
+// The body without its `data_class` member; `req`'s spans are moved to match the new body.
+std::string remove_data_class(std::string_view body, CanonicalRequest& req);
 
 // {"error":{"message","type","param","code"}} for any gateway error.
 std::string encode_error(const Error& error);

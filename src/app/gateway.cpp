@@ -6,8 +6,10 @@
 
 #include "api/errors.h"
 #include "api/openai.h"
+#include "app/admin.h"
 #include "app/forward.h"
 #include "core/request_id.h"
+#include "pipeline/authorize.h"
 #include "provider/oauth.h"
 #include "translate/translate.h"
 
@@ -25,6 +27,7 @@ enum class Endpoint {
   kInvocations,  // Databricks: POST /serving-endpoints/{name}/invocations
   kModels,
   kModel,
+  kAdmin,        // /admin/v1/...
   kHealth,
   kReady,
   kUnknown
@@ -46,6 +49,7 @@ Endpoint endpoint_of(std::string_view path) {
     }
     return Endpoint::kUnknown;
   }
+  if (path.starts_with("/admin/v1/")) return Endpoint::kAdmin;
   if (path.starts_with("/v1/")) path.remove_prefix(3);
   if (path == "/chat/completions") return Endpoint::kChat;
   if (path == "/embeddings") return Endpoint::kEmbeddings;
@@ -191,6 +195,8 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
     case Endpoint::kModel:
       if (!is_get) co_return co_await respond_error(ex, ctx, method_not_allowed("GET"));
       break;
+    case Endpoint::kAdmin:
+      break;  // methods are checked per admin endpoint
     case Endpoint::kChat:
     case Endpoint::kEmbeddings:
     case Endpoint::kMessages:
@@ -203,12 +209,22 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   if (auto rejected = snapshot->pipeline.on_request(ctx)) {
     co_return co_await respond_error(ex, ctx, *rejected);
   }
+  if (endpoint == Endpoint::kAdmin) {
+    auto answer = co_await handle_admin(request, path, ctx, *snapshot);
+    if (auto* e = std::get_if<Error>(&answer)) co_return co_await respond_error(ex, ctx, *e);
+    auto& a = std::get<AdminAnswer>(answer);
+    co_return co_await respond_json(ex, ctx, a.status, std::move(a.body));
+  }
   if (endpoint == Endpoint::kModels) {
-    co_return co_await respond_json(ex, ctx, 200, snapshot->models_json);
+    // With roles, a caller sees only the models it may use.
+    co_return co_await respond_json(ex, ctx, 200,
+                                    snapshot->config->roles_defined ? snapshot->models_json_for(ctx.roles)
+                                                                    : snapshot->models_json);
   }
   if (endpoint == Endpoint::kModel) {
     std::string_view id = path.substr(path.find("/models/") + 8);
-    if (auto it = snapshot->model_json.find(id); it != snapshot->model_json.end()) {
+    bool visible = !snapshot->config->roles_defined || pipeline::AuthorizeStage::allows(ctx.roles, id);
+    if (auto it = snapshot->model_json.find(id); visible && it != snapshot->model_json.end()) {
       co_return co_await respond_json(ex, ctx, 200, it->second);
     }
     // Not configured: the same 404 model_not_found a completion naming it would get.
@@ -230,10 +246,43 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
     canonical.model = std::string(rest.substr(0, rest.size() - kInvocations.size()));
   }
   ctx.stream = canonical.stream && canonical.op != api::Operation::kEmbeddings;
+  ctx.max_tokens = canonical.max_tokens;
+
+  // The data class: the body's `data_class` (Gatehouse's own field, never forwarded) or the
+  // x-gatehouse-data-class header.
+  std::string_view client_body = request.body();
+  std::string stripped_body;
+  {
+    std::string_view declared = canonical.has_data_class
+                                    ? std::string_view(canonical.data_class)
+                                    : std::string_view(request["x-gatehouse-data-class"]);
+    if (!declared.empty()) {
+      ctx.data_class = config::parse_data_class(declared);
+      if (!ctx.data_class) {
+        co_return co_await respond_error(
+            ex, ctx,
+            Error::bad_request("data_class '" + std::string(declared.substr(0, 64)) +
+                                   "' is not one of public, internal, confidential, restricted",
+                               "data_class"));
+      }
+    }
+    if (canonical.has_data_class) {
+      stripped_body = api::remove_data_class(client_body, canonical);
+      client_body = stripped_body;
+    }
+  }
 
   auto routed = snapshot->router.resolve(canonical.model);
   if (auto* e = std::get_if<Error>(&routed)) co_return co_await respond_error(ex, ctx, *e);
   ctx.model = canonical.model;
+  {
+    const auto& first = std::get<std::vector<route::Target>>(routed).front();
+    ctx.model_config = first.model;
+    ctx.provider = first.provider->name;
+  }
+  if (auto rejected = snapshot->pipeline.on_routed(ctx)) {
+    co_return co_await respond_error(ex, ctx, *rejected);
+  }
 
   if (canonical.op == api::Operation::kCountTokens) {
     const auto& first = std::get<std::vector<route::Target>>(routed).front();
@@ -261,17 +310,27 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
       continue;
     }
 
+    if (target.provider->auth_passthrough && !ctx.jwt) {
+      last_error = Error::forbidden(
+          "model '" + canonical.model + "' is served on behalf of its caller (provider '" +
+              target.provider->name +
+              "' forwards the caller's own token): call it with a token from your identity "
+              "provider, not a gateway key",
+          "permission_denied");
+      continue;
+    }
+
     // Same shape on both sides: the client's bytes pass through. Otherwise translate.
     const api::CanonicalRequest* outgoing_request = &canonical;
-    std::string_view outgoing_body = request.body();
+    std::string_view outgoing_body = client_body;
     api::CanonicalRequest translated_request;
     std::string translated_body;
     std::unique_ptr<translate::ResponseTranslator> translator;
     if (adapter.wire() != client_wire) {
       auto t = client_wire == provider::Wire::kOpenAI
-                   ? translate::openai_request_to_anthropic(request.body(),
+                   ? translate::openai_request_to_anthropic(client_body,
                                                             target.provider->default_max_tokens)
-                   : translate::anthropic_request_to_openai(request.body());
+                   : translate::anthropic_request_to_openai(client_body);
       if (auto* e = std::get_if<Error>(&t)) {
         last_error = std::move(*e);
         continue;
@@ -291,7 +350,9 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
     // An OAuth token the provider refuses is refreshed, and the request retried, once.
     for (int attempt = 0; attempt < 2; ++attempt) {
       std::string token;
-      if (auto* oauth = adapter.oauth()) {
+      if (target.provider->auth_passthrough) {
+        token = std::string(ctx.bearer);  // on behalf of the caller: its own (verified) JWT
+      } else if (auto* oauth = adapter.oauth()) {
         auto t = co_await oauth->token(*worker.pools);
         if (auto* e = std::get_if<Error>(&t)) {
           last_error = std::move(*e);
@@ -306,7 +367,8 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
                       upstream);
       last_error = co_await forward(ex, ctx, pool, adapter.timeouts(), upstream, translator.get());
       if (!last_error) co_return;  // answered (or the client left)
-      if (attempt == 0 && adapter.oauth() && last_error->upstream_status == 401) {
+      if (attempt == 0 && adapter.oauth() && !target.provider->auth_passthrough &&
+          last_error->upstream_status == 401) {
         spdlog::info("{} provider {} refused its OAuth token; fetching a new one", ex.request_id(),
                      target.provider->name);
         adapter.oauth()->rejected(token);

@@ -1,4 +1,4 @@
-// gatehouse: the composition root. Subcommands: serve, check-config.
+// gatehouse: the composition root. Subcommands: serve, check-config, keys.
 #include <CLI/CLI.hpp>
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -10,6 +10,8 @@
 #include <iostream>
 
 #include "app/gateway.h"
+#include "app/services.h"
+#include "app/keys_cli.h"
 #include "app/snapshot.h"
 #include "config/load.h"
 #include "http/server.h"
@@ -62,11 +64,19 @@ int serve(const std::string& path) {
   setup_logging(config->log.level);
   warn_insecure(*config);
 
+  auto started = app::make_services(*config, nullptr);
+  if (auto* e = std::get_if<std::string>(&started)) {
+    spdlog::critical("{}", *e);
+    spdlog::shutdown();
+    return 1;
+  }
+  pipeline::Services services = std::move(std::get<pipeline::Services>(started));
+
   int exit_code = 0;
   {
     // The server (and the coroutines its workers still hold after a timed-out drain) must be
     // destroyed while logging still works: a request's completion hooks write the access log.
-    app::Gateway gateway(app::build_snapshot(config));
+    app::Gateway gateway(app::build_snapshot(config, services));
     http::Server server(gateway, std::size_t(config->server.workers));
     gateway.attach(server);
     try {
@@ -99,8 +109,16 @@ int serve(const std::string& path) {
                 spdlog::warn("server.listen and server.workers change only on restart");
               }
               warn_insecure(*next.config);
+              auto rebuilt = app::make_services(*next.config, &services);
+              if (auto* e = std::get_if<std::string>(&rebuilt)) {
+                spdlog::error("reload of {} refused; still serving the previous configuration:", path);
+                spdlog::error("  {}", *e);
+                signals.async_wait(on_signal);
+                return;
+              }
+              services = std::move(std::get<pipeline::Services>(rebuilt));
               spdlog::set_level(spdlog::level::from_str(next.config->log.level));
-              gateway.publish(app::build_snapshot(next.config));
+              gateway.publish(app::build_snapshot(next.config, services));
               server.update_limits(limits_of(*next.config));
               config = next.config;
               spdlog::info("configuration reloaded from {} ({} models, {} keys)", path,
@@ -151,9 +169,15 @@ int main(int argc, char** argv) {
       "check-config", "Validate a configuration file; prints FILE:LINE:COL: message per problem");
   check_cmd->add_option("file", check_path, "YAML configuration file")->required();
 
+  gatehouse::app::KeysCommand keys;
+  auto* keys_cmd =
+      cli.add_subcommand("keys", "Create, list and revoke the keys kept in the store (store.sqlite)");
+  keys.add_to(*keys_cmd);
+
   CLI11_PARSE(cli, argc, argv);
   std::signal(SIGPIPE, SIG_IGN);
   if (*serve_cmd) return serve(serve_path);
   if (*check_cmd) return check_config(check_path);
+  if (*keys_cmd) return keys.run(std::cout, std::cerr);
   return 2;
 }

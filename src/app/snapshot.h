@@ -19,12 +19,17 @@ struct Snapshot {
   pipeline::Pipeline pipeline;
   route::Router router;
   std::map<std::string, std::unique_ptr<provider::Adapter>, std::less<>> providers;
+  pipeline::Services services;
   std::string models_json;  // GET /v1/models, rendered once
   std::map<std::string, std::string, std::less<>> model_json;  // GET /v1/models/{id}
 
-  explicit Snapshot(std::shared_ptr<const config::Config> c);
+  Snapshot(std::shared_ptr<const config::Config> c, pipeline::Services s);
+
+  // GET /v1/models for a caller holding `roles`: only the models they may use.
+  std::string models_json_for(const std::vector<const config::RoleConfig*>& roles) const;
 };
 
-std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config);
+std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
+                                               pipeline::Services services);
 
 }  // namespace gatehouse::app

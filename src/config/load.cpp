@@ -188,9 +188,21 @@ void read_provider_auth(Reader& r, const std::string& where, const YAML::Node& n
                         ProviderConfig& p) {
   const bool dbx = p.kind == ProviderKind::kDatabricks;
   if (const auto& auth = n["auth"]) {
-    std::initializer_list<std::string_view> keys = {"token"};
-    std::initializer_list<std::string_view> dbx_keys = {"token", "client_id", "client_secret"};
+    std::initializer_list<std::string_view> keys = {"token", "passthrough"};
+    std::initializer_list<std::string_view> dbx_keys = {"token", "client_id", "client_secret", "passthrough"};
     if (!r.expect_map(auth, where + ".auth", dbx ? dbx_keys : keys)) return;
+    if (auth["passthrough"]) {
+      if (auto v = r.boolean(auth["passthrough"], where + ".auth.passthrough")) p.auth_passthrough = *v;
+      if (p.auth_passthrough && (auth["token"] || auth["client_id"] || auth["client_secret"])) {
+        r.error(auth, where + ".auth.passthrough forwards the caller's token: no token or client "
+                              "credentials with it");
+      }
+      if (p.auth_passthrough && p.kind == ProviderKind::kAnthropic) {
+        r.error(auth["passthrough"], where + ".auth.passthrough is for databricks and openai-compatible "
+                                             "providers (Anthropic does not accept identity-provider tokens)");
+      }
+      if (p.auth_passthrough) return;
+    }
     if (auth["token"]) {
       if (auto t = r.string(auth["token"], where + ".auth.token")) p.token = *t;
     }
@@ -347,8 +359,98 @@ std::optional<Sha256> parse_hex_digest(const std::string& hex) {
   return out;
 }
 
+// A place that names a role, checked once all roles are read.
+struct RoleRef {
+  YAML::Node at;
+  std::string role;
+  std::string where;
+};
+
+void read_jwt(Reader& r, const YAML::Node& n, JwtConfig& j) {
+  if (!r.expect_map(n, "auth.jwt",
+                    {"issuer", "audience", "jwks_url", "jwks_file", "user_claim", "groups_claim",
+                     "leeway_s", "jwks_refresh_s"})) {
+    return;
+  }
+  j.enabled = true;
+  auto str = [&](const char* key, std::string& out) {
+    if (n[key]) {
+      if (auto v = r.string(n[key], std::string("auth.jwt.") + key)) out = *v;
+    }
+  };
+  str("issuer", j.issuer);
+  str("audience", j.audience);
+  str("jwks_url", j.jwks_url);
+  str("jwks_file", j.jwks_file);
+  str("user_claim", j.user_claim);
+  str("groups_claim", j.groups_claim);
+  if (j.issuer.empty()) r.error(n, "auth.jwt.issuer is required: the \"iss\" your identity provider puts in its tokens");
+  if (j.audience.empty()) r.error(n, "auth.jwt.audience is required: the \"aud\" tokens for the gateway carry");
+  if (j.jwks_url.empty() == j.jwks_file.empty()) {
+    r.error(n, "auth.jwt needs exactly one of jwks_url (the identity provider's keys, e.g. "
+               "https://idp.example.com/.well-known/jwks.json) or jwks_file");
+  }
+  if (!j.jwks_url.empty() && !j.jwks_url.starts_with("https://") && !j.jwks_url.starts_with("http://")) {
+    r.error(n["jwks_url"], "auth.jwt.jwks_url must be an http:// or https:// URL");
+  }
+  if (!j.jwks_file.empty() && !std::ifstream(j.jwks_file)) {
+    r.error(n["jwks_file"], "auth.jwt.jwks_file: cannot read " + j.jwks_file);
+  }
+  if (n["leeway_s"]) {
+    if (auto v = r.integer(n["leeway_s"], "auth.jwt.leeway_s", 0, 600)) j.leeway = Millis(*v * 1000);
+  }
+  if (n["jwks_refresh_s"]) {
+    if (auto v = r.integer(n["jwks_refresh_s"], "auth.jwt.jwks_refresh_s", 10, 86'400)) {
+      j.jwks_refresh = Millis(*v * 1000);
+    }
+  }
+}
+
+void read_role(Reader& r, const YAML::Node& n, RoleConfig& role) {
+  std::string where = "roles." + role.name;
+  if (n.IsNull()) return;  // a role that allows nothing
+  if (!r.expect_map(n, where, {"models", "max_tokens_per_request", "data_classes", "admin"})) return;
+  if (const auto& ms = n["models"]) {
+    if (ms.IsSequence()) {
+      for (const auto& m : ms) {
+        if (auto v = r.string(m, where + ".models[]")) role.models.push_back(*v);
+      }
+    } else {
+      r.error(ms, where + ".models must be a list of model names or globs, e.g. [\"chat-*\"]");
+    }
+  }
+  if (n["max_tokens_per_request"]) {
+    if (auto v = r.integer(n["max_tokens_per_request"], where + ".max_tokens_per_request", 1, 10'000'000)) {
+      role.max_tokens_per_request = *v;
+    }
+  }
+  if (const auto& dc = n["data_classes"]) {
+    role.data_classes_set = true;
+    if (dc.IsSequence()) {
+      for (const auto& d : dc) {
+        if (auto v = r.string(d, where + ".data_classes[]")) {
+          if (auto c = parse_data_class(*v)) {
+            role.data_classes.push_back(*c);
+          } else {
+            r.error(d, where + ".data_classes: '" + *v + "' is not one of public, internal, confidential, restricted");
+          }
+        }
+      }
+    } else {
+      r.error(dc, where + ".data_classes must be a list, e.g. [public, internal]");
+    }
+  }
+  if (n["admin"]) {
+    if (auto v = r.boolean(n["admin"], where + ".admin")) role.admin = *v;
+  }
+}
+
 void read_config(Reader& r, const YAML::Node& root, Config& c) {
-  if (!r.expect_map(root, "the top level", {"server", "providers", "models", "keys", "log"})) return;
+  std::vector<RoleRef> role_refs;
+  if (!r.expect_map(root, "the top level",
+                    {"server", "providers", "models", "keys", "store", "auth", "roles", "groups", "log"})) {
+    return;
+  }
   if (root["server"]) read_server(r, root["server"], c.server);
 
   if (const auto& ps = root["providers"]) {
@@ -372,7 +474,16 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
         ModelConfig m;
         m.name = name;
         const auto& n = kv.second;
-        if (!r.expect_map(n, where, {"provider", "upstream_model"})) continue;
+        if (!r.expect_map(n, where, {"provider", "upstream_model", "max_data_class"})) continue;
+        if (n["max_data_class"]) {
+          if (auto v = r.string(n["max_data_class"], where + ".max_data_class")) {
+            m.max_data_class = parse_data_class(*v);
+            if (!m.max_data_class) {
+              r.error(n["max_data_class"], where + ".max_data_class must be one of public, internal, "
+                                                   "confidential, restricted");
+            }
+          }
+        }
         if (!n["provider"]) {
           r.error(n, where + ".provider is required");
         } else if (auto p = r.string(n["provider"], where + ".provider")) {
@@ -397,7 +508,7 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
     if (ks.IsSequence()) {
       std::set<std::string> names;
       for (const auto& n : ks) {
-        if (!r.expect_map(n, "keys[]", {"name", "sha256"})) continue;
+        if (!r.expect_map(n, "keys[]", {"name", "sha256", "role", "project"})) continue;
         KeyConfig k;
         if (!n["name"]) {
           r.error(n, "keys[].name is required");
@@ -415,10 +526,75 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
             r.error(n["sha256"], "keys[].sha256 must be 64 hex digits (printf %s \"$KEY\" | sha256sum)");
           }
         }
+        if (n["role"]) {
+          if (auto v = r.string(n["role"], "keys[].role")) k.role = *v;
+          role_refs.push_back({n["role"], k.role, "keys[" + k.name + "].role"});
+        }
+        if (n["project"]) {
+          if (auto v = r.string(n["project"], "keys[].project")) k.project = *v;
+        }
         c.keys.push_back(std::move(k));
       }
     } else {
       r.error(ks, "keys must be a list of {name, sha256}");
+    }
+  }
+
+  if (const auto& st = root["store"]) {
+    if (r.expect_map(st, "store", {"sqlite"}) && st["sqlite"]) {
+      if (auto v = r.string(st["sqlite"], "store.sqlite")) {
+        c.store.sqlite_path = *v;
+        if (v->empty()) r.error(st["sqlite"], "store.sqlite must be a file path, e.g. \"./gatehouse.db\"");
+      }
+    }
+  }
+
+  if (const auto& a = root["auth"]) {
+    if (r.expect_map(a, "auth", {"jwt"}) && a["jwt"]) read_jwt(r, a["jwt"], c.jwt);
+  }
+
+  if (const auto& rs = root["roles"]) {
+    c.roles_defined = true;
+    if (rs.IsMap()) {
+      for (const auto& kv : rs) {
+        RoleConfig role;
+        role.name = kv.first.Scalar();
+        read_role(r, kv.second, role);
+        c.roles[role.name] = std::move(role);
+      }
+    } else if (!rs.IsNull()) {
+      r.error(rs, "roles must be a mapping of role name to {models, max_tokens_per_request, data_classes, admin}");
+    }
+  }
+
+  if (const auto& gs = root["groups"]) {
+    if (gs.IsMap()) {
+      for (const auto& kv : gs) {
+        std::string group = kv.first.Scalar();
+        if (auto v = r.string(kv.second, "groups." + group)) {
+          c.groups[group] = *v;
+          role_refs.push_back({kv.second, *v, "groups." + group});
+        }
+      }
+    } else {
+      r.error(gs, "groups must be a mapping of identity provider group to role name");
+    }
+  }
+
+  for (const auto& ref : role_refs) {
+    if (!c.roles.contains(ref.role)) {
+      std::string known;
+      for (const auto& [name, role] : c.roles) known += (known.empty() ? "" : ", ") + name;
+      r.error(ref.at, ref.where + ": role '" + ref.role + "' is not defined under roles" +
+                          (known.empty() ? "" : " (defined: " + known + ")"));
+    }
+  }
+
+  for (const auto& [name, p] : c.providers) {
+    if (p.auth_passthrough && !c.jwt.enabled) {
+      r.error(root["providers"][name], "providers." + name +
+                                           ".auth.passthrough needs auth.jwt: the caller's token is "
+                                           "forwarded, so it must be a JWT the gateway can verify");
     }
   }
 

@@ -3,6 +3,10 @@
 #include <openssl/crypto.h>
 
 #include <cctype>
+#include <chrono>
+
+#include "identity/jwt.h"
+#include "store/key_watcher.h"
 
 namespace gatehouse::pipeline {
 
@@ -12,8 +16,20 @@ std::string digest_key(const config::Sha256& d) {
 }
 }  // namespace
 
-AuthenticateStage::AuthenticateStage(const std::vector<config::KeyConfig>& keys) {
-  for (const auto& k : keys) by_digest_.emplace(digest_key(k.sha256), Entry{k.sha256, k.name});
+AuthenticateStage::AuthenticateStage(const config::Config& config, const Services& services)
+    : config_(config), services_(services) {
+  for (const auto& k : config.keys) by_digest_.emplace(digest_key(k.sha256), Entry{k.sha256, &k});
+}
+
+void AuthenticateStage::assign_role(RequestContext& ctx, const std::string& role) const {
+  if (role.empty()) return;
+  auto it = config_.roles.find(role);
+  if (it == config_.roles.end()) return;  // a stored key whose role was since removed: none
+  for (const auto* r : ctx.roles) {
+    if (r == &it->second) return;
+  }
+  ctx.roles.push_back(&it->second);
+  ctx.role_names += (ctx.role_names.empty() ? "" : ", ") + role;
 }
 
 std::string_view AuthenticateStage::bearer_token(std::string_view authorization) {
@@ -45,15 +61,44 @@ Decision AuthenticateStage::on_request(RequestContext& ctx) const {
         anthropic ? "no API key: send your Gatehouse key as 'x-api-key: <key>' or 'Authorization: Bearer <key>'"
                   : "no API key: send your Gatehouse key as 'Authorization: Bearer <key>'");
   }
-  config::Sha256 digest = config::sha256(key);
-  auto it = by_digest_.find(digest_key(digest));
-  if (it == by_digest_.end() ||
-      CRYPTO_memcmp(it->second.digest.data(), digest.data(), digest.size()) != 0) {
-    // Never echo the key, not even a prefix: it may be a real credential pasted by mistake.
-    return Error::unauthenticated("invalid API key: check the Gatehouse key you were given");
+  ctx.bearer = key;
+
+  if (services_.jwt && identity::looks_like_jwt(key)) {
+    auto verified = services_.jwt->verify(key);
+    if (auto* e = std::get_if<Error>(&verified)) return std::move(*e);
+    auto& id = std::get<identity::Identity>(verified);
+    ctx.jwt = true;
+    ctx.user = std::move(id.user);
+    ctx.groups = std::move(id.groups);
+    for (const auto& g : ctx.groups) {
+      if (auto it = config_.groups.find(g); it != config_.groups.end()) assign_role(ctx, it->second);
+    }
+    return std::nullopt;
   }
-  ctx.key_name = it->second.name;
-  return std::nullopt;
+
+  config::Sha256 digest = config::sha256(key);
+  if (auto it = by_digest_.find(digest_key(digest));
+      it != by_digest_.end() &&
+      CRYPTO_memcmp(it->second.digest.data(), digest.data(), digest.size()) == 0) {
+    ctx.key_name = it->second.key->name;
+    ctx.project = it->second.key->project;
+    assign_role(ctx, it->second.key->role);
+    return std::nullopt;
+  }
+  if (services_.stored_keys) {
+    auto index = services_.stored_keys->current();
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    if (const auto* stored = index ? index->find(digest, now) : nullptr) {
+      ctx.key_name = stored->name;
+      ctx.project = stored->project;
+      assign_role(ctx, stored->role);
+      return std::nullopt;
+    }
+  }
+  // Never echo the key, not even a prefix: it may be a real credential pasted by mistake.
+  return Error::unauthenticated("invalid API key: check the Gatehouse key you were given");
 }
 
 }  // namespace gatehouse::pipeline

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <string>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "core/error.h"
@@ -22,11 +24,24 @@ struct RequestContext {
   const config::Config* config = nullptr;
   std::chrono::steady_clock::time_point started;
 
-  // Set by the authenticate stage.
-  std::string key_name;
+  // Set by the authenticate stage: who is calling.
+  std::string key_name;        // the gateway key's name; empty for a JWT caller
+  std::string user;            // a JWT's user claim; empty for a key
+  std::vector<std::string> groups;  // a JWT's groups
+  std::string project;         // the key's project
+  std::vector<const config::RoleConfig*> roles;  // what the caller may do (several via groups)
+  std::string role_names;      // for messages: "analyst" or "analyst, ops"
+  std::string_view bearer;     // the credential as presented (a JWT is forwarded by passthrough providers)
+  bool jwt = false;            // the caller presented a verified JWT
+
+  // Set by the ingress codec: the request's declared data class (body `data_class` or the
+  // x-gatehouse-data-class header), if any.
+  std::optional<config::DataClass> data_class;
+  long long max_tokens = -1;   // max_tokens / max_completion_tokens, when given
 
   // Set by the ingress codec and router.
   std::string model;       // as the client named it
+  const config::ModelConfig* model_config = nullptr;  // set once routed
   std::string provider;
   bool stream = false;
 

@@ -2,22 +2,33 @@
 
 #include "pipeline/access_log.h"
 #include "pipeline/authenticate.h"
+#include "pipeline/authorize.h"
 
 namespace gatehouse::pipeline {
 
-Pipeline Pipeline::build(const config::Config& config) {
+Pipeline Pipeline::build(const config::Config& config, const Services& services) {
   Pipeline p;
   // The order is code, not config. Each line says why it stands where it does.
   // 1. Records first, so its on_complete runs last and sees every outcome, rejections included.
   if (config.log.access_log) p.stages_.push_back(std::make_unique<AccessLogStage>());
   // 2. Identity before anything that depends on who is calling (limits, roles, budgets).
-  p.stages_.push_back(std::make_unique<AuthenticateStage>(config.keys));
+  p.stages_.push_back(std::make_unique<AuthenticateStage>(config, services));
+  // 3. Authorization needs the identity (2) and the decoded request; it runs in on_routed, before
+  //    anything that spends (limits, budgets) so a denied request costs nothing.
+  p.stages_.push_back(std::make_unique<AuthorizeStage>(config, *services.kills));
   return p;
 }
 
 Decision Pipeline::on_request(RequestContext& ctx) const {
   for (const auto& stage : stages_) {
     if (auto d = stage->on_request(ctx)) return d;
+  }
+  return std::nullopt;
+}
+
+Decision Pipeline::on_routed(RequestContext& ctx) const {
+  for (const auto& stage : stages_) {
+    if (auto d = stage->on_routed(ctx)) return d;
   }
   return std::nullopt;
 }

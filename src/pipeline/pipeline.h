@@ -1,20 +1,48 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "config/config.h"
 #include "pipeline/stage.h"
 
+namespace gatehouse::identity {
+class JwtVerifier;
+}
+namespace gatehouse::store {
+class KeyStore;
+class KeyWatcher;
+class StoreExecutor;
+}  // namespace gatehouse::store
+
 namespace gatehouse::pipeline {
+
+class KillSwitch;
+
+// What stages use beyond the config: long-lived, thread-safe services that outlive a snapshot
+// (a reload keeps them when their settings did not change; app/services.cpp builds them).
+struct Services {
+  std::shared_ptr<const identity::JwtVerifier> jwt;       // null without auth.jwt
+  std::shared_ptr<const store::KeyWatcher> stored_keys;   // null without a store
+  std::shared_ptr<store::KeyStore> key_store;             // null without a store
+  std::shared_ptr<store::StoreExecutor> store_executor;   // runs key_store calls off the workers
+  std::shared_ptr<KillSwitch> kills;                      // never null
+  // What the shared parts were built from (a reload reuses them when these did not change).
+  std::shared_ptr<const config::JwtConfig> jwt_config;
+  std::string store_path;
+};
 
 class Pipeline {
  public:
   // The stages for `config`, in the one order the gateway applies them (see pipeline.cpp).
-  static Pipeline build(const config::Config& config);
+  // `config` must outlive the pipeline (both live in one snapshot).
+  static Pipeline build(const config::Config& config, const Services& services);
 
   // Runs every stage's on_request in order until one answers.
   Decision on_request(RequestContext& ctx) const;
+  // Runs every stage's on_routed in order until one answers.
+  Decision on_routed(RequestContext& ctx) const;
   // Runs every stage's on_complete, in reverse order (the outermost stage sees everything).
   void on_complete(const RequestContext& ctx) const noexcept;
 

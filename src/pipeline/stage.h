@@ -20,9 +20,13 @@ class Stage {
   virtual ~Stage() = default;
   virtual std::string_view name() const = 0;
 
-  // Runs once per request, after the ingress decoded it and before routing. May fill context
-  // fields (identity, ...). Runs on a worker thread: must not block or do I/O.
+  // Runs once per request, before its body is read (identity, ...). May fill context fields.
+  // Runs on a worker thread: must not block or do I/O.
   virtual Decision on_request(RequestContext& ctx) const { return std::nullopt; }
+  // Runs once per model request after its body was decoded and its model resolved (ctx.model,
+  // ctx.model_config, ctx.max_tokens, ctx.data_class are set), before anything goes upstream
+  // (authorization, limits). Same rules as on_request.
+  virtual Decision on_routed(RequestContext& ctx) const { return std::nullopt; }
 
   // Runs exactly once when the request has ended, whatever happened (answered, rejected, client
   // gone), after the last byte was written. For records and accounting. Must not throw.

@@ -24,7 +24,8 @@ struct Outgoing {
   std::string_view body;
   std::string_view upstream_model;
   std::string_view request_id;
-  // A bearer token from oauth() for this attempt; empty for static credentials.
+  // A bearer token for this attempt — from oauth(), or the caller's own for a passthrough
+  // provider; empty for static credentials.
   std::string_view oauth_token;
   // The client's request when it spoke the provider's own shape (headers such as
   // anthropic-beta travel with a native pass-through); null when translated.

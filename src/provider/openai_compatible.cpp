@@ -15,7 +15,11 @@ void OpenAICompatibleAdapter::prepare(const Outgoing& call, http::UpstreamReques
   std::string_view path =
       call.request.op == api::Operation::kEmbeddings ? "/embeddings" : "/chat/completions";
   prepare_common(origin_, base_path_ + std::string(path), call.request.stream, call.request_id, out);
-  if (!authorization_.empty()) out.set(bhttp::field::authorization, authorization_);
+  if (!call.oauth_token.empty()) {
+    out.set(bhttp::field::authorization, "Bearer " + std::string(call.oauth_token));
+  } else if (!authorization_.empty()) {
+    out.set(bhttp::field::authorization, authorization_);
+  }
   out.body() = api::rewrite_model(call.body, call.request, call.upstream_model);
   out.prepare_payload();
 }

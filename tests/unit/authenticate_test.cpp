@@ -2,14 +2,31 @@
 
 #include "pipeline/authenticate.h"
 
+#include <memory>
+
 namespace gatehouse::pipeline {
 namespace {
 
-AuthenticateStage stage_with(std::string name, std::string key) {
+// The stage keeps a reference to the config: each test's config lives in this holder.
+struct Holder {
+  config::Config config;
+  Services services;
+  std::unique_ptr<AuthenticateStage> stage;
+  Decision on_request(RequestContext& ctx) const { return stage->on_request(ctx); }
+};
+
+Holder stage_with(std::string name, std::string key, std::string role = {}) {
+  Holder h;
   config::KeyConfig k;
   k.name = std::move(name);
   k.sha256 = config::sha256(key);
-  return AuthenticateStage({k});
+  k.role = std::move(role);
+  k.project = "p1";
+  h.config.keys.push_back(k);
+  h.config.roles_defined = true;
+  h.config.roles["analyst"].name = "analyst";
+  h.stage = std::make_unique<AuthenticateStage>(h.config, h.services);
+  return h;
 }
 
 TEST(Authenticate, AcceptsAConfiguredKeyAndNamesTheCaller) {
@@ -38,10 +55,37 @@ TEST(Authenticate, RejectsMissingMalformedAndWrongKeysWithoutEchoingThem) {
 }
 
 TEST(Authenticate, NoConfiguredKeysMeansNobodyGetsIn) {
-  AuthenticateStage stage({});
+  config::Config empty;
+  AuthenticateStage stage(empty, Services{});
   RequestContext ctx;
   ctx.authorization = "Bearer anything";
   EXPECT_TRUE(stage.on_request(ctx));
+}
+
+TEST(Authenticate, AKeyBringsItsRoleAndProject) {
+  auto stage = stage_with("demo", "gh-secret-1", "analyst");
+  RequestContext ctx;
+  ctx.authorization = "Bearer gh-secret-1";
+  ASSERT_FALSE(stage.on_request(ctx));
+  ASSERT_EQ(ctx.roles.size(), 1u);
+  EXPECT_EQ(ctx.roles[0]->name, "analyst");
+  EXPECT_EQ(ctx.role_names, "analyst");
+  EXPECT_EQ(ctx.project, "p1");
+  EXPECT_FALSE(ctx.jwt);
+}
+
+TEST(Authenticate, AnthropicClientsMaySendXApiKey) {
+  auto stage = stage_with("demo", "gh-secret-1");
+  RequestContext ctx;
+  ctx.shape = ApiShape::kAnthropic;
+  ctx.api_key = "gh-secret-1";
+  EXPECT_FALSE(stage.on_request(ctx));
+  EXPECT_EQ(ctx.key_name, "demo");
+  RequestContext none;
+  none.shape = ApiShape::kAnthropic;
+  auto d = stage.on_request(none);
+  ASSERT_TRUE(d);
+  EXPECT_NE(d->message.find("x-api-key"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,59 @@
+#include "app/services.h"
+
+#include "identity/jwt.h"
+#include "pipeline/kill_switch.h"
+#include "store/key_store.h"
+#include "store/key_watcher.h"
+#include "store/store_executor.h"
+
+namespace gatehouse::app {
+
+namespace {
+bool same(const config::JwtConfig& a, const config::JwtConfig& b) {
+  return a.enabled == b.enabled && a.issuer == b.issuer && a.audience == b.audience &&
+         a.jwks_url == b.jwks_url && a.jwks_file == b.jwks_file && a.user_claim == b.user_claim &&
+         a.groups_claim == b.groups_claim && a.leeway == b.leeway && a.jwks_refresh == b.jwks_refresh;
+}
+}  // namespace
+
+std::variant<pipeline::Services, std::string> make_services(const config::Config& config,
+                                                            const pipeline::Services* previous) {
+  pipeline::Services s;
+  s.kills = previous ? previous->kills : std::make_shared<pipeline::KillSwitch>();
+
+  if (config.jwt.enabled) {
+    // A JWKS file is read again on every reload (the point of editing it); a URL's refresher
+    // is kept while its settings stay the same.
+    if (previous && previous->jwt && previous->jwt_config && config.jwt.jwks_file.empty() &&
+        same(*previous->jwt_config, config.jwt)) {
+      s.jwt = previous->jwt;
+      s.jwt_config = previous->jwt_config;
+    } else {
+      auto verifier = std::make_shared<identity::JwtVerifier>(config.jwt);
+      if (auto error = verifier->start()) return "auth.jwt: " + *error;
+      s.jwt = std::move(verifier);
+      s.jwt_config = std::make_shared<const config::JwtConfig>(config.jwt);
+    }
+  }
+
+  if (!config.store.sqlite_path.empty()) {
+    if (previous && previous->key_store && previous->store_path == config.store.sqlite_path) {
+      s.key_store = previous->key_store;
+      s.stored_keys = previous->stored_keys;
+      s.store_executor = previous->store_executor;
+    } else {
+      auto opened = store::open_sqlite(config.store.sqlite_path);
+      if (auto* e = std::get_if<std::string>(&opened)) return "store.sqlite: " + *e;
+      std::shared_ptr<store::KeyStore> ks = std::move(std::get<0>(opened));
+      auto watcher = store::KeyWatcher::start(ks);
+      if (auto* e = std::get_if<std::string>(&watcher)) return "store.sqlite: " + *e;
+      s.key_store = ks;
+      s.stored_keys = std::shared_ptr<const store::KeyWatcher>(std::move(std::get<0>(watcher)));
+      s.store_executor = std::make_shared<store::StoreExecutor>(ks);
+    }
+    s.store_path = config.store.sqlite_path;
+  }
+  return s;
+}
+
+}  // namespace gatehouse::app

@@ -1,0 +1,50 @@
+#include "pipeline/kill_switch.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace gatehouse::pipeline {
+
+bool KillSwitch::valid_scope(std::string_view scope) {
+  return scope == "model" || scope == "provider" || scope == "project" || scope == "key";
+}
+
+Kill KillSwitch::add(std::string scope, std::string value, std::string reason, std::string by) {
+  std::lock_guard lock(mu_);
+  Kill k{"kill-" + std::to_string(next_++), std::move(scope), std::move(value), std::move(reason),
+         std::move(by),
+         std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+             .count()};
+  kills_.push_back(k);
+  any_.store(true, std::memory_order_release);
+  return k;
+}
+
+bool KillSwitch::lift(std::string_view id) {
+  std::lock_guard lock(mu_);
+  auto n = std::erase_if(kills_, [&](const Kill& k) { return k.id == id; });
+  any_.store(!kills_.empty(), std::memory_order_release);
+  return n > 0;
+}
+
+std::vector<Kill> KillSwitch::list() const {
+  std::lock_guard lock(mu_);
+  return kills_;
+}
+
+std::optional<Kill> KillSwitch::match(std::string_view model, std::string_view provider,
+                                      std::string_view project, std::string_view key) const {
+  if (!any_.load(std::memory_order_acquire)) return std::nullopt;
+  std::lock_guard lock(mu_);
+  for (const auto& k : kills_) {
+    std::string_view v = k.scope == "model"      ? model
+                         : k.scope == "provider" ? provider
+                         : k.scope == "project"  ? project
+                                                 : key;
+    if (!v.empty() && v == k.value) return k;
+  }
+  return std::nullopt;
+}
+
+}  // namespace gatehouse::pipeline

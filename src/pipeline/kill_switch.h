@@ -1,0 +1,45 @@
+// The kill switch: administrators turn a model, a provider, a project or a key off at once, on
+// every worker, with a reason its callers see (503). Process-wide: it survives config reloads.
+// Kills live in memory; a restart lifts them (see docs/access.md).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gatehouse::pipeline {
+
+struct Kill {
+  std::string id;
+  std::string scope;   // model | provider | project | key
+  std::string value;   // which one
+  std::string reason;
+  std::string by;      // who switched it off
+  std::int64_t at = 0; // unix seconds
+};
+
+class KillSwitch {
+ public:
+  // Switches `scope` = `value` off; returns the kill (with its id).
+  Kill add(std::string scope, std::string value, std::string reason, std::string by);
+  // Lifts a kill; false when there is none with this id.
+  bool lift(std::string_view id);
+  std::vector<Kill> list() const;
+  // The first kill covering a request, if any. One relaxed atomic load when nothing is killed.
+  std::optional<Kill> match(std::string_view model, std::string_view provider,
+                            std::string_view project, std::string_view key) const;
+
+  static bool valid_scope(std::string_view scope);
+
+ private:
+  std::atomic<bool> any_{false};
+  mutable std::mutex mu_;
+  std::vector<Kill> kills_;
+  std::uint64_t next_ = 1;
+};
+
+}  // namespace gatehouse::pipeline
