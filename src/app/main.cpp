@@ -137,6 +137,9 @@ int serve(const std::string& path) {
     signals.async_wait(on_signal);
     control.run();
   }
+  // The services' threads (JWKS refresher, key watcher, store executor) may still log: stop them
+  // while logging works.
+  services = {};
   spdlog::shutdown();
   return exit_code;
 }

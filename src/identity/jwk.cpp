@@ -26,7 +26,9 @@ struct Free {
 template <class T>
 using Owned = std::unique_ptr<T, Free>;
 
-const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+const unsigned char* bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
 
 constexpr int kMinRsaBits = 2048;
 constexpr std::size_t kP256FieldBytes = 32;
@@ -65,7 +67,8 @@ std::shared_ptr<EVP_PKEY> rsa_key(const json::object& jwk, std::string& why) {
   Owned<BIGNUM> bn_n(BN_bin2bn(bytes(*n), int(n->size()), nullptr));
   Owned<BIGNUM> bn_e(BN_bin2bn(bytes(*e), int(e->size()), nullptr));
   Owned<OSSL_PARAM_BLD> bld(OSSL_PARAM_BLD_new());
-  if (!bn_n || !bn_e || !bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
+  if (!bn_n || !bn_e || !bld ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
     why = "OpenSSL could not hold its parameters";
     return nullptr;
@@ -97,13 +100,17 @@ std::shared_ptr<EVP_PKEY> p256_key(const json::object& jwk, std::string& why) {
   point.replace(1 + kP256FieldBytes - x->size(), x->size(), *x);
   point.replace(1 + 2 * kP256FieldBytes - y->size(), y->size(), *y);
   Owned<OSSL_PARAM_BLD> bld(OSSL_PARAM_BLD_new());
-  if (!bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1) {
+  if (!bld ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) !=
+          1 ||
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                       point.size()) != 1) {
     why = "OpenSSL could not hold its parameters";
     return nullptr;
   }
   auto key = from_params("EC", bld.get());
-  Owned<EVP_PKEY_CTX> check(key ? EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr) : nullptr);
+  Owned<EVP_PKEY_CTX> check(key ? EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr)
+                                : nullptr);
   if (!key || !check || EVP_PKEY_public_check(check.get()) != 1) {
     why = "its point is not on the P-256 curve";
     return nullptr;
@@ -122,7 +129,8 @@ std::optional<Jwk> read_jwk(const json::object& o, std::string& why) {
   if (const json::value* ops = o.if_contains("key_ops")) {
     bool verify = false;
     if (ops->is_array()) {
-      for (const auto& op : ops->get_array()) verify = verify || (op.is_string() && op.get_string() == "verify");
+      for (const auto& op : ops->get_array())
+        verify = verify || (op.is_string() && op.get_string() == "verify");
     }
     if (!verify) {
       why = "its \"key_ops\" do not include \"verify\"";
@@ -213,9 +221,11 @@ ParsedKeySet parse_jwks(std::string_view text, std::string source) {
     if (jwk) {
       set->keys.push_back(std::move(*jwk));
     } else {
-      std::string_view kid = k.is_object() ? string_member(k.get_object(), "kid") : std::string_view();
-      out.skipped.push_back("key " + (kid.empty() ? "#" + std::to_string(index) : "\"" + std::string(kid) + "\"") +
-                            " ignored: " + why);
+      std::string_view kid =
+          k.is_object() ? string_member(k.get_object(), "kid") : std::string_view();
+      out.skipped.push_back(
+          "key " + (kid.empty() ? "#" + std::to_string(index) : "\"" + std::string(kid) + "\"") +
+          " ignored: " + why);
     }
     ++index;
   }
@@ -248,7 +258,9 @@ bool verify_signature(const Jwk& jwk, std::string_view signing_input, std::strin
     signature = der;
   }
   Owned<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
-  return ctx && EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, jwk.key.get(), nullptr) == 1 &&
+  return ctx &&
+         EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, jwk.key.get(),
+                                 nullptr) == 1 &&
          EVP_DigestVerify(ctx.get(), bytes(signature), signature.size(), bytes(signing_input),
                           signing_input.size()) == 1;
 }

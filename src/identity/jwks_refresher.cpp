@@ -56,7 +56,9 @@ struct JwksRefresher::Loop {
 };
 
 JwksRefresher::JwksRefresher(std::string url, std::chrono::milliseconds every, OnKeys on_keys)
-    : url_(std::move(url)), every_(std::max<std::chrono::milliseconds>(every, 1ms)), on_keys_(std::move(on_keys)) {}
+    : url_(std::move(url)),
+      every_(std::max<std::chrono::milliseconds>(every, 1ms)),
+      on_keys_(std::move(on_keys)) {}
 
 JwksRefresher::~JwksRefresher() {
   if (thread_.joinable()) {
@@ -72,7 +74,8 @@ std::optional<std::string> JwksRefresher::start() {
   if (!parsed) return "auth.jwt.jwks_url is not a URL: " + parsed.error().message();
   const boost::urls::url_view u = *parsed;
   const bool tls = u.scheme_id() == boost::urls::scheme::https;
-  if (!tls && u.scheme_id() != boost::urls::scheme::http) return std::string("auth.jwt.jwks_url must be http:// or https://");
+  if (!tls && u.scheme_id() != boost::urls::scheme::http)
+    return std::string("auth.jwt.jwks_url must be http:// or https://");
   http::Origin origin;
   origin.tls = tls;
   origin.host = std::string(u.host_address());
@@ -81,14 +84,16 @@ std::optional<std::string> JwksRefresher::start() {
   origin.verify = true;
   origin.max_idle = 0;  // one fetch every few minutes: no connection is worth keeping
   const bool default_port = origin.port == (tls ? "443" : "80");
-  const std::string host = origin.host.find(':') != std::string::npos ? "[" + origin.host + "]" : origin.host;
+  const std::string host =
+      origin.host.find(':') != std::string::npos ? "[" + origin.host + "]" : origin.host;
   origin.host_header = default_port ? host : host + ":" + origin.port;
   origin.key = "jwks|" + url_;
 
   loop_ = std::make_unique<Loop>(*this);
   loop_->target = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());
   if (u.has_query()) loop_->target += "?" + std::string(u.encoded_query());
-  loop_->log_url = std::string(u.scheme()) + "://" + origin.host_header + std::string(u.encoded_path());
+  loop_->log_url =
+      std::string(u.scheme()) + "://" + origin.host_header + std::string(u.encoded_path());
   loop_->pool = std::make_unique<http::UpstreamPool>(*loop_->ioc, std::move(origin));
   asio::co_spawn(*loop_->ioc, loop_->run(), asio::detached);
   thread_ = std::thread([loop = loop_.get()] {
@@ -132,14 +137,16 @@ asio::awaitable<bool> JwksRefresher::Loop::fetch_once() {
     result = std::string(e.what());
   }
   if (auto* why = std::get_if<std::string>(&result)) {
-    spdlog::warn("auth.jwt: cannot fetch the identity provider's keys from {}: {}; {}", log_url, *why,
+    spdlog::warn("auth.jwt: cannot fetch the identity provider's keys from {}: {}; {}", log_url,
+                 *why,
                  loaded ? "keeping the keys loaded before"
                         : "no keys yet, so tokens are answered 503 until a fetch succeeds");
     co_return false;
   }
   auto parsed = std::get<ParsedKeySet>(std::move(result));
   std::string kids;
-  for (const auto& k : parsed.set->keys) kids += (kids.empty() ? "" : ", ") + (k.kid.empty() ? "(no kid)" : k.kid);
+  for (const auto& k : parsed.set->keys)
+    kids += (kids.empty() ? "" : ", ") + (k.kid.empty() ? "(no kid)" : k.kid);
   if (kids != last_kids) {  // log what changed, not every tick
     spdlog::info("auth.jwt: {} signing key(s) from {}: {}", parsed.set->keys.size(), log_url, kids);
     for (const auto& s : parsed.skipped) spdlog::info("auth.jwt: {}: {}", log_url, s);

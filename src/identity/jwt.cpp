@@ -9,6 +9,7 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "identity/jwk.h"
@@ -38,7 +39,8 @@ struct Segments {
 
 bool is_base64url(std::string_view s) {
   for (char c : s) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_')) {
       return false;
     }
   }
@@ -51,10 +53,12 @@ std::optional<Segments> split(std::string_view token) {
   const auto d1 = token.find('.');
   if (d1 == std::string_view::npos) return std::nullopt;
   const auto d2 = token.find('.', d1 + 1);
-  if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos) return std::nullopt;
-  Segments s{token.substr(0, d1), token.substr(d1 + 1, d2 - d1 - 1), token.substr(d2 + 1), token.substr(0, d2)};
-  if (s.header.empty() || s.payload.empty() || !is_base64url(s.header) || !is_base64url(s.payload) ||
-      !is_base64url(s.signature)) {
+  if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos)
+    return std::nullopt;
+  Segments s{token.substr(0, d1), token.substr(d1 + 1, d2 - d1 - 1), token.substr(d2 + 1),
+             token.substr(0, d2)};
+  if (s.header.empty() || s.payload.empty() || !is_base64url(s.header) ||
+      !is_base64url(s.payload) || !is_base64url(s.signature)) {
     return std::nullopt;
   }
   return s;
@@ -86,7 +90,9 @@ Error keys_not_loaded() {
   e.status = 503;
   e.retry_after_s = 2;
   e.code = "identity_provider_unavailable";
-  e.message = "the identity provider's signing keys are not loaded yet, so the token cannot be verified; retry shortly";
+  e.message =
+      "the identity provider's signing keys are not loaded yet, so the token cannot be verified; "
+      "retry shortly";
   return e;
 }
 
@@ -114,7 +120,8 @@ std::string format_time(std::int64_t ms) {
 
 // A NumericDate claim (RFC 7519 §2: seconds since the epoch, possibly fractional) in
 // milliseconds. Absent: nullopt with `bad` false; not a number: nullopt with `bad` true.
-std::optional<std::int64_t> numeric_date(const json::object& claims, std::string_view name, bool& bad) {
+std::optional<std::int64_t> numeric_date(const json::object& claims, std::string_view name,
+                                         bool& bad) {
   bad = false;
   const json::value* v = claims.if_contains(name);
   if (!v) return std::nullopt;
@@ -144,7 +151,8 @@ std::optional<std::string> user_name(const json::value* v) {
   if (v->is_uint64()) return std::to_string(v->get_uint64());
   if (v->is_double()) {
     const double d = v->get_double();
-    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) return std::to_string(std::int64_t(d));
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15)
+      return std::to_string(std::int64_t(d));
     return json::serialize(*v);
   }
   return std::nullopt;
@@ -190,7 +198,8 @@ struct JwtVerifier::State {
 
   // The key that must have signed a token with `alg` and `kid` (`has_kid` false: the header
   // names none), or the 401 that says why there is none.
-  std::variant<const Jwk*, Error> choose_key(const KeySet& set, Alg alg, bool has_kid, std::string_view kid) {
+  std::variant<const Jwk*, Error> choose_key(const KeySet& set, Alg alg, bool has_kid,
+                                             std::string_view kid) {
     if (has_kid) {
       const Jwk* other_type = nullptr;
       for (const auto& k : set.keys) {
@@ -199,11 +208,13 @@ struct JwtVerifier::State {
         other_type = &k;
       }
       if (other_type) {
-        return invalid("the JWT's key " + shown(kid) + " is an " + std::string(key_type_name(other_type->alg)) +
-                       " key; it cannot verify an " + std::string(to_string(alg)) + " token");
+        return invalid("the JWT's key " + shown(kid) + " is an " +
+                       std::string(key_type_name(other_type->alg)) + " key; it cannot verify an " +
+                       std::string(to_string(alg)) + " token");
       }
       ask_for_fetch();
-      return invalid("the JWT's key id " + shown(kid) + " is not one of the identity provider's signing keys");
+      return invalid("the JWT's key id " + shown(kid) +
+                     " is not one of the identity provider's signing keys");
     }
     const Jwk* found = nullptr;
     int count = 0;
@@ -218,24 +229,40 @@ struct JwtVerifier::State {
       return invalid("the JWT names no key id (kid) and the identity provider has no " +
                      std::string(key_type_name(alg)) + " key for " + std::string(to_string(alg)));
     }
-    return invalid("the JWT names no key id (kid) and the identity provider has " + std::to_string(count) + " " +
-                   std::string(key_type_name(alg)) + " keys: cannot tell which one signed it");
+    return invalid("the JWT names no key id (kid) and the identity provider has " +
+                   std::to_string(count) + " " + std::string(key_type_name(alg)) +
+                   " keys: cannot tell which one signed it");
+  }
+
+  std::shared_ptr<const KeySet> keys() const {
+    std::lock_guard lock(keys_mu);
+    return keys_;
+  }
+  // The old set, now in `set`, is freed after the lock is released (parameters outlive locals).
+  void set_keys(std::shared_ptr<const KeySet> set) {
+    std::lock_guard lock(keys_mu);
+    keys_.swap(set);
   }
 
   const config::JwtConfig config;
-  std::atomic<std::shared_ptr<const KeySet>> keys;
-  std::atomic<std::chrono::steady_clock::rep> next_early_fetch{std::chrono::steady_clock::rep(INT64_MIN)};
+  // A plain mutex held for a pointer copy: verify() never waits on a fetch or a parse. (GCC 12's
+  // std::atomic<std::shared_ptr> works too but ThreadSanitizer reports its internal lock.)
+  mutable std::mutex keys_mu;
+  std::shared_ptr<const KeySet> keys_;
+  std::atomic<std::chrono::steady_clock::rep> next_early_fetch{
+      std::chrono::steady_clock::rep(INT64_MIN)};
   // Declared last: destroyed (its thread stopped) before the keys it writes to.
   std::unique_ptr<JwksRefresher> refresher;
 };
 
-JwtVerifier::JwtVerifier(const config::JwtConfig& config) : state_(std::make_unique<State>(config)) {}
+JwtVerifier::JwtVerifier(const config::JwtConfig& config)
+    : state_(std::make_unique<State>(config)) {}
 
 JwtVerifier::~JwtVerifier() = default;
 
 std::optional<std::string> JwtVerifier::start() {
   State& s = *state_;
-  if (s.refresher || s.keys.load()) return std::string("auth.jwt: the verifier was already started");
+  if (s.refresher || s.keys()) return std::string("auth.jwt: the verifier was already started");
   if (!s.config.jwks_file.empty()) {
     const std::string& path = s.config.jwks_file;
     std::ifstream in(path, std::ios::binary);
@@ -245,20 +272,24 @@ std::optional<std::string> JwtVerifier::start() {
     for (const auto& why : parsed.skipped) spdlog::info("auth.jwt: {}: {}", path, why);
     if (!parsed.set) return "auth.jwt.jwks_file " + path + ": " + parsed.error;
     spdlog::info("auth.jwt: {} signing key(s) from {}", parsed.set->keys.size(), path);
-    s.keys.store(std::move(parsed.set));
+    s.set_keys(std::move(parsed.set));
     return std::nullopt;
   }
   if (s.config.jwks_url.empty()) return std::string("auth.jwt needs jwks_url or jwks_file");
-  s.refresher = std::make_unique<JwksRefresher>(s.config.jwks_url, s.config.jwks_refresh,
-                                                [state = state_.get()](std::shared_ptr<const KeySet> set) {
-                                                  state->keys.store(std::move(set));
-                                                });
+  s.refresher =
+      std::make_unique<JwksRefresher>(s.config.jwks_url, s.config.jwks_refresh,
+                                      [state = state_.get()](std::shared_ptr<const KeySet> set) {
+                                        state->set_keys(std::move(set));
+                                      });
   return s.refresher->start();
 }
 
-std::uint64_t JwtVerifier::jwks_fetches() const { return state_->refresher ? state_->refresher->fetches() : 0; }
+std::uint64_t JwtVerifier::jwks_fetches() const {
+  return state_->refresher ? state_->refresher->fetches() : 0;
+}
 
-std::variant<Identity, Error> JwtVerifier::verify(std::string_view token, system_clock::time_point now) const {
+std::variant<Identity, Error> JwtVerifier::verify(std::string_view token,
+                                                  system_clock::time_point now) const {
   State& s = *state_;
   const auto seg = split(token);
   if (!seg) return malformed("not three base64url segments separated by dots");
@@ -276,29 +307,34 @@ std::variant<Identity, Error> JwtVerifier::verify(std::string_view token, system
                    " is refused: tokens must be signed with RS256 or ES256");
   }
   if (header->contains("crit")) {
-    return invalid("the JWT's header lists critical extensions (\"crit\") that the gateway does not implement");
+    return invalid(
+        "the JWT's header lists critical extensions (\"crit\") that the gateway does not "
+        "implement");
   }
   const json::value* kid_v = header->if_contains("kid");
   if (kid_v && !kid_v->is_string()) return malformed("its \"kid\" is not a string");
 
-  const std::shared_ptr<const KeySet> keys = s.keys.load();
+  const std::shared_ptr<const KeySet> keys = s.keys();
   if (!keys) {
     s.ask_for_fetch();
     return keys_not_loaded();
   }
-  auto chosen = s.choose_key(*keys, alg, kid_v != nullptr, kid_v ? std::string_view(kid_v->get_string()) : "");
+  auto chosen = s.choose_key(*keys, alg, kid_v != nullptr,
+                             kid_v ? std::string_view(kid_v->get_string()) : "");
   if (auto* e = std::get_if<Error>(&chosen)) return std::move(*e);
   const Jwk& key = *std::get<const Jwk*>(chosen);
 
   const auto signature = base64url_decode(seg->signature);
   if (!signature) return malformed("its signature is not base64url");
-  if (!verify_signature(key, seg->signing_input, *signature)) return invalid("the JWT's signature does not verify");
+  if (!verify_signature(key, seg->signing_input, *signature))
+    return invalid("the JWT's signature does not verify");
 
   // From here on the claims are the identity provider's own words.
   const auto claims = decode_object(seg->payload);
   if (!claims) return malformed("its payload is not a base64url-encoded JSON object");
 
-  const std::int64_t now_ms = std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count();
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count();
   const std::int64_t leeway_ms = s.config.leeway.count();
   const std::string leeway_note = "leeway " + std::to_string(leeway_ms / 1000) + " s";
   bool bad = false;
@@ -306,29 +342,30 @@ std::variant<Identity, Error> JwtVerifier::verify(std::string_view token, system
   if (bad) return malformed("its \"exp\" is not a number");
   if (!exp) return invalid("the JWT has no \"exp\" claim: tokens that never expire are refused");
   if (now_ms >= *exp + leeway_ms) {
-    return invalid("the JWT expired at " + format_time(*exp) + " (now " + format_time(now_ms) + ", " + leeway_note +
-                   "): get a new token from the identity provider");
+    return invalid("the JWT expired at " + format_time(*exp) + " (now " + format_time(now_ms) +
+                   ", " + leeway_note + "): get a new token from the identity provider");
   }
   const auto nbf = numeric_date(*claims, "nbf", bad);
   if (bad) return malformed("its \"nbf\" is not a number");
   if (nbf && now_ms + leeway_ms < *nbf) {
-    return invalid("the JWT is not valid before " + format_time(*nbf) + " (now " + format_time(now_ms) + ", " +
-                   leeway_note + ")");
+    return invalid("the JWT is not valid before " + format_time(*nbf) + " (now " +
+                   format_time(now_ms) + ", " + leeway_note + ")");
   }
   const auto iat = numeric_date(*claims, "iat", bad);
   if (bad) return malformed("its \"iat\" is not a number");
   if (iat && *iat > now_ms + leeway_ms) {
-    return invalid("the JWT was issued in the future, at " + format_time(*iat) + " (now " + format_time(now_ms) +
-                   ", " + leeway_note + "): check the clocks");
+    return invalid("the JWT was issued in the future, at " + format_time(*iat) + " (now " +
+                   format_time(now_ms) + ", " + leeway_note + "): check the clocks");
   }
 
   const json::value* iss = claims->if_contains("iss");
   if (!iss || !iss->is_string()) {
-    return invalid("the JWT has no \"iss\" claim; the configured issuer is " + shown(s.config.issuer));
+    return invalid("the JWT has no \"iss\" claim; the configured issuer is " +
+                   shown(s.config.issuer));
   }
   if (iss->get_string() != s.config.issuer) {
-    return invalid("the JWT's issuer " + shown(iss->get_string()) + " is not the configured issuer " +
-                   shown(s.config.issuer));
+    return invalid("the JWT's issuer " + shown(iss->get_string()) +
+                   " is not the configured issuer " + shown(s.config.issuer));
   }
 
   const json::value* aud = claims->if_contains("aud");
@@ -341,13 +378,15 @@ std::variant<Identity, Error> JwtVerifier::verify(std::string_view token, system
     for (const auto& a : aud->get_array()) {
       if (!a.is_string()) continue;
       audience_ok = audience_ok || a.get_string() == s.config.audience;
-      if (audiences.size() < 200) audiences += (audiences.empty() ? "" : ", ") + shown(a.get_string());
+      if (audiences.size() < 200)
+        audiences += (audiences.empty() ? "" : ", ") + shown(a.get_string());
     }
   }
   if (!audience_ok) {
-    return invalid(audiences.empty() ? "the JWT has no \"aud\" claim; it must include " + shown(s.config.audience)
-                                     : "the JWT's audience (" + audiences + ") does not include " +
-                                           shown(s.config.audience));
+    return invalid(audiences.empty()
+                       ? "the JWT has no \"aud\" claim; it must include " + shown(s.config.audience)
+                       : "the JWT's audience (" + audiences + ") does not include " +
+                             shown(s.config.audience));
   }
 
   auto user = user_name(claims->if_contains(s.config.user_claim));
@@ -361,7 +400,8 @@ std::variant<Identity, Error> JwtVerifier::verify(std::string_view token, system
   id.groups = group_names(claims->if_contains(s.config.groups_claim));
   id.issuer = s.config.issuer;
   const std::int64_t max_ms =
-      std::chrono::duration_cast<milliseconds>(system_clock::time_point::max().time_since_epoch()).count();
+      std::chrono::duration_cast<milliseconds>(system_clock::time_point::max().time_since_epoch())
+          .count();
   id.expires = system_clock::time_point(
       std::chrono::duration_cast<system_clock::duration>(milliseconds(std::min(*exp, max_ms))));
   return id;

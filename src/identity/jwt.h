@@ -24,7 +24,7 @@ namespace gatehouse::identity {
 
 // Who a verified token says the caller is.
 struct Identity {
-  std::string user;                 // the user_claim value (a string claim; numbers rendered as text)
+  std::string user;  // the user_claim value (a string claim; numbers rendered as text)
   std::vector<std::string> groups;  // the groups_claim: an array of strings, or one string
   std::string issuer;
   std::chrono::system_clock::time_point expires;
@@ -60,7 +60,8 @@ class JwtVerifier {
   // refresher for an early fetch, at most once per 30 s, so a key the provider just rotated in
   // is picked up without waiting for the next tick.
   std::variant<Identity, Error> verify(
-      std::string_view token, std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
+      std::string_view token,
+      std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
 
   // JWKS fetches from jwks_url finished so far, successful or not (for tests and metrics).
   std::uint64_t jwks_fetches() const;

@@ -98,7 +98,9 @@ std::string sign(const json::object& header, const json::object& claims, EVP_PKE
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   std::size_t len = 0;
   EXPECT_EQ(EVP_DigestSignInit_ex(ctx, nullptr, "SHA256", nullptr, nullptr, key, nullptr), 1);
-  EXPECT_EQ(EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()), input.size()), 1);
+  EXPECT_EQ(EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()),
+                           input.size()),
+            1);
   std::string sig(len, '\0');
   EXPECT_EQ(EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
                            reinterpret_cast<const unsigned char*>(input.data()), input.size()),
@@ -122,7 +124,8 @@ std::string hs256(const json::object& header, const json::object& claims, std::s
   unsigned char mac[32];
   std::size_t len = 0;
   EXPECT_TRUE(EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, secret.data(), secret.size(),
-                        reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, sizeof mac, &len));
+                        reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac,
+                        sizeof mac, &len));
   return input + "." + b64url(std::string_view(reinterpret_cast<char*>(mac), len));
 }
 
@@ -149,12 +152,17 @@ struct Keys {
 
 // ---- test fixtures ----
 
-const Clock::time_point kNow = Clock::time_point(std::chrono::seconds(1'700'000'000));  // 2023-11-14T22:13:20Z
+const Clock::time_point kNow =
+    Clock::time_point(std::chrono::seconds(1'700'000'000));  // 2023-11-14T22:13:20Z
 const std::int64_t kNowS = 1'700'000'000;
 
 json::object claims() {
-  return {{"iss", "https://idp.example.com"}, {"aud", "gatehouse"}, {"sub", "alice"},
-          {"exp", kNowS + 600},               {"iat", kNowS},       {"groups", json::array{"eng", "ops"}}};
+  return {{"iss", "https://idp.example.com"},
+          {"aud", "gatehouse"},
+          {"sub", "alice"},
+          {"exp", kNowS + 600},
+          {"iat", kNowS},
+          {"groups", json::array{"eng", "ops"}}};
 }
 
 json::object header(std::string_view alg, std::string_view kid) {
@@ -231,7 +239,10 @@ class JwtVerify : public ::testing::Test {
   std::unique_ptr<JwtVerifier> verifier_;
 };
 
-#define EXPECT_HAS(haystack, needle) EXPECT_NE((haystack).find(needle), std::string::npos) << (haystack)
+#define EXPECT_HAS(haystack, needle) \
+  EXPECT_NE((haystack).find(needle), std::string::npos) << (haystack)
+
+bool ok(const std::variant<Identity, Error>& r) { return std::holds_alternative<Identity>(r); }
 
 TEST_F(JwtVerify, AcceptsRs256AndNamesTheCaller) {
   auto id = accepted(sign(header("RS256", "rsa1"), claims(), keys.rsa.get()));
@@ -264,7 +275,8 @@ TEST_F(JwtVerify, RefusesATokenNotYetValid) {
   c["nbf"] = kNowS + 30;  // within the leeway
   accepted(sign(header("ES256", "ec1"), c, keys.ec.get()));
   c["iat"] = kNowS + 120;
-  EXPECT_HAS(refused(sign(header("ES256", "ec1"), c, keys.ec.get())).message, "issued in the future");
+  EXPECT_HAS(refused(sign(header("ES256", "ec1"), c, keys.ec.get())).message,
+             "issued in the future");
 }
 
 TEST_F(JwtVerify, LeewayComesFromTheConfig) {
@@ -301,9 +313,11 @@ TEST_F(JwtVerify, RefusesAnotherIssuerNamingBoth) {
 TEST_F(JwtVerify, AudienceMayBeAStringOrAnArrayAndMustIncludeOurs) {
   auto c = claims();
   c["aud"] = "another-app";
-  EXPECT_HAS(refused(sign(header("RS256", "rsa1"), c, keys.rsa.get())).message, "does not include \"gatehouse\"");
+  EXPECT_HAS(refused(sign(header("RS256", "rsa1"), c, keys.rsa.get())).message,
+             "does not include \"gatehouse\"");
   c["aud"] = json::array{"another-app", "third"};
-  EXPECT_HAS(refused(sign(header("RS256", "rsa1"), c, keys.rsa.get())).message, "\"another-app\", \"third\"");
+  EXPECT_HAS(refused(sign(header("RS256", "rsa1"), c, keys.rsa.get())).message,
+             "\"another-app\", \"third\"");
   c["aud"] = json::array{"another-app", "gatehouse"};
   accepted(sign(header("RS256", "rsa1"), c, keys.rsa.get()));
   c.erase("aud");
@@ -311,8 +325,8 @@ TEST_F(JwtVerify, AudienceMayBeAStringOrAnArrayAndMustIncludeOurs) {
 }
 
 TEST_F(JwtVerify, RefusesAlgNone) {
-  const std::string unsigned_token =
-      b64url(json::serialize(header("none", "rsa1"))) + "." + b64url(json::serialize(claims())) + ".";
+  const std::string unsigned_token = b64url(json::serialize(header("none", "rsa1"))) + "." +
+                                     b64url(json::serialize(claims())) + ".";
   EXPECT_TRUE(looks_like_jwt(unsigned_token));
   auto e = refused(unsigned_token);
   EXPECT_HAS(e.message, "\"none\" is refused");
@@ -323,7 +337,8 @@ TEST_F(JwtVerify, RefusesAlgNone) {
 
 TEST_F(JwtVerify, RefusesHs256SignedWithThePublicKey) {
   // The classic confusion: the RSA public key (PEM, as published) used as an HMAC secret.
-  for (const auto& secret : {public_pem(keys.rsa.get()), json::serialize(jwk(keys.rsa.get(), "rsa1"))}) {
+  for (const auto& secret :
+       {public_pem(keys.rsa.get()), json::serialize(jwk(keys.rsa.get(), "rsa1"))}) {
     auto e = refused(hs256(header("HS256", "rsa1"), claims(), secret));
     EXPECT_HAS(e.message, "\"HS256\" is refused");
   }
@@ -342,7 +357,8 @@ TEST_F(JwtVerify, AKeyOnlyVerifiesItsOwnAlgorithm) {
   auto mislabeled = jwk(keys.rsa.get(), "rsa2");
   mislabeled["alg"] = "ES256";
   load(jwks({jwk(keys.ec.get(), "ec1"), mislabeled}));
-  EXPECT_HAS(refused(sign(header("RS256", "rsa2"), claims(), keys.rsa.get())).message, "not one of");
+  EXPECT_HAS(refused(sign(header("RS256", "rsa2"), claims(), keys.rsa.get())).message,
+             "not one of");
 }
 
 TEST_F(JwtVerify, RefusesAnUnknownKid) {
@@ -361,7 +377,8 @@ TEST_F(JwtVerify, RefusesTamperedTokens) {
   flipped[dot2 + 5] = flipped[dot2 + 5] == 'A' ? 'B' : 'A';
   EXPECT_HAS(refused(flipped).message, "signature does not verify");
   const auto ec_token = sign(header("ES256", "ec1"), claims(), keys.ec.get());
-  EXPECT_HAS(refused(ec_token.substr(0, ec_token.rfind('.') + 1) + b64url(std::string(64, '\x01'))).message,
+  EXPECT_HAS(refused(ec_token.substr(0, ec_token.rfind('.') + 1) + b64url(std::string(64, '\x01')))
+                 .message,
              "signature does not verify");
   EXPECT_HAS(refused(token.substr(0, dot2)).message, "malformed");
   EXPECT_HAS(refused(token + ".x").message, "malformed");
@@ -372,7 +389,8 @@ TEST_F(JwtVerify, RefusesTamperedTokens) {
 TEST_F(JwtVerify, GroupsMayBeAnArrayOrOneString) {
   auto c = claims();
   c["groups"] = "eng";
-  EXPECT_EQ(accepted(sign(header("RS256", "rsa1"), c, keys.rsa.get())).groups, std::vector<std::string>{"eng"});
+  EXPECT_EQ(accepted(sign(header("RS256", "rsa1"), c, keys.rsa.get())).groups,
+            std::vector<std::string>{"eng"});
   c["groups"] = json::array{"a", 7, "b"};
   EXPECT_EQ(accepted(sign(header("RS256", "rsa1"), c, keys.rsa.get())).groups,
             (std::vector<std::string>{"a", "b"}));
@@ -394,7 +412,8 @@ TEST_F(JwtVerify, UserAndGroupsClaimsComeFromTheConfig) {
   c["email"] = 12345;  // numbers are rendered as text
   EXPECT_EQ(accepted(sign(header("RS256", "rsa1"), c, keys.rsa.get())).user, "12345");
   c.erase("email");
-  EXPECT_HAS(refused(sign(header("RS256", "rsa1"), c, keys.rsa.get())).message, "no \"email\" claim");
+  EXPECT_HAS(refused(sign(header("RS256", "rsa1"), c, keys.rsa.get())).message,
+             "no \"email\" claim");
 }
 
 TEST_F(JwtVerify, AKeyWithoutKidServesTokensWithoutKid) {
@@ -402,7 +421,22 @@ TEST_F(JwtVerify, AKeyWithoutKidServesTokensWithoutKid) {
   accepted(sign(header("RS256", ""), claims(), keys.rsa.get()));
   accepted(sign(header("ES256", ""), claims(), keys.ec.get()));
   load(jwks({jwk(keys.ec.get(), ""), jwk(keys.ec2.get(), "")}));  // two of a kind: ambiguous
-  EXPECT_HAS(refused(sign(header("ES256", ""), claims(), keys.ec.get())).message, "cannot tell which");
+  EXPECT_HAS(refused(sign(header("ES256", ""), claims(), keys.ec.get())).message,
+             "cannot tell which");
+}
+
+TEST_F(JwtVerify, ManyThreadsShareOneVerifier) {
+  const auto rs = sign(header("RS256", "rsa1"), claims(), keys.rsa.get());
+  const auto es = sign(header("ES256", "ec1"), claims(), keys.ec.get());
+  std::atomic<int> accepted_count{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) accepted_count += ok(verifier_->verify(i % 2 ? rs : es, kNow));
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted_count.load(), 200);
 }
 
 TEST(JwtShape, LooksLikeJwtIsCheapAndStrict) {
@@ -440,7 +474,8 @@ TEST(JwksFile, SkipsKeysNotForSignatures) {
   c.jwks_file = file.path();
   JwtVerifier v(c);
   ASSERT_EQ(v.start(), std::nullopt);
-  EXPECT_TRUE(std::holds_alternative<Identity>(v.verify(sign(header("RS256", "rsa1"), claims(), keys.rsa.get()), kNow)));
+  EXPECT_TRUE(std::holds_alternative<Identity>(
+      v.verify(sign(header("RS256", "rsa1"), claims(), keys.rsa.get()), kNow)));
   auto r = v.verify(sign(header("ES256", "enc1"), claims(), keys.ec2.get()), kNow);
   ASSERT_TRUE(std::holds_alternative<Error>(r));
   EXPECT_HAS(std::get<Error>(r).message, "not one of");
@@ -489,7 +524,8 @@ class JwksServer {
   }
   int requests() const { return requests_.load(); }
   std::string url(std::string_view scheme = "http") const {
-    return std::string(scheme) + "://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) +
+    return std::string(scheme) +
+           "://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) +
            "/.well-known/jwks.json";
   }
 
@@ -505,7 +541,8 @@ class JwksServer {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     beast::http::request<beast::http::string_body> req;
-    auto [ec, n] = co_await beast::http::async_read(stream, buffer, req, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await beast::http::async_read(stream, buffer, req, asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
     beast::http::response<beast::http::string_body> res;
     {
@@ -538,8 +575,6 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   }
   return condition();
 }
-
-bool ok(const std::variant<Identity, Error>& r) { return std::holds_alternative<Identity>(r); }
 
 TEST(JwksUrl, FetchesAtStartRefetchesOnceForUnknownKidsAndPicksUpARotatedKey) {
   const auto& keys = Keys::get();
@@ -635,8 +670,10 @@ TEST(JwksUrl, HttpsVerifiesTheServerAndABadUrlIsRefused) {
   JwtVerifier v(c);
   ASSERT_EQ(v.start(), std::nullopt);
   ASSERT_TRUE(eventually([&] { return v.jwks_fetches() >= 1; }));
-  EXPECT_EQ(std::get<Error>(v.verify(sign(header("ES256", "ec1"), claims(), Keys::get().ec.get()), kNow)).status,
-            503);
+  EXPECT_EQ(
+      std::get<Error>(v.verify(sign(header("ES256", "ec1"), claims(), Keys::get().ec.get()), kNow))
+          .status,
+      503);
   c.jwks_url = "ftp://idp.example.com/jwks";
   JwtVerifier bad(c);
   EXPECT_TRUE(bad.start().has_value());
