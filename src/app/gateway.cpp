@@ -217,9 +217,11 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   }
   if (endpoint == Endpoint::kModels) {
     // With roles, a caller sees only the models it may use.
-    co_return co_await respond_json(ex, ctx, 200,
-                                    snapshot->config->roles_defined ? snapshot->models_json_for(ctx.roles)
-                                                                    : snapshot->models_json);
+    // Named, not a conditional expression inside co_await: GCC 12 destroys a temporary made by
+    // `a ? f() : copy` in a co_await argument twice (double free, seen under ASan).
+    std::string body =
+        snapshot->config->roles_defined ? snapshot->models_json_for(ctx.roles) : snapshot->models_json;
+    co_return co_await respond_json(ex, ctx, 200, std::move(body));
   }
   if (endpoint == Endpoint::kModel) {
     std::string_view id = path.substr(path.find("/models/") + 8);
@@ -227,9 +229,9 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
     if (auto it = snapshot->model_json.find(id); visible && it != snapshot->model_json.end()) {
       co_return co_await respond_json(ex, ctx, 200, it->second);
     }
-    // Not configured: the same 404 model_not_found a completion naming it would get.
-    auto missing = snapshot->router.resolve(id);
-    co_return co_await respond_error(ex, ctx, std::get<Error>(missing));
+    // Not configured, or not the caller's to see: the same 404 model_not_found a completion
+    // naming an unknown model gets (a hidden model's existence is not revealed).
+    co_return co_await respond_error(ex, ctx, route::model_not_found(id));
   }
 
   api::Operation op = api::Operation::kChatCompletions;

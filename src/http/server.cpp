@@ -46,6 +46,7 @@ asio::awaitable<bool> Exchange::respond(Response& response) {
   const bool head_only = request_.method() == bhttp::verb::head;
   std::array<asio::const_buffer, 2> wire{
       asio::buffer(head), head_only ? asio::const_buffer() : asio::buffer(response.body())};
+  answered_ = true;
   stream_.expires_after(limits_.write_timeout);
   auto [ec, n] = co_await asio::async_write(stream_, wire, kTuple);
   stream_.expires_never();
@@ -66,6 +67,7 @@ asio::awaitable<bool> Exchange::start_stream(StreamHead& head) {
   head.keep_alive(keep_alive_);
   head.chunked(chunked_);
   stream_started_ = true;
+  answered_ = true;
   std::string wire = response_head(head.version(), head.result_int(), head.base());
   stream_.expires_after(limits_.write_timeout);
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(wire), kTuple);
@@ -359,7 +361,26 @@ asio::awaitable<void> Server::session(std::size_t index, tcp::socket socket) {
       std::atomic<int>& n;
       ~Done() { n.fetch_sub(1, std::memory_order_relaxed); }
     } done{in_flight_};
-    co_await handler_.handle(exchange);
+    bool failed = false;
+    try {
+      co_await handler_.handle(exchange);
+    } catch (const std::exception& e) {
+      // A bug, not an expected failure: count-and-log, answer 500 if nothing was sent yet, and
+      // close the connection (its state cannot be trusted).
+      spdlog::error("{} handler failed: {}", exchange.request_id(), e.what());
+      failed = true;
+    }
+    if (failed) {
+      if (!exchange.answered()) {
+        if (exchange.request_id().empty()) exchange.set_request_id(new_request_id());
+        Response res = handler_.render_error(
+            Error::internal("the gateway failed to handle this request; it has been logged"),
+            exchange.request_id());
+        res.keep_alive(false);
+        co_await exchange.respond(res);
+      }
+      break;
+    }
     if (!exchange.keep_alive()) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);

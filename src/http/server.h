@@ -63,6 +63,8 @@ class Exchange {
   asio::awaitable<bool> write_chunk(std::string_view data);
   asio::awaitable<bool> end_stream();
   bool stream_started() const { return stream_started_; }
+  // Whether a response (whole or the head of a stream) has been written, or tried.
+  bool answered() const { return answered_; }
 
   // Watches the client's connection while the gateway waits on something else (an upstream):
   // if the client closes or resets it, client_gone() becomes true and `on_gone` runs, once, on
@@ -86,6 +88,7 @@ class Exchange {
   std::string request_id_;
   bool keep_alive_;
   bool stream_started_ = false;
+  bool answered_ = false;
   bool chunked_ = true;
   bool client_gone_ = false;
   std::chrono::steady_clock::time_point started_;

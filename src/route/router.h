@@ -16,6 +16,9 @@ struct Target {
   const config::ProviderConfig* provider;
 };
 
+// 404 model_not_found naming `model` (cut short, control characters replaced).
+Error model_not_found(std::string_view model);
+
 class Router {
  public:
   // `config` must outlive the router (both live in one snapshot).
