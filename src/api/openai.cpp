@@ -1,6 +1,8 @@
 #include "api/openai.h"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <boost/json/string.hpp>
 #include <simdjson.h>
 
@@ -240,24 +242,26 @@ std::variant<CanonicalRequest, Error> decode_request(Operation op, std::string& 
       continue;
     }
     if (key == "stream_options" && type == od::json_type::object) {
+      // Its span is kept (a stream's usage may have to be asked for: api/usage.h); it is small,
+      // so its members are read from a tree.
       od::object so;
       if (auto e = value.get_object().get(so)) return malformed(e);
-      for (auto f : so) {
-        std::string_view k;
-        if (auto e = f.unescaped_key().get(k)) return malformed(e);
-        od::value v;
-        if (auto e = f.value().get(v)) return malformed(e);
-        if (k == "include_usage") {
-          bool b = false;
-          if (v.get_bool().get(b)) {
-            return Error::bad_request("'stream_options.include_usage' must be true or false",
-                                      "stream_options");
-          }
-          req.include_usage = b;
-        } else if (auto e = validate(v, 2)) {
-          return malformed(e);
+      std::string_view raw;
+      if (auto e = so.raw_json().get(raw)) return malformed(e);
+      boost::system::error_code ec;
+      boost::json::value tree = boost::json::parse(raw, ec);
+      if (ec || !tree.is_object()) return Error::bad_request("'stream_options' is not valid JSON", "stream_options");
+      if (const auto* iu = tree.get_object().if_contains("include_usage")) {
+        if (!iu->is_bool() && !iu->is_null()) {
+          return Error::bad_request("'stream_options.include_usage' must be true or false",
+                                    "stream_options");
         }
+        req.include_usage = iu->is_bool() && iu->get_bool();
       }
+      const char* k = raw_key;
+      while (k > body.data() && *k != '"') --k;
+      req.stream_options_offset = std::size_t(k - body.data());
+      req.stream_options_length = std::size_t(raw.data() + raw.size() - k);
       continue;
     }
     if (auto e = validate(value, 1)) return malformed(e);
@@ -351,6 +355,7 @@ std::string remove_data_class(std::string_view body, CanonicalRequest& req) {
     shift(req.member_offset);
     shift(req.member_end);
   }
+  if (req.stream_options_length > 0) shift(req.stream_options_offset);
   req.has_data_class = false;
   return out;
 }
@@ -366,6 +371,7 @@ std::string remove_model(std::string_view body, const CanonicalRequest& req) {
 }
 
 std::string_view error_type(const Error& error) {
+  if (!error.type.empty()) return error.type;
   switch (error.kind) {
     case ErrorKind::kUnauthenticated: return "authentication_error";
     case ErrorKind::kForbidden: return "permission_error";

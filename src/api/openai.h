@@ -43,6 +43,9 @@ struct CanonicalRequest {
   std::string data_class;
   std::size_t data_class_member_offset = 0;
   std::size_t data_class_member_end = 0;
+  // The whole `"stream_options": {...}` member, when there is one (length 0: none).
+  std::size_t stream_options_offset = 0;
+  std::size_t stream_options_length = 0;
   // usage_context (Databricks' attribution map), string values only.
   std::vector<std::pair<std::string, std::string>> usage_context;
 };

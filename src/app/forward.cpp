@@ -43,8 +43,9 @@ std::string provider_message(std::string_view body) {
 // the translator when there is one).
 asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext& ctx,
                                    http::UpstreamCall& call,
-                                   translate::ResponseTranslator* translator) {
+                                   translate::ResponseTranslator* translator, const Metering& metering) {
   http::StreamHead head{bhttp::status::ok, 11};
+  add_context_headers(ctx, head);
   head.set(bhttp::field::content_type, "text/event-stream");
   head.set(bhttp::field::cache_control, "no-cache");
   head.set("x-accel-buffering", "no");  // ask proxies in front of us not to buffer either
@@ -53,7 +54,9 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
   if (!co_await ex.start_stream(head)) co_return;
 
   http::SseSplitter splitter;
+  api::StreamUsage meter(metering.wire);
   std::string translated;
+  std::string kept;  // a pass-through batch with the usage-only chunk taken out
   for (;;) {
     auto piece = co_await call.read_some();
     if (auto* e = std::get_if<Error>(&piece)) {
@@ -71,25 +74,48 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
     std::string_view batch;
     if (translator) {
       translated.clear();
-      for (auto event : events) translator->event(event, translated);
+      for (auto event : events) {
+        meter.event(event);
+        translator->event(event, translated);
+      }
+      ctx.usage = meter.usage();
       if (translated.empty()) continue;
       batch = translated;
     } else {
-      // Complete events are contiguous in the splitter's buffer: one write for all of them.
-      batch = std::string_view(events.front().data(),
-                               events.back().data() + events.back().size() - events.front().data());
+      // Complete events are contiguous in the splitter's buffer: one write for all of them,
+      // unless the usage-only chunk must be cut out.
+      const char* run = events.front().data();
+      const char* end = events.back().data() + events.back().size();
+      bool cut = false;
+      for (auto event : events) {
+        if (meter.event(event) && metering.strip_usage_chunk) {
+          if (!cut) kept.clear();
+          kept.append(run, std::size_t(event.data() - run));
+          run = event.data() + event.size();
+          cut = true;
+        }
+      }
+      ctx.usage = meter.usage();
+      if (cut) kept.append(run, std::size_t(end - run));
+      batch = cut ? std::string_view(kept) : std::string_view(events.front().data(), std::size_t(end - events.front().data()));
+      if (batch.empty()) continue;
     }
     if (!co_await ex.write_chunk(batch)) {
       call.abort();
       co_return;
     }
   }
+  bool drop_pending = false;  // the stream's unterminated last event is the usage-only chunk
+  if (!splitter.pending().empty()) {
+    drop_pending = meter.event(std::string(splitter.pending()) + "\n\n") && metering.strip_usage_chunk;
+    ctx.usage = meter.usage();
+  }
   if (translator) {
     translated.clear();
     if (!splitter.pending().empty()) translator->event(std::string(splitter.pending()) + "\n\n", translated);
     translator->finish(translated);
     if (!translated.empty()) co_await ex.write_chunk(translated);
-  } else if (!splitter.pending().empty()) {
+  } else if (!splitter.pending().empty() && !drop_pending) {
     co_await ex.write_chunk(splitter.pending());
   }
   co_await ex.end_stream();
@@ -98,7 +124,8 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
 asio::awaitable<std::optional<Error>> exchange(http::Exchange& ex, pipeline::RequestContext& ctx,
                                                http::UpstreamCall& call,
                                                http::UpstreamRequest& request,
-                                               translate::ResponseTranslator* translator) {
+                                               translate::ResponseTranslator* translator,
+                                               const Metering& metering) {
   auto t0 = std::chrono::steady_clock::now();
   if (auto error = co_await call.send(request)) {
     ctx.upstream_time = since(t0);
@@ -113,9 +140,11 @@ asio::awaitable<std::optional<Error>> exchange(http::Exchange& ex, pipeline::Req
                                     ctx.provider);
   }
 
+  // Accepted: from here the provider may bill the request.
+  ctx.upstream_answered = true;
   std::string_view content_type = call.header("content-type");
   if (ctx.stream && content_type.starts_with("text/event-stream")) {
-    co_await relay_stream(ex, ctx, call, translator);
+    co_await relay_stream(ex, ctx, call, translator, metering);
     ctx.upstream_time = since(t0);
     co_return std::nullopt;
   }
@@ -123,7 +152,9 @@ asio::awaitable<std::optional<Error>> exchange(http::Exchange& ex, pipeline::Req
   auto body = co_await call.read_all(kMaxResponseBytes);
   ctx.upstream_time = since(t0);
   if (auto* e = std::get_if<Error>(&body)) co_return std::move(*e);
+  ctx.usage = api::read_usage(metering.wire, std::get<std::string>(body));
   http::Response res{static_cast<bhttp::status>(status), 11};
+  add_context_headers(ctx, res);
   if (ctx.shape == ApiShape::kAnthropic) res.set("request-id", ctx.request_id);
   if (translator) {
     auto converted = translator->body(std::get<std::string>(body));
@@ -173,12 +204,13 @@ Error upstream_status_error(unsigned status, std::string_view body, std::string_
 asio::awaitable<std::optional<Error>> forward(http::Exchange& ex, pipeline::RequestContext& ctx,
                                               http::UpstreamPool& pool, http::CallTimeouts timeouts,
                                               http::UpstreamRequest& request,
-                                              translate::ResponseTranslator* translator) {
+                                              translate::ResponseTranslator* translator,
+                                              const Metering& metering) {
   http::UpstreamCall call(pool, timeouts);
   // A client that leaves cuts the upstream exchange short: its pending read or write fails at
   // once and the connection is not reused.
   ex.watch_client([&call] { call.abort(); });
-  std::optional<Error> result = co_await exchange(ex, ctx, call, request, translator);
+  std::optional<Error> result = co_await exchange(ex, ctx, call, request, translator, metering);
   ex.unwatch_client();
   if (ex.client_gone()) {
     ctx.client_gone = true;

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <optional>
 
+#include "api/usage.h"
 #include "core/error.h"
 #include "http/server.h"
 #include "http/upstream.h"
@@ -12,6 +13,14 @@
 #include "translate/translate.h"
 
 namespace gatehouse::app {
+
+// How forward reads what the provider says the request used (into ctx.usage).
+struct Metering {
+  api::UsageWire wire = api::UsageWire::kOpenAI;  // the provider's answer shape
+  // The gateway asked the provider for a stream's usage the client did not ask for: the usage-only
+  // chunk is read, and not relayed.
+  bool strip_usage_chunk = false;
+};
 
 // Sends `request` through `pool` and answers the client, in the client's shape (ctx.shape):
 // the provider's answer passes through as it is, or through `translator` when the provider
@@ -23,7 +32,14 @@ boost::asio::awaitable<std::optional<Error>> forward(http::Exchange& ex,
                                                      http::UpstreamPool& pool,
                                                      http::CallTimeouts timeouts,
                                                      http::UpstreamRequest& request,
-                                                     translate::ResponseTranslator* translator);
+                                                     translate::ResponseTranslator* translator,
+                                                     const Metering& metering);
+
+// Sets ctx.response_headers (x-ratelimit-*, ...) on an answer's head.
+template <class Fields>
+void add_context_headers(const pipeline::RequestContext& ctx, Fields& fields) {
+  for (const auto& [name, value] : ctx.response_headers) fields.set(name, value);
+}
 
 // Maps an upstream error answer (status >= 400) to the error the client gets, with the
 // upstream's status: the provider's own message and code (an error body in OpenAI's, Anthropic's

@@ -9,6 +9,8 @@
 #include "app/admin.h"
 #include "app/forward.h"
 #include "core/request_id.h"
+#include "limit/clock.h"
+#include "limit/price.h"
 #include "pipeline/authorize.h"
 #include "provider/oauth.h"
 #include "translate/translate.h"
@@ -86,6 +88,21 @@ std::string_view allowed_methods(Endpoint endpoint) {
   return is_post_endpoint(endpoint) ? "POST" : "GET, HEAD";
 }
 
+// The output tokens a request without max_tokens is assumed to use until its usage is known.
+constexpr long long kDefaultOutputEstimate = 512;
+
+// The request's usage and cost, once it has ended: the provider's report; the estimate when it
+// accepted the request but reported nothing (it may bill it); nothing when no provider did.
+void meter(pipeline::RequestContext& ctx) {
+  if (!ctx.usage.known && ctx.upstream_answered) {
+    ctx.usage.input_tokens = ctx.estimated_input_tokens;
+    ctx.usage.output_tokens = ctx.estimated_output_tokens;
+    ctx.usage.cached_input_tokens = 0;
+    ctx.usage.estimated = true;
+  }
+  ctx.cost_usd = ctx.served_model ? limit::cost_usd(ctx.served_model->price, ctx.usage) : 0;
+}
+
 }  // namespace
 
 Gateway::Gateway(std::shared_ptr<const Snapshot> snapshot) : initial_(std::move(snapshot)) {}
@@ -122,6 +139,7 @@ asio::awaitable<void> Gateway::respond_error(http::Exchange& ex, pipeline::Reque
   ctx.status = error.status;
   ctx.error_code = error.code.empty() ? std::string(to_string(error.kind)) : error.code;
   http::Response res{static_cast<bhttp::status>(error.status), 11};
+  add_context_headers(ctx, res);
   res.set(bhttp::field::content_type, "application/json");
   res.set("x-request-id", ex.request_id());
   if (ctx.shape == ApiShape::kAnthropic) res.set("request-id", ex.request_id());
@@ -161,11 +179,15 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   ctx.api_key = request["x-api-key"];
   ctx.config = snapshot->config.get();
   ctx.started = ex.started();
-  // on_complete runs exactly once, however this coroutine ends.
+  ctx.started_unix_ms = limit::system_now_ms();
+  // on_complete runs exactly once, however this coroutine ends, after the usage is metered.
   struct Complete {
     const pipeline::Pipeline& p;
     pipeline::RequestContext& c;
-    ~Complete() { p.on_complete(c); }
+    ~Complete() {
+      meter(c);
+      p.on_complete(c);
+    }
   } complete{snapshot->pipeline, ctx};
 
   const Endpoint endpoint = endpoint_of(path);
@@ -249,6 +271,18 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   }
   ctx.stream = canonical.stream && canonical.op != api::Operation::kEmbeddings;
   ctx.max_tokens = canonical.max_tokens;
+  // Token counting is free upstream: no usage row, no limits.
+  ctx.model_request = canonical.op != api::Operation::kCountTokens;
+  for (const auto& [k, v] : canonical.usage_context) {
+    if (k == "end_user") ctx.end_user = v.substr(0, 256);
+    if (k == "project") ctx.usage_project = v.substr(0, 256);
+  }
+  // What limits and budgets reserve before the call (docs/limits.md): about four bytes of
+  // request per token, plus the most the answer may have.
+  ctx.estimated_input_tokens = static_cast<long long>((request.body().size() + 3) / 4);
+  ctx.estimated_output_tokens = canonical.op == api::Operation::kEmbeddings ? 0
+                                : canonical.max_tokens > 0                   ? canonical.max_tokens
+                                                                             : kDefaultOutputEstimate;
 
   // The data class: the body's `data_class` (Gatehouse's own field, never forwarded) or the
   // x-gatehouse-data-class header.
@@ -302,6 +336,7 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   std::optional<Error> last_error;
   for (const auto& target : std::get<std::vector<route::Target>>(routed)) {
     ctx.provider = target.provider->name;
+    ctx.served_model = target.model;
     const auto& adapter = *snapshot->providers.find(target.provider->name)->second;
     if (!adapter.supports(canonical.op)) {
       last_error = Error::bad_request("model '" + canonical.model + "' is served by provider '" +
@@ -347,6 +382,22 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
                        ? translate::anthropic_response_to_openai(canonical.include_usage)
                        : translate::openai_response_to_anthropic();
     }
+    Metering metering;
+    metering.wire = adapter.wire() == provider::Wire::kAnthropic ? api::UsageWire::kAnthropic
+                                                                 : api::UsageWire::kOpenAI;
+    // A stream's usage must be known (limits settle on it, budgets charge it): an OpenAI-compatible
+    // provider reports it only when asked, so it is asked, and its usage-only chunk kept from a
+    // client that did not ask. (Databricks puts usage on its chunks unasked.)
+    std::string usage_body;
+    if (!translator && ctx.stream && !canonical.include_usage &&
+        target.provider->kind == config::ProviderKind::kOpenAICompatible &&
+        canonical.op == api::Operation::kChatCompletions) {
+      translated_request = canonical;
+      usage_body = api::with_stream_usage(outgoing_body, translated_request);
+      outgoing_request = &translated_request;
+      outgoing_body = usage_body;
+      metering.strip_usage_chunk = true;
+    }
 
     auto& pool = worker.pools->get(adapter.origin());
     // An OAuth token the provider refuses is refreshed, and the request retried, once.
@@ -367,7 +418,7 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
                                          ex.request_id(), token,
                                          translator ? nullptr : &request},
                       upstream);
-      last_error = co_await forward(ex, ctx, pool, adapter.timeouts(), upstream, translator.get());
+      last_error = co_await forward(ex, ctx, pool, adapter.timeouts(), upstream, translator.get(), metering);
       if (!last_error) co_return;  // answered (or the client left)
       if (attempt == 0 && adapter.oauth() && !target.provider->auth_passthrough &&
           last_error->upstream_status == 401) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 
+#include "app/cli_common.h"
 #include "config/load.h"
 #include "store/key_rules.h"
 #include "store/key_store.h"
@@ -19,34 +20,6 @@ namespace gatehouse::app {
 namespace {
 
 namespace json = boost::json;
-
-// Stands for an unset environment variable in the second reading of a config (see load_config).
-constexpr std::string_view kUnsetMark =
-    "\x1f"
-    "unset-env\x1f";
-
-// The configuration at `path`, or null after printing its problems. Managing keys needs the
-// store, the keys and the roles, not the provider credentials, so a file that fails only because
-// variables are unset (secrets the operator's shell need not hold) is read again with a mark in
-// their place; the mark must then not reach anything this command uses, or the first reading's
-// problems stand (a store path built from an unset variable would silently be another file).
-std::shared_ptr<const config::Config> load_config(const std::string& path, std::ostream& err) {
-  auto strict = config::load_file(path);
-  if (strict.config) return strict.config;
-  auto lenient = config::load_file(path, [](const std::string& name) -> std::optional<std::string> {
-    if (const char* v = std::getenv(name.c_str())) return std::string(v);
-    return std::string(kUnsetMark);
-  });
-  auto marked = [](const std::string& s) { return s.find(kUnsetMark) != std::string::npos; };
-  bool usable = lenient.config && !marked(lenient.config->store.sqlite_path);
-  if (usable) {
-    for (const auto& k : lenient.config->keys) usable = usable && !marked(k.name);
-    for (const auto& [name, role] : lenient.config->roles) usable = usable && !marked(name);
-  }
-  if (usable) return lenient.config;
-  for (const auto& d : strict.diagnostics) err << d.to_string() << '\n';
-  return nullptr;
-}
 
 // Whether the config names a key store (else a message saying how to add one).
 bool names_store(const config::Config& c, const std::string& path, std::ostream& err) {
@@ -83,12 +56,6 @@ std::string tags_text(const store::StoredKey& k) {
 std::string shown_prefix(const store::StoredKey& k) { return "gh_" + k.prefix + "\u2026"; }
 
 // Display columns of UTF-8 text (every character counts one: enough for names and dates).
-std::size_t width(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
 }  // namespace
 
 void KeysCommand::add_to(CLI::App& keys) {
@@ -264,18 +231,7 @@ int KeysCommand::list(std::ostream& out, std::ostream& err) const {
                     k.expires_at ? store::format_utc(k.expires_at) : "never",
                     std::string(store::to_string(store::status_of(k, now)))});
   }
-  std::vector<std::size_t> widths(rows[0].size(), 0);
-  for (const auto& r : rows) {
-    for (std::size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], width(r[i]));
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(widths[i] - width(r[i]) + 2, ' ');
-    }
-    out << line << '\n';
-  }
+  print_table(rows, out);
   return 0;
 }
 

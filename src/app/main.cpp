@@ -1,4 +1,4 @@
-// gatehouse: the composition root. Subcommands: serve, check-config, keys.
+// gatehouse: the composition root. Subcommands: serve, check-config, keys, usage.
 #include <CLI/CLI.hpp>
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -12,6 +12,7 @@
 #include "app/gateway.h"
 #include "app/services.h"
 #include "app/keys_cli.h"
+#include "app/usage_cli.h"
 #include "app/snapshot.h"
 #include "config/load.h"
 #include "http/server.h"
@@ -177,10 +178,15 @@ int main(int argc, char** argv) {
       cli.add_subcommand("keys", "Create, list and revoke the keys kept in the store (store.sqlite)");
   keys.add_to(*keys_cmd);
 
+  gatehouse::app::UsageCommand usage;
+  auto* usage_cmd = cli.add_subcommand("usage", "Requests, tokens and cost per project, key, user or model (from the store)");
+  usage.add_to(*usage_cmd);
+
   CLI11_PARSE(cli, argc, argv);
   std::signal(SIGPIPE, SIG_IGN);
   if (*serve_cmd) return serve(serve_path);
   if (*check_cmd) return check_config(check_path);
   if (*keys_cmd) return keys.run(std::cout, std::cerr);
+  if (*usage_cmd) return usage.run(std::cout, std::cerr);
   return 2;
 }

@@ -1,9 +1,13 @@
 #include "app/services.h"
 
 #include "identity/jwt.h"
+#include "limit/budget.h"
+#include "limit/limiter.h"
+#include "record/writer.h"
 #include "pipeline/kill_switch.h"
 #include "store/key_store.h"
 #include "store/key_watcher.h"
+#include "store/record_store.h"
 #include "store/store_executor.h"
 
 namespace gatehouse::app {
@@ -14,12 +18,31 @@ bool same(const config::JwtConfig& a, const config::JwtConfig& b) {
          a.jwks_url == b.jwks_url && a.jwks_file == b.jwks_file && a.user_claim == b.user_claim &&
          a.groups_claim == b.groups_claim && a.leeway == b.leeway && a.jwks_refresh == b.jwks_refresh;
 }
+// A new ledger holding what every key and project spent in the current periods, from the usage
+// records (read once, before serving: the request path never reads the store).
+std::optional<std::string> load_spend(store::RecordStore& records, std::shared_ptr<limit::BudgetLedger>& out) {
+  auto ledger = std::make_shared<limit::BudgetLedger>();
+  const std::int64_t now = limit::system_now_ms();
+  for (auto p : {limit::Period::kDaily, limit::Period::kWeekly, limit::Period::kMonthly, limit::Period::kTotal}) {
+    const std::int64_t start = limit::period_start_ms(p, now);
+    for (auto [by, prefix] : {std::pair{store::UsageGroup::kKey, "key:"}, std::pair{store::UsageGroup::kProject, "project:"}}) {
+      auto spend = records.spend_since(by, start);
+      if (auto* e = std::get_if<std::string>(&spend)) return *e;
+      for (const auto& [name, usd] : std::get<0>(spend)) ledger->load(prefix + name, p, start, usd);
+    }
+  }
+  out = std::move(ledger);
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::variant<pipeline::Services, std::string> make_services(const config::Config& config,
                                                             const pipeline::Services* previous) {
   pipeline::Services s;
   s.kills = previous ? previous->kills : std::make_shared<pipeline::KillSwitch>();
+  // Rate-limit windows outlive reloads: a reload never resets a limit.
+  s.limiter = previous ? previous->limiter : std::make_shared<limit::InProcessLimiter>();
 
   if (config.jwt.enabled) {
     // A JWKS file is read again on every reload (the point of editing it); a URL's refresher
@@ -41,6 +64,10 @@ std::variant<pipeline::Services, std::string> make_services(const config::Config
       s.key_store = previous->key_store;
       s.stored_keys = previous->stored_keys;
       s.store_executor = previous->store_executor;
+      s.records = previous->records;
+      s.writer = previous->writer;
+      s.budgets = previous->budgets;
+      s.writer->set_flush_every(config.records.flush);
     } else {
       auto opened = store::open_sqlite(config.store.sqlite_path);
       if (auto* e = std::get_if<std::string>(&opened)) return "store.sqlite: " + *e;
@@ -50,6 +77,12 @@ std::variant<pipeline::Services, std::string> make_services(const config::Config
       s.key_store = ks;
       s.stored_keys = std::shared_ptr<const store::KeyWatcher>(std::move(std::get<0>(watcher)));
       s.store_executor = std::make_shared<store::StoreExecutor>(ks);
+
+      auto records = store::open_sqlite_records(config.store.sqlite_path);
+      if (auto* e = std::get_if<std::string>(&records)) return "store.sqlite: " + *e;
+      s.records = std::shared_ptr<store::RecordStore>(std::move(std::get<0>(records)));
+      if (auto e = load_spend(*s.records, s.budgets)) return "store.sqlite: " + *e;
+      s.writer = std::make_shared<record::RecordWriter>(s.records, config.records.flush);
     }
     s.store_path = config.store.sqlite_path;
   }

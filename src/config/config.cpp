@@ -50,3 +50,41 @@ std::string_view to_string(ProviderKind kind) {
 }
 
 }  // namespace gatehouse::config
+
+namespace gatehouse::config {
+
+std::optional<Price> databricks_list_price(std::string_view endpoint) {
+  // Per million tokens, input/output, as the project's reference notes give them; not checked
+  // against Databricks' price page (prices differ by cloud and region): a model's own `price:`
+  // always wins, and docs/limits.md says so.
+  struct Entry {
+    std::string_view name;
+    double in, out;
+  };
+  static constexpr Entry kList[] = {
+      {"databricks-meta-llama-3-3-70b-instruct", 0.54, 0.54},
+      {"databricks-meta-llama-3-1-405b-instruct", 5.00, 15.00},
+      {"databricks-dbrx-instruct", 0.75, 2.25},
+      {"databricks-mixtral-8x7b-instruct", 0.50, 1.00},
+      {"databricks-bge-large-en", 0.10, 0.0},
+  };
+  for (const auto& e : kList) {
+    if (e.name == endpoint) return Price{e.in, e.out, -1, true};
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(LimitScope s) {
+  switch (s) {
+    case LimitScope::kModel: return "model";
+    case LimitScope::kKey: return "key";
+    case LimitScope::kUser: return "user";
+    case LimitScope::kGroup: return "group";
+    case LimitScope::kProject: return "project";
+  }
+  return "?";
+}
+
+std::string_view to_string(BudgetScope s) { return s == BudgetScope::kKey ? "key" : "project"; }
+
+}  // namespace gatehouse::config

@@ -77,11 +77,56 @@ enum class DataClass { kPublic, kInternal, kConfidential, kRestricted };
 std::string_view to_string(DataClass c);
 std::optional<DataClass> parse_data_class(std::string_view s);
 
+// What a model costs, in US dollars per million tokens.
+struct Price {
+  double input_per_million = 0;
+  double output_per_million = 0;
+  double cached_input_per_million = -1;  // < 0: as input_per_million
+  bool set = false;                      // false: no price known (requests cost 0)
+};
+
+// The list prices Gatehouse ships for Databricks Foundation Model API endpoints (by endpoint
+// name, e.g. "databricks-meta-llama-3-3-70b-instruct"), used when a databricks model gives no
+// `price`; nullopt for other names.
+std::optional<Price> databricks_list_price(std::string_view endpoint);
+
 struct ModelConfig {
   std::string name;
   std::string provider;         // key into Config::providers
   std::string upstream_model;   // replaces "model" in the forwarded body
   std::optional<DataClass> max_data_class;  // none: any class
+  Price price;                  // `price:`, or the provider's list price when known
+};
+
+// limits: rate limits per minute and in flight. A rule with an empty `match` is the default for
+// every member of its scope (every key, every user, ...); docs/limits.md has the precedence.
+enum class LimitScope { kModel, kKey, kUser, kGroup, kProject };
+std::string_view to_string(LimitScope s);
+
+struct LimitRule {
+  LimitScope scope = LimitScope::kKey;
+  std::string match;          // empty: the scope's default
+  long long qpm = 0;          // requests per minute; 0: not limited by this rule
+  long long tpm = 0;          // tokens (input + output) per minute; 0: not limited
+  long long concurrency = 0;  // requests in flight at once; 0: not limited
+};
+
+// budgets: US dollars per key or project and period.
+enum class BudgetScope { kKey, kProject };
+enum class BudgetPeriod { kDaily, kWeekly, kMonthly, kTotal };  // the order of limit::Period
+std::string_view to_string(BudgetScope s);
+
+struct BudgetRule {
+  BudgetScope scope = BudgetScope::kKey;
+  std::string match;      // empty: every key (or project) gets this budget
+  double usd = 0;
+  BudgetPeriod period = BudgetPeriod::kMonthly;
+  double warn_at = 0;     // fraction of usd at which to warn once per period; 0: never
+};
+
+// records: what is written to the store off the request path.
+struct RecordsConfig {
+  Millis flush{200};      // a batch is written at least this often (the most a kill -9 loses)
 };
 
 using Sha256 = std::array<std::uint8_t, 32>;
@@ -138,6 +183,9 @@ struct Config {
   std::map<std::string, RoleConfig> roles;
   std::map<std::string, std::string> groups;  // identity provider group -> role
   LogConfig log;
+  std::vector<LimitRule> limits;
+  std::vector<BudgetRule> budgets;
+  RecordsConfig records;
 };
 
 // SHA-256 of a byte string (the key digest clients' keys are compared with).

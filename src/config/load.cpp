@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "config/env.h"
+#include "config/reader.h"
 
 namespace gatehouse::config {
 
@@ -18,92 +19,6 @@ std::string Diagnostic::to_string() const {
 }
 
 namespace {
-
-// Walks the YAML tree, collecting every problem with its place instead of stopping at the first.
-class Reader {
- public:
-  Reader(std::string file, const EnvLookup& env) : file_(std::move(file)), env_(env) {}
-
-  std::vector<Diagnostic>& diagnostics() { return diags_; }
-
-  void error(const YAML::Node& at, std::string message) {
-    YAML::Mark m = at.Mark();
-    int line = m.line < 0 ? 0 : m.line + 1;
-    int col = m.column < 0 ? 0 : m.column + 1;
-    diags_.push_back({file_, line, col, std::move(message)});
-  }
-  void error_at(const YAML::Mark& m, std::string message) {
-    diags_.push_back({file_, m.line + 1, m.column + 1, std::move(message)});
-  }
-
-  // Reports keys of `map` not in `allowed` (a typo must not silently do nothing).
-  bool expect_map(const YAML::Node& node, const std::string& where,
-                  std::initializer_list<std::string_view> allowed) {
-    if (!node.IsMap()) {
-      error(node, where + " must be a mapping");
-      return false;
-    }
-    for (const auto& kv : node) {
-      std::string key = kv.first.Scalar();
-      bool known = false;
-      for (auto a : allowed) known = known || a == key;
-      if (!known) {
-        std::string list;
-        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        error(kv.first, "unknown key '" + key + "' in " + where + " (expected one of: " + list + ")");
-      }
-    }
-    return true;
-  }
-
-  std::optional<std::string> string(const YAML::Node& node, const std::string& what) {
-    if (!node.IsScalar()) {
-      error(node, what + " must be a string");
-      return std::nullopt;
-    }
-    std::string err;
-    auto v = expand_env(node.Scalar(), env_, err);
-    if (!v) error(node, what + ": " + err);
-    return v;
-  }
-
-  std::optional<long long> integer(const YAML::Node& node, const std::string& what, long long min,
-                                   long long max) {
-    auto s = string(node, what);
-    if (!s) return std::nullopt;
-    long long v = 0;
-    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
-    if (ec != std::errc() || p != s->data() + s->size()) {
-      error(node, what + " must be an integer, got '" + *s + "'");
-      return std::nullopt;
-    }
-    if (v < min || v > max) {
-      error(node, what + " must be between " + std::to_string(min) + " and " + std::to_string(max));
-      return std::nullopt;
-    }
-    return v;
-  }
-
-  std::optional<std::string> env(const std::string& name) const { return env_(name); }
-
-  std::optional<bool> boolean(const YAML::Node& node, const std::string& what) {
-    auto s = string(node, what);
-    if (!s) return std::nullopt;
-    if (*s == "true") return true;
-    if (*s == "false") return false;
-    error(node, what + " must be true or false");
-    return std::nullopt;
-  }
-
-  void millis(const YAML::Node& node, const std::string& what, Millis& out) {
-    if (auto v = integer(node, what, 1, 86'400'000)) out = Millis(*v);
-  }
-
- private:
-  std::string file_;
-  const EnvLookup& env_;
-  std::vector<Diagnostic> diags_;
-};
 
 // "host:port" or "[v6]:port".
 bool split_host_port(const std::string& s, std::string& host, std::string& port) {
@@ -448,7 +363,8 @@ void read_role(Reader& r, const YAML::Node& n, RoleConfig& role) {
 void read_config(Reader& r, const YAML::Node& root, Config& c) {
   std::vector<RoleRef> role_refs;
   if (!r.expect_map(root, "the top level",
-                    {"server", "providers", "models", "keys", "store", "auth", "roles", "groups", "log"})) {
+                    {"server", "providers", "models", "keys", "store", "auth", "roles", "groups", "log",
+                     "limits", "budgets", "records"})) {
     return;
   }
   if (root["server"]) read_server(r, root["server"], c.server);
@@ -474,7 +390,8 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
         ModelConfig m;
         m.name = name;
         const auto& n = kv.second;
-        if (!r.expect_map(n, where, {"provider", "upstream_model", "max_data_class"})) continue;
+        if (!r.expect_map(n, where, {"provider", "upstream_model", "max_data_class", "price"})) continue;
+        if (n["price"]) read_price(r, n["price"], where + ".price", m.price);
         if (n["max_data_class"]) {
           if (auto v = r.string(n["max_data_class"], where + ".max_data_class")) {
             m.max_data_class = parse_data_class(*v);
@@ -496,6 +413,10 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
           if (auto u = r.string(n["upstream_model"], where + ".upstream_model")) m.upstream_model = *u;
         } else {
           m.upstream_model = name;  // the provider knows the model by the same name
+        }
+        if (!m.price.set && c.providers.contains(m.provider) &&
+            c.providers.at(m.provider).kind == ProviderKind::kDatabricks) {
+          if (auto list = databricks_list_price(m.upstream_model)) m.price = *list;
         }
         c.models[name] = std::move(m);
       }
@@ -597,6 +518,11 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
                                            "forwarded, so it must be a JWT the gateway can verify");
     }
   }
+
+  if (root["limits"]) read_limits(r, root["limits"], c);
+  if (root["budgets"]) read_budgets(r, root["budgets"], c);
+  if (root["records"]) read_records(r, root["records"], c);
+  check_limits(r, root, c);
 
   if (const auto& l = root["log"]) {
     if (r.expect_map(l, "log", {"level", "access_log"})) {

@@ -43,6 +43,8 @@ struct Error {
   std::string message;      // says what to fix; never contains a credential
   std::string code;         // machine-readable, e.g. "model_not_found"; may be empty
   std::string param;        // the request field at fault; may be empty
+  std::string type;         // OpenAI's error `type` when it is not the kind's usual one
+                            // ("requests", "tokens", "insufficient_quota"); may be empty
   int retry_after_s = -1;   // seconds for Retry-After, when known
   std::string upstream_body;  // an upstream's own error body, relayed as it is when the client
                               // speaks its shape (upstream_shape); empty otherwise

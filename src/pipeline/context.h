@@ -3,6 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
+#include <utility>
 #include <string>
 #include <optional>
 #include <string_view>
@@ -10,6 +13,12 @@
 
 #include "config/config.h"
 #include "core/error.h"
+#include "core/usage.h"
+
+namespace gatehouse::limit {
+struct Ticket;
+struct BudgetTicket;
+}  // namespace gatehouse::limit
 
 namespace gatehouse::pipeline {
 
@@ -23,6 +32,8 @@ struct RequestContext {
   ApiShape shape = ApiShape::kOpenAI;  // the API shape the client speaks: errors come in it
   const config::Config* config = nullptr;
   std::chrono::steady_clock::time_point started;
+  std::int64_t started_unix_ms = 0;  // the same moment on the wall clock (records)
+  bool model_request = false;        // chat, embeddings, messages, invocations (a usage row)
 
   // Set by the authenticate stage: who is calling.
   std::string key_name;        // the gateway key's name; empty for a JWT caller
@@ -41,15 +52,30 @@ struct RequestContext {
 
   // Set by the ingress codec and router.
   std::string model;       // as the client named it
-  const config::ModelConfig* model_config = nullptr;  // set once routed
+  const config::ModelConfig* model_config = nullptr;  // set once routed (the first target)
   std::string provider;
   bool stream = false;
+  std::string end_user, usage_project;  // usage_context.end_user / .project from the body
+
+  // Set by the gateway before on_routed: what limits and budgets reserve before the call.
+  long long estimated_input_tokens = 0;   // the request's bytes / 4
+  long long estimated_output_tokens = 0;  // max_tokens, or a default (docs/limits.md)
+
+  // Set by the limit and budget stages when they admit: settled in their on_complete.
+  std::shared_ptr<limit::Ticket> limit_ticket;
+  std::shared_ptr<limit::BudgetTicket> budget_ticket;
+  // Headers every answer to this request carries (x-ratelimit-*, x-should-retry).
+  std::vector<std::pair<std::string, std::string>> response_headers;
 
   // Set as the request ends; read by on_complete.
   int status = 0;
   std::string error_code;  // empty on success
   std::chrono::microseconds upstream_time{0};  // time the gateway waited for the upstream
   bool client_gone = false;
+  const config::ModelConfig* served_model = nullptr;  // the target that answered (or was tried last)
+  bool upstream_answered = false;  // a provider accepted the request (2xx head): it may bill it
+  Usage usage;                     // what the provider reported (or the estimate, when it did not)
+  double cost_usd = 0;             // from usage and served_model's price
 };
 
 }  // namespace gatehouse::pipeline

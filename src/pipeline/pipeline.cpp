@@ -3,6 +3,9 @@
 #include "pipeline/access_log.h"
 #include "pipeline/authenticate.h"
 #include "pipeline/authorize.h"
+#include "pipeline/budget.h"
+#include "pipeline/limit.h"
+#include "pipeline/usage_record.h"
 
 namespace gatehouse::pipeline {
 
@@ -16,6 +19,14 @@ Pipeline Pipeline::build(const config::Config& config, const Services& services)
   // 3. Authorization needs the identity (2) and the decoded request; it runs in on_routed, before
   //    anything that spends (limits, budgets) so a denied request costs nothing.
   p.stages_.push_back(std::make_unique<AuthorizeStage>(config, *services.kills));
+  // 4. Usage rows: its on_complete runs after the budget's and limit's (reverse order), once the
+  //    cost is settled; placed before them so a request they refuse still gets its row.
+  if (services.writer) p.stages_.push_back(std::make_unique<UsageRecordStage>(*services.writer));
+  // 5. Budgets before rate limits: a request a spent budget refuses must not use up a rate
+  //    window; one the limits refuse gives its budget reservation back in on_complete.
+  if (services.budgets) p.stages_.push_back(std::make_unique<BudgetStage>(config, *services.budgets));
+  // 6. Rate limits last before the provider: they charge what is about to be spent.
+  if (!config.limits.empty()) p.stages_.push_back(std::make_unique<LimitStage>(config, *services.limiter));
   return p;
 }
 

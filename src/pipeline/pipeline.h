@@ -14,7 +14,15 @@ namespace gatehouse::store {
 class KeyStore;
 class KeyWatcher;
 class StoreExecutor;
+class RecordStore;
 }  // namespace gatehouse::store
+namespace gatehouse::limit {
+class Limiter;
+class BudgetLedger;
+}  // namespace gatehouse::limit
+namespace gatehouse::record {
+class RecordWriter;
+}
 
 namespace gatehouse::pipeline {
 
@@ -28,6 +36,10 @@ struct Services {
   std::shared_ptr<store::KeyStore> key_store;             // null without a store
   std::shared_ptr<store::StoreExecutor> store_executor;   // runs key_store calls off the workers
   std::shared_ptr<KillSwitch> kills;                      // never null
+  std::shared_ptr<limit::Limiter> limiter;                // never null: rate-limit counters
+  std::shared_ptr<limit::BudgetLedger> budgets;           // null without a store
+  std::shared_ptr<store::RecordStore> records;            // null without a store
+  std::shared_ptr<record::RecordWriter> writer;           // null without a store
   // What the shared parts were built from (a reload reuses them when these did not change).
   std::shared_ptr<const config::JwtConfig> jwt_config;
   std::string store_path;

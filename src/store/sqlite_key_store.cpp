@@ -2,23 +2,19 @@
 // WAL lets readers (the gateways' watchers) run while a writer commits; the busy timeout makes a
 // second writer wait instead of failing. Writes take the write lock up front (BEGIN IMMEDIATE) so
 // two writers never deadlock on a read-to-write upgrade.
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 #include <map>
 #include <mutex>
 
 #include "store/key_rules.h"
 #include "store/key_store.h"
+#include "store/sqlite_db.h"
 
 namespace gatehouse::store {
 
 namespace {
-
-constexpr int kBusyTimeoutMs = 5000;
 
 // The schema, one step per version: a store at version N runs steps N+1.. in one transaction.
 // Append steps; never edit one that has shipped. The version lives in `meta` under its own name
@@ -52,44 +48,12 @@ constexpr const char* kMigrations[] = {
     INSERT INTO key_events (id, version) VALUES (1, 0);
     )sql",
 };
-constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
-struct DbClose {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StmtFinalize {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Db = std::unique_ptr<sqlite3, DbClose>;
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
-
-// One use of a prepared statement: reset and unbound when the use ends, however it ends, so the
-// statement holds no read lock between calls.
-class Use {
- public:
-  explicit Use(const Stmt& s) : s_(s.get()) {}
-  ~Use() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  Use(const Use&) = delete;
-  Use& operator=(const Use&) = delete;
-  sqlite3_stmt* operator->() const { return s_; }
-  operator sqlite3_stmt*() const { return s_; }
-
- private:
-  sqlite3_stmt* s_;
-};
-
-void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
-
-std::string column_text(sqlite3_stmt* s, int i) {
-  const auto* p = sqlite3_column_text(s, i);
-  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s, i))
-           : std::string();
-}
+using sqlite::bind_text;
+using sqlite::column_text;
+using sqlite::Db;
+using sqlite::Stmt;
+using sqlite::Use;
 
 class SqliteKeyStore final : public KeyStore {
  public:
@@ -120,12 +84,7 @@ class SqliteKeyStore final : public KeyStore {
         {&version_, "SELECT version FROM key_events WHERE id = 1"},
     };
     for (auto& [stmt, sql] : all) {
-      sqlite3_stmt* s = nullptr;
-      if (sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) !=
-          SQLITE_OK) {
-        return failure("preparing \"" + std::string(sql) + "\"");
-      }
-      stmt->reset(s);
+      if (!sqlite::prepare(db_.get(), sql, *stmt)) return failure("preparing \"" + std::string(sql) + "\"");
     }
     return std::nullopt;
   }
@@ -300,105 +259,16 @@ class SqliteKeyStore final : public KeyStore {
       select_keys_, select_tags_, revoke_, version_;
 };
 
-// Runs `sql` (several statements); an error message naming `doing` on failure.
-std::optional<std::string> exec(sqlite3* db, const std::string& path, const char* sql,
-                                const std::string& doing) {
-  char* msg = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) == SQLITE_OK) return std::nullopt;
-  std::string e = "key store " + path + ": " + doing + ": " + (msg ? msg : sqlite3_errmsg(db));
-  sqlite3_free(msg);
-  return e;
-}
-
-// The single value a one-row query returns, as text (nullopt: no row).
-std::variant<std::optional<std::string>, std::string> query_one(sqlite3* db,
-                                                                const std::string& path,
-                                                                const std::string& sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-    return "key store " + path + ": " + sqlite3_errmsg(db);
-  }
-  Stmt s(raw);
-  int rc = sqlite3_step(s.get());
-  if (rc == SQLITE_DONE) return std::optional<std::string>();
-  if (rc != SQLITE_ROW) return "key store " + path + ": " + sqlite3_errmsg(db);
-  return std::optional<std::string>(column_text(s.get(), 0));
-}
-
-// Brings the schema to kSchemaVersion in one write transaction (concurrent openers wait on the
-// write lock, then find the work done).
-std::optional<std::string> migrate(sqlite3* db, const std::string& path) {
-  if (auto e = exec(db, path, "BEGIN IMMEDIATE", "locking the schema")) return e;
-  auto fail = [&](std::string e) {
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return std::optional<std::string>(std::move(e));
-  };
-  if (auto e = exec(db, path,
-                    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-                    "creating the schema")) {
-    return fail(*e);
-  }
-  auto v = query_one(
-      db, path, std::string("SELECT value FROM meta WHERE name = '") + kSchemaVersionName + "'");
-  if (auto* e = std::get_if<std::string>(&v)) return fail(*e);
-  int current = 0;
-  if (const auto& text = std::get<std::optional<std::string>>(v))
-    current = std::atoi(text->c_str());
-  if (current > kSchemaVersion) {
-    return fail("key store " + path + ": its schema version is " + std::to_string(current) +
-                ", newer than this gatehouse understands (" + std::to_string(kSchemaVersion) +
-                "): upgrade gatehouse");
-  }
-  for (int step = current; step < kSchemaVersion; ++step) {
-    if (auto e = exec(db, path, kMigrations[step],
-                      "upgrading the schema to version " + std::to_string(step + 1))) {
-      return fail(*e);
-    }
-  }
-  if (current != kSchemaVersion) {
-    std::string set = std::string("INSERT OR REPLACE INTO meta (name, value) VALUES ('") +
-                      kSchemaVersionName + "', '" + std::to_string(kSchemaVersion) + "')";
-    if (auto e = exec(db, path, set.c_str(), "recording the schema version")) return fail(*e);
-  }
-  if (auto e = exec(db, path, "COMMIT", "committing the schema")) return fail(*e);
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::variant<std::unique_ptr<KeyStore>, std::string> open_sqlite(const std::string& path) {
   if (path.empty()) return std::string("key store: no file named (store.sqlite is empty)");
-  // Created here, owner-only, rather than by SQLite with the umask's mode; SQLite gives its -wal
-  // and -shm files the same mode as the database.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return "key store " + path + ": cannot open or create the file: " + std::strerror(errno);
-  ::close(fd);
-
-  sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  Db db(raw);
-  if (rc != SQLITE_OK) {
-    return "key store " + path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
-  }
-  sqlite3_extended_result_codes(db.get(), 1);
-  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
-
-  // The first statement that reads the file: a file that is not a database fails here.
-  auto mode = query_one(db.get(), path, "PRAGMA journal_mode = WAL");
-  if (auto* e = std::get_if<std::string>(&mode)) return *e;
-  if (auto m = std::get<std::optional<std::string>>(mode); !m || *m != "wal") {
-    return "key store " + path + ": cannot switch to WAL mode (journal mode stays " +
-           m.value_or("?") + "; is the file on a network file system?)";
-  }
+  const std::string what = "key store " + path;
   // FULL: a revoke survives a power cut. Writes are rare; the cost does not matter.
-  if (auto e = exec(db.get(), path, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
-                    "configuring")) {
-    return *e;
-  }
-  if (auto e = migrate(db.get(), path)) return *e;
+  auto opened = sqlite::open(path, what, "FULL");
+  if (auto* e = std::get_if<std::string>(&opened)) return *e;
+  Db db = std::move(std::get<Db>(opened));
+  if (auto e = sqlite::migrate(db.get(), what, kSchemaVersionName, kMigrations)) return *e;
 
   auto store = std::make_unique<SqliteKeyStore>(path, std::move(db));
   if (auto e = store->prepare()) return *e;

@@ -1,0 +1,186 @@
+#include "api/usage.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <simdjson.h>
+
+namespace gatehouse::api {
+
+namespace od = simdjson::ondemand;
+
+namespace {
+
+long long int_field(od::object& o, std::string_view key) {
+  std::int64_t v = 0;
+  if (o.find_field_unordered(key).get_int64().get(v) != simdjson::SUCCESS) return -1;
+  return v;
+}
+
+// usage: {prompt_tokens, completion_tokens, prompt_tokens_details: {cached_tokens}}.
+bool read_openai_usage(od::object usage, Usage& out) {
+  long long prompt = int_field(usage, "prompt_tokens");
+  long long completion = int_field(usage, "completion_tokens");
+  if (prompt < 0 && completion < 0) return false;
+  out.input_tokens = std::max(0LL, prompt);
+  out.output_tokens = std::max(0LL, completion);
+  out.cached_input_tokens = 0;
+  od::object details;
+  if (usage.find_field_unordered("prompt_tokens_details").get_object().get(details) == simdjson::SUCCESS) {
+    out.cached_input_tokens = std::max(0LL, int_field(details, "cached_tokens"));
+  }
+  out.known = true;
+  return true;
+}
+
+// A padded copy for simdjson; the thread's parser is reused.
+struct Padded {
+  std::string text;
+  explicit Padded(std::string_view s) {
+    text.reserve(s.size() + simdjson::SIMDJSON_PADDING);
+    text.assign(s);
+  }
+};
+
+// The JSON of an event's data line(s), or empty.
+std::string_view event_data(std::string_view event) {
+  std::size_t at = 0;
+  if (event.starts_with("data:")) {
+    at = 5;
+  } else {
+    at = event.find("\ndata:");
+    if (at == std::string_view::npos) return {};
+    at += 6;
+  }
+  std::size_t end = event.find('\n', at);
+  std::string_view data = event.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
+  while (!data.empty() && data.front() == ' ') data.remove_prefix(1);
+  return data;
+}
+
+}  // namespace
+
+Usage read_usage(UsageWire wire, std::string_view body) {
+  Usage out;
+  if (body.find("\"usage\"") == std::string_view::npos) return out;
+  Padded p(body);
+  thread_local od::parser parser;
+  od::document doc;
+  if (parser.iterate(p.text.data(), p.text.size(), p.text.capacity()).get(doc)) return out;
+  od::object usage;
+  if (doc.find_field_unordered("usage").get_object().get(usage)) return out;
+  if (wire == UsageWire::kOpenAI) {
+    read_openai_usage(usage, out);
+    return out;
+  }
+  long long input = int_field(usage, "input_tokens");
+  long long output = int_field(usage, "output_tokens");
+  long long cache_write = int_field(usage, "cache_creation_input_tokens");
+  long long cache_read = int_field(usage, "cache_read_input_tokens");
+  if (input < 0 && output < 0) return out;
+  out.cached_input_tokens = std::max(0LL, cache_read);
+  out.input_tokens = std::max(0LL, input) + std::max(0LL, cache_write) + out.cached_input_tokens;
+  out.output_tokens = std::max(0LL, output);
+  out.known = true;
+  return out;
+}
+
+bool StreamUsage::event(std::string_view event) {
+  // Most events carry no usage: a substring test keeps them from being parsed.
+  if (event.find("\"usage\"") == std::string_view::npos) return false;
+  std::string_view data = event_data(event);
+  if (data.empty() || data.front() != '{') return false;
+  Padded p(data);
+  thread_local od::parser parser;
+  od::document doc;
+  if (parser.iterate(p.text.data(), p.text.size(), p.text.capacity()).get(doc)) return false;
+  od::object root;
+  if (doc.get_object().get(root)) return false;
+
+  if (wire_ == UsageWire::kOpenAI) {
+    // Field order is the provider's: look the members up by name.
+    bool empty_choices = false;
+    od::array choices;
+    if (root.find_field_unordered("choices").get_array().get(choices) == simdjson::SUCCESS) {
+      std::size_t n = 0;
+      empty_choices = choices.count_elements().get(n) == simdjson::SUCCESS && n == 0;
+    }
+    od::object usage;
+    if (root.find_field_unordered("usage").get_object().get(usage) != simdjson::SUCCESS) return false;
+    Usage u;
+    if (read_openai_usage(usage, u)) usage_ = u;
+    return empty_choices;
+  }
+
+  std::string_view type;
+  if (root.find_field_unordered("type").get_string().get(type)) return false;
+  od::object usage;
+  if (type == "message_start") {
+    od::object message;
+    if (root.find_field_unordered("message").get_object().get(message)) return false;
+    if (message.find_field_unordered("usage").get_object().get(usage)) return false;
+  } else if (type == "message_delta") {
+    if (root.find_field_unordered("usage").get_object().get(usage)) return false;
+  } else {
+    return false;
+  }
+  // message_start has the input side; message_delta the output so far (newer APIs repeat the
+  // input side there too).
+  if (long long v = int_field(usage, "input_tokens"); v >= 0) anthropic_input_ = v;
+  if (long long v = int_field(usage, "cache_creation_input_tokens"); v >= 0) anthropic_cache_write_ = v;
+  if (long long v = int_field(usage, "cache_read_input_tokens"); v >= 0) anthropic_cache_read_ = v;
+  if (long long v = int_field(usage, "output_tokens"); v >= 0) usage_.output_tokens = v;
+  usage_.cached_input_tokens = anthropic_cache_read_;
+  usage_.input_tokens = anthropic_input_ + anthropic_cache_write_ + anthropic_cache_read_;
+  usage_.known = true;
+  return false;
+}
+
+std::string with_stream_usage(std::string_view body, CanonicalRequest& req) {
+  std::string member;
+  std::size_t begin = req.object_start, end = req.object_start;
+  if (req.stream_options_length > 0) {
+    // Keep the client's other stream_options (e.g. include_obfuscation); set include_usage.
+    begin = req.stream_options_offset;
+    end = begin + req.stream_options_length;
+    std::string_view raw = body.substr(begin, end - begin);
+    std::string_view value = raw.substr(raw.find(':') + 1);
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(value, ec);
+    if (ec || !v.is_object()) return std::string(body);
+    v.get_object()["include_usage"] = true;
+    member = "\"stream_options\":" + boost::json::serialize(v);
+  } else {
+    member = "\"stream_options\":{\"include_usage\":true}";  // a new first member
+  }
+  const std::size_t member_length = member.size();
+  if (req.stream_options_length == 0) {
+    std::string_view rest = body.substr(req.object_start);
+    std::size_t next = rest.find_first_not_of(" \t\r\n");
+    if (next != std::string_view::npos && rest[next] != '}') member.push_back(',');
+  }
+  std::string out;
+  out.reserve(body.size() + member.size());
+  out.append(body.substr(0, begin));
+  out.append(member);
+  out.append(body.substr(end));
+  const long long delta = static_cast<long long>(member.size()) - static_cast<long long>(end - begin);
+  auto shift = [&](std::size_t& at) {
+    if (at >= end) at = std::size_t(static_cast<long long>(at) + delta);
+  };
+  if (req.model_length > 0) {
+    shift(req.model_offset);
+    shift(req.member_offset);
+    shift(req.member_end);
+  }
+  if (req.has_data_class) {
+    shift(req.data_class_member_offset);
+    shift(req.data_class_member_end);
+  }
+  req.stream_options_offset = begin;
+  req.stream_options_length = member_length;
+  req.include_usage = true;
+  return out;
+}
+
+}  // namespace gatehouse::api

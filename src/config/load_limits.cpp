@@ -1,0 +1,178 @@
+// limits:, budgets:, a model's price: and records: (docs/limits.md, docs/configuration.md).
+#include <set>
+#include <tuple>
+
+#include "config/reader.h"
+
+namespace gatehouse::config {
+
+namespace {
+
+std::optional<LimitScope> parse_limit_scope(std::string_view s) {
+  for (auto v : {LimitScope::kModel, LimitScope::kKey, LimitScope::kUser, LimitScope::kGroup,
+                 LimitScope::kProject}) {
+    if (s == to_string(v)) return v;
+  }
+  return std::nullopt;
+}
+
+std::optional<BudgetPeriod> parse_period(std::string_view s) {
+  if (s == "daily") return BudgetPeriod::kDaily;
+  if (s == "weekly") return BudgetPeriod::kWeekly;
+  if (s == "monthly") return BudgetPeriod::kMonthly;
+  if (s == "total") return BudgetPeriod::kTotal;
+  return std::nullopt;
+}
+
+}  // namespace
+
+void read_limits(Reader& r, const YAML::Node& n, Config& c) {
+  if (!n.IsSequence()) {
+    r.error(n, "limits must be a list, e.g. [{scope: key, qpm: 60, tpm: 100000}]");
+    return;
+  }
+  // Which (scope, match, metric) is already limited: two rules may not set the same number.
+  std::set<std::tuple<LimitScope, std::string, std::string>> seen;
+  for (const auto& item : n) {
+    if (!r.expect_map(item, "limits[]", {"scope", "match", "qpm", "tpm", "concurrency"})) continue;
+    LimitRule rule;
+    if (!item["scope"]) {
+      r.error(item, "limits[].scope is required: model, key, user, group or project");
+      continue;
+    }
+    if (auto s = r.string(item["scope"], "limits[].scope")) {
+      auto scope = parse_limit_scope(*s);
+      if (!scope) {
+        r.error(item["scope"], "limits[].scope '" + *s + "' is not one of model, key, user, group, project");
+        continue;
+      }
+      rule.scope = *scope;
+    } else {
+      continue;
+    }
+    if (item["match"]) {
+      if (auto m = r.string(item["match"], "limits[].match")) {
+        rule.match = *m;
+        if (m->empty()) r.error(item["match"], "limits[].match must not be empty (leave it out for the scope's default)");
+      }
+    }
+    const std::string where = "limits[" + std::string(to_string(rule.scope)) +
+                              (rule.match.empty() ? "" : " " + rule.match) + "]";
+    auto metric = [&](const char* key, long long& out) {
+      if (!item[key]) return;
+      if (auto v = r.integer(item[key], where + "." + key, 1, 1'000'000'000'000LL)) {
+        out = *v;
+        if (!seen.insert({rule.scope, rule.match, key}).second) {
+          r.error(item[key], where + "." + key + " is set by an earlier rule for the same scope and match");
+        }
+      }
+    };
+    metric("qpm", rule.qpm);
+    metric("tpm", rule.tpm);
+    metric("concurrency", rule.concurrency);
+    if (!item["qpm"] && !item["tpm"] && !item["concurrency"]) {
+      r.error(item, where + " limits nothing: give qpm, tpm or concurrency");
+      continue;
+    }
+    c.limits.push_back(std::move(rule));
+  }
+}
+
+void read_budgets(Reader& r, const YAML::Node& n, Config& c) {
+  if (!n.IsSequence()) {
+    r.error(n, "budgets must be a list, e.g. [{scope: project, match: p1, usd: 100, period: monthly}]");
+    return;
+  }
+  std::set<std::tuple<BudgetScope, std::string, BudgetPeriod>> seen;
+  for (const auto& item : n) {
+    if (!r.expect_map(item, "budgets[]", {"scope", "match", "usd", "period", "warn_at"})) continue;
+    BudgetRule rule;
+    if (!item["scope"]) {
+      r.error(item, "budgets[].scope is required: key or project");
+      continue;
+    }
+    if (auto s = r.string(item["scope"], "budgets[].scope")) {
+      if (*s == "key") {
+        rule.scope = BudgetScope::kKey;
+      } else if (*s == "project") {
+        rule.scope = BudgetScope::kProject;
+      } else {
+        r.error(item["scope"], "budgets[].scope '" + *s + "' is not one of key, project");
+        continue;
+      }
+    } else {
+      continue;
+    }
+    if (item["match"]) {
+      if (auto m = r.string(item["match"], "budgets[].match")) {
+        rule.match = *m;
+        if (m->empty()) r.error(item["match"], "budgets[].match must not be empty (leave it out for every " + std::string(to_string(rule.scope)) + ")");
+      }
+    }
+    const std::string where = "budgets[" + std::string(to_string(rule.scope)) +
+                              (rule.match.empty() ? "" : " " + rule.match) + "]";
+    if (!item["usd"]) {
+      r.error(item, where + ".usd is required: the US dollars the period allows");
+    } else if (auto v = r.number(item["usd"], where + ".usd", 0.000001, 1e12)) {
+      rule.usd = *v;
+    }
+    if (item["period"]) {
+      if (auto s = r.string(item["period"], where + ".period")) {
+        if (auto p = parse_period(*s)) {
+          rule.period = *p;
+        } else {
+          r.error(item["period"], where + ".period '" + *s + "' is not one of daily, weekly, monthly, total");
+        }
+      }
+    }
+    if (item["warn_at"]) {
+      if (auto v = r.number(item["warn_at"], where + ".warn_at", 0.01, 1.0)) rule.warn_at = *v;
+    }
+    if (!seen.insert({rule.scope, rule.match, rule.period}).second) {
+      r.error(item, where + ": an earlier budget has the same scope, match and period");
+    }
+    c.budgets.push_back(std::move(rule));
+  }
+}
+
+void read_price(Reader& r, const YAML::Node& n, const std::string& where, Price& price) {
+  if (!r.expect_map(n, where, {"input_per_million", "output_per_million", "cached_input_per_million"})) return;
+  if (!n["input_per_million"] && !n["output_per_million"]) {
+    r.error(n, where + " needs input_per_million and/or output_per_million (US dollars per million tokens)");
+    return;
+  }
+  Price p;
+  p.set = true;
+  auto num = [&](const char* key, double& out) {
+    if (!n[key]) return;
+    if (auto v = r.number(n[key], where + "." + key, 0, 1e6)) out = *v;
+  };
+  num("input_per_million", p.input_per_million);
+  num("output_per_million", p.output_per_million);
+  num("cached_input_per_million", p.cached_input_per_million);
+  price = p;
+}
+
+void read_records(Reader& r, const YAML::Node& n, Config& c) {
+  if (!r.expect_map(n, "records", {"flush_ms"})) return;
+  if (n["flush_ms"]) {
+    if (auto v = r.integer(n["flush_ms"], "records.flush_ms", 10, 10'000)) c.records.flush = Millis(*v);
+  }
+}
+
+void check_limits(Reader& r, const YAML::Node& root, Config& c) {
+  if (!c.budgets.empty() && c.store.sqlite_path.empty()) {
+    r.error(root["budgets"], "budgets need store.sqlite: spend is kept with the usage records, so "
+                             "a restart does not reset a budget (add store: {sqlite: \"./gatehouse.db\"})");
+  }
+  std::size_t i = 0;
+  for (const auto& rule : c.limits) {
+    const YAML::Node at = root["limits"][i++];
+    if (rule.scope == LimitScope::kModel && !rule.match.empty() && !c.models.contains(rule.match)) {
+      r.error(at["match"], "limits[model " + rule.match + "]: model '" + rule.match +
+                               "' is not defined under models");
+    }
+  }
+}
+
+}  // namespace gatehouse::config

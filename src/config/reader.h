@@ -1,0 +1,133 @@
+// The YAML reader every part of config loading shares: it collects every problem with its place
+// (FILE:LINE:COL) instead of stopping at the first, and expands ${ENV} in each scalar. Internal to
+// gh_config.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "config/env.h"
+#include "config/load.h"
+
+namespace gatehouse::config {
+
+// Walks the YAML tree, collecting every problem with its place instead of stopping at the first.
+class Reader {
+ public:
+  Reader(std::string file, const EnvLookup& env) : file_(std::move(file)), env_(env) {}
+
+  std::vector<Diagnostic>& diagnostics() { return diags_; }
+
+  void error(const YAML::Node& at, std::string message) {
+    YAML::Mark m = at.Mark();
+    int line = m.line < 0 ? 0 : m.line + 1;
+    int col = m.column < 0 ? 0 : m.column + 1;
+    diags_.push_back({file_, line, col, std::move(message)});
+  }
+  void error_at(const YAML::Mark& m, std::string message) {
+    diags_.push_back({file_, m.line + 1, m.column + 1, std::move(message)});
+  }
+
+  // Reports keys of `map` not in `allowed` (a typo must not silently do nothing).
+  bool expect_map(const YAML::Node& node, const std::string& where,
+                  std::initializer_list<std::string_view> allowed) {
+    if (!node.IsMap()) {
+      error(node, where + " must be a mapping");
+      return false;
+    }
+    for (const auto& kv : node) {
+      std::string key = kv.first.Scalar();
+      bool known = false;
+      for (auto a : allowed) known = known || a == key;
+      if (!known) {
+        std::string list;
+        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        error(kv.first, "unknown key '" + key + "' in " + where + " (expected one of: " + list + ")");
+      }
+    }
+    return true;
+  }
+
+  std::optional<std::string> string(const YAML::Node& node, const std::string& what) {
+    if (!node.IsScalar()) {
+      error(node, what + " must be a string");
+      return std::nullopt;
+    }
+    std::string err;
+    auto v = expand_env(node.Scalar(), env_, err);
+    if (!v) error(node, what + ": " + err);
+    return v;
+  }
+
+  std::optional<long long> integer(const YAML::Node& node, const std::string& what, long long min,
+                                   long long max) {
+    auto s = string(node, what);
+    if (!s) return std::nullopt;
+    long long v = 0;
+    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+    if (ec != std::errc() || p != s->data() + s->size()) {
+      error(node, what + " must be an integer, got '" + *s + "'");
+      return std::nullopt;
+    }
+    if (v < min || v > max) {
+      error(node, what + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<std::string> env(const std::string& name) const { return env_(name); }
+
+  std::optional<bool> boolean(const YAML::Node& node, const std::string& what) {
+    auto s = string(node, what);
+    if (!s) return std::nullopt;
+    if (*s == "true") return true;
+    if (*s == "false") return false;
+    error(node, what + " must be true or false");
+    return std::nullopt;
+  }
+
+  void millis(const YAML::Node& node, const std::string& what, Millis& out) {
+    if (auto v = integer(node, what, 1, 86'400'000)) out = Millis(*v);
+  }
+
+  std::optional<double> number(const YAML::Node& node, const std::string& what, double min, double max) {
+    auto s = string(node, what);
+    if (!s) return std::nullopt;
+    double v = 0;
+    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+    if (ec != std::errc() || p != s->data() + s->size()) {
+      error(node, what + " must be a number, got '" + *s + "'");
+      return std::nullopt;
+    }
+    if (!(v >= min && v <= max)) {
+      error(node, what + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+ private:
+  std::string file_;
+  const EnvLookup& env_;
+  std::vector<Diagnostic> diags_;
+};
+
+
+// The parts of the file read elsewhere (load_limits.cpp): limits, budgets, a model's price,
+// records.
+void read_limits(Reader& r, const YAML::Node& n, Config& c);
+void read_budgets(Reader& r, const YAML::Node& n, Config& c);
+void read_price(Reader& r, const YAML::Node& n, const std::string& where, Price& price);
+void read_records(Reader& r, const YAML::Node& n, Config& c);
+// Checks what needs the whole file read (a budget needs a store, a limit's model must exist).
+void check_limits(Reader& r, const YAML::Node& root, Config& c);
+
+}  // namespace gatehouse::config

@@ -1,0 +1,174 @@
+#include "limit/limiter.h"
+
+namespace gatehouse::limit {
+
+namespace {
+
+struct Choice {
+  std::shared_ptr<Counter> counter;
+  const Requirement::Option* option = nullptr;
+};
+
+long long need_of(Metric m, long long tokens) { return m == Metric::kTokens ? tokens : 1; }
+
+bool fits(const Counter& c, Metric m, long long limit, long long need, std::int64_t now_s) {
+  switch (m) {
+    case Metric::kRequests: return c.requests.used(now_s) + need <= limit;
+    case Metric::kTokens: return c.tokens.used(now_s) + need <= limit;
+    case Metric::kConcurrency: return c.in_flight + need <= limit;
+  }
+  return false;
+}
+
+std::int64_t wait_of(const Counter& c, Metric m, long long limit, long long need, std::int64_t now_s) {
+  switch (m) {
+    case Metric::kRequests: return c.requests.wait_s(now_s, limit, need);
+    case Metric::kTokens: return c.tokens.wait_s(now_s, limit, need);
+    case Metric::kConcurrency: return need > limit ? -1 : 1;  // a slot frees when a request ends
+  }
+  return 1;
+}
+
+// Keeps the view of the tightest limit: the least remaining.
+void tighten(HeaderView& v, long long limit, long long used, std::int64_t reset_s) {
+  long long remaining = std::max(0LL, limit - used);
+  if (!v.set || remaining < v.remaining) {
+    v = HeaderView{true, limit, remaining, reset_s};
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<Counter> InProcessLimiter::counter(const std::string& subject) {
+  auto& slot = counters_[subject];
+  if (!slot) slot = std::make_shared<Counter>();
+  return slot;
+}
+
+void InProcessLimiter::sweep(std::int64_t now_s) {
+  // Once a minute: a counter nobody holds, with nothing in flight and an empty window, is
+  // forgotten (it would be recreated empty anyway).
+  if (now_s - last_sweep_s_ < Window::kSlots) return;
+  last_sweep_s_ = now_s;
+  for (auto it = counters_.begin(); it != counters_.end();) {
+    const Counter& c = *it->second;
+    if (it->second.use_count() == 1 && c.in_flight == 0 && c.requests.empty(now_s) &&
+        c.tokens.empty(now_s)) {
+      it = counters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Admission InProcessLimiter::admit(std::span<const Requirement> requirements, long long tokens) {
+  Admission out;
+  const std::int64_t now_s = clock_() / 1000;
+  std::lock_guard lock(mu_);
+  sweep(now_s);
+
+  std::vector<Choice> chosen;
+  chosen.reserve(requirements.size());
+  bool rejected = false;
+  for (const auto& req : requirements) {
+    const long long need = need_of(req.metric, tokens);
+    if (req.options.empty()) {
+      chosen.emplace_back();  // nothing to meet; keeps chosen[i] in step with requirements[i]
+      continue;
+    }
+    Choice pick;
+    std::int64_t best_wait = -1;
+    const Requirement::Option* best_option = nullptr;
+    for (const auto& opt : req.options) {
+      auto c = counter(opt.subject);
+      if (fits(*c, req.metric, opt.limit, need, now_s)) {
+        pick = {std::move(c), &opt};
+        break;
+      }
+      std::int64_t w = wait_of(*c, req.metric, opt.limit, need, now_s);
+      if (!best_option || (w >= 0 && (best_wait < 0 || w < best_wait))) {
+        best_wait = w;
+        best_option = &opt;
+      }
+    }
+    if (pick.option) {
+      chosen.push_back(std::move(pick));
+      continue;
+    }
+    // Of several refusals, report the one the client must wait longest for ("never" first).
+    const bool worse = !rejected || (best_wait < 0 && out.retry_after_s >= 0) ||
+                       (best_wait >= 0 && out.retry_after_s >= 0 && best_wait > out.retry_after_s);
+    if (worse) {
+      out.metric = req.metric;
+      out.label = best_option->label;
+      out.limit = best_option->limit;
+      out.retry_after_s = best_wait;
+      out.needed = need;
+    }
+    rejected = true;
+  }
+
+  if (!rejected) {
+    out.admitted = true;
+    out.ticket = std::make_shared<Ticket>();
+    out.ticket->reserved_tokens = tokens;
+    for (std::size_t i = 0; i < chosen.size(); ++i) {
+      auto& c = chosen[i];
+      if (!c.counter) continue;
+      const Metric m = requirements[i].metric;
+      const long long need = need_of(m, tokens);
+      switch (m) {
+        case Metric::kRequests: c.counter->requests.add(now_s, need, now_s); break;
+        case Metric::kTokens: c.counter->tokens.add(now_s, need, now_s); break;
+        case Metric::kConcurrency: c.counter->in_flight += need; break;
+      }
+      out.ticket->charges.push_back({c.counter, m, need, now_s});
+    }
+  }
+  // The headers: every requests/tokens limit that applies, after this decision.
+  for (std::size_t i = 0; i < requirements.size(); ++i) {
+    const auto& req = requirements[i];
+    if (req.metric == Metric::kConcurrency) continue;
+    HeaderView& view = req.metric == Metric::kRequests ? out.requests : out.tokens;
+    const Requirement::Option* opt = nullptr;
+    std::shared_ptr<Counter> c;
+    if (out.admitted && chosen[i].option) {
+      opt = chosen[i].option;
+      c = chosen[i].counter;
+    } else if (!out.admitted && !req.options.empty()) {
+      opt = &req.options.front();
+      c = counter(opt->subject);
+    }
+    if (!opt) continue;
+    const Window& w = req.metric == Metric::kRequests ? c->requests : c->tokens;
+    tighten(view, opt->limit, w.used(now_s), w.reset_s(now_s));
+  }
+  return out;
+}
+
+void InProcessLimiter::settle(Ticket& ticket, long long actual_tokens) {
+  if (ticket.settled) return;
+  ticket.settled = true;
+  const std::int64_t now_s = clock_() / 1000;
+  std::lock_guard lock(mu_);
+  for (auto& ch : ticket.charges) {
+    switch (ch.metric) {
+      case Metric::kRequests: break;
+      case Metric::kTokens: ch.counter->tokens.add(ch.at_s, actual_tokens - ch.amount, now_s); break;
+      case Metric::kConcurrency: ch.counter->in_flight -= ch.amount; break;
+    }
+  }
+  ticket.charges.clear();  // the counters may be swept now
+}
+
+std::size_t InProcessLimiter::subjects() const {
+  std::lock_guard lock(mu_);
+  return counters_.size();
+}
+
+std::string format_reset(std::int64_t seconds) {
+  if (seconds < 60) return std::to_string(seconds) + "s";
+  return std::to_string(seconds / 60) + "m" + std::to_string(seconds % 60) + "s";
+}
+
+}  // namespace gatehouse::limit

@@ -1,0 +1,96 @@
+#include "pipeline/budget.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "limit/price.h"
+
+namespace gatehouse::pipeline {
+
+namespace {
+
+constexpr config::BudgetPeriod kPeriods[] = {config::BudgetPeriod::kDaily, config::BudgetPeriod::kWeekly,
+                                             config::BudgetPeriod::kMonthly, config::BudgetPeriod::kTotal};
+
+std::string dollars(double usd) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "$%.4f", usd);
+  return buf;
+}
+
+std::string duration(std::int64_t s) {
+  if (s >= 86400) return std::to_string(s / 86400) + "d " + std::to_string(s % 86400 / 3600) + "h";
+  if (s >= 3600) return std::to_string(s / 3600) + "h " + std::to_string(s % 3600 / 60) + "m";
+  if (s >= 60) return std::to_string(s / 60) + "m " + std::to_string(s % 60) + "s";
+  return std::to_string(s) + "s";
+}
+
+}  // namespace
+
+BudgetStage::BudgetStage(const config::Config& config, limit::BudgetLedger& ledger) : ledger_(ledger) {
+  for (const auto& r : config.budgets) rules_[{r.scope, r.match, r.period}] = &r;
+}
+
+Decision BudgetStage::on_routed(RequestContext& ctx) const {
+  if (!ctx.model_request) return std::nullopt;
+  std::vector<limit::BudgetCheck> checks;
+  std::vector<std::string> subjects;
+  auto scope = [&](config::BudgetScope s, const std::string& value) {
+    if (value.empty()) return;
+    const std::string subject = std::string(config::to_string(s)) + ":" + value;
+    subjects.push_back(subject);
+    for (auto p : kPeriods) {
+      auto it = rules_.find({s, value, p});
+      if (it == rules_.end()) it = rules_.find({s, std::string(), p});
+      if (it == rules_.end()) continue;
+      const auto& r = *it->second;
+      checks.push_back({subject, limit::Period(int(p)), r.usd, r.warn_at,
+                        std::string(config::to_string(s)) + " '" + value + "'"});
+    }
+  };
+  scope(config::BudgetScope::kKey, ctx.key_name);
+  scope(config::BudgetScope::kProject, ctx.project);
+  if (subjects.empty()) return std::nullopt;
+
+  Usage estimate;
+  estimate.input_tokens = ctx.estimated_input_tokens;
+  estimate.output_tokens = ctx.estimated_output_tokens;
+  const double estimated_cost = ctx.model_config ? limit::cost_usd(ctx.model_config->price, estimate) : 0;
+  auto a = ledger_.admit(checks, std::move(subjects), estimated_cost);
+  if (a.admitted) {
+    ctx.budget_ticket = std::move(a.ticket);
+    return std::nullopt;
+  }
+  const auto& b = a.spent_budget;
+  Error e;
+  e.kind = ErrorKind::kRateLimited;
+  e.source = ErrorSource::kGateway;
+  e.status = 429;
+  e.code = "budget_exceeded";
+  e.type = "insufficient_quota";
+  e.message = b.label + " has spent its " + std::string(limit::to_string(b.period)) + " budget (" +
+              dollars(a.spent) + " of " + dollars(b.usd) + ")" +
+              (a.resets_in_s >= 0 ? "; it resets in " + duration(a.resets_in_s)
+                                  : "; it is a total budget and does not reset: ask the gateway operator to raise it");
+  if (a.resets_in_s >= 0) e.retry_after_s = int(std::min<std::int64_t>(a.resets_in_s, 1 << 30));
+  // The SDKs retry 429s by default: waiting out a budget takes hours, not seconds.
+  ctx.response_headers.emplace_back("x-should-retry", "false");
+  return e;
+}
+
+void BudgetStage::on_complete(const RequestContext& ctx) const noexcept {
+  if (!ctx.budget_ticket) return;
+  try {
+    for (const auto& w : ledger_.settle(*ctx.budget_ticket, ctx.cost_usd)) {
+      spdlog::warn("budget: {} has spent {} of its {} {} budget ({}%, warn_at {})", w.budget.label,
+                   dollars(w.spent), std::string(limit::to_string(w.budget.period)), dollars(w.budget.usd),
+                   int(w.spent * 100 / w.budget.usd), w.budget.warn_at);
+    }
+  } catch (...) {
+    // Accounting must never take a request down.
+  }
+}
+
+}  // namespace gatehouse::pipeline

@@ -1,0 +1,143 @@
+#include "pipeline/limit.h"
+
+#include <vector>
+
+namespace gatehouse::pipeline {
+
+namespace {
+
+using limit::Metric;
+constexpr Metric kMetrics[] = {Metric::kRequests, Metric::kTokens, Metric::kConcurrency};
+
+std::string label(config::LimitScope scope, const std::string& value) {
+  return std::string(config::to_string(scope)) + " '" + value + "'";
+}
+
+std::string subject(config::LimitScope scope, const std::string& value) {
+  return std::string(config::to_string(scope)) + ":" + value;
+}
+
+Error rejection(const limit::Admission& a) {
+  Error e;
+  e.kind = ErrorKind::kRateLimited;
+  e.source = ErrorSource::kGateway;
+  e.retryable = a.retry_after_s >= 0;
+  e.status = 429;
+  if (a.retry_after_s > 0) e.retry_after_s = int(a.retry_after_s);
+  const std::string retry = a.retry_after_s > 0 ? "; retry in " + limit::format_reset(a.retry_after_s) : "";
+  switch (a.metric) {
+    case Metric::kRequests:
+      e.type = "requests";
+      e.code = "rate_limit_exceeded";
+      e.message = "Rate limit reached for " + a.label + ": " + std::to_string(a.limit) +
+                  " requests per minute" + retry;
+      break;
+    case Metric::kTokens:
+      e.type = "tokens";
+      e.code = "rate_limit_exceeded";
+      if (a.retry_after_s < 0) {
+        e.message = "This request needs about " + std::to_string(a.needed) + " tokens, more than " +
+                    a.label + " may use in a minute (" + std::to_string(a.limit) +
+                    "): send a shorter prompt or a lower max_tokens";
+      } else {
+        e.message = "Rate limit reached for " + a.label + ": " + std::to_string(a.limit) +
+                    " tokens per minute (this request needs about " + std::to_string(a.needed) + ")" + retry;
+      }
+      break;
+    case Metric::kConcurrency:
+      e.type = "requests";
+      e.code = "concurrency_limit_exceeded";
+      e.message = "Too many requests in flight for " + a.label + ": at most " + std::to_string(a.limit) +
+                  " at once; retry when one has finished";
+      e.retry_after_s = 1;
+      break;
+  }
+  return e;
+}
+
+}  // namespace
+
+LimitStage::LimitStage(const config::Config& config, limit::Limiter& limiter) : limiter_(limiter) {
+  for (const auto& r : config.limits) {
+    Limits& l = rules_[{r.scope, r.match}];
+    if (r.qpm) l[0] = r.qpm;
+    if (r.tpm) l[1] = r.tpm;
+    if (r.concurrency) l[2] = r.concurrency;
+  }
+}
+
+const long long* LimitStage::find(config::LimitScope scope, const std::string& match,
+                                  std::size_t metric) const {
+  auto it = rules_.find({scope, match});
+  if (it == rules_.end() || it->second[metric] == 0) return nullptr;
+  return &it->second[metric];
+}
+
+Decision LimitStage::on_routed(RequestContext& ctx) const {
+  if (rules_.empty()) return std::nullopt;
+  if (!ctx.model_request) return std::nullopt;
+  using config::LimitScope;
+  std::vector<limit::Requirement> reqs;
+  static const std::string kDefault;
+  for (std::size_t m = 0; m < 3; ++m) {
+    const Metric metric = kMetrics[m];
+    // One scope, one subject: its own rule, else the scope's default.
+    auto single = [&](LimitScope scope, const std::string& value) {
+      const long long* l = find(scope, value, m);
+      if (!l) l = find(scope, kDefault, m);
+      if (l) reqs.push_back({metric, {{subject(scope, value), *l, label(scope, value)}}});
+    };
+    single(LimitScope::kModel, ctx.model);
+    if (!ctx.project.empty()) single(LimitScope::kProject, ctx.project);
+    if (!ctx.key_name.empty()) {
+      single(LimitScope::kKey, ctx.key_name);
+    } else if (!ctx.user.empty()) {
+      // Databricks' precedence: the user's own limit, else its groups' (shared by each group's
+      // members; refused only when every one is spent), else the default per-user limit.
+      if (const long long* own = find(LimitScope::kUser, ctx.user, m)) {
+        reqs.push_back({metric, {{subject(LimitScope::kUser, ctx.user), *own, label(LimitScope::kUser, ctx.user)}}});
+        continue;
+      }
+      limit::Requirement groups{metric, {}};
+      for (const auto& g : ctx.groups) {
+        const long long* l = find(LimitScope::kGroup, g, m);
+        if (!l) l = find(LimitScope::kGroup, kDefault, m);
+        if (l) groups.options.push_back({subject(LimitScope::kGroup, g), *l, label(LimitScope::kGroup, g)});
+      }
+      if (!groups.options.empty()) {
+        reqs.push_back(std::move(groups));
+      } else if (const long long* l = find(LimitScope::kUser, kDefault, m)) {
+        reqs.push_back({metric, {{subject(LimitScope::kUser, ctx.user), *l, label(LimitScope::kUser, ctx.user)}}});
+      }
+    }
+  }
+  if (reqs.empty()) return std::nullopt;
+
+  const long long tokens = ctx.estimated_input_tokens + ctx.estimated_output_tokens;
+  limit::Admission a = limiter_.admit(reqs, tokens);
+  auto header = [&](const char* what, const limit::HeaderView& v) {
+    if (!v.set) return;
+    const std::string w(what);
+    ctx.response_headers.emplace_back("x-ratelimit-limit-" + w, std::to_string(v.limit));
+    ctx.response_headers.emplace_back("x-ratelimit-remaining-" + w, std::to_string(v.remaining));
+    ctx.response_headers.emplace_back("x-ratelimit-reset-" + w, limit::format_reset(v.reset_s));
+  };
+  header("requests", a.requests);
+  header("tokens", a.tokens);
+  if (!a.admitted) {
+    if (a.retry_after_s < 0) ctx.response_headers.emplace_back("x-should-retry", "false");
+    return rejection(a);
+  }
+  ctx.limit_ticket = std::move(a.ticket);
+  return std::nullopt;
+}
+
+void LimitStage::on_complete(const RequestContext& ctx) const noexcept {
+  if (!ctx.limit_ticket) return;
+  // What the provider reported; its estimate when it said nothing but may bill; nothing when the
+  // request never reached a provider that accepted it.
+  const long long used = ctx.usage.known || ctx.usage.estimated ? ctx.usage.total() : 0;
+  limiter_.settle(*ctx.limit_ticket, used);
+}
+
+}  // namespace gatehouse::pipeline
