@@ -241,7 +241,21 @@ std::variant<CanonicalRequest, Error> decode_request(Operation op, std::string& 
       }
       continue;
     }
-    if (key == "stream_options" && type == od::json_type::object) {
+    if (key == "stream_options" && type == od::json_type::null) {
+      // Kept as a span: asking for a stream's usage replaces it rather than adding a second one.
+      std::string_view raw = value.raw_json_token();
+      while (!raw.empty() && raw.back() != 'l') raw.remove_suffix(1);
+      const char* k = raw_key;
+      while (k > body.data() && *k != '"') --k;
+      req.stream_options_offset = std::size_t(k - body.data());
+      req.stream_options_length = std::size_t(raw.data() + raw.size() - k);
+      continue;
+    }
+    if (key == "stream_options" && type != od::json_type::object) {
+      return Error::bad_request("'stream_options' must be an object, e.g. {\"include_usage\": true}",
+                                "stream_options");
+    }
+    if (key == "stream_options") {
       // Its span is kept (a stream's usage may have to be asked for: api/usage.h); it is small,
       // so its members are read from a tree.
       od::object so;

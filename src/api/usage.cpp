@@ -147,6 +147,7 @@ std::string with_stream_usage(std::string_view body, CanonicalRequest& req) {
     std::string_view value = raw.substr(raw.find(':') + 1);
     boost::system::error_code ec;
     boost::json::value v = boost::json::parse(value, ec);
+    if (!ec && v.is_null()) v = boost::json::object();  // "stream_options": null
     if (ec || !v.is_object()) return std::string(body);
     v.get_object()["include_usage"] = true;
     member = "\"stream_options\":" + boost::json::serialize(v);

@@ -6,8 +6,10 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <map>
 
 #include "pipeline/kill_switch.h"
+#include "route/health.h"
 #include "store/key_rules.h"
 #include "store/key_store.h"
 #include "store/store_executor.h"
@@ -22,6 +24,44 @@ namespace {
 
 constexpr std::string_view kKill = "/admin/v1/kill";
 constexpr std::string_view kKeys = "/admin/v1/keys";
+constexpr std::string_view kHealth = "/admin/v1/health";
+
+// Every route target's health: the state the gateway keeps (route/health.h), and the routes that
+// use each target. A target no request has tried yet is healthy.
+std::string health_json(const Snapshot& snapshot) {
+  std::map<std::string, route::TargetState> states;
+  for (auto& s : snapshot.services.health->states()) states[s.model] = s;
+  std::map<std::string, json::array> used_by;
+  for (const auto& [name, m] : snapshot.config->models) {
+    if (!m.route) continue;
+    for (const auto& t : m.route->targets) {
+      used_by[t.model].push_back(json::value(name));
+      if (!states.contains(t.model)) {
+        route::TargetState fresh;
+        fresh.model = t.model;
+        fresh.state = "healthy";
+        states[t.model] = fresh;
+      }
+    }
+  }
+  json::array targets;
+  for (const auto& [name, s] : states) {
+    const auto* m = snapshot.config->models.contains(name) ? &snapshot.config->models.at(name) : nullptr;
+    targets.push_back(json::object{
+        {"model", name},
+        {"provider", m ? m->provider : std::string()},
+        {"state", s.state},
+        {"consecutive_failures", s.consecutive_failures},
+        {"cooldown_remaining_s", (s.cooldown_remaining_ms + 999) / 1000},
+        {"latency_ms", s.latency_ms < 0 ? json::value(nullptr) : json::value(s.latency_ms)},
+        {"successes", s.successes},
+        {"failures", s.failures},
+        {"last_error", s.last_error.empty() ? json::value(nullptr) : json::value(s.last_error)},
+        {"routes", used_by.contains(name) ? used_by[name] : json::array()},
+    });
+  }
+  return json::serialize(json::object{{"targets", std::move(targets)}});
+}
 
 Error not_allowed(std::string_view allowed) {
   Error e = Error::bad_request("this endpoint accepts " + std::string(allowed) + " only");
@@ -242,8 +282,18 @@ asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Reque
   if (path == kKeys || (path.starts_with(kKeys) && path.size() > kKeys.size() + 1 && path[kKeys.size()] == '/')) {
     co_return co_await keys(request, path, ctx, snapshot);
   }
+  if (path == kHealth) {
+    if (request.method() != boost::beast::http::verb::get) {
+      Error e = Error::bad_request("/admin/v1/health accepts GET only");
+      e.kind = ErrorKind::kMethodNotAllowed;
+      e.status = 405;
+      e.code = "method_not_allowed";
+      co_return e;
+    }
+    co_return AdminAnswer{200, health_json(snapshot)};
+  }
   Error unknown = Error::not_found("no such admin endpoint: " + std::string(path.substr(0, 200)) +
-                                       " (/admin/v1/kill, /admin/v1/keys)",
+                                       " (/admin/v1/kill, /admin/v1/keys, /admin/v1/health)",
                                    "unknown_url");
   co_return unknown;
 }

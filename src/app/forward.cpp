@@ -131,6 +131,7 @@ asio::awaitable<std::optional<Error>> exchange(http::Exchange& ex, pipeline::Req
     ctx.upstream_time = since(t0);
     co_return error;
   }
+  ctx.upstream_first_byte = call.time_to_head();
   unsigned status = call.status();
   if (status >= 400) {
     auto body = co_await call.read_all(kMaxErrorBytes);

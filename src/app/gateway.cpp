@@ -310,18 +310,19 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
 
   auto routed = snapshot->router.resolve(canonical.model);
   if (auto* e = std::get_if<Error>(&routed)) co_return co_await respond_error(ex, ctx, *e);
+  const route::Plan& plan = std::get<route::Plan>(routed);
   ctx.model = canonical.model;
-  {
-    const auto& first = std::get<std::vector<route::Target>>(routed).front();
-    ctx.model_config = first.model;
-    ctx.provider = first.provider->name;
-  }
+  ctx.model_config = plan.model;
+  // Until a target serves it, the first one stands for the request (its price for the budget's
+  // estimate). A route's providers are checked per target (a killed one is skipped).
+  ctx.served_model = plan.targets.front().model;
+  if (!plan.route) ctx.provider = plan.targets.front().provider->name;
   if (auto rejected = snapshot->pipeline.on_routed(ctx)) {
     co_return co_await respond_error(ex, ctx, *rejected);
   }
 
   if (canonical.op == api::Operation::kCountTokens) {
-    const auto& first = std::get<std::vector<route::Target>>(routed).front();
+    const auto& first = plan.targets.front();
     if (!snapshot->providers.find(first.provider->name)->second->supports(canonical.op)) {
       // Only Anthropic counts tokens exactly; for other providers an estimate (about four
       // bytes of request per token) is what Claude Code needs to budget its context.
@@ -331,108 +332,7 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
     }
   }
 
-  const auto client_wire =
-      ctx.shape == ApiShape::kAnthropic ? provider::Wire::kAnthropic : provider::Wire::kOpenAI;
-  std::optional<Error> last_error;
-  for (const auto& target : std::get<std::vector<route::Target>>(routed)) {
-    ctx.provider = target.provider->name;
-    ctx.served_model = target.model;
-    const auto& adapter = *snapshot->providers.find(target.provider->name)->second;
-    if (!adapter.supports(canonical.op)) {
-      last_error = Error::bad_request("model '" + canonical.model + "' is served by provider '" +
-                                          target.provider->name + "' (" +
-                                          std::string(config::to_string(target.provider->kind)) +
-                                          "), which does not serve this operation",
-                                      "model");
-      continue;
-    }
-
-    if (target.provider->auth_passthrough && !ctx.jwt) {
-      last_error = Error::forbidden(
-          "model '" + canonical.model + "' is served on behalf of its caller (provider '" +
-              target.provider->name +
-              "' forwards the caller's own token): call it with a token from your identity "
-              "provider, not a gateway key",
-          "permission_denied");
-      continue;
-    }
-
-    // Same shape on both sides: the client's bytes pass through. Otherwise translate.
-    const api::CanonicalRequest* outgoing_request = &canonical;
-    std::string_view outgoing_body = client_body;
-    api::CanonicalRequest translated_request;
-    std::string translated_body;
-    std::unique_ptr<translate::ResponseTranslator> translator;
-    if (adapter.wire() != client_wire) {
-      auto t = client_wire == provider::Wire::kOpenAI
-                   ? translate::openai_request_to_anthropic(client_body,
-                                                            target.provider->default_max_tokens)
-                   : translate::anthropic_request_to_openai(client_body);
-      if (auto* e = std::get_if<Error>(&t)) {
-        last_error = std::move(*e);
-        continue;
-      }
-      translated_body = std::move(std::get<std::string>(t));
-      translated_request = canonical;
-      translated_request.model_length = 0;  // the translation has no model member
-      translated_request.object_start = 1;
-      outgoing_request = &translated_request;
-      outgoing_body = translated_body;
-      translator = client_wire == provider::Wire::kOpenAI
-                       ? translate::anthropic_response_to_openai(canonical.include_usage)
-                       : translate::openai_response_to_anthropic();
-    }
-    Metering metering;
-    metering.wire = adapter.wire() == provider::Wire::kAnthropic ? api::UsageWire::kAnthropic
-                                                                 : api::UsageWire::kOpenAI;
-    // A stream's usage must be known (limits settle on it, budgets charge it): an OpenAI-compatible
-    // provider reports it only when asked, so it is asked, and its usage-only chunk kept from a
-    // client that did not ask. (Databricks puts usage on its chunks unasked.)
-    std::string usage_body;
-    if (!translator && ctx.stream && !canonical.include_usage &&
-        target.provider->kind == config::ProviderKind::kOpenAICompatible &&
-        canonical.op == api::Operation::kChatCompletions) {
-      translated_request = canonical;
-      usage_body = api::with_stream_usage(outgoing_body, translated_request);
-      outgoing_request = &translated_request;
-      outgoing_body = usage_body;
-      metering.strip_usage_chunk = true;
-    }
-
-    auto& pool = worker.pools->get(adapter.origin());
-    // An OAuth token the provider refuses is refreshed, and the request retried, once.
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      std::string token;
-      if (target.provider->auth_passthrough) {
-        token = std::string(ctx.bearer);  // on behalf of the caller: its own (verified) JWT
-      } else if (auto* oauth = adapter.oauth()) {
-        auto t = co_await oauth->token(*worker.pools);
-        if (auto* e = std::get_if<Error>(&t)) {
-          last_error = std::move(*e);
-          break;
-        }
-        token = std::move(std::get<std::string>(t));
-      }
-      http::UpstreamRequest upstream;
-      adapter.prepare(provider::Outgoing{*outgoing_request, outgoing_body, target.model->upstream_model,
-                                         ex.request_id(), token,
-                                         translator ? nullptr : &request},
-                      upstream);
-      last_error = co_await forward(ex, ctx, pool, adapter.timeouts(), upstream, translator.get(), metering);
-      if (!last_error) co_return;  // answered (or the client left)
-      if (attempt == 0 && adapter.oauth() && !target.provider->auth_passthrough &&
-          last_error->upstream_status == 401) {
-        spdlog::info("{} provider {} refused its OAuth token; fetching a new one", ex.request_id(),
-                     target.provider->name);
-        adapter.oauth()->rejected(token);
-        continue;
-      }
-      break;
-    }
-    spdlog::warn("{} upstream {} failed: {}", ex.request_id(), target.provider->name,
-                 last_error->message);
-  }
-  co_await respond_error(ex, ctx, *last_error);
+  co_await serve(ex, ctx, *snapshot, plan, canonical, client_body);
 }
 
 }  // namespace gatehouse::app

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <vector>
 
+#include "api/openai.h"
 #include "app/snapshot.h"
 #include "http/server.h"
 #include "http/upstream.h"
@@ -32,6 +35,23 @@ class Gateway final : public http::Handler {
     std::shared_ptr<const Snapshot> snapshot;
     std::unique_ptr<http::UpstreamPools> pools;
   };
+
+  // The result of one attempt at one target (dispatch.cpp).
+  struct Attempt {
+    std::optional<Error> error;  // none: answered (or the client left)
+    bool ineligible = false;     // the target cannot serve this request at all (nothing was sent)
+  };
+
+  // Serves a model request by its plan: each target in turn (health, retries, fallback), until
+  // one answers; else the last error, or 503 summarising every target's failure (dispatch.cpp).
+  asio::awaitable<void> serve(http::Exchange& ex, pipeline::RequestContext& ctx, const Snapshot& snapshot,
+                              const route::Plan& plan, api::CanonicalRequest& canonical,
+                              std::string_view client_body);
+  // One attempt at `target`: the request in its provider's shape, its credential (an OAuth token
+  // the provider refuses is refreshed and the attempt repeated once), forward.
+  asio::awaitable<Attempt> attempt(http::Exchange& ex, pipeline::RequestContext& ctx, const Snapshot& snapshot,
+                                   const route::Target& target, api::CanonicalRequest& canonical,
+                                   std::string_view client_body);
 
   asio::awaitable<void> respond_error(http::Exchange& ex, pipeline::RequestContext& ctx,
                                       const Error& error);

@@ -4,6 +4,7 @@
 #include "limit/budget.h"
 #include "limit/limiter.h"
 #include "record/writer.h"
+#include "route/health.h"
 #include "pipeline/kill_switch.h"
 #include "store/key_store.h"
 #include "store/key_watcher.h"
@@ -43,6 +44,8 @@ std::variant<pipeline::Services, std::string> make_services(const config::Config
   s.kills = previous ? previous->kills : std::make_shared<pipeline::KillSwitch>();
   // Rate-limit windows outlive reloads: a reload never resets a limit.
   s.limiter = previous ? previous->limiter : std::make_shared<limit::InProcessLimiter>();
+  // So does what is known of route targets' health (a target in cooldown stays in it).
+  s.health = previous ? previous->health : std::make_shared<route::TargetHealth>();
 
   if (config.jwt.enabled) {
     // A JWKS file is read again on every reload (the point of editing it); a URL's refresher

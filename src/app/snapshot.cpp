@@ -13,7 +13,9 @@ namespace gatehouse::app {
 
 namespace {
 boost::json::object model_object(const config::ModelConfig& model) {
-  return {{"id", model.name}, {"object", "model"}, {"created", 0}, {"owned_by", model.provider}};
+  // A virtual model is the gateway's own.
+  return {{"id", model.name}, {"object", "model"}, {"created", 0},
+          {"owned_by", model.route ? std::string("gatehouse") : model.provider}};
 }
 
 template <class Keep>
@@ -29,7 +31,7 @@ std::string render_models(const config::Config& c, Keep keep) {
 Snapshot::Snapshot(std::shared_ptr<const config::Config> c, pipeline::Services s)
     : config(std::move(c)),
       pipeline(pipeline::Pipeline::build(*config, s)),
-      router(*config),
+      router(*config, *s.health),
       services(std::move(s)) {
   for (const auto& [name, p] : config->providers) {
     switch (p.kind) {

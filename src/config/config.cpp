@@ -88,3 +88,16 @@ std::string_view to_string(LimitScope s) {
 std::string_view to_string(BudgetScope s) { return s == BudgetScope::kKey ? "key" : "project"; }
 
 }  // namespace gatehouse::config
+
+namespace gatehouse::config {
+
+std::string_view to_string(RouteStrategy s) {
+  switch (s) {
+    case RouteStrategy::kPriority: return "priority";
+    case RouteStrategy::kWeighted: return "weighted";
+    case RouteStrategy::kLatency: return "latency";
+  }
+  return "?";
+}
+
+}  // namespace gatehouse::config

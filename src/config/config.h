@@ -90,12 +90,46 @@ struct Price {
 // `price`; nullopt for other names.
 std::optional<Price> databricks_list_price(std::string_view endpoint);
 
+// A virtual model's route: which models serve it, how one is chosen, when to try another.
+enum class RouteStrategy {
+  kPriority,  // the first healthy target, in the order given
+  kWeighted,  // split by weight (smooth weighted round robin)
+  kLatency,   // the lowest recent latency (time to first byte for streams), exploring the others
+};
+std::string_view to_string(RouteStrategy s);
+
+// Failures a route falls back (and retries) on.
+enum FailureClass : unsigned {
+  kFail5xx = 1,           // the provider answered 500-599
+  kFail429 = 2,           // the provider answered 429
+  kFailTimeout = 4,       // a connect, first-byte, idle or total timeout
+  kFailConnect = 8,       // could not connect, or the connection broke before an answer
+};
+
+struct RouteTarget {
+  std::string model;      // a model with a provider (not another route)
+  int weight = 1;         // weighted strategy
+  // Per-target timeouts, each overriding the provider's when set.
+  std::optional<Millis> connect, first_byte, idle, total;
+};
+
+struct RouteConfig {
+  RouteStrategy strategy = RouteStrategy::kPriority;
+  std::vector<RouteTarget> targets;
+  unsigned fallback_on = kFail5xx | kFail429 | kFailTimeout | kFailConnect;
+  int retries = 0;                       // further attempts on the same target (retryable failures)
+  Millis backoff{100};                   // before the first retry; doubled each time, with jitter
+  int cooldown_failures = 3;             // consecutive failures that put a target in cooldown
+  std::chrono::seconds cooldown{300};    // how long a failing target is skipped
+};
+
 struct ModelConfig {
   std::string name;
-  std::string provider;         // key into Config::providers
+  std::string provider;         // key into Config::providers; empty for a route
   std::string upstream_model;   // replaces "model" in the forwarded body
   std::optional<DataClass> max_data_class;  // none: any class
   Price price;                  // `price:`, or the provider's list price when known
+  std::optional<RouteConfig> route;  // a virtual model: served by its targets
 };
 
 // limits: rate limits per minute and in flight. A rule with an empty `match` is the default for

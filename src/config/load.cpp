@@ -390,7 +390,15 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
         ModelConfig m;
         m.name = name;
         const auto& n = kv.second;
-        if (!r.expect_map(n, where, {"provider", "upstream_model", "max_data_class", "price"})) continue;
+        if (!r.expect_map(n, where, {"provider", "upstream_model", "max_data_class", "price", "route"})) continue;
+        if (n["route"]) {
+          RouteConfig route;
+          read_route(r, n["route"], where + ".route", route);
+          m.route = std::move(route);
+          if (n["provider"] || n["upstream_model"]) {
+            r.error(n["route"], where + ": a model has either a provider (and upstream_model) or a route, not both");
+          }
+        }
         if (n["price"]) read_price(r, n["price"], where + ".price", m.price);
         if (n["max_data_class"]) {
           if (auto v = r.string(n["max_data_class"], where + ".max_data_class")) {
@@ -402,7 +410,7 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
           }
         }
         if (!n["provider"]) {
-          r.error(n, where + ".provider is required");
+          if (!m.route) r.error(n, where + ".provider is required (or a route: {targets: [...]})");
         } else if (auto p = r.string(n["provider"], where + ".provider")) {
           m.provider = *p;
           if (!c.providers.contains(*p)) {
@@ -411,7 +419,7 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
         }
         if (n["upstream_model"]) {
           if (auto u = r.string(n["upstream_model"], where + ".upstream_model")) m.upstream_model = *u;
-        } else {
+        } else if (!m.route) {
           m.upstream_model = name;  // the provider knows the model by the same name
         }
         if (!m.price.set && c.providers.contains(m.provider) &&
@@ -519,6 +527,7 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
     }
   }
 
+  check_routes(r, root, c);
   if (root["limits"]) read_limits(r, root["limits"], c);
   if (root["budgets"]) read_budgets(r, root["budgets"], c);
   if (root["records"]) read_records(r, root["records"], c);

@@ -54,6 +54,10 @@ void read_limits(Reader& r, const YAML::Node& n, Config& c) {
       if (auto m = r.string(item["match"], "limits[].match")) {
         rule.match = *m;
         if (m->empty()) r.error(item["match"], "limits[].match must not be empty (leave it out for the scope's default)");
+        // Models are read before limits.
+        if (rule.scope == LimitScope::kModel && !m->empty() && !c.models.contains(*m)) {
+          r.error(item["match"], "limits[model " + *m + "]: model '" + *m + "' is not defined under models");
+        }
       }
     }
     const std::string where = "limits[" + std::string(to_string(rule.scope)) +
@@ -164,14 +168,6 @@ void check_limits(Reader& r, const YAML::Node& root, Config& c) {
   if (!c.budgets.empty() && c.store.sqlite_path.empty()) {
     r.error(root["budgets"], "budgets need store.sqlite: spend is kept with the usage records, so "
                              "a restart does not reset a budget (add store: {sqlite: \"./gatehouse.db\"})");
-  }
-  std::size_t i = 0;
-  for (const auto& rule : c.limits) {
-    const YAML::Node at = root["limits"][i++];
-    if (rule.scope == LimitScope::kModel && !rule.match.empty() && !c.models.contains(rule.match)) {
-      r.error(at["match"], "limits[model " + rule.match + "]: model '" + rule.match +
-                               "' is not defined under models");
-    }
   }
 }
 

@@ -154,7 +154,13 @@ void InProcessLimiter::settle(Ticket& ticket, long long actual_tokens) {
   for (auto& ch : ticket.charges) {
     switch (ch.metric) {
       case Metric::kRequests: break;
-      case Metric::kTokens: ch.counter->tokens.add(ch.at_s, actual_tokens - ch.amount, now_s); break;
+      case Metric::kTokens: {
+        const long long delta = actual_tokens - ch.amount;
+        // A request that outlasted the window (a long stream): what it used beyond its estimate
+        // still counts, now.
+        if (!ch.counter->tokens.add(ch.at_s, delta, now_s) && delta > 0) ch.counter->tokens.add(now_s, delta, now_s);
+        break;
+      }
       case Metric::kConcurrency: ch.counter->in_flight -= ch.amount; break;
     }
   }

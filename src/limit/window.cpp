@@ -13,14 +13,15 @@ long long Window::used(std::int64_t now_s) const {
   return sum;
 }
 
-void Window::add(std::int64_t at_s, long long n, std::int64_t now_s) {
-  if (at_s <= now_s - kSlots || at_s > now_s) return;  // already out of the window
+bool Window::add(std::int64_t at_s, long long n, std::int64_t now_s) {
+  if (at_s <= now_s - kSlots || at_s > now_s) return false;  // out of the window
   const int i = static_cast<int>(((at_s % kSlots) + kSlots) % kSlots);
   if (second_[i] != at_s) {
     second_[i] = at_s;
     count_[i] = 0;
   }
   count_[i] = std::max(0LL, count_[i] + n);
+  return true;
 }
 
 std::int64_t Window::wait_s(std::int64_t now_s, long long limit, long long need) const {

@@ -14,8 +14,8 @@ class Window {
   // The units charged in the window ending at `now_s` (unix seconds).
   long long used(std::int64_t now_s) const;
   // Charges `n` units (negative: gives units back) to second `at_s`, if that second is still in
-  // the window ending at `now_s`; a slot never goes below zero.
-  void add(std::int64_t at_s, long long n, std::int64_t now_s);
+  // the window ending at `now_s` (false otherwise); a slot never goes below zero.
+  bool add(std::int64_t at_s, long long n, std::int64_t now_s);
   // Seconds from `now_s` until `need` more units fit under `limit`: 0 when they fit now, -1 when
   // they never can (need > limit).
   std::int64_t wait_s(std::int64_t now_s, long long limit, long long need) const;

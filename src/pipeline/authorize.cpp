@@ -36,16 +36,7 @@ bool AuthorizeStage::allows(const std::vector<const config::RoleConfig*>& roles,
 }
 
 Decision AuthorizeStage::on_routed(RequestContext& ctx) const {
-  if (auto kill = kills_.match(ctx.model, ctx.provider, ctx.project, ctx.key_name)) {
-    Error e;
-    e.kind = ErrorKind::kUnavailable;
-    e.source = ErrorSource::kGateway;
-    e.status = 503;
-    e.code = "kill_switch";
-    e.message = kill->scope + " '" + kill->value + "' is switched off by an administrator" +
-                (kill->reason.empty() ? "" : ": " + kill->reason) + " (" + kill->id + ")";
-    return e;
-  }
+  if (auto kill = kills_.match(ctx.model, ctx.provider, ctx.project, ctx.key_name)) return kill_error(*kill);
 
   if (config_.roles_defined) {
     // The roles that let this caller use this model; the request must fit one of them.

@@ -71,6 +71,8 @@ struct RequestContext {
   int status = 0;
   std::string error_code;  // empty on success
   std::chrono::microseconds upstream_time{0};  // time the gateway waited for the upstream
+  std::chrono::microseconds upstream_first_byte{0};  // from sending to the response head (last attempt)
+  int attempts = 0;                // upstream attempts made (retries and fallbacks included)
   bool client_gone = false;
   const config::ModelConfig* served_model = nullptr;  // the target that answered (or was tried last)
   bool upstream_answered = false;  // a provider accepted the request (2xx head): it may bill it

@@ -47,4 +47,15 @@ std::optional<Kill> KillSwitch::match(std::string_view model, std::string_view p
   return std::nullopt;
 }
 
+Error kill_error(const Kill& kill) {
+  Error e;
+  e.kind = ErrorKind::kUnavailable;
+  e.source = ErrorSource::kGateway;
+  e.status = 503;
+  e.code = "kill_switch";
+  e.message = kill.scope + " '" + kill.value + "' is switched off by an administrator" +
+              (kill.reason.empty() ? "" : ": " + kill.reason) + " (" + kill.id + ")";
+  return e;
+}
+
 }  // namespace gatehouse::pipeline

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.h"
+
 namespace gatehouse::pipeline {
 
 struct Kill {
@@ -21,6 +23,9 @@ struct Kill {
   std::string by;      // who switched it off
   std::int64_t at = 0; // unix seconds
 };
+
+// The 503 kill_switch a request covered by `kill` gets, naming the scope and the reason.
+Error kill_error(const Kill& kill);
 
 class KillSwitch {
  public:

@@ -23,6 +23,9 @@ class BudgetLedger;
 namespace gatehouse::record {
 class RecordWriter;
 }
+namespace gatehouse::route {
+class TargetHealth;
+}
 
 namespace gatehouse::pipeline {
 
@@ -37,6 +40,7 @@ struct Services {
   std::shared_ptr<store::StoreExecutor> store_executor;   // runs key_store calls off the workers
   std::shared_ptr<KillSwitch> kills;                      // never null
   std::shared_ptr<limit::Limiter> limiter;                // never null: rate-limit counters
+  std::shared_ptr<route::TargetHealth> health;            // never null: route targets' health
   std::shared_ptr<limit::BudgetLedger> budgets;           // null without a store
   std::shared_ptr<store::RecordStore> records;            // null without a store
   std::shared_ptr<record::RecordWriter> writer;           // null without a store

@@ -31,6 +31,7 @@ void UsageRecordStage::on_complete(const RequestContext& ctx) const noexcept {
                     1000.0;
     r.streaming = ctx.stream;
     r.error_code = ctx.error_code;
+    r.attempts = ctx.attempts;
     writer_.submit(std::move(r));
   } catch (...) {
     // A record must never take a request down (allocation failure is the only way here).

@@ -38,6 +38,7 @@ struct UsageRecord {
   double duration_ms = 0;
   bool streaming = false;
   std::string error_code;
+  int attempts = 0;                  // upstream attempts (retries and fallbacks included)
 };
 
 enum class UsageGroup { kProject, kKey, kUser, kModel };

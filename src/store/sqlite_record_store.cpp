@@ -45,6 +45,8 @@ constexpr const char* kMigrations[] = {
     );
     CREATE INDEX usage_by_time ON usage (request_time);
     )sql",
+    // 2: how many upstream attempts a request took (routes retry and fall back).
+    "ALTER TABLE usage ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;",
 };
 
 const char* group_column(UsageGroup by) {
@@ -73,8 +75,8 @@ class SqliteRecordStore final : public RecordStore {
          "INSERT INTO usage (request_id, request_time, requester, key_name, user_name, project, "
          "end_user, usage_project, model, served_model, provider, input_token_count, "
          "cached_input_token_count, output_token_count, usage_estimated, cost_usd, status_code, "
-         "execution_duration_ms, request_streaming, error_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-         "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"},
+         "execution_duration_ms, request_streaming, error_code, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+         "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"},
     };
     for (auto& [stmt, sql] : all) {
       if (!sqlite::prepare(db_.get(), sql, *stmt)) return failure("preparing \"" + std::string(sql) + "\"");
@@ -110,6 +112,7 @@ class SqliteRecordStore final : public RecordStore {
       sqlite3_bind_double(ins, 18, r.duration_ms);
       sqlite3_bind_int(ins, 19, r.streaming ? 1 : 0);
       bind_text(ins, 20, r.error_code);
+      sqlite3_bind_int(ins, 21, r.attempts);
       if (sqlite3_step(ins) != SQLITE_DONE) {
         std::string e = failure("inserting a usage row");
         Use rb(rollback_);

@@ -16,6 +16,7 @@
 #include "store/key_store.h"
 #include "store/key_watcher.h"
 #include "store/store_executor.h"
+#include "temp_dir.h"
 
 namespace gatehouse::store {
 namespace {
@@ -23,19 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-// A fresh directory for a test's database file, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "gh-store-XXXXXX").string();
-    dir_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(dir_); }
-  std::string file(const std::string& name) const { return (fs::path(dir_) / name).string(); }
-
- private:
-  std::string dir_;
-};
+using test_util::TempDir;
 
 std::unique_ptr<KeyStore> open_or_fail(const std::string& path) {
   auto opened = open_sqlite(path);

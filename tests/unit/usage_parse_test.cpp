@@ -1,0 +1,325 @@
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "api/openai.h"
+#include "api/usage.h"
+
+namespace gatehouse::api {
+namespace {
+
+CanonicalRequest decoded(Operation op, std::string body) {
+  auto r = decode_request(op, body);
+  if (auto* e = std::get_if<Error>(&r)) ADD_FAILURE() << e->message << " for " << body;
+  return std::holds_alternative<CanonicalRequest>(r) ? std::get<CanonicalRequest>(r) : CanonicalRequest{};
+}
+
+std::optional<Error> decode_error(Operation op, std::string body) {
+  auto r = decode_request(op, body);
+  if (auto* e = std::get_if<Error>(&r)) return *e;
+  return std::nullopt;
+}
+
+// The body parsed (a failure when it is not JSON).
+boost::json::object json_of(const std::string& body) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  EXPECT_FALSE(ec) << ec.message() << ": " << body;
+  EXPECT_TRUE(v.is_object()) << body;
+  return v.is_object() ? v.get_object() : boost::json::object{};
+}
+
+// ---- read_usage: a whole answer.
+
+// OpenAI chat: prompt/completion tokens and the cached part of the prompt.
+TEST(ReadUsage, OpenAIChatWithCachedTokens) {
+  auto u = read_usage(UsageWire::kOpenAI,
+                      R"({"id":"c1","object":"chat.completion","choices":[{"index":0,"message":)"
+                      R"({"role":"assistant","content":"hi"}}],"usage":{"prompt_tokens":120,)"
+                      R"("completion_tokens":7,"total_tokens":127,"prompt_tokens_details":{"cached_tokens":64}}})");
+  EXPECT_TRUE(u.known);
+  EXPECT_EQ(u.input_tokens, 120);
+  EXPECT_EQ(u.cached_input_tokens, 64);
+  EXPECT_EQ(u.output_tokens, 7);
+  EXPECT_EQ(u.total(), 127);
+}
+
+// Field order does not matter: usage before choices, details before the counts.
+TEST(ReadUsage, OpenAIUsageInAnyOrder) {
+  auto u = read_usage(UsageWire::kOpenAI,
+                      R"({"usage":{"prompt_tokens_details":{"cached_tokens":2},"completion_tokens":3,)"
+                      R"("prompt_tokens":10},"choices":[]})");
+  EXPECT_TRUE(u.known);
+  EXPECT_EQ(u.input_tokens, 10);
+  EXPECT_EQ(u.cached_input_tokens, 2);
+  EXPECT_EQ(u.output_tokens, 3);
+}
+
+// Embeddings: prompt tokens only.
+TEST(ReadUsage, OpenAIEmbeddings) {
+  auto u = read_usage(UsageWire::kOpenAI,
+                      R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],)"
+                      R"("model":"emb","usage":{"prompt_tokens":8,"total_tokens":8}})");
+  EXPECT_TRUE(u.known);
+  EXPECT_EQ(u.input_tokens, 8);
+  EXPECT_EQ(u.output_tokens, 0);
+  EXPECT_EQ(u.cached_input_tokens, 0);
+}
+
+// Anthropic: input counts every prompt token (plain + cache writes + cache reads); cached = reads.
+TEST(ReadUsage, AnthropicCacheTokens) {
+  auto u = read_usage(UsageWire::kAnthropic,
+                      R"({"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text",)"
+                      R"("text":"hi"}],"usage":{"input_tokens":10,"cache_creation_input_tokens":20,)"
+                      R"("cache_read_input_tokens":30,"output_tokens":7}})");
+  EXPECT_TRUE(u.known);
+  EXPECT_EQ(u.input_tokens, 60);
+  EXPECT_EQ(u.cached_input_tokens, 30);
+  EXPECT_EQ(u.output_tokens, 7);
+  auto plain = read_usage(UsageWire::kAnthropic, R"({"usage":{"input_tokens":5,"output_tokens":1}})");
+  EXPECT_EQ(plain.input_tokens, 5);
+  EXPECT_EQ(plain.cached_input_tokens, 0);
+}
+
+// No usage (absent, null, or only the word in content) is not known.
+TEST(ReadUsage, NoUsageIsNotKnown) {
+  EXPECT_FALSE(read_usage(UsageWire::kOpenAI, R"({"choices":[]})").known);
+  EXPECT_FALSE(read_usage(UsageWire::kOpenAI, R"({"choices":[],"usage":null})").known);
+  EXPECT_FALSE(read_usage(UsageWire::kOpenAI, R"({"choices":[{"message":{"content":"\"usage\""}}]})").known);
+  EXPECT_FALSE(read_usage(UsageWire::kAnthropic, R"({"type":"message","content":[]})").known);
+  EXPECT_FALSE(read_usage(UsageWire::kOpenAI, "not json \"usage\"").known);
+}
+
+// ---- StreamUsage: a stream's events.
+
+// OpenAI's final usage-only chunk is reported as such (true) and read.
+TEST(StreamUsage, OpenAIFinalUsageChunk) {
+  StreamUsage s(UsageWire::kOpenAI);
+  EXPECT_FALSE(s.event("data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"));
+  EXPECT_FALSE(s.usage().known);
+  EXPECT_TRUE(s.event(
+      "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":3,"
+      "\"prompt_tokens_details\":{\"cached_tokens\":4}}}\n\n"));
+  EXPECT_TRUE(s.usage().known);
+  EXPECT_EQ(s.usage().input_tokens, 10);
+  EXPECT_EQ(s.usage().cached_input_tokens, 4);
+  EXPECT_EQ(s.usage().output_tokens, 3);
+  EXPECT_FALSE(s.event("data: [DONE]\n\n"));
+  EXPECT_EQ(s.usage().output_tokens, 3);
+}
+
+// Usage before choices in the chunk is still a usage-only chunk.
+TEST(StreamUsage, OpenAIUsageChunkInAnyOrder) {
+  StreamUsage s(UsageWire::kOpenAI);
+  EXPECT_TRUE(s.event("data: {\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2},\"choices\":[]}\n\n"));
+  EXPECT_EQ(s.usage().output_tokens, 2);
+}
+
+// Databricks puts running usage on every chunk with choices: not usage-only, but the last wins.
+TEST(StreamUsage, DatabricksRunningUsage) {
+  StreamUsage s(UsageWire::kOpenAI);
+  EXPECT_FALSE(s.event(
+      "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1}}\n\n"));
+  EXPECT_EQ(s.usage().output_tokens, 1);
+  EXPECT_FALSE(s.event(
+      "data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2}}\n\n"));
+  EXPECT_TRUE(s.usage().known);
+  EXPECT_EQ(s.usage().input_tokens, 9);
+  EXPECT_EQ(s.usage().output_tokens, 2);
+}
+
+// "usage": null on ordinary chunks is ignored and keeps what was read before.
+TEST(StreamUsage, NullUsageIsIgnored) {
+  StreamUsage s(UsageWire::kOpenAI);
+  EXPECT_FALSE(s.event("data: {\"choices\":[{\"delta\":{}}],\"usage\":null}\n\n"));
+  EXPECT_FALSE(s.usage().known);
+  s.event("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":6}}\n\n");
+  EXPECT_FALSE(s.event("data: {\"choices\":[],\"usage\":null}\n\n"));
+  EXPECT_EQ(s.usage().input_tokens, 5);
+  EXPECT_EQ(s.usage().output_tokens, 6);
+}
+
+// Anthropic: message_start gives the input side, message_delta the output; never hidden.
+TEST(StreamUsage, AnthropicStartAndDelta) {
+  StreamUsage s(UsageWire::kAnthropic);
+  EXPECT_FALSE(s.event(
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"type\":\"message\","
+      "\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":5,\"cache_read_input_tokens\":100,"
+      "\"output_tokens\":1}}}\n\n"));
+  EXPECT_TRUE(s.usage().known);
+  EXPECT_EQ(s.usage().input_tokens, 130);
+  EXPECT_EQ(s.usage().cached_input_tokens, 100);
+  EXPECT_EQ(s.usage().output_tokens, 1);
+  EXPECT_FALSE(s.event(
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+      "\"delta\":{\"type\":\"text_delta\",\"text\":\"usage\"}}\n\n"));
+  EXPECT_FALSE(s.event(
+      "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+      "\"usage\":{\"output_tokens\":15}}\n\n"));
+  EXPECT_EQ(s.usage().input_tokens, 130);
+  EXPECT_EQ(s.usage().cached_input_tokens, 100);
+  EXPECT_EQ(s.usage().output_tokens, 15);
+}
+
+// ---- with_stream_usage: asking an OpenAI-shaped provider for stream usage.
+
+// Checks that every span of `req` points into `body` where it should.
+void expect_spans_match(const std::string& body, const CanonicalRequest& req, const std::string& model) {
+  ASSERT_LE(req.model_offset + req.model_length, body.size());
+  EXPECT_EQ(body.substr(req.model_offset, req.model_length), "\"" + model + "\"");
+  ASSERT_LE(req.member_end, body.size());
+  const std::string member = body.substr(req.member_offset, req.member_end - req.member_offset);
+  EXPECT_EQ(member.rfind("\"model\"", 0), 0u) << member;
+  EXPECT_TRUE(member.ends_with("\"" + model + "\"")) << member;
+  ASSERT_LE(req.stream_options_offset + req.stream_options_length, body.size());
+  const std::string so = body.substr(req.stream_options_offset, req.stream_options_length);
+  EXPECT_EQ(so.rfind("\"stream_options\"", 0), 0u) << so;
+  EXPECT_EQ(so.back(), '}') << so;
+}
+
+// No stream_options: one is added as the first member; the model span moves with the body.
+TEST(WithStreamUsage, AddsStreamOptionsAsTheFirstMember) {
+  std::string body = R"({"model":"the-model","messages":[{"role":"user","content":"hi"}],"stream":true})";
+  auto req = decoded(Operation::kChatCompletions, body);
+  EXPECT_FALSE(req.include_usage);
+  std::string out = with_stream_usage(body, req);
+  EXPECT_EQ(out.rfind(R"({"stream_options":{"include_usage":true},"model":"the-model",)", 0), 0u) << out;
+  EXPECT_TRUE(req.include_usage);
+  expect_spans_match(out, req, "the-model");
+  auto rewritten = json_of(rewrite_model(out, req, "up-model"));
+  EXPECT_EQ(rewritten.at("model").as_string(), "up-model");
+  EXPECT_EQ(rewritten.at("stream_options").at("include_usage").as_bool(), true);
+  EXPECT_EQ(rewritten.at("stream").as_bool(), true);
+  // The new body decodes to the same request, with the usage asked for.
+  auto again = decoded(Operation::kChatCompletions, out);
+  EXPECT_TRUE(again.include_usage);
+  EXPECT_EQ(again.model_offset, req.model_offset);
+  EXPECT_EQ(again.stream_options_offset, req.stream_options_offset);
+  EXPECT_EQ(again.stream_options_length, req.stream_options_length);
+}
+
+// An existing stream_options before the model: include_usage set, other members kept, spans moved.
+TEST(WithStreamUsage, SetsIncludeUsageInExistingOptionsBeforeTheModel) {
+  std::string body =
+      R"({"stream": true, "stream_options": {"include_obfuscation": false, "include_usage": false}, )"
+      R"("model": "the-model", "messages": [{"role": "user", "content": "hi"}]})";
+  auto req = decoded(Operation::kChatCompletions, body);
+  EXPECT_FALSE(req.include_usage);
+  EXPECT_GT(req.stream_options_length, 0u);
+  std::string out = with_stream_usage(body, req);
+  auto j = json_of(out);
+  EXPECT_EQ(j.at("stream_options").at("include_usage").as_bool(), true);
+  EXPECT_EQ(j.at("stream_options").at("include_obfuscation").as_bool(), false);
+  EXPECT_EQ(j.at("stream_options").as_object().size(), 2u);
+  expect_spans_match(out, req, "the-model");
+  auto rewritten = json_of(rewrite_model(out, req, "up-model"));
+  EXPECT_EQ(rewritten.at("model").as_string(), "up-model");
+  EXPECT_EQ(rewritten.at("messages").as_array().size(), 1u);
+  EXPECT_TRUE(decoded(Operation::kChatCompletions, out).include_usage);
+}
+
+// An existing stream_options after the model (pretty-printed body): the model span is unchanged.
+TEST(WithStreamUsage, SetsIncludeUsageInExistingOptionsAfterTheModel) {
+  std::string body =
+      "{\n  \"model\": \"the-model\",\n  \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}],\n"
+      "  \"stream_options\": {\"x\": 1},\n  \"stream\": true\n}\n";
+  auto req = decoded(Operation::kChatCompletions, body);
+  const std::size_t model_at = req.model_offset;
+  std::string out = with_stream_usage(body, req);
+  EXPECT_EQ(req.model_offset, model_at);
+  expect_spans_match(out, req, "the-model");
+  auto j = json_of(out);
+  EXPECT_EQ(j.at("stream_options").at("include_usage").as_bool(), true);
+  EXPECT_EQ(j.at("stream_options").at("x").as_int64(), 1);
+  EXPECT_EQ(j.at("stream").as_bool(), true);
+  EXPECT_EQ(json_of(rewrite_model(out, req, "up")).at("model").as_string(), "up");
+}
+
+// The data_class span moves too: removing it from the new body leaves valid JSON without it.
+TEST(WithStreamUsage, MovesTheDataClassSpan) {
+  std::string body =
+      R"({"messages":[{"role":"user","content":"hi"}],"model":"the-model","data_class":"internal","stream":true})";
+  auto req = decoded(Operation::kChatCompletions, body);
+  ASSERT_TRUE(req.has_data_class);
+  std::string out = with_stream_usage(body, req);
+  std::string without = remove_data_class(out, req);
+  auto j = json_of(without);
+  EXPECT_FALSE(j.contains("data_class"));
+  EXPECT_EQ(j.at("stream_options").at("include_usage").as_bool(), true);
+  expect_spans_match(without, req, "the-model");
+  EXPECT_EQ(json_of(rewrite_model(without, req, "up")).at("model").as_string(), "up");
+}
+
+// A body without a model (a Databricks invocation) gets the option, and a model can still be added.
+TEST(WithStreamUsage, InvocationWithoutModel) {
+  std::string body = R"({"messages":[{"role":"user","content":"hi"}],"stream":true})";
+  auto req = decoded(Operation::kInvocations, body);
+  ASSERT_EQ(req.model_length, 0u);
+  std::string out = with_stream_usage(body, req);
+  auto j = json_of(rewrite_model(out, req, "endpoint-model"));
+  EXPECT_EQ(j.at("model").as_string(), "endpoint-model");
+  EXPECT_EQ(j.at("stream_options").at("include_usage").as_bool(), true);
+}
+
+// A null stream_options (as some clients send) must not end up as a second stream_options member.
+TEST(WithStreamUsage, NullStreamOptionsIsReplacedNotDuplicated) {
+  std::string body = R"({"model":"the-model","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":null})";
+  auto req = decoded(Operation::kChatCompletions, body);
+  std::string out = with_stream_usage(body, req);
+  std::size_t count = 0;
+  for (std::size_t at = out.find("\"stream_options\""); at != std::string::npos;
+       at = out.find("\"stream_options\"", at + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 1u) << out;
+  expect_spans_match(out, req, "the-model");
+}
+
+// ---- decode_request: stream_options.
+
+// include_usage is read (true, false, null), and the member's span is kept.
+TEST(DecodeStreamOptions, ReadsIncludeUsageAndTheSpan) {
+  std::string body = R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options" : {"include_usage":true}})";
+  auto req = decoded(Operation::kChatCompletions, body);
+  EXPECT_TRUE(req.include_usage);
+  EXPECT_EQ(body.substr(req.stream_options_offset, req.stream_options_length),
+            R"("stream_options" : {"include_usage":true})");
+  EXPECT_FALSE(decoded(Operation::kChatCompletions,
+                       R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":false}})")
+                   .include_usage);
+  EXPECT_FALSE(decoded(Operation::kChatCompletions,
+                       R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":null}})")
+                   .include_usage);
+  auto none = decoded(Operation::kChatCompletions, R"({"model":"m","messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(none.stream_options_length, 0u);
+}
+
+// A mistyped include_usage is a 400 naming stream_options.
+TEST(DecodeStreamOptions, MistypedIncludeUsageIsAnError) {
+  auto e = decode_error(Operation::kChatCompletions,
+                        R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":"yes"}})");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->status, 400);
+  EXPECT_EQ(e->param, "stream_options");
+  EXPECT_NE(e->message.find("include_usage"), std::string::npos);
+  e = decode_error(Operation::kChatCompletions,
+                   R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}})");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->param, "stream_options");
+}
+
+// stream_options that is not an object (nor null) is a 400 naming stream_options.
+TEST(DecodeStreamOptions, NonObjectStreamOptionsIsAnError) {
+  for (const char* value : {"\"yes\"", "5", "[true]", "true"}) {
+    auto e = decode_error(Operation::kChatCompletions,
+                          std::string(R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":)") +
+                              value + "}");
+    ASSERT_TRUE(e) << value;
+    EXPECT_EQ(e->status, 400) << value;
+    EXPECT_EQ(e->param, "stream_options") << value;
+  }
+}
+
+}  // namespace
+}  // namespace gatehouse::api
