@@ -185,6 +185,7 @@ asio::awaitable<void> Gateway::serve(http::Exchange& ex, pipeline::RequestContex
   bool failed_upstream = false;        // some target was tried and failed, or skipped as unhealthy
   for (const auto& target : plan.targets) {
     const std::string& name = target.model->name;
+    route::TargetHealth::Pass pass;  // a route target's: whether this request holds its probe
     ctx.provider = target.provider->name;
     ctx.served_model = target.model;
     set_header(ctx, "x-gatehouse-target", name + "/" + target.provider->name);
@@ -195,7 +196,8 @@ asio::awaitable<void> Gateway::serve(http::Exchange& ex, pipeline::RequestContex
         continue;
       }
       std::string why;
-      if (!health.acquire(name, why)) {
+      pass = health.acquire(name, why);
+      if (!pass) {
         summaries.push_back(name + ": " + why);
         failed_upstream = true;
         continue;
@@ -213,7 +215,7 @@ asio::awaitable<void> Gateway::serve(http::Exchange& ex, pipeline::RequestContex
       if (!a.error || ex.client_gone()) {
         if (route) {
           if (a.error || (ctx.client_gone && !ctx.upstream_answered)) {
-            health.release(name);  // no verdict: the client left first
+            health.release(name, pass.probe);  // no verdict: the client left first
           } else {
             // Streams: time to the first byte; whole answers: the whole exchange.
             health.success(name, ctx.stream ? ctx.upstream_first_byte : took);
@@ -223,7 +225,7 @@ asio::awaitable<void> Gateway::serve(http::Exchange& ex, pipeline::RequestContex
       }
       last_error = std::move(a.error);
       if (a.ineligible) {
-        if (route) health.release(name);
+        if (route) health.release(name, pass.probe);
         summaries.push_back(name + ": " + last_error->message.substr(0, 160));
         break;  // the next target may serve it
       }
@@ -240,7 +242,7 @@ asio::awaitable<void> Gateway::serve(http::Exchange& ex, pipeline::RequestContex
       const std::string summary = summary_of(*last_error);
       if (!(route->fallback_on & cls)) {
         // Not a failure this route retries or falls back on: the client gets it as it is.
-        health.failure(name, route->cooldown_failures, route->cooldown, -1, summary);
+        health.failure(name, route->cooldown_failures, route->cooldown, -1, summary, pass.probe);
         spdlog::warn("{} route {}: target {} ({}) failed: {}", ex.request_id(), plan.model->name, name, ctx.provider,
                      summary);
         co_return co_await respond_error(ex, ctx, *last_error);
@@ -251,7 +253,7 @@ asio::awaitable<void> Gateway::serve(http::Exchange& ex, pipeline::RequestContex
                    retry_here ? ", retrying" : "", summary);
       if (retry_here) continue;
       health.failure(name, route->cooldown_failures, route->cooldown,
-                     cls == config::kFail429 ? last_error->retry_after_s : -1, summary);
+                     cls == config::kFail429 ? last_error->retry_after_s : -1, summary, pass.probe);
       summaries.push_back(name + ": " + summary);
       failed_upstream = true;
       break;

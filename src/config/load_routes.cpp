@@ -105,11 +105,18 @@ void read_route(Reader& r, const YAML::Node& n, const std::string& where, RouteC
 void check_routes(Reader& r, const YAML::Node& root, Config& c) {
   for (const auto& [name, m] : c.models) {
     if (!m.route) continue;
+    // The YAML entries read_route kept (maps with a model), in order: one per target.
+    std::vector<YAML::Node> places;
     const YAML::Node targets = root["models"][name]["route"]["targets"];
-    std::size_t i = 0;
-    for (const auto& t : m.route->targets) {
-      const YAML::Node at = targets && targets.IsSequence() && i < targets.size() ? targets[i]["model"] : root["models"][name];
-      ++i;
+    if (targets && targets.IsSequence()) {
+      for (const auto& t : targets) {
+        if (t.IsMap() && t["model"]) places.push_back(t["model"]);
+      }
+    }
+    for (std::size_t i = 0; i < m.route->targets.size(); ++i) {
+      const auto& t = m.route->targets[i];
+      if (t.model.empty()) continue;  // already reported
+      const YAML::Node at = i < places.size() ? places[i] : root["models"][name];
       auto it = c.models.find(t.model);
       if (it == c.models.end()) {
         r.error(at, "models." + name + ".route: target '" + t.model + "' is not defined under models");

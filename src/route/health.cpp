@@ -8,22 +8,22 @@ namespace {
 constexpr double kEwmaWeight = 0.3;  // of the newest sample: recent enough to notice a change fast
 }
 
-bool TargetHealth::acquire(const std::string& model, std::string& why) {
+TargetHealth::Pass TargetHealth::acquire(const std::string& model, std::string& why) {
   std::lock_guard lock(mu_);
   Entry& e = entries_[model];
   const std::int64_t now = clock_();
-  if (e.cooling_until_ms == 0) return true;
+  if (e.cooling_until_ms == 0) return {true, false};
   if (now < e.cooling_until_ms) {
     why = "cooling down for " + std::to_string((e.cooling_until_ms - now + 999) / 1000) + " s more after " +
           e.last_error;
-    return false;
+    return {};
   }
   if (e.probing) {
     why = "a probe request is deciding whether it is back";
-    return false;
+    return {};
   }
   e.probing = true;
-  return true;
+  return {true, true};
 }
 
 void TargetHealth::success(const std::string& model, std::chrono::microseconds latency) {
@@ -38,15 +38,15 @@ void TargetHealth::success(const std::string& model, std::chrono::microseconds l
 }
 
 void TargetHealth::failure(const std::string& model, int threshold, std::chrono::seconds cooldown,
-                           int retry_after_s, std::string summary) {
+                           int retry_after_s, std::string summary, bool probe) {
   std::lock_guard lock(mu_);
   Entry& e = entries_[model];
   const std::int64_t now = clock_();
   ++e.failures;
   ++e.consecutive_failures;
   e.last_error = std::move(summary);
-  const bool failed_probe = e.probing;
-  e.probing = false;
+  const bool failed_probe = probe && e.probing;
+  if (failed_probe) e.probing = false;
   std::int64_t cool_ms = -1;
   if (retry_after_s >= 0) {
     cool_ms = std::int64_t(std::max(1, retry_after_s)) * 1000;  // the provider said how long
@@ -57,7 +57,8 @@ void TargetHealth::failure(const std::string& model, int threshold, std::chrono:
   if (failed_probe && cool_ms > 0) e.cooling_until_ms = now + cool_ms;
 }
 
-void TargetHealth::release(const std::string& model) {
+void TargetHealth::release(const std::string& model, bool probe) {
+  if (!probe) return;
   std::lock_guard lock(mu_);
   if (auto it = entries_.find(model); it != entries_.end()) it->second.probing = false;
 }

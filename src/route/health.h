@@ -33,18 +33,26 @@ class TargetHealth {
  public:
   explicit TargetHealth(limit::Clock clock = limit::system_clock()) : clock_(std::move(clock)) {}
 
+  // May a request try a target? `probe`: it holds the single probe after a cooldown (and must
+  // hand it back: success, failure(probe = true) or release(probe = true)).
+  struct Pass {
+    bool ok = false;
+    bool probe = false;
+    operator bool() const { return ok; }
+  };
   // Whether a request may try `model` now: healthy, or cooled down and this request takes the
   // single probe. `why` says why not ("cooling down for 240 s more", "a probe is in flight").
-  bool acquire(const std::string& model, std::string& why);
+  Pass acquire(const std::string& model, std::string& why);
   // The attempt worked: the target is healthy again; `latency` feeds the EWMA.
   void success(const std::string& model, std::chrono::microseconds latency);
   // The attempt failed in a way routes count. After `threshold` in a row (or at once with
   // `retry_after_s` >= 0: the provider said how long) the target cools for `cooldown` (or
-  // retry_after_s). A failed probe cools it again.
+  // retry_after_s). A failed probe (`probe`: the attempt held it) cools it again at once.
   void failure(const std::string& model, int threshold, std::chrono::seconds cooldown, int retry_after_s,
-               std::string summary);
-  // The attempt ended without a verdict (the client left): a probe it held is handed back.
-  void release(const std::string& model);
+               std::string summary, bool probe = false);
+  // The attempt ended without a verdict (the client left): the probe it held (`probe`) is handed
+  // back; an attempt that held none changes nothing.
+  void release(const std::string& model, bool probe);
 
   // Recent latency in ms, or -1 when none was measured.
   double latency_ms(const std::string& model);
