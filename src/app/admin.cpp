@@ -8,7 +8,9 @@
 #include <boost/json/serialize.hpp>
 #include <map>
 
+#include "limit/clock.h"
 #include "pipeline/kill_switch.h"
+#include "record/writer.h"
 #include "route/health.h"
 #include "store/key_rules.h"
 #include "store/key_store.h"
@@ -106,8 +108,24 @@ std::string_view str(const json::object& o, std::string_view key) {
   return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
 
+// Appends an admin action to the audit chain (when there is a store): never dropped; under a
+// full record queue the caller waits (back-pressure).
+void audit(const Snapshot& snapshot, const pipeline::RequestContext& ctx, std::string kind, std::string subject,
+           json::object detail) {
+  if (!snapshot.services.writer) return;
+  store::AuditRecord r;
+  r.time_ms = limit::system_now_ms();
+  r.kind = std::move(kind);
+  r.actor = who(ctx);
+  r.subject = std::move(subject);
+  r.detail = json::serialize(detail);
+  r.request_id = ctx.request_id;
+  snapshot.services.writer->submit(std::move(r));
+}
+
 std::variant<AdminAnswer, Error> kill(const http::Request& request, std::string_view path,
-                                      const pipeline::RequestContext& ctx, pipeline::KillSwitch& kills) {
+                                      const pipeline::RequestContext& ctx, const Snapshot& snapshot) {
+  pipeline::KillSwitch& kills = *snapshot.services.kills;
   if (path == kKill) {
     if (request.method() == bhttp::verb::get) {
       json::array data;
@@ -132,12 +150,14 @@ std::variant<AdminAnswer, Error> kill(const http::Request& request, std::string_
     }
     auto k = kills.add(scope, value, std::string(str(o, "reason").substr(0, 500)), who(ctx));
     spdlog::warn("kill switch {}: {} '{}' switched off by {}: {}", k.id, k.scope, k.value, k.by, k.reason);
+    audit(snapshot, ctx, "kill.add", k.scope + " " + k.value, json::object{{"id", k.id}, {"reason", k.reason}});
     return AdminAnswer{201, json::serialize(kill_json(k))};
   }
   std::string_view id = path.substr(kKill.size() + 1);
   if (request.method() != bhttp::verb::delete_) return not_allowed("DELETE");
   if (!kills.lift(id)) return Error::not_found("no kill with id '" + std::string(id.substr(0, 64)) + "'", "not_found");
   spdlog::warn("kill switch {} lifted by {}", id, who(ctx));
+  audit(snapshot, ctx, "kill.lift", "kill " + std::string(id), json::object{{"id", id}});
   return AdminAnswer{200, json::serialize(json::object{{"id", id}, {"lifted", true}})};
 }
 
@@ -233,6 +253,8 @@ asio::awaitable<std::variant<AdminAnswer, Error>> keys(const http::Request& requ
       co_return result;
     }
     spdlog::info("key '{}' created by {}", key.name, who(ctx));
+    audit(snapshot, ctx, "key.create", "key " + key.name,
+          json::object{{"role", key.role}, {"project", key.project}, {"expires_at", key.expires_at}});
     json::object out = key_json(std::get<store::StoredKey>(created), now);
     out["key"] = secret;  // shown once
     result = AdminAnswer{201, json::serialize(out)};
@@ -253,6 +275,7 @@ asio::awaitable<std::variant<AdminAnswer, Error>> keys(const http::Request& requ
     result = Error::not_found("no active key named '" + name.substr(0, 128) + "'", "not_found");
   } else {
     spdlog::info("key '{}' revoked by {}", name, who(ctx));
+    audit(snapshot, ctx, "key.revoke", "key " + name, json::object{});
     result = AdminAnswer{200, json::serialize(json::object{{"name", name}, {"revoked", true}})};
   }
   co_return result;
@@ -276,7 +299,7 @@ asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Reque
   // (Errors are built outside co_return expressions: GCC 12 mishandles temporaries there.)
   if (auto denied = not_admin(ctx)) co_return std::move(*denied);
   if (path == kKill || (path.starts_with(kKill) && path.size() > kKill.size() + 1 && path[kKill.size()] == '/')) {
-    std::variant<AdminAnswer, Error> answer = kill(request, path, ctx, *snapshot.services.kills);
+    std::variant<AdminAnswer, Error> answer = kill(request, path, ctx, snapshot);
     co_return answer;
   }
   if (path == kKeys || (path.starts_with(kKeys) && path.size() > kKeys.size() + 1 && path[kKeys.size()] == '/')) {

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "api/usage.h"
+#include "core/trace_context.h"
 #include "app/forward.h"
 #include "app/gateway.h"
 #include "pipeline/kill_switch.h"
@@ -163,7 +164,25 @@ asio::awaitable<Gateway::Attempt> Gateway::attempt(http::Exchange& ex, pipeline:
                     upstream);
     ++ctx.attempts;
     set_header(ctx, "x-gatehouse-attempts", std::to_string(ctx.attempts));
+    pipeline::RequestContext::AttemptRecord rec;
+    rec.model = model_name;
+    rec.provider = target.provider->name;
+    rec.upstream_model = target.model->upstream_model;
+    rec.origin = target.provider->host + ":" + target.provider->port;
+    rec.span_id = random_span_id();
+    rec.start_unix_ns = unix_now_ns();
+    // W3C trace context goes upstream: this attempt's span when the request is traced, else the
+    // client's own traceparent as it came.
+    if (ctx.trace.sampled) {
+      upstream.set("traceparent", format_traceparent(ctx.trace.trace_id, rec.span_id, true));
+    } else if (!ctx.traceparent.empty() && parse_traceparent(ctx.traceparent)) {
+      upstream.set("traceparent", ctx.traceparent);
+    }
     error = co_await forward(ex, ctx, pool, timeouts, upstream, translator.get(), metering);
+    rec.end_unix_ns = unix_now_ns();
+    rec.status = error ? error->upstream_status : ctx.status;
+    rec.error = error ? (error->code.empty() ? std::string(to_string(error->kind)) : error->code) : std::string();
+    ctx.attempt_log.push_back(std::move(rec));
     if (!error) co_return Attempt{};
     if (oauth_try == 0 && adapter.oauth() && !target.provider->auth_passthrough && error->upstream_status == 401) {
       spdlog::info("{} provider {} refused its OAuth token; fetching a new one", ex.request_id(), target.provider->name);

@@ -39,6 +39,21 @@ std::string provider_message(std::string_view body) {
   return out;
 }
 
+}  // namespace
+
+void capture_response(pipeline::RequestContext& ctx, std::string_view bytes) {
+  if (!ctx.capture_payloads) return;
+  const std::size_t room =
+      ctx.capture_limit > ctx.response_capture.size() ? ctx.capture_limit - ctx.response_capture.size() : 0;
+  if (bytes.size() > room) {
+    ctx.capture_truncated = true;
+    bytes = bytes.substr(0, room);
+  }
+  ctx.response_capture.append(bytes);
+}
+
+namespace {
+
 // Relays an SSE body: each read's complete events are written as one chunk, at once (through
 // the translator when there is one).
 asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext& ctx,
@@ -63,7 +78,9 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
       if (ex.client_gone()) co_return;
       // The answer has started: the error can only travel inside the stream.
       ctx.error_code = e->code;
-      co_await ex.write_chunk(api::stream_error_event(ctx.shape, *e));
+      const std::string event = api::stream_error_event(ctx.shape, *e);
+      capture_response(ctx, event);
+      co_await ex.write_chunk(event);
       co_await ex.end_stream();
       co_return;
     }
@@ -100,6 +117,8 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
       batch = cut ? std::string_view(kept) : std::string_view(events.front().data(), std::size_t(end - events.front().data()));
       if (batch.empty()) continue;
     }
+    if (ctx.first_token == std::chrono::steady_clock::time_point{}) ctx.first_token = std::chrono::steady_clock::now();
+    capture_response(ctx, batch);
     if (!co_await ex.write_chunk(batch)) {
       call.abort();
       co_return;
@@ -114,8 +133,10 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
     translated.clear();
     if (!splitter.pending().empty()) translator->event(std::string(splitter.pending()) + "\n\n", translated);
     translator->finish(translated);
+    capture_response(ctx, translated);
     if (!translated.empty()) co_await ex.write_chunk(translated);
   } else if (!splitter.pending().empty() && !drop_pending) {
+    capture_response(ctx, splitter.pending());
     co_await ex.write_chunk(splitter.pending());
   }
   co_await ex.end_stream();
@@ -167,6 +188,7 @@ asio::awaitable<std::optional<Error>> exchange(http::Exchange& ex, pipeline::Req
     res.body() = std::move(std::get<std::string>(body));
   }
   ctx.status = int(status);
+  capture_response(ctx, res.body());
   co_await ex.respond(res);
   co_return std::nullopt;
 }

@@ -35,6 +35,10 @@ boost::asio::awaitable<std::optional<Error>> forward(http::Exchange& ex,
                                                      translate::ResponseTranslator* translator,
                                                      const Metering& metering);
 
+// Keeps `bytes` of the answer for the inference log when the request's payloads are captured
+// (up to ctx.capture_limit; the rest is cut and marked).
+void capture_response(pipeline::RequestContext& ctx, std::string_view bytes);
+
 // Sets ctx.response_headers (x-ratelimit-*, ...) on an answer's head.
 template <class Fields>
 void add_context_headers(const pipeline::RequestContext& ctx, Fields& fields) {

@@ -8,6 +8,7 @@
 #include "api/openai.h"
 #include "app/admin.h"
 #include "app/forward.h"
+#include "app/metrics_page.h"
 #include "core/request_id.h"
 #include "limit/clock.h"
 #include "limit/price.h"
@@ -32,6 +33,7 @@ enum class Endpoint {
   kAdmin,        // /admin/v1/...
   kHealth,
   kReady,
+  kMetrics,      // Prometheus, GET /metrics
   kUnknown
 };
 
@@ -60,6 +62,7 @@ Endpoint endpoint_of(std::string_view path) {
   if (path == "/models") return Endpoint::kModels;
   if (path.starts_with("/models/") && path.size() > 8) return Endpoint::kModel;
   if (path == "/healthz") return Endpoint::kHealth;
+  if (path == "/metrics") return Endpoint::kMetrics;
   if (path == "/readyz") return Endpoint::kReady;
   return Endpoint::kUnknown;
 }
@@ -145,6 +148,7 @@ asio::awaitable<void> Gateway::respond_error(http::Exchange& ex, pipeline::Reque
   if (ctx.shape == ApiShape::kAnthropic) res.set("request-id", ex.request_id());
   if (error.retry_after_s >= 0) res.set(bhttp::field::retry_after, std::to_string(error.retry_after_s));
   res.body() = api::encode_error(ctx.shape, error);
+  capture_response(ctx, res.body());
   if (error.kind == ErrorKind::kMethodNotAllowed) {
     res.set(bhttp::field::allow, allowed_methods(endpoint_of(ctx.path)));
   }
@@ -176,6 +180,7 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   ctx.method = request.method_string();
   ctx.path = path;
   ctx.authorization = request[bhttp::field::authorization];
+  ctx.traceparent = request["traceparent"];
   ctx.api_key = request["x-api-key"];
   ctx.config = snapshot->config.get();
   ctx.started = ex.started();
@@ -205,14 +210,25 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
         co_return co_await respond_json(ex, ctx, 503, R"({"status":"draining"})");
       }
       co_return co_await respond_json(ex, ctx, 200, R"({"status":"ready"})");
-    case Endpoint::kUnknown:
-      co_return co_await respond_error(
-          ex, ctx,
-          Error::not_found("no such endpoint: " + std::string(request.method_string()) + " " +
-                               std::string(path.substr(0, 200)) +
-                               " (Gatehouse serves /v1/chat/completions, /v1/embeddings, /v1/models, "
-                               "/v1/messages and /serving-endpoints/{model}/invocations)",
-                           "unknown_url"));
+    case Endpoint::kMetrics:
+      if (snapshot->config->metrics.enabled) {
+        if (!is_get) co_return co_await respond_error(ex, ctx, method_not_allowed("GET"));
+        ctx.status = 200;
+        http::Response res{bhttp::status::ok, 11};
+        res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res.body() = render_metrics(*snapshot);
+        co_await ex.respond(res);
+        co_return;
+      }
+      [[fallthrough]];  // without metrics, an unknown URL
+    case Endpoint::kUnknown: {
+      Error unknown = Error::not_found("no such endpoint: " + std::string(request.method_string()) + " " +
+                                           std::string(path.substr(0, 200)) +
+                                           " (Gatehouse serves /v1/chat/completions, /v1/embeddings, /v1/models, "
+                                           "/v1/messages and /serving-endpoints/{model}/invocations)",
+                                       "unknown_url");
+      co_return co_await respond_error(ex, ctx, unknown);
+    }
     case Endpoint::kModels:
     case Endpoint::kModel:
       if (!is_get) co_return co_await respond_error(ex, ctx, method_not_allowed("GET"));
@@ -287,6 +303,7 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   // The data class: the body's `data_class` (Gatehouse's own field, never forwarded) or the
   // x-gatehouse-data-class header.
   std::string_view client_body = request.body();
+  ctx.request_body = client_body;
   std::string stripped_body;
   {
     std::string_view declared = canonical.has_data_class

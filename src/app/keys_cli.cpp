@@ -11,6 +11,7 @@
 #include <set>
 
 #include "app/cli_common.h"
+#include "app/records_cli.h"
 #include "config/load.h"
 #include "store/key_rules.h"
 #include "store/key_store.h"
@@ -169,6 +170,11 @@ int KeysCommand::create(std::ostream& out, std::ostream& err) const {
     return 1;
   }
   const auto& k = std::get<store::StoredKey>(created);
+  const std::string audit_error =
+      audit_from_cli(*c, "key.create", "key " + k.name,
+                     boost::json::serialize(boost::json::object{
+                         {"role", k.role}, {"project", k.project}, {"expires_at", k.expires_at}}));
+  if (!audit_error.empty()) err << "the key is created, but the audit chain could not record it: " << audit_error << '\n';
   out << "created key '" << k.name << "' in " << c->store.sqlite_path << '\n';
   if (!k.role.empty()) out << "  role:    " << k.role << '\n';
   if (!k.project.empty()) out << "  project: " << k.project << '\n';
@@ -177,7 +183,7 @@ int KeysCommand::create(std::ostream& out, std::ostream& err) const {
   out << "The key follows. It is shown only this once (only its digest is kept): hand it over "
          "now.\n";
   out << secret << std::endl;
-  return 0;
+  return audit_error.empty() ? 0 : 1;
 }
 
 int KeysCommand::list(std::ostream& out, std::ostream& err) const {
@@ -248,6 +254,10 @@ int KeysCommand::revoke(std::ostream& out, std::ostream& err) const {
   if (std::get<bool>(revoked)) {
     out << "revoked key '" << name_ << "'; gateways using " << c->store.sqlite_path
         << " refuse it within about a second\n";
+    if (auto e = audit_from_cli(*c, "key.revoke", "key " + name_, "{}"); !e.empty()) {
+      err << "the key is revoked, but the audit chain could not record it: " << e << '\n';
+      return 1;
+    }
     return 0;
   }
   err << "no active key named " << name_ << " in " << c->store.sqlite_path;

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -12,8 +13,12 @@
 #include "app/gateway.h"
 #include "app/services.h"
 #include "app/keys_cli.h"
+#include "app/records_cli.h"
 #include "app/usage_cli.h"
 #include "app/snapshot.h"
+#include "api/openai.h"
+#include "limit/clock.h"
+#include "record/writer.h"
 #include "config/load.h"
 #include "http/server.h"
 
@@ -34,7 +39,16 @@ void setup_logging(const std::string& level) {
                                                        spdlog::async_overflow_policy::overrun_oldest);
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
   spdlog::set_default_logger(logger);
+  // Access lines are JSON objects, one per line (pipeline/access_log.cpp writes the rest).
+  // Its own sink (a pattern belongs to a sink); both are written by the one logging thread, so
+  // lines never interleave.
+  auto access_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto access = std::make_shared<spdlog::async_logger>("access", access_sink, spdlog::thread_pool(),
+                                                       spdlog::async_overflow_policy::overrun_oldest);
+  access->set_pattern("{\"ts\":\"%Y-%m-%dT%H:%M:%S.%eZ\",%v", spdlog::pattern_time_type::utc);
+  spdlog::register_logger(access);
   spdlog::set_level(spdlog::level::from_str(level));
+  access->set_level(spdlog::level::info);  // log.access_log decides, not log.level
   spdlog::flush_every(std::chrono::seconds(1));
 }
 
@@ -53,6 +67,19 @@ void warn_insecure(const config::Config& c) {
       spdlog::warn("providers.{}.tls.verify is false: the upstream's certificate is NOT checked", name);
     }
   }
+}
+
+// A configuration reload, applied or refused, in the audit chain (when there is a store).
+void audit_reload(const pipeline::Services& services, const char* kind, const std::string& path,
+                  const std::string& problems) {
+  if (!services.writer) return;
+  store::AuditRecord r;
+  r.time_ms = limit::system_now_ms();
+  r.kind = kind;
+  r.actor = "signal SIGHUP";
+  r.subject = path;
+  r.detail = problems.empty() ? "{}" : "{\"problems\":" + api::json_quote(problems) + "}";
+  services.writer->submit(std::move(r));
 }
 
 int serve(const std::string& path) {
@@ -102,7 +129,12 @@ int serve(const std::string& path) {
             auto next = config::load_file(path);
             if (!next.config) {
               spdlog::error("reload of {} refused; still serving the previous configuration:", path);
-              for (const auto& d : next.diagnostics) spdlog::error("  {}", d.to_string());
+              std::string problems;
+              for (const auto& d : next.diagnostics) {
+                spdlog::error("  {}", d.to_string());
+                problems += (problems.empty() ? "" : "\n") + d.to_string();
+              }
+              audit_reload(services, "config.reload_refused", path, problems);
             } else {
               if (next.config->server.listen_host != config->server.listen_host ||
                   next.config->server.listen_port != config->server.listen_port ||
@@ -114,16 +146,19 @@ int serve(const std::string& path) {
               if (auto* e = std::get_if<std::string>(&rebuilt)) {
                 spdlog::error("reload of {} refused; still serving the previous configuration:", path);
                 spdlog::error("  {}", *e);
+                audit_reload(services, "config.reload_refused", path, *e);
                 signals.async_wait(on_signal);
                 return;
               }
               services = std::move(std::get<pipeline::Services>(rebuilt));
               spdlog::set_level(spdlog::level::from_str(next.config->log.level));
+              if (auto access = spdlog::get("access")) access->set_level(spdlog::level::info);
               gateway.publish(app::build_snapshot(next.config, services));
               server.update_limits(limits_of(*next.config));
               config = next.config;
               spdlog::info("configuration reloaded from {} ({} models, {} keys)", path,
                            config->models.size(), config->keys.size());
+              audit_reload(services, "config.reload", path, "");
             }
             signals.async_wait(on_signal);
             return;
@@ -178,6 +213,13 @@ int main(int argc, char** argv) {
       cli.add_subcommand("keys", "Create, list and revoke the keys kept in the store (store.sqlite)");
   keys.add_to(*keys_cmd);
 
+  gatehouse::app::LogsCommand logs;
+  auto* logs_cmd = cli.add_subcommand("logs", "The inference log: requests and answers of the logged models (from the store)");
+  logs.add_to(*logs_cmd);
+  gatehouse::app::AuditCommand audit;
+  auto* audit_cmd = cli.add_subcommand("audit", "The audit chain: gatehouse audit verify --config FILE");
+  audit.add_to(*audit_cmd);
+
   gatehouse::app::UsageCommand usage;
   auto* usage_cmd = cli.add_subcommand("usage", "Requests, tokens and cost per project, key, user or model (from the store)");
   usage.add_to(*usage_cmd);
@@ -188,5 +230,7 @@ int main(int argc, char** argv) {
   if (*check_cmd) return check_config(check_path);
   if (*keys_cmd) return keys.run(std::cout, std::cerr);
   if (*usage_cmd) return usage.run(std::cout, std::cerr);
+  if (*logs_cmd) return logs.run(std::cout, std::cerr);
+  if (*audit_cmd) return audit.run(std::cout, std::cerr);
   return 2;
 }

@@ -3,6 +3,8 @@
 #include "identity/jwt.h"
 #include "limit/budget.h"
 #include "limit/limiter.h"
+#include "record/metrics.h"
+#include "record/trace.h"
 #include "record/writer.h"
 #include "route/health.h"
 #include "pipeline/kill_switch.h"
@@ -46,6 +48,16 @@ std::variant<pipeline::Services, std::string> make_services(const config::Config
   s.limiter = previous ? previous->limiter : std::make_shared<limit::InProcessLimiter>();
   // So does what is known of route targets' health (a target in cooldown stays in it).
   s.health = previous ? previous->health : std::make_shared<route::TargetHealth>();
+  // Counters never go back to zero on a reload.
+  s.metrics = previous ? previous->metrics : std::make_shared<record::Metrics>();
+  if (config.tracing.enabled) {
+    if (previous && previous->tracer && previous->tracer->endpoint() == config.tracing.otlp_endpoint) {
+      s.tracer = previous->tracer;
+    } else {
+      s.tracer = std::make_shared<record::TraceExporter>(config.tracing.otlp_endpoint, config.tracing.service_name,
+                                                         config.tracing.export_every);
+    }
+  }
 
   if (config.jwt.enabled) {
     // A JWKS file is read again on every reload (the point of editing it); a URL's refresher
@@ -70,7 +82,8 @@ std::variant<pipeline::Services, std::string> make_services(const config::Config
       s.records = previous->records;
       s.writer = previous->writer;
       s.budgets = previous->budgets;
-      s.writer->set_flush_every(config.records.flush);
+      s.writer->configure(config.records.flush, config.records.queue_rows,
+                          config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0);
     } else {
       auto opened = store::open_sqlite(config.store.sqlite_path);
       if (auto* e = std::get_if<std::string>(&opened)) return "store.sqlite: " + *e;
@@ -85,7 +98,9 @@ std::variant<pipeline::Services, std::string> make_services(const config::Config
       if (auto* e = std::get_if<std::string>(&records)) return "store.sqlite: " + *e;
       s.records = std::shared_ptr<store::RecordStore>(std::move(std::get<0>(records)));
       if (auto e = load_spend(*s.records, s.budgets)) return "store.sqlite: " + *e;
-      s.writer = std::make_shared<record::RecordWriter>(s.records, config.records.flush);
+      s.writer = std::make_shared<record::RecordWriter>(s.records, config.records.flush, config.records.queue_rows);
+      s.writer->configure(config.records.flush, config.records.queue_rows,
+                          config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0);
     }
     s.store_path = config.store.sqlite_path;
   }

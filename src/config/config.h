@@ -158,9 +158,34 @@ struct BudgetRule {
   double warn_at = 0;     // fraction of usd at which to warn once per period; 0: never
 };
 
+// records.inference_log: requests and answers of the models it names, kept in the store.
+struct InferenceLogConfig {
+  bool enabled = false;
+  std::vector<std::string> models;  // globs; a request is logged when its model matches one
+  bool payloads = true;             // keep request and response bodies (else only the metadata)
+  double sample = 1.0;              // fraction of matching requests logged (0-1)
+  int retention_days = 30;          // older rows are deleted (0: kept for ever)
+  std::size_t max_payload_bytes = 1 << 20;  // a longer body is cut (and marked truncated)
+};
+
 // records: what is written to the store off the request path.
 struct RecordsConfig {
   Millis flush{200};      // a batch is written at least this often (the most a kill -9 loses)
+  std::size_t queue_rows = 50'000;  // beyond this, inference rows are shed (usage and audit never)
+  InferenceLogConfig inference_log;
+};
+
+// metrics: Prometheus text exposition at GET /metrics.
+struct MetricsConfig {
+  bool enabled = false;
+};
+
+// tracing: OpenTelemetry spans over OTLP/HTTP (JSON).
+struct TracingConfig {
+  bool enabled = false;
+  std::string otlp_endpoint;    // e.g. http://127.0.0.1:4318/v1/traces
+  std::string service_name = "gatehouse";
+  Millis export_every{1000};    // batches are sent at least this often
 };
 
 using Sha256 = std::array<std::uint8_t, 32>;
@@ -220,6 +245,8 @@ struct Config {
   std::vector<LimitRule> limits;
   std::vector<BudgetRule> budgets;
   RecordsConfig records;
+  MetricsConfig metrics;
+  TracingConfig tracing;
 };
 
 // SHA-256 of a byte string (the key digest clients' keys are compared with).

@@ -364,7 +364,7 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
   std::vector<RoleRef> role_refs;
   if (!r.expect_map(root, "the top level",
                     {"server", "providers", "models", "keys", "store", "auth", "roles", "groups", "log",
-                     "limits", "budgets", "records"})) {
+                     "limits", "budgets", "records", "metrics", "tracing"})) {
     return;
   }
   if (root["server"]) read_server(r, root["server"], c.server);
@@ -531,6 +531,8 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
   if (root["limits"]) read_limits(r, root["limits"], c);
   if (root["budgets"]) read_budgets(r, root["budgets"], c);
   if (root["records"]) read_records(r, root["records"], c);
+  if (root["metrics"]) read_metrics(r, root["metrics"], c);
+  if (root["tracing"]) read_tracing(r, root["tracing"], c);
   check_limits(r, root, c);
 
   if (const auto& l = root["log"]) {

@@ -158,13 +158,84 @@ void read_price(Reader& r, const YAML::Node& n, const std::string& where, Price&
 }
 
 void read_records(Reader& r, const YAML::Node& n, Config& c) {
-  if (!r.expect_map(n, "records", {"flush_ms"})) return;
+  if (!r.expect_map(n, "records", {"flush_ms", "queue_rows", "inference_log"})) return;
   if (n["flush_ms"]) {
     if (auto v = r.integer(n["flush_ms"], "records.flush_ms", 10, 10'000)) c.records.flush = Millis(*v);
   }
+  if (n["queue_rows"]) {
+    if (auto v = r.integer(n["queue_rows"], "records.queue_rows", 100, 10'000'000)) c.records.queue_rows = std::size_t(*v);
+  }
+  if (const auto& il = n["inference_log"]) {
+    auto& log = c.records.inference_log;
+    if (!r.expect_map(il, "records.inference_log",
+                      {"models", "payloads", "sample", "retention_days", "max_payload_bytes"})) {
+      return;
+    }
+    log.enabled = true;
+    log.models = {"*"};
+    if (const auto& ms = il["models"]) {
+      log.models.clear();
+      if (!ms.IsSequence()) {
+        r.error(ms, "records.inference_log.models must be a list of model names or globs, e.g. [\"*\"]");
+      } else {
+        for (const auto& m : ms) {
+          if (auto v = r.string(m, "records.inference_log.models[]")) log.models.push_back(*v);
+        }
+      }
+    }
+    if (il["payloads"]) {
+      if (auto v = r.boolean(il["payloads"], "records.inference_log.payloads")) log.payloads = *v;
+    }
+    if (il["sample"]) {
+      if (auto v = r.number(il["sample"], "records.inference_log.sample", 0, 1)) log.sample = *v;
+    }
+    if (il["retention_days"]) {
+      if (auto v = r.integer(il["retention_days"], "records.inference_log.retention_days", 0, 36'500)) {
+        log.retention_days = int(*v);
+      }
+    }
+    if (il["max_payload_bytes"]) {
+      if (auto v = r.integer(il["max_payload_bytes"], "records.inference_log.max_payload_bytes", 1024, 64 << 20)) {
+        log.max_payload_bytes = std::size_t(*v);
+      }
+    }
+  }
+}
+
+void read_metrics(Reader& r, const YAML::Node& n, Config& c) {
+  if (!r.expect_map(n, "metrics", {"enabled"})) return;
+  c.metrics.enabled = true;
+  if (n["enabled"]) {
+    if (auto v = r.boolean(n["enabled"], "metrics.enabled")) c.metrics.enabled = *v;
+  }
+}
+
+void read_tracing(Reader& r, const YAML::Node& n, Config& c) {
+  if (!r.expect_map(n, "tracing", {"otlp_endpoint", "service_name", "export_ms"})) return;
+  auto& t = c.tracing;
+  if (!n["otlp_endpoint"]) {
+    r.error(n, "tracing.otlp_endpoint is required, e.g. \"http://127.0.0.1:4318/v1/traces\"");
+    return;
+  }
+  if (auto v = r.string(n["otlp_endpoint"], "tracing.otlp_endpoint")) {
+    t.otlp_endpoint = *v;
+    if (!v->starts_with("http://") && !v->starts_with("https://")) {
+      r.error(n["otlp_endpoint"], "tracing.otlp_endpoint must be an http:// or https:// URL (OTLP/HTTP, e.g. "
+                                  "http://127.0.0.1:4318/v1/traces)");
+    }
+  }
+  if (n["service_name"]) {
+    if (auto v = r.string(n["service_name"], "tracing.service_name")) t.service_name = *v;
+  }
+  if (n["export_ms"]) r.millis(n["export_ms"], "tracing.export_ms", t.export_every);
+  t.enabled = true;
 }
 
 void check_limits(Reader& r, const YAML::Node& root, Config& c) {
+  if (c.records.inference_log.enabled && c.store.sqlite_path.empty()) {
+    r.error(root["records"]["inference_log"], "records.inference_log needs store.sqlite: the log is kept there "
+                                              "(add store: {sqlite: \"./gatehouse.db\"})");
+  }
   if (!c.budgets.empty() && c.store.sqlite_path.empty()) {
     r.error(root["budgets"], "budgets need store.sqlite: spend is kept with the usage records, so "
                              "a restart does not reset a budget (add store: {sqlite: \"./gatehouse.db\"})");

@@ -127,6 +127,8 @@ void read_limits(Reader& r, const YAML::Node& n, Config& c);
 void read_budgets(Reader& r, const YAML::Node& n, Config& c);
 void read_price(Reader& r, const YAML::Node& n, const std::string& where, Price& price);
 void read_records(Reader& r, const YAML::Node& n, Config& c);
+void read_metrics(Reader& r, const YAML::Node& n, Config& c);
+void read_tracing(Reader& r, const YAML::Node& n, Config& c);
 void read_route(Reader& r, const YAML::Node& n, const std::string& where, RouteConfig& route);
 // Every route's targets are models with a provider.
 void check_routes(Reader& r, const YAML::Node& root, Config& c);

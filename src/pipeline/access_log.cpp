@@ -2,20 +2,112 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+
 namespace gatehouse::pipeline {
+
+namespace {
+
+// A JSON string literal (RFC 8259 escapes).
+void quoted(std::string& out, std::string_view s) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += char(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+void field(std::string& out, std::string_view name, std::string_view value) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+  if (value.empty()) {
+    out += "null";
+  } else {
+    quoted(out, value);
+  }
+}
+
+void field(std::string& out, std::string_view name, double value, int digits) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, ",\"%.*s\":%.*f", int(name.size()), name.data(), digits, value);
+  out += buf;
+}
+
+void field(std::string& out, std::string_view name, long long value) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+  out += std::to_string(value);
+}
+
+void field(std::string& out, std::string_view name, bool value) {
+  out += ",\"";
+  out += name;
+  out += value ? "\":true" : "\":false";
+}
+
+double ms(std::chrono::microseconds d) { return double(d.count()) / 1000.0; }
+
+}  // namespace
+
+AccessLogStage::AccessLogStage() : logger_(spdlog::get("access")) {}
 
 void AccessLogStage::on_complete(const RequestContext& ctx) const noexcept {
   try {
-    auto total = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - ctx.started);
-    spdlog::info(
-        "access id={} method={} path={} key={} model={} target={} provider={} attempts={} stream={} "
-        "status={} error={} total_ms={:.3f} upstream_ms={:.3f} client_gone={}",
-        ctx.request_id, ctx.method, ctx.path, ctx.key_name.empty() ? "-" : ctx.key_name,
-        ctx.model.empty() ? "-" : ctx.model, ctx.served_model ? ctx.served_model->name : "-",
-        ctx.provider.empty() ? "-" : ctx.provider, ctx.attempts, ctx.stream, ctx.status,
-        ctx.error_code.empty() ? "-" : ctx.error_code, total.count() / 1000.0,
-        ctx.upstream_time.count() / 1000.0, ctx.client_gone);
+    const auto now = std::chrono::steady_clock::now();
+    const auto total = std::chrono::duration_cast<std::chrono::microseconds>(now - ctx.started);
+    std::string line;
+    line.reserve(512);
+    // The access logger's pattern opens the object with its timestamp: {"ts":"...",
+    line += "\"type\":\"access\"";
+    field(line, "request_id", ctx.request_id);
+    field(line, "method", ctx.method);
+    field(line, "path", ctx.path.substr(0, 256));
+    field(line, "status", static_cast<long long>(ctx.status));
+    field(line, "key", ctx.key_name);
+    field(line, "user", ctx.user);
+    field(line, "project", ctx.project);
+    field(line, "model", ctx.model.substr(0, 256));
+    field(line, "target", ctx.served_model && ctx.attempts > 0 ? std::string_view(ctx.served_model->name) : "");
+    field(line, "provider", ctx.attempts > 0 ? std::string_view(ctx.provider) : "");
+    field(line, "attempts", static_cast<long long>(ctx.attempts));
+    field(line, "stream", ctx.stream);
+    field(line, "error", ctx.error_code);
+    field(line, "total_ms", ms(total), 3);
+    field(line, "upstream_ms", ms(ctx.upstream_time), 3);
+    field(line, "overhead_ms", ms(total - ctx.upstream_time), 3);
+    if (ctx.first_token != std::chrono::steady_clock::time_point{}) {
+      field(line, "ttft_ms", ms(std::chrono::duration_cast<std::chrono::microseconds>(ctx.first_token - ctx.started)), 3);
+    }
+    if (ctx.usage.known || ctx.usage.estimated) {
+      field(line, "input_tokens", ctx.usage.input_tokens);
+      field(line, "output_tokens", ctx.usage.output_tokens);
+      field(line, "cost_usd", ctx.cost_usd, 6);
+    }
+    field(line, "client_gone", ctx.client_gone);
+    line += '}';
+    // The access logger writes the line as it is (one JSON object per line, on stderr, through
+    // spdlog's background thread); without one (tests), the default logger does.
+    if (logger_) {
+      logger_->info(line);
+    } else {
+      spdlog::info(line);
+    }
   } catch (...) {
     // Logging must never take a request down.
   }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "limit/price.h"
+#include "record/metrics.h"
 
 namespace gatehouse::pipeline {
 
@@ -29,7 +30,8 @@ std::string duration(std::int64_t s) {
 
 }  // namespace
 
-BudgetStage::BudgetStage(const config::Config& config, limit::BudgetLedger& ledger) : ledger_(ledger) {
+BudgetStage::BudgetStage(const config::Config& config, limit::BudgetLedger& ledger, record::Metrics* metrics)
+    : ledger_(ledger), metrics_(metrics) {
   for (const auto& r : config.budgets) rules_[{r.scope, r.match, r.period}] = &r;
 }
 
@@ -60,6 +62,7 @@ Decision BudgetStage::on_routed(RequestContext& ctx) const {
   const double estimated_cost = ctx.model_config ? limit::cost_usd(ctx.model_config->price, estimate) : 0;
   auto a = ledger_.admit(checks, std::move(subjects), estimated_cost);
   if (a.admitted) {
+    if (!checks.empty()) ctx.budget_decision = "admitted (" + std::to_string(checks.size()) + " budgets)";
     ctx.budget_ticket = std::move(a.ticket);
     return std::nullopt;
   }
@@ -77,6 +80,8 @@ Decision BudgetStage::on_routed(RequestContext& ctx) const {
   if (a.resets_in_s >= 0) e.retry_after_s = int(std::min<std::int64_t>(a.resets_in_s, 1 << 30));
   // The SDKs retry 429s by default: waiting out a budget takes hours, not seconds.
   ctx.response_headers.emplace_back("x-should-retry", "false");
+  ctx.refused_by = b.subject.starts_with("key:") ? "budget:key" : "budget:project";
+  ctx.budget_decision = "refused: " + e.message;
   return e;
 }
 
@@ -84,6 +89,7 @@ void BudgetStage::on_complete(const RequestContext& ctx) const noexcept {
   if (!ctx.budget_ticket) return;
   try {
     for (const auto& w : ledger_.settle(*ctx.budget_ticket, ctx.cost_usd)) {
+      if (metrics_) metrics_->budget_warning(w.budget.subject.starts_with("key:") ? "key" : "project");
       spdlog::warn("budget: {} has spent {} of its {} {} budget ({}%, warn_at {})", w.budget.label,
                    dollars(w.spent), std::string(limit::to_string(w.budget.period)), dollars(w.budget.usd),
                    int(w.spent * 100 / w.budget.usd), w.budget.warn_at);

@@ -8,6 +8,10 @@
 #include "limit/budget.h"
 #include "pipeline/stage.h"
 
+namespace gatehouse::record {
+class Metrics;
+}
+
 namespace gatehouse::pipeline {
 
 // Budgets (`budgets:`): US dollars per key and per project over a day, a week, a month or in
@@ -19,13 +23,15 @@ namespace gatehouse::pipeline {
 // reload knows what was already spent.
 class BudgetStage final : public Stage {
  public:
-  BudgetStage(const config::Config& config, limit::BudgetLedger& ledger);
+  // `metrics` (may be null) counts the warnings.
+  BudgetStage(const config::Config& config, limit::BudgetLedger& ledger, record::Metrics* metrics);
   std::string_view name() const override { return "budget"; }
   Decision on_routed(RequestContext& ctx) const override;
   void on_complete(const RequestContext& ctx) const noexcept override;
 
  private:
   limit::BudgetLedger& ledger_;
+  record::Metrics* metrics_;
   std::map<std::tuple<config::BudgetScope, std::string, config::BudgetPeriod>, const config::BudgetRule*> rules_;
 };
 

@@ -2,6 +2,7 @@
 // Stages keep no per-request state of their own; it lives here.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -66,12 +67,47 @@ struct RequestContext {
   std::shared_ptr<limit::BudgetTicket> budget_ticket;
   // Headers every answer to this request carries (x-ratelimit-*, x-should-retry).
   std::vector<std::pair<std::string, std::string>> response_headers;
+  // What the limit and budget stages decided, for the inference log ("" when they did not run).
+  std::string limit_decision, budget_decision;
+  std::string refused_by;  // the limit or budget that refused it: "requests", "tokens", "concurrency",
+                           // "budget:key", "budget:project"
+
+  // The request as it came (valid until the request has ended), for the inference log.
+  std::string_view request_body;
+  std::string_view traceparent;  // the client's W3C traceparent header, if any
+  // Set by the inference log stage: this request is logged; its answer is captured (as the client
+  // got it: a whole body, or the stream's events) up to capture_limit bytes.
+  bool log_inference = false;
+  bool capture_payloads = false;
+  std::size_t capture_limit = 0;
+  std::string response_capture;
+  bool capture_truncated = false;
+  // Set by the tracing stage: W3C trace context of this request's span.
+  struct Trace {
+    bool sampled = false;
+    std::array<std::uint8_t, 16> trace_id{};
+    std::array<std::uint8_t, 8> span_id{};         // the request's span
+    std::array<std::uint8_t, 8> parent_span_id{};  // the client's span (zero: none)
+    std::int64_t start_unix_ns = 0;
+  } trace;
+
+  // One upstream attempt (records: the inference log's decisions, a trace span per attempt).
+  struct AttemptRecord {
+    std::string model, provider, upstream_model;
+    std::string origin;              // the provider's host:port
+    int status = 0;                  // the provider's HTTP status; 0: no answer
+    std::string error;               // the failure's code, "" on success
+    std::int64_t start_unix_ns = 0, end_unix_ns = 0;
+    std::array<std::uint8_t, 8> span_id{};
+  };
+  std::vector<AttemptRecord> attempt_log;
 
   // Set as the request ends; read by on_complete.
   int status = 0;
   std::string error_code;  // empty on success
   std::chrono::microseconds upstream_time{0};  // time the gateway waited for the upstream
   std::chrono::microseconds upstream_first_byte{0};  // from sending to the response head (last attempt)
+  std::chrono::steady_clock::time_point first_token{};  // a stream's first event relayed to the client
   int attempts = 0;                // upstream attempts made (retries and fallbacks included)
   bool client_gone = false;
   const config::ModelConfig* served_model = nullptr;  // the target that answered (or was tried last)

@@ -126,9 +126,14 @@ Decision LimitStage::on_routed(RequestContext& ctx) const {
   header("tokens", a.tokens);
   if (!a.admitted) {
     if (a.retry_after_s < 0) ctx.response_headers.emplace_back("x-should-retry", "false");
-    return rejection(a);
+    Error e = rejection(a);
+    ctx.refused_by = a.metric == Metric::kRequests ? "requests" : a.metric == Metric::kTokens ? "tokens" : "concurrency";
+    ctx.limit_decision = "refused: " + e.message;
+    return e;
   }
   ctx.limit_ticket = std::move(a.ticket);
+  ctx.limit_decision = "admitted (" + std::to_string(reqs.size()) + " limits, " + std::to_string(tokens) +
+                       " tokens reserved)";
   return std::nullopt;
 }
 

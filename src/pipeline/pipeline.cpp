@@ -5,6 +5,8 @@
 #include "pipeline/authorize.h"
 #include "pipeline/budget.h"
 #include "pipeline/limit.h"
+#include "pipeline/observe.h"
+#include "pipeline/records.h"
 #include "pipeline/usage_record.h"
 
 namespace gatehouse::pipeline {
@@ -12,8 +14,12 @@ namespace gatehouse::pipeline {
 Pipeline Pipeline::build(const config::Config& config, const Services& services) {
   Pipeline p;
   // The order is code, not config. Each line says why it stands where it does.
-  // 1. Records first, so its on_complete runs last and sees every outcome, rejections included.
+  // 1. Records first, so their on_complete runs last and sees every outcome, rejections included;
+  //    tracing's on_request first too, so that even a refused request is traced.
   if (config.log.access_log) p.stages_.push_back(std::make_unique<AccessLogStage>());
+  if (config.metrics.enabled) p.stages_.push_back(std::make_unique<MetricsStage>(config, *services.metrics));
+  if (services.tracer) p.stages_.push_back(std::make_unique<TracingStage>(*services.tracer));
+  if (services.writer) p.stages_.push_back(std::make_unique<AuditStage>(*services.writer));
   // 2. Identity before anything that depends on who is calling (limits, roles, budgets).
   p.stages_.push_back(std::make_unique<AuthenticateStage>(config, services));
   // 3. Authorization needs the identity (2) and the decoded request; it runs in on_routed, before
@@ -22,10 +28,16 @@ Pipeline Pipeline::build(const config::Config& config, const Services& services)
   // 4. Usage rows: its on_complete runs after the budget's and limit's (reverse order), once the
   //    cost is settled; placed before them so a request they refuse still gets its row.
   if (services.writer) p.stages_.push_back(std::make_unique<UsageRecordStage>(*services.writer));
-  // 5. Budgets before rate limits: a request a spent budget refuses must not use up a rate
+  // 5. The inference log decides before budgets and limits, so that their refusals are logged too.
+  if (services.writer && config.records.inference_log.enabled) {
+    p.stages_.push_back(std::make_unique<InferenceLogStage>(config.records.inference_log, *services.writer));
+  }
+  // 6. Budgets before rate limits: a request a spent budget refuses must not use up a rate
   //    window; one the limits refuse gives its budget reservation back in on_complete.
-  if (services.budgets) p.stages_.push_back(std::make_unique<BudgetStage>(config, *services.budgets));
-  // 6. Rate limits last before the provider: they charge what is about to be spent.
+  if (services.budgets) {
+    p.stages_.push_back(std::make_unique<BudgetStage>(config, *services.budgets, services.metrics.get()));
+  }
+  // 7. Rate limits last before the provider: they charge what is about to be spent.
   if (!config.limits.empty()) p.stages_.push_back(std::make_unique<LimitStage>(config, *services.limiter));
   return p;
 }

@@ -22,7 +22,9 @@ class BudgetLedger;
 }  // namespace gatehouse::limit
 namespace gatehouse::record {
 class RecordWriter;
-}
+class Metrics;
+class TraceExporter;
+}  // namespace gatehouse::record
 namespace gatehouse::route {
 class TargetHealth;
 }
@@ -44,6 +46,8 @@ struct Services {
   std::shared_ptr<limit::BudgetLedger> budgets;           // null without a store
   std::shared_ptr<store::RecordStore> records;            // null without a store
   std::shared_ptr<record::RecordWriter> writer;           // null without a store
+  std::shared_ptr<record::Metrics> metrics;               // never null (exposed when metrics.enabled)
+  std::shared_ptr<record::TraceExporter> tracer;          // null without tracing
   // What the shared parts were built from (a reload reuses them when these did not change).
   std::shared_ptr<const config::JwtConfig> jwt_config;
   std::string store_path;

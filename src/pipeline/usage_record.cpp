@@ -17,8 +17,8 @@ void UsageRecordStage::on_complete(const RequestContext& ctx) const noexcept {
     r.end_user = ctx.end_user;
     r.usage_project = ctx.usage_project;
     r.model = ctx.model;
-    r.served_model = ctx.served_model ? ctx.served_model->name : std::string();
-    r.provider = ctx.served_model ? ctx.provider : std::string();
+    r.served_model = ctx.served_model && ctx.attempts > 0 ? ctx.served_model->name : std::string();
+    r.provider = ctx.served_model && ctx.attempts > 0 ? ctx.provider : std::string();
     r.input_tokens = ctx.usage.input_tokens;
     r.cached_input_tokens = ctx.usage.cached_input_tokens;
     r.output_tokens = ctx.usage.output_tokens;

@@ -4,8 +4,13 @@
 
 namespace gatehouse::record {
 
-RecordWriter::RecordWriter(std::shared_ptr<store::RecordStore> store, std::chrono::milliseconds flush_every)
-    : store_(std::move(store)), flush_every_(flush_every), thread_([this] { run(); }) {}
+namespace {
+constexpr auto kRetentionEvery = std::chrono::hours(1);
+}
+
+RecordWriter::RecordWriter(std::shared_ptr<store::RecordStore> store, std::chrono::milliseconds flush_every,
+                           std::size_t queue_rows)
+    : store_(std::move(store)), flush_every_(flush_every), queue_rows_(queue_rows), thread_([this] { run(); }) {}
 
 RecordWriter::~RecordWriter() {
   {
@@ -13,6 +18,7 @@ RecordWriter::~RecordWriter() {
     stop_ = true;
   }
   wake_.notify_all();
+  room_.notify_all();
   thread_.join();
 }
 
@@ -20,10 +26,49 @@ void RecordWriter::submit(store::UsageRecord row) {
   bool full;
   {
     std::lock_guard lock(mu_);
-    queue_.push_back(std::move(row));
+    usage_.push_back(std::move(row));
     ++submitted_;
-    full = queue_.size() >= kMaxBatch;
+    full = queued_locked() >= kMaxBatch;
   }
+  if (full) wake_.notify_one();
+}
+
+void RecordWriter::submit(store::InferenceRecord row, Capture capture) {
+  bool full = false, shed = false, log_shed = false;
+  {
+    std::lock_guard lock(mu_);
+    if (queued_locked() >= queue_rows_) {
+      shed = true;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_shed_log_ > std::chrono::minutes(1)) {
+        last_shed_log_ = now;
+        log_shed = true;
+      }
+    } else {
+      inference_.emplace_back(std::move(row), capture);
+      ++submitted_;
+      full = queued_locked() >= kMaxBatch;
+    }
+  }
+  if (shed) {
+    shed_.fetch_add(1);
+    if (log_shed) {
+      spdlog::warn("records: the queue is full ({} rows waiting for the store): inference log rows are being "
+                   "shed (gatehouse_records_shed_total counts them)",
+                   queue_rows_);
+    }
+    return;
+  }
+  if (full) wake_.notify_one();
+}
+
+void RecordWriter::submit(store::AuditRecord row) {
+  std::unique_lock lock(mu_);
+  room_.wait(lock, [&] { return stop_ || queued_locked() < queue_rows_; });
+  audit_.push_back(std::move(row));
+  ++submitted_;
+  const bool full = queued_locked() >= kMaxBatch;
+  lock.unlock();
   if (full) wake_.notify_one();
 }
 
@@ -35,50 +80,101 @@ void RecordWriter::flush() {
   written_cv_.wait(lock, [&] { return done_ >= target || stop_; });
 }
 
-void RecordWriter::set_flush_every(std::chrono::milliseconds every) {
-  std::lock_guard lock(mu_);
-  flush_every_ = every;
+void RecordWriter::configure(std::chrono::milliseconds flush_every, std::size_t queue_rows, int retention_days) {
+  {
+    std::lock_guard lock(mu_);
+    flush_every_ = flush_every;
+    queue_rows_ = queue_rows;
+    if (retention_days != retention_days_) retention_changed_ = true;
+    retention_days_ = retention_days;
+  }
+  room_.notify_all();
+  wake_.notify_one();
 }
 
-std::size_t RecordWriter::queued() const {
-  std::lock_guard lock(mu_);
-  return queue_.size();
+RecordWriter::Stats RecordWriter::stats() const {
+  Stats s;
+  {
+    std::lock_guard lock(mu_);
+    s.queued = queued_locked();
+  }
+  s.written_usage = written_usage_.load();
+  s.written_inference = written_inference_.load();
+  s.written_audit = written_audit_.load();
+  s.shed_inference = shed_.load();
+  s.failures = failures_.load();
+  return s;
 }
 
 void RecordWriter::run() {
-  std::vector<store::UsageRecord> batch;
   std::chrono::milliseconds backoff{0};
   int consecutive_failures = 0;
+  auto next_retention = std::chrono::steady_clock::now();  // once at start, then hourly
   std::unique_lock lock(mu_);
   for (;;) {
     const auto wait = backoff.count() > 0 ? backoff : flush_every_;
-    wake_.wait_for(lock, wait, [&] { return stop_ || flush_now_ || queue_.size() >= kMaxBatch; });
+    wake_.wait_for(lock, wait, [&] { return stop_ || flush_now_ || retention_changed_ || queued_locked() >= kMaxBatch; });
     flush_now_ = false;
-    if (queue_.empty()) {
+
+    if (retention_days_ > 0 && (retention_changed_ || std::chrono::steady_clock::now() >= next_retention)) {
+      retention_changed_ = false;
+      next_retention = std::chrono::steady_clock::now() + kRetentionEvery;
+      const std::int64_t cutoff =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count() -
+          std::int64_t(retention_days_) * 86'400'000;
+      lock.unlock();
+      auto removed = store_->expire_inference(cutoff);
+      if (auto* e = std::get_if<std::string>(&removed)) {
+        spdlog::error("records: retention: {}", *e);
+      } else if (std::get<std::int64_t>(removed) > 0) {
+        spdlog::info("records: retention deleted {} inference log rows older than {} days",
+                     std::get<std::int64_t>(removed), retention_days_);
+      }
+      lock.lock();
+    }
+    retention_changed_ = false;
+
+    if (queued_locked() == 0) {
       written_cv_.notify_all();
       if (stop_) return;
       continue;
     }
-    // Take what is queued (up to a batch), write it without the lock.
-    const std::size_t n = std::min(queue_.size(), kMaxBatch);
-    batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + long(n)));
-    queue_.erase(queue_.begin(), queue_.begin() + long(n));
+    // Take up to a batch (audit first: it is what others wait for), write it without the lock.
+    store::RecordBatch batch;
+    std::vector<std::pair<store::InferenceRecord, Capture>> captured;
+    auto take = [&](auto& from, auto& to) {
+      const std::size_t n = std::min(from.size(), kMaxBatch - batch.size() - captured.size());
+      to.assign(std::make_move_iterator(from.begin()), std::make_move_iterator(from.begin() + long(n)));
+      from.erase(from.begin(), from.begin() + long(n));
+    };
+    take(audit_, batch.audit);
+    take(usage_, batch.usage);
+    take(inference_, captured);
+    room_.notify_all();
     lock.unlock();
-    auto error = store_->append_usage(batch);
+    for (auto& [row, capture] : captured) {
+      if (capture != Capture::kWhole) row.response_body = reassemble(capture, row.response_body);
+      batch.inference.push_back(std::move(row));
+    }
+    auto error = store_->write(batch);
     lock.lock();
     if (error) {
-      // Keep the rows (in front, in order) and try again shortly; never drop usage.
+      // Keep the rows (in front, in order) and try again shortly.
       failures_.fetch_add(1);
       ++consecutive_failures;
-      queue_.insert(queue_.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+      audit_.insert(audit_.begin(), std::make_move_iterator(batch.audit.begin()), std::make_move_iterator(batch.audit.end()));
+      usage_.insert(usage_.begin(), std::make_move_iterator(batch.usage.begin()), std::make_move_iterator(batch.usage.end()));
+      std::vector<std::pair<store::InferenceRecord, Capture>> back;
+      for (auto& r : batch.inference) back.emplace_back(std::move(r), Capture::kWhole);  // reassembled already
+      inference_.insert(inference_.begin(), std::make_move_iterator(back.begin()), std::make_move_iterator(back.end()));
       backoff = std::min<std::chrono::milliseconds>(std::max(backoff * 2, std::chrono::milliseconds(100)),
                                                     std::chrono::milliseconds(5000));
-      const std::size_t kept = queue_.size();
+      const std::size_t kept = queued_locked();
       lock.unlock();
-      spdlog::error("usage records: {} ({} rows kept, retrying in {} ms)", *error, kept, backoff.count());
+      spdlog::error("records: {} ({} rows kept, retrying in {} ms)", *error, kept, backoff.count());
       lock.lock();
       if (stop_ && consecutive_failures >= 3) {
-        spdlog::error("usage records: the store keeps failing at exit; {} rows not written", queue_.size());
+        spdlog::error("records: the store keeps failing at exit; {} rows not written", queued_locked());
         written_cv_.notify_all();
         return;
       }
@@ -86,10 +182,11 @@ void RecordWriter::run() {
     }
     consecutive_failures = 0;
     backoff = std::chrono::milliseconds(0);
-    done_ += n;
-    written_.fetch_add(n);
-    batch.clear();
-    if (!queue_.empty()) flush_now_ = true;  // more to write at once (a burst, or stopping)
+    done_ += batch.size();
+    written_usage_.fetch_add(batch.usage.size());
+    written_inference_.fetch_add(batch.inference.size());
+    written_audit_.fetch_add(batch.audit.size());
+    if (queued_locked() > 0) flush_now_ = true;  // more to write at once (a burst, or stopping)
     written_cv_.notify_all();
   }
 }

@@ -1,7 +1,13 @@
-// Writes records to the store off the request path: workers hand rows to submit() (a lock and a
-// push, never I/O); one thread writes everything queued as one transaction every flush interval,
-// or sooner when a batch is full. Usage rows are never dropped: a failing store keeps them queued
-// and retries. The destructor (and flush()) writes everything submitted before it.
+// Writes records to the store off the request path. Workers hand rows to submit() (a short lock
+// and a push, never I/O); one thread writes everything queued as one transaction every flush
+// interval, or sooner when a batch is full.
+//
+// When the queue holds records.queue_rows rows (a store slower than the traffic, or failing):
+// * inference log rows are shed (counted, and logged once a minute) — they are the bulky ones;
+// * usage rows are kept (never dropped: budgets and bills depend on them);
+// * audit rows wait for room (back-pressure on the caller: an audit row is never lost).
+// A failing store keeps the queued rows and retries with backoff. flush() and the destructor
+// write everything submitted before them.
 #pragma once
 
 #include <atomic>
@@ -17,40 +23,65 @@
 
 namespace gatehouse::record {
 
+// How an inference row's response was captured: a whole body, or the stream's events as the
+// client got them (reassembled into one answer by the writer, off the request path).
+enum class Capture { kWhole, kOpenAIStream, kAnthropicStream };
+
 class RecordWriter {
  public:
-  RecordWriter(std::shared_ptr<store::RecordStore> store, std::chrono::milliseconds flush_every);
+  RecordWriter(std::shared_ptr<store::RecordStore> store, std::chrono::milliseconds flush_every,
+               std::size_t queue_rows = 50'000);
   ~RecordWriter();
   RecordWriter(const RecordWriter&) = delete;
   RecordWriter& operator=(const RecordWriter&) = delete;
 
-  // Queues a row. Runs on a worker: never blocks on the store.
+  // Queue a row. Run on workers; submit(Usage) and submit(Inference) never block.
   void submit(store::UsageRecord row);
+  void submit(store::InferenceRecord row, Capture capture);
+  // Waits while the queue is full (back-pressure); never drops the row.
+  void submit(store::AuditRecord row);
   // Waits until every row submitted before the call is written (or the store failed on it).
   void flush();
-  // Changes how often batches are written (a reload).
-  void set_flush_every(std::chrono::milliseconds every);
+  // Reload: how often batches are written, how many rows may wait, inference log retention
+  // (0: keep for ever).
+  void configure(std::chrono::milliseconds flush_every, std::size_t queue_rows, int retention_days);
 
-  std::size_t queued() const;                                // rows waiting
-  std::uint64_t written() const { return written_.load(); }  // rows committed
-  std::uint64_t failures() const { return failures_.load(); }  // failed batch writes
+  struct Stats {
+    std::size_t queued = 0;
+    std::uint64_t written_usage = 0, written_inference = 0, written_audit = 0;
+    std::uint64_t shed_inference = 0;
+    std::uint64_t failures = 0;  // failed batch writes
+  };
+  Stats stats() const;
 
   static constexpr std::size_t kMaxBatch = 1000;  // rows per transaction
 
  private:
   void run();
+  std::size_t queued_locked() const { return usage_.size() + inference_.size() + audit_.size(); }
 
   std::shared_ptr<store::RecordStore> store_;
   mutable std::mutex mu_;
-  std::condition_variable wake_, written_cv_;
-  std::vector<store::UsageRecord> queue_;
+  std::condition_variable wake_, written_cv_, room_;
+  std::vector<store::UsageRecord> usage_;
+  std::vector<std::pair<store::InferenceRecord, Capture>> inference_;
+  std::vector<store::AuditRecord> audit_;
   std::chrono::milliseconds flush_every_;
-  std::uint64_t submitted_ = 0;   // rows ever submitted
-  std::uint64_t done_ = 0;        // rows ever written
+  std::size_t queue_rows_;
+  int retention_days_ = 0;
+  bool retention_changed_ = false;
+  std::uint64_t submitted_ = 0;   // rows ever queued
+  std::uint64_t done_ = 0;        // rows ever written (or shed)
   bool stop_ = false;
   bool flush_now_ = false;
-  std::atomic<std::uint64_t> written_{0}, failures_{0};
+  std::chrono::steady_clock::time_point last_shed_log_{};
+  std::atomic<std::uint64_t> written_usage_{0}, written_inference_{0}, written_audit_{0}, shed_{0}, failures_{0};
   std::thread thread_;
 };
+
+// A stream as the client got it, as one answer: an OpenAI chat.completion (content, tool calls,
+// finish reason, usage) or an Anthropic message (content blocks, stop reason, usage). The events
+// themselves when they cannot be read.
+std::string reassemble(Capture capture, const std::string& events);
 
 }  // namespace gatehouse::record

@@ -41,6 +41,61 @@ struct UsageRecord {
   int attempts = 0;                  // upstream attempts (retries and fallbacks included)
 };
 
+// One request of a model the inference log covers (records.inference_log), modelled on
+// Databricks' inference tables. Never holds a credential: bodies are what the client sent and got.
+struct InferenceRecord {
+  std::string request_id;
+  std::int64_t request_time_ms = 0;
+  std::string requester, key_name, user, project;
+  std::string model, served_model, provider;
+  int status_code = 0;
+  double execution_duration_ms = 0;   // arrival to end
+  double upstream_duration_ms = 0;    // waiting for providers
+  double time_to_first_token_ms = -1; // streams: arrival to the first event relayed; -1: none
+  std::int64_t input_tokens = 0, output_tokens = 0;
+  double cost_usd = 0;
+  bool streaming = false;
+  std::string error_code;
+  std::string request_body;           // empty when payloads are off
+  std::string response_body;          // a stream reassembled into one answer (see writer)
+  bool payload_truncated = false;     // a body was cut at max_payload_bytes
+  std::string decisions;              // JSON: limits, budget, attempts (targets and outcomes)
+};
+
+// One entry of the audit chain: an admin action (keys, kill switch), a configuration reload, a
+// denied request. `hash` = SHA-256 of the previous row's hash and this row's content, so an edit,
+// a deletion or a reordering breaks the chain (`gatehouse audit verify`).
+struct AuditRecord {
+  std::int64_t time_ms = 0;
+  std::string kind;        // "kill.add", "kill.lift", "key.create", "key.revoke", "config.reload",
+                           // "config.reload_refused", "request.denied"
+  std::string actor;       // who: "key 'ops1'", "user 'alice'", "cli", "signal"
+  std::string subject;     // what: "model chat-small", "key ci-bot", the config path
+  std::string detail;      // JSON object with the rest
+  std::string request_id;  // when a request caused it
+};
+
+struct AuditVerdict {
+  bool intact = true;
+  std::int64_t rows = 0;
+  std::int64_t first_bad_id = 0;  // the first row that was edited, deleted or moved
+  std::string problem;            // what is wrong there
+};
+
+// What the writer commits in one transaction.
+struct RecordBatch {
+  std::vector<UsageRecord> usage;
+  std::vector<InferenceRecord> inference;
+  std::vector<AuditRecord> audit;
+  bool empty() const { return usage.empty() && inference.empty() && audit.empty(); }
+  std::size_t size() const { return usage.size() + inference.size() + audit.size(); }
+};
+
+// A row of the inference log as read back (`gatehouse logs`).
+struct InferenceRow : InferenceRecord {
+  std::int64_t id = 0;
+};
+
 enum class UsageGroup { kProject, kKey, kUser, kModel };
 
 struct UsageSummary {
@@ -55,14 +110,31 @@ struct UsageSummary {
 class RecordStore {
  public:
   virtual ~RecordStore() = default;
-  // Appends the rows in one transaction; an error message when nothing was written.
-  virtual std::optional<std::string> append_usage(std::span<const UsageRecord> rows) = 0;
+  // Writes every row of `batch` in one transaction (audit rows chained to the last one in the
+  // store, whoever wrote it); an error message when nothing was written.
+  virtual std::optional<std::string> write(const RecordBatch& batch) = 0;
+  // The same, for usage rows only.
+  std::optional<std::string> append_usage(std::span<const UsageRecord> rows) {
+    RecordBatch b;
+    b.usage.assign(rows.begin(), rows.end());
+    return write(b);
+  }
   // Totals per group for requests since `since_ms`, most expensive first.
   virtual std::variant<std::vector<UsageSummary>, std::string> summarize_usage(UsageGroup by,
                                                                                std::int64_t since_ms) = 0;
   // Cost per key (by = kKey) or project (kProject) of requests since `since_ms`.
   virtual std::variant<std::map<std::string, double>, std::string> spend_since(UsageGroup by,
                                                                                std::int64_t since_ms) = 0;
+
+  // Inference log rows since `since_ms`, newest first, at most `limit`; `model` empty: every model.
+  virtual std::variant<std::vector<InferenceRow>, std::string> inference(const std::string& model,
+                                                                        std::int64_t since_ms,
+                                                                        std::size_t limit) = 0;
+  // Deletes inference log rows older than `before_ms`; how many. (Never audit rows.)
+  virtual std::variant<std::int64_t, std::string> expire_inference(std::int64_t before_ms) = 0;
+
+  // Checks the whole audit chain.
+  virtual std::variant<AuditVerdict, std::string> verify_audit() = 0;
 };
 
 // The records in the SQLite file at `path` (the same file as the key store): tables created or

@@ -1,7 +1,11 @@
-// The usage table in SQLite. One connection, used by the record writer's thread (and by the CLI);
-// a mutex guards its statements.
+// The record tables in SQLite: usage, the inference log, the audit chain. One connection, used by
+// the record writer's thread (and by the CLI); a mutex guards its statements.
+#include <cstdlib>
 #include <mutex>
 #include <optional>
+#include <string_view>
+
+#include "config/config.h"
 
 #include "store/record_store.h"
 #include "store/sqlite_db.h"
@@ -47,7 +51,81 @@ constexpr const char* kMigrations[] = {
     )sql",
     // 2: how many upstream attempts a request took (routes retry and fall back).
     "ALTER TABLE usage ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;",
+    // 3: the inference log (Databricks inference tables' columns where they mean the same) and
+    //    the audit chain.
+    R"sql(
+    CREATE TABLE inference_log (
+      id                      INTEGER PRIMARY KEY,
+      request_id              TEXT    NOT NULL,
+      request_time            INTEGER NOT NULL,
+      requester               TEXT    NOT NULL DEFAULT '',
+      key_name                TEXT    NOT NULL DEFAULT '',
+      user_name               TEXT    NOT NULL DEFAULT '',
+      project                 TEXT    NOT NULL DEFAULT '',
+      model                   TEXT    NOT NULL DEFAULT '',
+      served_model            TEXT    NOT NULL DEFAULT '',
+      provider                TEXT    NOT NULL DEFAULT '',
+      status_code             INTEGER NOT NULL,
+      execution_duration_ms   REAL    NOT NULL DEFAULT 0,
+      upstream_duration_ms    REAL    NOT NULL DEFAULT 0,
+      time_to_first_token_ms  REAL,
+      input_token_count       INTEGER NOT NULL DEFAULT 0,
+      output_token_count      INTEGER NOT NULL DEFAULT 0,
+      cost_usd                REAL    NOT NULL DEFAULT 0,
+      request_streaming       INTEGER NOT NULL DEFAULT 0,
+      error_code              TEXT    NOT NULL DEFAULT '',
+      request                 TEXT,
+      response                TEXT,
+      payload_truncated       INTEGER NOT NULL DEFAULT 0,
+      decisions               TEXT    NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX inference_by_time ON inference_log (request_time);
+    CREATE TABLE audit (
+      id         INTEGER PRIMARY KEY,
+      time       INTEGER NOT NULL,
+      kind       TEXT    NOT NULL,
+      actor      TEXT    NOT NULL DEFAULT '',
+      subject    TEXT    NOT NULL DEFAULT '',
+      detail     TEXT    NOT NULL DEFAULT '{}',
+      request_id TEXT    NOT NULL DEFAULT '',
+      prev_hash  TEXT    NOT NULL,
+      hash       TEXT    NOT NULL
+    );
+    )sql",
 };
+
+constexpr const char* kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
+
+std::string hex(const config::Sha256& d) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(64, '0');
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    out[2 * i] = kDigits[d[i] >> 4];
+    out[2 * i + 1] = kDigits[d[i] & 15];
+  }
+  return out;
+}
+
+// The hash of an audit row: SHA-256 over its id, content and the previous row's hash, each field
+// length-prefixed (so no two different rows serialise alike).
+std::string audit_hash(std::int64_t id, const AuditRecord& r, const std::string& prev_hash) {
+  std::string text;
+  auto field = [&](std::string_view v) {
+    text += std::to_string(v.size());
+    text += ':';
+    text += v;
+    text += ';';
+  };
+  field(std::to_string(id));
+  field(std::to_string(r.time_ms));
+  field(r.kind);
+  field(r.actor);
+  field(r.subject);
+  field(r.detail);
+  field(r.request_id);
+  field(prev_hash);
+  return hex(config::sha256(text));
+}
 
 const char* group_column(UsageGroup by) {
   switch (by) {
@@ -71,6 +149,17 @@ class SqliteRecordStore final : public RecordStore {
         {&begin_, "BEGIN IMMEDIATE"},
         {&commit_, "COMMIT"},
         {&rollback_, "ROLLBACK"},
+        {&last_audit_, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1"},
+        {&insert_audit_,
+         "INSERT INTO audit (id, time, kind, actor, subject, detail, request_id, prev_hash, hash) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+        {&set_head_, "INSERT OR REPLACE INTO meta (name, value) VALUES ('audit.head', ?1)"},
+        {&insert_inference_,
+         "INSERT INTO inference_log (request_id, request_time, requester, key_name, user_name, project, "
+         "model, served_model, provider, status_code, execution_duration_ms, upstream_duration_ms, "
+         "time_to_first_token_ms, input_token_count, output_token_count, cost_usd, request_streaming, "
+         "error_code, request, response, payload_truncated, decisions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+         "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"},
         {&insert_,
          "INSERT INTO usage (request_id, request_time, requester, key_name, user_name, project, "
          "end_user, usage_project, model, served_model, provider, input_token_count, "
@@ -84,45 +173,62 @@ class SqliteRecordStore final : public RecordStore {
     return std::nullopt;
   }
 
-  std::optional<std::string> append_usage(std::span<const UsageRecord> rows) override {
+  std::optional<std::string> write(const RecordBatch& batch) override {
     std::lock_guard lock(mu_);
     {
       Use b(begin_);
       if (sqlite3_step(b) != SQLITE_DONE) return failure("starting a transaction");
     }
-    for (const auto& r : rows) {
-      Use ins(insert_);
-      bind_text(ins, 1, r.request_id);
-      sqlite3_bind_int64(ins, 2, r.request_time_ms);
-      bind_text(ins, 3, r.requester);
-      bind_text(ins, 4, r.key_name);
-      bind_text(ins, 5, r.user);
-      bind_text(ins, 6, r.project);
-      bind_text(ins, 7, r.end_user);
-      bind_text(ins, 8, r.usage_project);
-      bind_text(ins, 9, r.model);
-      bind_text(ins, 10, r.served_model);
-      bind_text(ins, 11, r.provider);
-      sqlite3_bind_int64(ins, 12, r.input_tokens);
-      sqlite3_bind_int64(ins, 13, r.cached_input_tokens);
-      sqlite3_bind_int64(ins, 14, r.output_tokens);
-      sqlite3_bind_int(ins, 15, r.usage_estimated ? 1 : 0);
-      sqlite3_bind_double(ins, 16, r.cost_usd);
-      sqlite3_bind_int(ins, 17, r.status_code);
-      sqlite3_bind_double(ins, 18, r.duration_ms);
-      sqlite3_bind_int(ins, 19, r.streaming ? 1 : 0);
-      bind_text(ins, 20, r.error_code);
-      sqlite3_bind_int(ins, 21, r.attempts);
-      if (sqlite3_step(ins) != SQLITE_DONE) {
-        std::string e = failure("inserting a usage row");
-        Use rb(rollback_);
-        sqlite3_step(rb);
-        return e;
+    auto fail = [&](const std::string& doing) {
+      std::string e = failure(doing);
+      Use rb(rollback_);
+      sqlite3_step(rb);
+      return std::optional<std::string>(e);
+    };
+    for (const auto& r : batch.usage) {
+      if (!insert_usage(r)) return fail("inserting a usage row");
+    }
+    for (const auto& r : batch.inference) {
+      if (!insert_inference(r)) return fail("inserting an inference log row");
+    }
+    if (!batch.audit.empty()) {
+      // Chained to the last row in the file, read inside this write transaction: another process
+      // (the keys CLI) appending to the same chain waits for the lock, then chains after ours.
+      std::int64_t id = 0;
+      std::string prev = kZeroHash;
+      {
+        Use last(last_audit_);
+        int rc = sqlite3_step(last);
+        if (rc == SQLITE_ROW) {
+          id = sqlite3_column_int64(last, 0);
+          prev = column_text(last, 1);
+        } else if (rc != SQLITE_DONE) {
+          return fail("reading the audit chain's head");
+        }
       }
+      for (const auto& r : batch.audit) {
+        ++id;
+        std::string h = audit_hash(id, r, prev);
+        Use ins(insert_audit_);
+        sqlite3_bind_int64(ins, 1, id);
+        sqlite3_bind_int64(ins, 2, r.time_ms);
+        bind_text(ins, 3, r.kind);
+        bind_text(ins, 4, r.actor);
+        bind_text(ins, 5, r.subject);
+        bind_text(ins, 6, r.detail.empty() ? std::string("{}") : r.detail);
+        bind_text(ins, 7, r.request_id);
+        bind_text(ins, 8, prev);
+        bind_text(ins, 9, h);
+        if (sqlite3_step(ins) != SQLITE_DONE) return fail("appending to the audit chain");
+        prev = std::move(h);
+      }
+      Use head(set_head_);
+      bind_text(head, 1, std::to_string(id) + ":" + prev);
+      if (sqlite3_step(head) != SQLITE_DONE) return fail("recording the audit chain's head");
     }
     Use c(commit_);
     if (sqlite3_step(c) != SQLITE_DONE) {
-      std::string e = failure("committing usage rows");
+      std::string e = failure("committing records");
       if (!sqlite3_get_autocommit(db_.get())) {
         Use rb(rollback_);
         sqlite3_step(rb);
@@ -178,6 +284,139 @@ class SqliteRecordStore final : public RecordStore {
   }
 
  private:
+  std::variant<std::vector<InferenceRow>, std::string> inference(const std::string& model, std::int64_t since_ms,
+                                                                std::size_t limit) override {
+    const std::string sql =
+        "SELECT id, request_id, request_time, requester, key_name, user_name, project, model, served_model, "
+        "provider, status_code, execution_duration_ms, upstream_duration_ms, time_to_first_token_ms, "
+        "input_token_count, output_token_count, cost_usd, request_streaming, error_code, request, response, "
+        "payload_truncated, decisions FROM inference_log WHERE request_time >= ?1" +
+        std::string(model.empty() ? "" : " AND model = ?3") + " ORDER BY request_time DESC, id DESC LIMIT ?2";
+    std::lock_guard lock(mu_);
+    Stmt s;
+    if (!sqlite::prepare(db_.get(), sql.c_str(), s)) return failure("preparing the inference query");
+    sqlite3_bind_int64(s.get(), 1, since_ms);
+    sqlite3_bind_int64(s.get(), 2, static_cast<std::int64_t>(limit));
+    if (!model.empty()) bind_text(s.get(), 3, model);
+    std::vector<InferenceRow> out;
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+      sqlite3_stmt* q = s.get();
+      InferenceRow r;
+      r.id = sqlite3_column_int64(q, 0);
+      r.request_id = column_text(q, 1);
+      r.request_time_ms = sqlite3_column_int64(q, 2);
+      r.requester = column_text(q, 3);
+      r.key_name = column_text(q, 4);
+      r.user = column_text(q, 5);
+      r.project = column_text(q, 6);
+      r.model = column_text(q, 7);
+      r.served_model = column_text(q, 8);
+      r.provider = column_text(q, 9);
+      r.status_code = sqlite3_column_int(q, 10);
+      r.execution_duration_ms = sqlite3_column_double(q, 11);
+      r.upstream_duration_ms = sqlite3_column_double(q, 12);
+      r.time_to_first_token_ms = sqlite3_column_type(q, 13) == SQLITE_NULL ? -1 : sqlite3_column_double(q, 13);
+      r.input_tokens = sqlite3_column_int64(q, 14);
+      r.output_tokens = sqlite3_column_int64(q, 15);
+      r.cost_usd = sqlite3_column_double(q, 16);
+      r.streaming = sqlite3_column_int(q, 17) != 0;
+      r.error_code = column_text(q, 18);
+      r.request_body = column_text(q, 19);
+      r.response_body = column_text(q, 20);
+      r.payload_truncated = sqlite3_column_int(q, 21) != 0;
+      r.decisions = column_text(q, 22);
+      out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) return failure("reading the inference log");
+    return out;
+  }
+
+  std::variant<std::int64_t, std::string> expire_inference(std::int64_t before_ms) override {
+    std::lock_guard lock(mu_);
+    Stmt s;
+    if (!sqlite::prepare(db_.get(), "DELETE FROM inference_log WHERE request_time < ?1", s)) {
+      return failure("preparing the retention delete");
+    }
+    sqlite3_bind_int64(s.get(), 1, before_ms);
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return failure("deleting old inference log rows");
+    return static_cast<std::int64_t>(sqlite3_changes(db_.get()));
+  }
+
+  std::variant<AuditVerdict, std::string> verify_audit() override {
+    std::lock_guard lock(mu_);
+    // One read transaction: the rows and the head from the same snapshot.
+    if (auto e = sqlite::exec(db_.get(), what_, "BEGIN", "starting a read")) return *e;
+    struct EndRead {
+      sqlite3* db;
+      ~EndRead() { sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); }
+    } end{db_.get()};
+    Stmt s;
+    if (!sqlite::prepare(db_.get(),
+                         "SELECT id, time, kind, actor, subject, detail, request_id, prev_hash, hash FROM audit "
+                         "ORDER BY id",
+                         s)) {
+      return failure("preparing the audit read");
+    }
+    AuditVerdict v;
+    std::int64_t expected_id = 1;
+    std::string prev = kZeroHash;
+    auto bad = [&](std::int64_t id, std::string problem) {
+      v.intact = false;
+      v.first_bad_id = id;
+      v.problem = std::move(problem);
+    };
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+      sqlite3_stmt* q = s.get();
+      const std::int64_t id = sqlite3_column_int64(q, 0);
+      AuditRecord r;
+      r.time_ms = sqlite3_column_int64(q, 1);
+      r.kind = column_text(q, 2);
+      r.actor = column_text(q, 3);
+      r.subject = column_text(q, 4);
+      r.detail = column_text(q, 5);
+      r.request_id = column_text(q, 6);
+      const std::string prev_hash = column_text(q, 7);
+      const std::string hash = column_text(q, 8);
+      ++v.rows;
+      if (id != expected_id) {
+        bad(expected_id, id > expected_id ? "row " + std::to_string(expected_id) + (id - expected_id > 1 ? " to " + std::to_string(id - 1) : "") + " missing (deleted)"
+                                          : "row " + std::to_string(id) + " is out of order");
+        return v;
+      }
+      if (prev_hash != prev) {
+        bad(id, "row " + std::to_string(id) + " does not follow row " + std::to_string(id - 1) +
+                    " (its previous-hash differs: rows were reordered, or one before it was replaced)");
+        return v;
+      }
+      if (audit_hash(id, r, prev_hash) != hash) {
+        bad(id, "row " + std::to_string(id) + " was edited (its hash does not match its content)");
+        return v;
+      }
+      prev = hash;
+      ++expected_id;
+    }
+    if (rc != SQLITE_DONE) return failure("reading the audit chain");
+    auto head = sqlite::query_one(db_.get(), what_, "SELECT value FROM meta WHERE name = 'audit.head'");
+    if (auto* e = std::get_if<std::string>(&head)) return *e;
+    if (const auto& h = std::get<std::optional<std::string>>(head)) {
+      const std::string expected = std::to_string(expected_id - 1) + ":" + prev;
+      if (*h != expected) {
+        std::int64_t head_id = std::atoll(h->c_str());
+        if (head_id >= expected_id) {
+          bad(expected_id, "row " + std::to_string(expected_id) + (head_id > expected_id ? " to " + std::to_string(head_id) : "") +
+                               " missing (deleted from the end of the chain)");
+        } else {
+          bad(expected_id - 1, "row " + std::to_string(expected_id - 1) + " is not the chain's recorded head");
+        }
+      }
+    } else if (v.rows > 0) {
+      bad(1, "the chain's head record is missing");
+    }
+    return v;
+  }
+
   std::string failure(const std::string& doing) const {
     return what_ + ": " + doing + ": " + sqlite3_errmsg(db_.get());
   }
@@ -185,7 +424,64 @@ class SqliteRecordStore final : public RecordStore {
   std::mutex mu_;
   const std::string what_;
   Db db_;
-  Stmt begin_, commit_, rollback_, insert_;
+  bool insert_usage(const UsageRecord& r) {
+    Use ins(insert_);
+    bind_text(ins, 1, r.request_id);
+    sqlite3_bind_int64(ins, 2, r.request_time_ms);
+    bind_text(ins, 3, r.requester);
+    bind_text(ins, 4, r.key_name);
+    bind_text(ins, 5, r.user);
+    bind_text(ins, 6, r.project);
+    bind_text(ins, 7, r.end_user);
+    bind_text(ins, 8, r.usage_project);
+    bind_text(ins, 9, r.model);
+    bind_text(ins, 10, r.served_model);
+    bind_text(ins, 11, r.provider);
+    sqlite3_bind_int64(ins, 12, r.input_tokens);
+    sqlite3_bind_int64(ins, 13, r.cached_input_tokens);
+    sqlite3_bind_int64(ins, 14, r.output_tokens);
+    sqlite3_bind_int(ins, 15, r.usage_estimated ? 1 : 0);
+    sqlite3_bind_double(ins, 16, r.cost_usd);
+    sqlite3_bind_int(ins, 17, r.status_code);
+    sqlite3_bind_double(ins, 18, r.duration_ms);
+    sqlite3_bind_int(ins, 19, r.streaming ? 1 : 0);
+    bind_text(ins, 20, r.error_code);
+    sqlite3_bind_int(ins, 21, r.attempts);
+    return sqlite3_step(ins) == SQLITE_DONE;
+  }
+
+  bool insert_inference(const InferenceRecord& r) {
+    Use ins(insert_inference_);
+    bind_text(ins, 1, r.request_id);
+    sqlite3_bind_int64(ins, 2, r.request_time_ms);
+    bind_text(ins, 3, r.requester);
+    bind_text(ins, 4, r.key_name);
+    bind_text(ins, 5, r.user);
+    bind_text(ins, 6, r.project);
+    bind_text(ins, 7, r.model);
+    bind_text(ins, 8, r.served_model);
+    bind_text(ins, 9, r.provider);
+    sqlite3_bind_int(ins, 10, r.status_code);
+    sqlite3_bind_double(ins, 11, r.execution_duration_ms);
+    sqlite3_bind_double(ins, 12, r.upstream_duration_ms);
+    if (r.time_to_first_token_ms >= 0) {
+      sqlite3_bind_double(ins, 13, r.time_to_first_token_ms);
+    } else {
+      sqlite3_bind_null(ins, 13);
+    }
+    sqlite3_bind_int64(ins, 14, r.input_tokens);
+    sqlite3_bind_int64(ins, 15, r.output_tokens);
+    sqlite3_bind_double(ins, 16, r.cost_usd);
+    sqlite3_bind_int(ins, 17, r.streaming ? 1 : 0);
+    bind_text(ins, 18, r.error_code);
+    bind_text(ins, 19, r.request_body);
+    bind_text(ins, 20, r.response_body);
+    sqlite3_bind_int(ins, 21, r.payload_truncated ? 1 : 0);
+    bind_text(ins, 22, r.decisions.empty() ? std::string("{}") : r.decisions);
+    return sqlite3_step(ins) == SQLITE_DONE;
+  }
+
+  Stmt begin_, commit_, rollback_, insert_, last_audit_, insert_audit_, set_head_, insert_inference_;
 };
 
 }  // namespace

@@ -257,7 +257,7 @@ describe('CLI', { timeout: 60_000 }, () => {
     const file = join(repoRoot, 'examples', 'quickstart.yaml');
     const r = await run(['check-config', file]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.equal(r.stdout.trim(), `${file}: OK (2 providers, 3 models, 1 keys)`);
+    assert.equal(r.stdout.trim(), `${file}: OK (2 providers, 4 models, 1 keys)`);
   });
 
   // Four independent problems: each one is reported, at its own line and column.
@@ -729,7 +729,7 @@ describe('secrets never leak', { timeout: 60_000 }, () => {
       assert.equal((await mock.lastRequest()).headers.authorization, `Bearer ${PROVIDER_TOKEN}`);
 
       // Every request has been access-logged (the log is asynchronous).
-      await waitFor(() => countOf(gw.log(), /access id=/g) >= 12, { what: 'access log lines', timeoutMs: 3000 });
+      await waitFor(() => countOf(gw.log(), /"type":"access"/g) >= 12, { what: "access log lines", timeoutMs: 3000 });
       const log = gw.log();
       assert.ok(!log.includes(PROVIDER_TOKEN), 'the provider token is not logged');
       assert.ok(!log.includes(QUICK_KEY), 'the client key is not logged');

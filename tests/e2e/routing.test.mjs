@@ -116,7 +116,7 @@ describe('priority and fallback', { timeout: 60_000 }, () => {
     assert.equal(response.headers.get('x-gatehouse-attempts'), '2');
     assert.equal(await count(a), ca + 1);
     assert.equal(await count(b), cb + 1);
-    await waitFor(() => /target=b-model provider=pb attempts=2 .*status=200/.test(gw.log()), { what: 'the access log line' });
+    await waitFor(() => /"status":200,.*"model":"assistant","target":"b-model","provider":"pb","attempts":2/.test(gw.log()), { what: "the access log line" });
     assert.match(gw.log(), /route assistant: target a-model \(pa\) failed: upstream_status \(HTTP 500\)/);
   });
 

@@ -36,7 +36,7 @@ struct Fixture {
                                  [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
     for (const auto& d : r.diagnostics) ADD_FAILURE() << d.to_string();
     config = r.config;
-    if (config) stage = std::make_unique<BudgetStage>(*config, ledger);
+    if (config) stage = std::make_unique<BudgetStage>(*config, ledger, nullptr);
   }
 
   RequestContext ctx(const std::string& key, const std::string& project = "", const std::string& model = "chat-small") {

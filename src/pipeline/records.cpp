@@ -1,0 +1,122 @@
+#include "pipeline/records.h"
+
+#include <fnmatch.h>
+
+#include <boost/json.hpp>
+#include <random>
+
+#include "record/writer.h"
+
+namespace gatehouse::pipeline {
+
+namespace json = boost::json;
+
+namespace {
+
+double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return double(std::chrono::duration_cast<std::chrono::microseconds>(b - a).count()) / 1000.0;
+}
+
+bool sampled(double fraction) {
+  if (fraction >= 1) return true;
+  if (fraction <= 0) return false;
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0, 1)(rng) < fraction;
+}
+
+}  // namespace
+
+std::string caller_of(const RequestContext& ctx) {
+  if (!ctx.key_name.empty()) return "key '" + ctx.key_name + "'";
+  if (!ctx.user.empty()) return "user '" + ctx.user + "'";
+  return "anonymous";
+}
+
+Decision InferenceLogStage::on_routed(RequestContext& ctx) const {
+  if (!ctx.model_request) return std::nullopt;
+  bool match = false;
+  for (const auto& g : config_.models) match = match || ::fnmatch(g.c_str(), ctx.model.c_str(), 0) == 0;
+  if (!match || !sampled(config_.sample)) return std::nullopt;
+  ctx.log_inference = true;
+  ctx.capture_payloads = config_.payloads;
+  ctx.capture_limit = config_.max_payload_bytes;
+  return std::nullopt;
+}
+
+void InferenceLogStage::on_complete(const RequestContext& ctx) const noexcept {
+  if (!ctx.log_inference) return;
+  try {
+    const auto now = std::chrono::steady_clock::now();
+    store::InferenceRecord r;
+    r.request_id = ctx.request_id;
+    r.request_time_ms = ctx.started_unix_ms;
+    r.requester = !ctx.key_name.empty() ? ctx.key_name : ctx.user;
+    r.key_name = ctx.key_name;
+    r.user = ctx.user;
+    r.project = ctx.project;
+    r.model = ctx.model;
+    r.served_model = ctx.served_model && ctx.attempts > 0 ? ctx.served_model->name : std::string();
+    r.provider = ctx.attempts > 0 ? ctx.provider : std::string();
+    r.status_code = ctx.status;
+    r.execution_duration_ms = ms_between(ctx.started, now);
+    r.upstream_duration_ms = double(ctx.upstream_time.count()) / 1000.0;
+    if (ctx.first_token != std::chrono::steady_clock::time_point{}) {
+      r.time_to_first_token_ms = ms_between(ctx.started, ctx.first_token);
+    }
+    r.input_tokens = ctx.usage.input_tokens;
+    r.output_tokens = ctx.usage.output_tokens;
+    r.cost_usd = ctx.cost_usd;
+    r.streaming = ctx.stream;
+    r.error_code = ctx.error_code;
+    record::Capture capture = record::Capture::kWhole;
+    if (ctx.capture_payloads) {
+      // The body as the client sent it; its credential travels in headers, which are never kept.
+      std::string_view body = ctx.request_body.substr(0, config_.max_payload_bytes);
+      r.request_body = std::string(body);
+      r.response_body = ctx.response_capture;
+      r.payload_truncated = ctx.capture_truncated || body.size() < ctx.request_body.size();
+      // A stream that was answered is reassembled; an error answer (JSON) is kept as it is.
+      if (ctx.stream && ctx.status == 200) {
+        capture = ctx.shape == ApiShape::kAnthropic ? record::Capture::kAnthropicStream : record::Capture::kOpenAIStream;
+      }
+    }
+    json::array attempts;
+    for (const auto& a : ctx.attempt_log) {
+      attempts.push_back(json::object{{"model", a.model},
+                                      {"provider", a.provider},
+                                      {"status", a.status},
+                                      {"error", a.error.empty() ? json::value(nullptr) : json::value(a.error)},
+                                      {"duration_ms", double(a.end_unix_ns - a.start_unix_ns) / 1e6}});
+    }
+    json::object decisions{{"attempts", std::move(attempts)}};
+    if (!ctx.limit_decision.empty()) decisions["limits"] = ctx.limit_decision;
+    if (!ctx.budget_decision.empty()) decisions["budget"] = ctx.budget_decision;
+    if (ctx.usage.estimated) decisions["usage"] = "estimated";
+    if (ctx.client_gone) decisions["client"] = "gone";
+    r.decisions = json::serialize(decisions);
+    writer_.submit(std::move(r), capture);
+  } catch (...) {
+    // A record must never take a request down.
+  }
+}
+
+void AuditStage::on_complete(const RequestContext& ctx) const noexcept {
+  const bool denied = ctx.status == 401 || ctx.status == 403 || ctx.error_code == "kill_switch";
+  if (!denied) return;
+  try {
+    store::AuditRecord r;
+    r.time_ms = ctx.started_unix_ms;
+    r.kind = "request.denied";
+    r.actor = caller_of(ctx);
+    r.subject = ctx.model.empty() ? std::string(ctx.path) : "model " + ctx.model;
+    r.request_id = ctx.request_id;
+    r.detail = json::serialize(json::object{{"status", ctx.status},
+                                            {"code", ctx.error_code},
+                                            {"method", ctx.method},
+                                            {"path", std::string(ctx.path.substr(0, 200))}});
+    writer_.submit(std::move(r));
+  } catch (...) {
+  }
+}
+
+}  // namespace gatehouse::pipeline
