@@ -11,7 +11,9 @@ packages=(g++ cmake ninja-build ccache pkg-config ca-certificates openssl curl
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
           libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev)
 if [[ $mode != --runtime ]]; then
-  packages+=(libgtest-dev libgmock-dev nodejs npm)
+  # sqlite3: the records tests tamper with the audit table; prometheus: promtool checks /metrics
+  # and a real Prometheus server scrapes it.
+  packages+=(libgtest-dev libgmock-dev nodejs npm sqlite3 prometheus)
 fi
 if [[ $mode == --bench ]]; then
   packages+=(wrk nginx-light libbenchmark-dev)

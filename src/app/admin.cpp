@@ -10,6 +10,7 @@
 
 #include "limit/clock.h"
 #include "pipeline/kill_switch.h"
+#include "pipeline/records.h"
 #include "record/writer.h"
 #include "route/health.h"
 #include "store/key_rules.h"
@@ -116,7 +117,7 @@ void audit(const Snapshot& snapshot, const pipeline::RequestContext& ctx, std::s
   store::AuditRecord r;
   r.time_ms = limit::system_now_ms();
   r.kind = std::move(kind);
-  r.actor = who(ctx);
+  r.actor = pipeline::caller_of(ctx);
   r.subject = std::move(subject);
   r.detail = json::serialize(detail);
   r.request_id = ctx.request_id;

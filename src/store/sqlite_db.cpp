@@ -57,10 +57,17 @@ bool prepare(sqlite3* db, const char* sql, Stmt& out) {
 std::variant<Db, std::string> open(const std::string& path, const std::string& what,
                                    const char* synchronous) {
   // Created here, owner-only, rather than by SQLite with the umask's mode; SQLite gives its -wal
-  // and -shm files the same mode as the database.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return what + ": cannot open or create the file: " + std::strerror(errno);
-  ::close(fd);
+  // and -shm files the same mode as the database. Only when it does not exist (O_EXCL): closing
+  // any descriptor of a database file drops every POSIX lock this process holds on it, so opening
+  // and closing the file while another connection of this process has it open (the key store and
+  // the record store share it) would make other processes think nobody uses it — and a sqlite3
+  // shell would then checkpoint and delete the WAL under the gateway's feet.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+  } else if (errno != EEXIST) {
+    return what + ": cannot create the file: " + std::strerror(errno);
+  }
 
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw,

@@ -1,0 +1,416 @@
+// End-to-end: the records — inference log (`gatehouse logs`), the tamper-evident audit chain
+// (`gatehouse audit verify`, with rows edited, deleted and reordered by sqlite3), what survives
+// kill -9, Prometheus metrics (promtool, and a real Prometheus server scraping them), OpenTelemetry
+// traces (a receiver this test runs), JSON access lines — and that no secret is ever stored.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { startMock, startGateway, sha256, waitFor, gatehouseBin, PROVIDER_TOKEN } from './harness.mjs';
+
+const run = promisify(execFile);
+const KEY = 'gh-records-app-secret-Zx81';
+const OPS_KEY = 'gh-records-ops-secret-Qw52';
+const messages = [{ role: 'user', content: 'hi there' }];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let mock, gw, dir, configPath, dbPath, otlp;
+const spans = [];  // every span the receiver got
+const otlpBodies = [];
+
+function config() {
+  return `server:
+  listen: "127.0.0.1:0"
+  workers: 2
+providers:
+  local:
+    kind: openai-compatible
+    base_url: "${mock.base}/v1"
+    auth: {token: "\${TEST_PROVIDER_TOKEN}"}
+  claude:
+    kind: anthropic
+    base_url: "${mock.base}"
+    auth: {token: "\${TEST_PROVIDER_TOKEN}"}
+models:
+  chat-small: {provider: local, upstream_model: "gpt-x", price: {input_per_million: 1000, output_per_million: 2000}}
+  claude-small: {provider: claude, upstream_model: "claude-x"}
+  quiet-model: {provider: local, upstream_model: "gpt-q"}
+  secret-model: {provider: local}
+  assistant:
+    route: {targets: [{model: quiet-model}, {model: chat-small}], cooldown: {after_failures: 100, seconds: 1}}
+keys:
+  - {name: app, sha256: "${sha256(KEY)}", role: app, project: p1}
+  - {name: ops, sha256: "${sha256(OPS_KEY)}", role: ops}
+roles:
+  app: {models: ["chat-*", "claude-*", "quiet-model", "assistant"]}
+  ops: {models: ["*"], admin: true}
+store: {sqlite: "${dbPath}"}
+records:
+  inference_log: {models: ["chat-*", "claude-*", "assistant"], payloads: true, sample: 1.0, retention_days: 30}
+  flush_ms: 200
+metrics: {enabled: true}
+tracing: {otlp_endpoint: "http://127.0.0.1:${otlp.address().port}/v1/traces", service_name: gatehouse-e2e, export_ms: 100}
+`;
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'gatehouse-records-'));
+  dbPath = join(dir, 'gatehouse.db');
+  otlp = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      otlpBodies.push({ path: req.url, type: req.headers['content-type'], body });
+      try {
+        for (const rs of JSON.parse(body).resourceSpans) {
+          const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
+          for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, service });
+        }
+      } catch { /* counted as a bad body below */ }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise((r) => otlp.listen(0, '127.0.0.1', r));
+  mock = await startMock();
+  configPath = join(dir, 'gatehouse.yaml');
+  writeFileSync(configPath, config());
+  gw = await startGateway({ file: configPath });
+});
+
+after(async () => {
+  await gw?.stop();
+  await mock?.stop();
+  await new Promise((r) => otlp.close(r));
+});
+
+const client = (key = KEY) => new OpenAI({ apiKey: key, baseURL: gw.baseURL, maxRetries: 0 });
+const logs = async (...args) => JSON.parse((await run(gatehouseBin, ['logs', '--config', configPath, '--format', 'json', ...args])).stdout);
+const sql = async (statement) => (await run('sqlite3', [dbPath, statement])).stdout.trim();
+const verify = () => run(gatehouseBin, ['audit', 'verify', '--config', configPath]).then((r) => ({ code: 0, ...r }), (e) => e);
+const attr = (span, key) => {
+  const v = span.attributes.find((a) => a.key === key)?.value;
+  return v && (v.stringValue ?? v.intValue ?? v.doubleValue ?? v.boolValue);
+};
+
+describe('inference log', { timeout: 60_000 }, () => {
+  test('plain, streamed and translated requests are logged with bodies, usage, cost and timing', async () => {
+    const plain = await client().chat.completions.create({ model: 'chat-small', messages, max_tokens: 50 }).withResponse();
+    const plainId = plain.response.headers.get('x-request-id');
+    const stream = await client().chat.completions.create({ model: 'chat-small', messages, stream: true }).withResponse();
+    let text = '';
+    for await (const chunk of stream.data) text += chunk.choices[0]?.delta?.content ?? '';
+    const streamId = stream.response.headers.get('x-request-id');
+    const anthropic = new Anthropic({ apiKey: KEY, baseURL: gw.base, maxRetries: 0 });
+    const astream = anthropic.messages.stream({ model: 'claude-small', max_tokens: 30, messages });
+    const amsg = await astream.finalMessage();
+    await client().chat.completions.create({ model: 'quiet-model', messages });  // not a logged model
+    await sleep(400);  // the flush interval (200 ms) has passed
+
+    const rows = await logs('--limit', '10');
+    const byId = Object.fromEntries(rows.map((r) => [r.request_id, r]));
+    const p = byId[plainId];
+    assert.ok(p, 'the plain request is in the log');
+    assert.equal(p.model, 'chat-small');
+    assert.equal(p.served_model, 'chat-small');
+    assert.equal(p.provider, 'local');
+    assert.equal(p.requester, 'app');
+    assert.equal(p.project, 'p1');
+    assert.equal(p.status_code, 200);
+    assert.deepEqual(p.request, { model: 'chat-small', messages, max_tokens: 50 });
+    assert.equal(p.response.choices[0].message.content, plain.data.choices[0].message.content);
+    assert.equal(p.input_tokens, plain.data.usage.prompt_tokens);
+    assert.equal(p.output_tokens, plain.data.usage.completion_tokens);
+    assert.ok(Math.abs(p.cost_usd - (p.input_tokens * 1000 + p.output_tokens * 2000) / 1e6) < 1e-9);
+    assert.ok(p.execution_duration_ms > 0 && p.upstream_duration_ms > 0 && p.upstream_duration_ms <= p.execution_duration_ms);
+    assert.equal(p.decisions.attempts.length, 1);
+    assert.equal(p.decisions.attempts[0].status, 200);
+
+    const s = byId[streamId];
+    assert.equal(s.streaming, true);
+    assert.equal(s.response.object, 'chat.completion', 'the stream is reassembled into one answer');
+    assert.equal(s.response.choices[0].message.content, text);
+    assert.equal(s.response.choices[0].finish_reason, 'stop');
+    assert.ok(s.time_to_first_token_ms > 0 && s.time_to_first_token_ms <= s.execution_duration_ms);
+    assert.ok(s.output_tokens > 0, 'usage is known for the stream');
+
+    const a = rows.find((r) => r.model === 'claude-small');
+    assert.equal(a.response.type, 'message', 'an Anthropic stream is reassembled as a message');
+    assert.equal(a.response.content[0].text, amsg.content[0].text);
+    assert.equal(a.response.stop_reason, amsg.stop_reason);
+
+    assert.ok(!rows.some((r) => r.model === 'quiet-model'), 'models the log does not name are not logged');
+    assert.deepEqual((await logs('--model', 'claude-small')).map((r) => r.model), ['claude-small']);
+    assert.equal((await logs('--limit', '1')).length, 1);
+    assert.equal((await logs('--since', '1h')).length >= 3, true);
+
+    const table = (await run(gatehouseBin, ['logs', '--config', configPath])).stdout;
+    assert.match(table, /^TIME\s+REQUEST_ID\s+REQUESTER\s+MODEL\s+SERVED_BY\s+STATUS/);
+    assert.match(table, new RegExp(`${plainId}\\s+app\\s+chat-small\\s+chat-small/local\\s+200`));
+  });
+
+  test('refusals and fallbacks are logged with the decisions and every attempt', async () => {
+    await fetch(`${mock.base}/__mock/defaults`, { method: 'POST', body: JSON.stringify({ status: 500 }) });
+    let routed;
+    try {
+      // quiet-model fails (500): the route falls back... to chat-small on the same mock, which
+      // fails too: a 503 naming both.
+      routed = await client().chat.completions.create({ model: 'assistant', messages }).withResponse().catch((e) => e);
+    } finally {
+      await fetch(`${mock.base}/__mock/defaults`, { method: 'POST', body: '{}' });
+    }
+    assert.equal(routed.status, 503);
+    await sleep(400);
+    const row = (await logs('--model', 'assistant'))[0];
+    assert.equal(row.status_code, 503);
+    assert.equal(row.error_code, 'all_targets_failed');
+    assert.deepEqual(row.decisions.attempts.map((x) => [x.model, x.status]), [['quiet-model', 500], ['chat-small', 500]]);
+    assert.equal(row.response.error.code, 'all_targets_failed');
+  });
+});
+
+describe('audit chain', { timeout: 60_000 }, () => {
+  test('admin actions, key changes (API and CLI), reloads and denied requests are chained; verify passes', async () => {
+    const admin = (method, path, body) => fetch(`${gw.base}${path}`, {
+      method, headers: { authorization: `Bearer ${OPS_KEY}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, json: await r.json() }));
+    const kill = await admin('POST', '/admin/v1/kill', { model: 'chat-small', reason: 'incident 7' });
+    assert.equal(kill.status, 201, JSON.stringify(kill.json));
+    assert.equal((await admin('DELETE', `/admin/v1/kill/${kill.json.id}`)).status, 200);
+    const made = await admin('POST', '/admin/v1/keys', { name: 'made-by-api', role: 'app' });
+    assert.equal(made.status, 201, JSON.stringify(made.json));
+    assert.equal((await admin('DELETE', '/admin/v1/keys/made-by-api')).status, 200);
+    await run(gatehouseBin, ['keys', 'create', '--config', configPath, '--name', 'made-by-cli', '--role', 'app']);
+    // Denied: a bad key (401), a model the role may not use (403).
+    assert.equal((await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer nope' }, body: '{}' })).status, 401);
+    const denied = await client().chat.completions.create({ model: 'secret-model', messages }).catch((e) => e);
+    assert.equal(denied.status, 403);
+    const forbidden = await fetch(`${gw.base}/admin/v1/kill`, { headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(forbidden.status, 403);
+    // A reload, and a refused one.
+    gw.child.kill('SIGHUP');
+    await waitFor(() => /configuration reloaded/.test(gw.log()), { what: 'the reload' });
+    writeFileSync(configPath, readFileSync(configPath, 'utf8') + 'bogus: 1\n');
+    gw.child.kill('SIGHUP');
+    await waitFor(() => /reload of .* refused/.test(gw.log()), { what: 'the refused reload' });
+    writeFileSync(configPath, config());
+    await sleep(400);
+
+    const kinds = (await sql('SELECT kind FROM audit ORDER BY id')).split('\n');
+    for (const k of ['kill.add', 'kill.lift', 'key.create', 'key.revoke', 'request.denied', 'config.reload', 'config.reload_refused']) {
+      assert.ok(kinds.includes(k), `an audit row of kind ${k}: ${kinds.join(',')}`);
+    }
+    assert.equal(await sql("SELECT count(*) FROM audit WHERE kind = 'key.create' AND actor LIKE 'cli%' AND subject = 'key made-by-cli'"), '1');
+    assert.equal(await sql("SELECT actor FROM audit WHERE kind = 'kill.add'"), "key 'ops'");
+    const ok = await verify();
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, new RegExp(`audit chain intact: ${kinds.length} rows`));
+  });
+
+  test('verify names the first row that was edited, deleted or reordered', async () => {
+    const backup = join(dir, 'backup.db');
+    await sql(`VACUUM INTO '${backup}'`);
+    const restore = async () => { await run('cp', [backup, dbPath]); await run('rm', ['-f', `${dbPath}-wal`, `${dbPath}-shm`]); };
+    await gw.stop();  // the file is edited while no gateway writes to it
+    gw = null;
+    try {
+      await sql("UPDATE audit SET actor = 'someone else' WHERE id = 3");
+      let v = await verify();
+      assert.equal(v.code, 1);
+      assert.match(v.stderr, /audit chain BROKEN at row 3: row 3 was edited/);
+
+      await restore();
+      await sql('DELETE FROM audit WHERE id = 2');
+      v = await verify();
+      assert.equal(v.code, 1);
+      assert.match(v.stderr, /BROKEN at row 2: row 2 missing \(deleted\)/);
+
+      await restore();
+      const last = Number(await sql('SELECT max(id) FROM audit'));
+      await sql(`DELETE FROM audit WHERE id = ${last}`);
+      v = await verify();
+      assert.equal(v.code, 1);
+      assert.match(v.stderr, new RegExp(`row ${last} missing \\(deleted from the end of the chain\\)`));
+
+      await restore();
+      // Rows 2 and 3 trade places (ids kept): the chain no longer links.
+      await sql(`BEGIN; UPDATE audit SET id = -2 WHERE id = 2; UPDATE audit SET id = 2 WHERE id = 3; UPDATE audit SET id = 3 WHERE id = -2; COMMIT;`);
+      v = await verify();
+      assert.equal(v.code, 1);
+      assert.match(v.stderr, /BROKEN at row 2/);
+
+      await restore();
+      assert.equal((await verify()).code, 0);
+    } finally {
+      await restore();
+      gw = await startGateway({ file: configPath });
+    }
+  });
+
+  test('after kill -9 the store opens, the chain verifies, and only the last flush window can be missing', async () => {
+    for (let i = 0; i < 10; i++) await client().chat.completions.create({ model: 'chat-small', messages });
+    for (let i = 0; i < 3; i++) await fetch(`${gw.baseURL}/models`, { headers: { authorization: 'Bearer wrong' } });
+    await sleep(450);  // more than flush_ms (200)
+    const before = Number(await sql('SELECT count(*) FROM usage'));
+    gw.child.kill('SIGKILL');
+    await gw.exited;
+    gw = null;
+    assert.equal(Number(await sql('SELECT count(*) FROM usage')), before);
+    assert.ok(Number(await sql("SELECT count(*) FROM usage WHERE key_name = 'app'")) >= 10);
+    assert.equal(await sql('PRAGMA integrity_check'), 'ok');
+    const v = await verify();
+    assert.equal(v.code, 0, v.stderr);
+    gw = await startGateway({ file: configPath });
+    assert.equal((await client().chat.completions.create({ model: 'chat-small', messages })).object, 'chat.completion');
+  });
+});
+
+describe('metrics', { timeout: 60_000 }, () => {
+  test('GET /metrics passes promtool and counts requests, latencies, tokens, cost and target health', async () => {
+    await client().chat.completions.create({ model: 'chat-small', messages });
+    const stream = await client().chat.completions.create({ model: 'chat-small', messages, stream: true });
+    for await (const _ of stream) { /* drain */ }
+    await sleep(400);  // the records of those requests are written
+    const r = await fetch(`${gw.base}/metrics`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+    const text = await r.text();
+    const lint = await new Promise((resolve) => {
+      const p = spawn('promtool', ['check', 'metrics']);
+      let out = '';
+      p.stdout.on('data', (d) => { out += d; });
+      p.stderr.on('data', (d) => { out += d; });
+      p.on('exit', (code) => resolve({ code, out }));
+      p.stdin.end(text);
+    });
+    assert.equal(lint.code, 0, lint.out);
+    const value = (re) => Number(text.match(re)?.[1]);
+    assert.ok(value(/gatehouse_requests_total\{model="chat-small",provider="local",shape="openai",status="200"\} (\d+)/) >= 2);
+    assert.ok(value(/gatehouse_time_to_first_token_seconds_count\{model="chat-small",provider="local"\} (\d+)/) >= 1);
+    assert.ok(value(/gatehouse_overhead_seconds_count\{model="chat-small",provider="local"\} (\d+)/) >= 2);
+    assert.ok(value(/gatehouse_output_tokens_total\{model="chat-small",provider="local"\} (\d+)/) >= 16);
+    assert.ok(value(/gatehouse_cost_usd_total\{model="chat-small",provider="local"\} ([\d.e-]+)/) > 0);
+    assert.match(text, /gatehouse_target_healthy\{model="quiet-model"\} [01]/);
+    assert.match(text, /gatehouse_records_queue_rows \d+/);
+    assert.match(text, /gatehouse_records_written_total\{kind="usage"\} [1-9]/);
+    assert.match(text, /gatehouse_build_info\{version="0\.1\.0"\} 1/);
+    assert.ok(!text.includes(KEY) && !text.includes(PROVIDER_TOKEN));
+  });
+
+  test('a real Prometheus server scrapes it', async () => {
+    const port = await new Promise((res) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
+    const promDir = mkdtempSync(join(tmpdir(), 'gatehouse-prom-'));
+    writeFileSync(join(promDir, 'prometheus.yml'), `global: {scrape_interval: 1s}
+scrape_configs:
+  - job_name: gatehouse
+    static_configs: [{targets: ["127.0.0.1:${gw.port}"]}]
+`);
+    const prom = spawn('prometheus', [`--config.file=${join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(promDir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    try {
+      const result = await waitFor(async () => {
+        try {
+          const q = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('sum(gatehouse_requests_total{model="chat-small"})')}`);
+          const j = await q.json();
+          return j.status === 'success' && j.data.result.length ? Number(j.data.result[0].value[1]) : null;
+        } catch { return null; }
+      }, { timeoutMs: 30_000, intervalMs: 250, what: 'Prometheus to scrape gatehouse' });
+      assert.ok(result >= 2);
+      const up = await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=up`)).json();
+      assert.equal(up.data.result[0].value[1], '1');
+    } finally {
+      prom.kill('SIGTERM');
+      await new Promise((r) => prom.on('exit', r));
+    }
+  });
+});
+
+describe('traces', { timeout: 60_000 }, () => {
+  test('one span per request and a child per upstream attempt, in the client\'s trace, traceparent sent upstream', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parent = '00f067aa0ba902b7';
+    const r = await fetch(`${gw.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', traceparent: `00-${traceId}-${parent}-01` },
+      body: JSON.stringify({ model: 'chat-small', messages, max_tokens: 40 }),
+    });
+    assert.equal(r.status, 200);
+    const id = r.headers.get('x-request-id');
+    const upstream = await mock.lastRequest();
+    const sent = upstream.headers.traceparent;
+    assert.match(sent, new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+
+    const server = await waitFor(() => spans.find((s) => s.traceId === traceId && s.kind === 2), { what: 'the request span' });
+    assert.equal(server.parentSpanId, parent, 'the request span is a child of the client\'s');
+    assert.equal(server.service, 'gatehouse-e2e');
+    assert.equal(server.name, 'chat chat-small');
+    assert.equal(attr(server, 'gen_ai.request.model'), 'chat-small');
+    assert.equal(attr(server, 'gen_ai.system'), 'openai');
+    assert.equal(attr(server, 'gen_ai.response.model'), 'gpt-x');
+    assert.equal(attr(server, 'gen_ai.request.max_tokens'), '40');
+    assert.equal(attr(server, 'gen_ai.usage.output_tokens'), '8');
+    assert.equal(attr(server, 'gatehouse.request_id'), id);
+    assert.equal(attr(server, 'http.response.status_code'), '200');
+    const child = await waitFor(() => spans.find((s) => s.traceId === traceId && s.kind === 3), { what: 'the attempt span' });
+    assert.equal(child.parentSpanId, server.spanId);
+    assert.equal(sent.split('-')[2], child.spanId, 'the provider got the attempt span as its parent');
+    assert.equal(attr(child, 'gen_ai.request.model'), 'gpt-x');
+    assert.ok(BigInt(child.startTimeUnixNano) >= BigInt(server.startTimeUnixNano));
+    assert.ok(BigInt(child.endTimeUnixNano) <= BigInt(server.endTimeUnixNano));
+    assert.ok(otlpBodies.every((b) => b.path === '/v1/traces' && b.type === 'application/json'));
+  });
+
+  test('without a traceparent a new trace starts; a route\'s two attempts are two child spans with an error on the first', async () => {
+    await fetch(`${mock.base}/__mock/defaults`, { method: 'POST', body: JSON.stringify({ status: 500 }) });
+    try {
+      // Both targets fail: two attempts.
+      await client().chat.completions.create({ model: 'assistant', messages }).catch(() => {});
+    } finally {
+      await fetch(`${mock.base}/__mock/defaults`, { method: 'POST', body: '{}' });
+    }
+    const server = await waitFor(() => spans.find((s) => s.kind === 2 && s.name === 'chat assistant'), { what: 'the route span' });
+    assert.ok(!server.parentSpanId, 'a root span');
+    assert.equal(server.status.code, 2);
+    const children = await waitFor(() => {
+      const c = spans.filter((s) => s.parentSpanId === server.spanId);
+      return c.length === 2 ? c : null;
+    }, { what: 'two attempt spans' });
+    assert.deepEqual(children.map((c) => attr(c, 'gatehouse.target')).sort(), ['chat-small', 'quiet-model']);
+    assert.ok(children.every((c) => c.status?.code === 2 && attr(c, 'http.response.status_code') === '500'));
+  });
+});
+
+describe('access log and secrets', { timeout: 30_000 }, () => {
+  test('access lines are JSON objects, one per request; no key or provider token in logs, store or spans', async () => {
+    await client().chat.completions.create({ model: 'chat-small', messages });
+    await sleep(1200);  // the log thread flushes every second
+    const lines = gw.log().split('\n').filter((l) => l.includes('"type":"access"'));
+    assert.ok(lines.length >= 1);
+    for (const l of lines) {
+      const j = JSON.parse(l);
+      assert.equal(j.type, 'access');
+      assert.match(j.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.match(j.request_id, /^req_|./);
+      assert.equal(typeof j.total_ms, 'number');
+    }
+    const ok = JSON.parse(lines.at(-1));
+    assert.equal(ok.status, 200);
+    assert.equal(ok.key, 'app');
+    assert.equal(ok.target, 'chat-small');
+    assert.ok(ok.overhead_ms >= 0 && ok.overhead_ms <= ok.total_ms);
+    await gw.stop();  // SIGTERM writes every record
+    gw = null;
+    const db = Buffer.concat([readFileSync(dbPath), existsSync(`${dbPath}-wal`) ? readFileSync(`${dbPath}-wal`) : Buffer.alloc(0)]).toString('latin1');
+    for (const secret of [KEY, OPS_KEY, PROVIDER_TOKEN, 'sk-ant']) {
+      assert.ok(!db.includes(secret), `${secret.slice(0, 8)}... is not in the store`);
+      assert.ok(!JSON.stringify(spans).includes(secret), 'nor in a span');
+    }
+    gw = await startGateway({ file: configPath });
+  });
+});
