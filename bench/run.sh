@@ -3,7 +3,8 @@
 # one run on this machine, so their ratios can be compared. See docs/benchmarks.md.
 #
 #   bench/run.sh [--duration S] [--warmup S] [--conns "64 256"] [--rounds N] [--quick]
-#                [--nice N | --no-nice] [--no-unpinned] [--no-stream] [--no-access-log] [--out FILE]
+#                [--nice N | --no-nice] [--no-unpinned] [--no-stream] [--no-access-log] [--no-records]
+#                [--out FILE]
 #
 # Needs wrk, nginx (scripts/setup.sh --bench) and release binaries (cmake --preset release &&
 # cmake --build --preset release); GATEHOUSE_BIN / MOCKLLM_BIN override the binaries.
@@ -36,6 +37,7 @@ nice_level=""
 do_unpinned=1
 do_stream=1
 do_access_log=1
+do_records=1
 out="$here/results/latest.md"
 
 while (($#)); do
@@ -50,6 +52,7 @@ while (($#)); do
     --no-unpinned) do_unpinned=0; shift ;;
     --no-stream) do_stream=0; shift ;;
     --no-access-log) do_access_log=0; shift ;;
+    --no-records) do_records=0; shift ;;
     --out) out=$2; shift 2 ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
@@ -314,8 +317,8 @@ EOF
   bench_key=$upstream_token
 }
 
-start_gatehouse() { # start_gatehouse WORKERS ACCESS_LOG → proxy_pid, proxy_port
-  local workers=$1 access_log=$2 line
+start_gatehouse() { # start_gatehouse WORKERS ACCESS_LOG [records] → proxy_pid, proxy_port
+  local workers=$1 access_log=$2 records=${3:-} line
   cat >"$tmp/gatehouse.yaml" <<EOF
 server: {listen: "127.0.0.1:0", workers: $workers}
 providers:
@@ -325,11 +328,22 @@ providers:
     auth: {token: "$upstream_token"}
     pool: {max_idle: 512}
 models:
-  chat-small: {provider: local, upstream_model: "gpt-x"}
+  chat-small: {provider: local, upstream_model: "gpt-x", price: {input_per_million: 1, output_per_million: 2}}
 keys:
   - {name: bench, sha256: "$gateway_sha"}
 log: {access_log: $access_log}
 EOF
+  if [[ $records == records ]]; then
+    # Everything that records: usage rows, the inference log with bodies (every request), the
+    # metrics registry — on a fresh store each run.
+    rm -f "$tmp/records.db" "$tmp/records.db-wal" "$tmp/records.db-shm"
+    cat >>"$tmp/gatehouse.yaml" <<EOF
+store: {sqlite: "$tmp/records.db"}
+records:
+  inference_log: {models: ["*"], payloads: true, sample: 1.0}
+metrics: {enabled: true}
+EOF
+  fi
   pin 1
   "${P[@]}" "$gh" serve --config "$tmp/gatehouse.yaml" >"$tmp/gatehouse.log" 2>&1 &
   proxy_pid=$!; pids+=("$proxy_pid")
@@ -448,6 +462,7 @@ run_target() {
              start_nginx "$workers" "$([[ $kind == stream ]] && echo off || echo on)" ;;
       gatehouse) target_label="gatehouse"; start_gatehouse "$workers" false ;;
       gatehouse-log) target_label="gatehouse (access log on)"; start_gatehouse "$workers" true ;;
+      gatehouse-records) target_label="gatehouse (records on)"; start_gatehouse "$workers" true records ;;
     esac
     measure "$target" "$c" "$script" "$kind"
     if [[ $target != direct ]]; then
@@ -472,6 +487,7 @@ run_variant() { # run_variant pinned|unpinned
   run_target nginx chat post.lua "$workers"
   run_target gatehouse chat post.lua "$workers"
   if ((do_access_log)); then run_target gatehouse-log chat post.lua "$workers"; fi
+  if ((do_records)); then run_target gatehouse-records chat post.lua "$workers"; fi
   if ((do_stream)) && [[ $variant == pinned ]]; then
     run_target direct stream stream.lua "$workers"
     run_target nginx stream stream.lua "$workers"
@@ -521,17 +537,20 @@ ratio() { # ratio NUM DEN → "0.87×" or "–"
   echo
   echo "Ratios, gatehouse ÷ nginx (same run$( ((rounds > 1)) && echo ", medians of $rounds rounds")): throughput (≥ 0.8× is the target, ≥ 1.0× the aim), and CPU per request (lower is better)."
   echo
-  echo "| variant | kind | conns | req/s ratio | req/s ratio, access log on | CPU/req ratio | nginx req/s | gatehouse req/s |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|"
+  echo "| variant | kind | conns | req/s ratio | req/s ratio, access log on | req/s ratio, records on | CPU/req ratio | CPU/req ratio, records on | nginx req/s | gatehouse req/s |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for v in pinned unpinned; do
     for kind in chat stream; do
       for c in $conns; do
         n="$v|$kind|nginx|$c"; g="$v|$kind|gatehouse|$c"; gl="$v|$kind|gatehouse (access log on)|$c"
+        grec="$v|$kind|gatehouse (records on)|$c"
         [[ -n ${rps[$n]:-} && -n ${rps[$g]:-} ]] || continue
         nr=$(median "${rps[$n]}"); gr=$(median "${rps[$g]}"); glr=$(median "${rps[$gl]:-}")
-        printf '| %s | %s | %s | %s | %s | %s | %.0f | %.0f |\n' "$v" "$kind" "$c" \
-          "$(ratio "$gr" "$nr")" "$(ratio "$glr" "$nr")" \
-          "$(ratio "$(median "${cpr[$g]}")" "$(median "${cpr[$n]}")")" "$nr" "$gr"
+        grr=$(median "${rps[$grec]:-}")
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %.0f |\n' "$v" "$kind" "$c" \
+          "$(ratio "$gr" "$nr")" "$(ratio "$glr" "$nr")" "$(ratio "$grr" "$nr")" \
+          "$(ratio "$(median "${cpr[$g]}")" "$(median "${cpr[$n]}")")" \
+          "$(ratio "$(median "${cpr[$grec]:-}")" "$(median "${cpr[$n]}")")" "$nr" "$gr"
       done
     done
   done

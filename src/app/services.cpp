@@ -23,7 +23,7 @@ bool same(const config::JwtConfig& a, const config::JwtConfig& b) {
 }
 // A new ledger holding what every key and project spent in the current periods, from the usage
 // records (read once, before serving: the request path never reads the store).
-std::optional<std::string> load_spend(store::RecordStore& records, std::shared_ptr<limit::BudgetLedger>& out) {
+std::optional<std::string> load_spend(store::RecordStore& records, std::shared_ptr<limit::Budgets>& out) {
   auto ledger = std::make_shared<limit::BudgetLedger>();
   const std::int64_t now = limit::system_now_ms();
   for (auto p : {limit::Period::kDaily, limit::Period::kWeekly, limit::Period::kMonthly, limit::Period::kTotal}) {

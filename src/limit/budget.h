@@ -60,23 +60,33 @@ struct BudgetWarning {
   double spent = 0;
 };
 
-class BudgetLedger {
+// Where spend is kept. BudgetLedger keeps it in this process; an implementation over a shared
+// store (Redis) would let several replicas share budgets. Thread-safe; no I/O on admit/settle.
+class Budgets {
+ public:
+  virtual ~Budgets() = default;
+  // What `subject` had spent in the period of `p` starting at `start_ms` before this process
+  // started (from the usage records). Call before serving.
+  virtual void load(const std::string& subject, Period p, std::int64_t start_ms, double spent) = 0;
+  // Admits a request when none of `checks` is spent (spend plus the estimates of requests in
+  // flight below the budget), reserving `estimated_cost` on every one of `subjects`.
+  virtual BudgetAdmission admit(std::span<const BudgetCheck> checks, std::vector<std::string> subjects,
+                                double estimated_cost) = 0;
+  // Replaces the reservation with `actual_cost`. Once per ticket. Returns the warnings crossed.
+  virtual std::vector<BudgetWarning> settle(BudgetTicket& ticket, double actual_cost) = 0;
+  // What `subject` has spent in the current period of `p` (tests, admin).
+  virtual double spent(const std::string& subject, Period p) = 0;
+};
+
+class BudgetLedger final : public Budgets {
  public:
   explicit BudgetLedger(Clock clock = system_clock()) : clock_(std::move(clock)) {}
 
-  // What `subject` had spent in the period of `p` starting at `start_ms` before this process
-  // started (from the usage records). Call before serving.
-  void load(const std::string& subject, Period p, std::int64_t start_ms, double spent);
-
-  // Admits a request when none of `checks` is spent (spend plus the estimates of requests in
-  // flight below the budget), reserving `estimated_cost` on every one of `subjects`.
+  void load(const std::string& subject, Period p, std::int64_t start_ms, double spent) override;
   BudgetAdmission admit(std::span<const BudgetCheck> checks, std::vector<std::string> subjects,
-                        double estimated_cost);
-  // Replaces the reservation with `actual_cost`. Once per ticket. Returns the warnings crossed.
-  std::vector<BudgetWarning> settle(BudgetTicket& ticket, double actual_cost);
-
-  // What `subject` has spent in the current period of `p` (tests, admin).
-  double spent(const std::string& subject, Period p);
+                        double estimated_cost) override;
+  std::vector<BudgetWarning> settle(BudgetTicket& ticket, double actual_cost) override;
+  double spent(const std::string& subject, Period p) override;
 
  private:
   struct Entry {

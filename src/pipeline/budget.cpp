@@ -30,7 +30,7 @@ std::string duration(std::int64_t s) {
 
 }  // namespace
 
-BudgetStage::BudgetStage(const config::Config& config, limit::BudgetLedger& ledger, record::Metrics* metrics)
+BudgetStage::BudgetStage(const config::Config& config, limit::Budgets& ledger, record::Metrics* metrics)
     : ledger_(ledger), metrics_(metrics) {
   for (const auto& r : config.budgets) rules_[{r.scope, r.match, r.period}] = &r;
 }

@@ -24,13 +24,13 @@ namespace gatehouse::pipeline {
 class BudgetStage final : public Stage {
  public:
   // `metrics` (may be null) counts the warnings.
-  BudgetStage(const config::Config& config, limit::BudgetLedger& ledger, record::Metrics* metrics);
+  BudgetStage(const config::Config& config, limit::Budgets& ledger, record::Metrics* metrics);
   std::string_view name() const override { return "budget"; }
   Decision on_routed(RequestContext& ctx) const override;
   void on_complete(const RequestContext& ctx) const noexcept override;
 
  private:
-  limit::BudgetLedger& ledger_;
+  limit::Budgets& ledger_;
   record::Metrics* metrics_;
   std::map<std::tuple<config::BudgetScope, std::string, config::BudgetPeriod>, const config::BudgetRule*> rules_;
 };

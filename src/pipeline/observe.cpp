@@ -70,6 +70,11 @@ void MetricsStage::on_complete(const RequestContext& ctx) const noexcept {
 }
 
 Decision TracingStage::on_request(RequestContext& ctx) const {
+  // Probes and scrapes are not traced (a Prometheus scraping every second is not news).
+  if (ctx.path == "/healthz" || ctx.path == "/readyz" || ctx.path == "/metrics" || ctx.path == "/v1/healthz" ||
+      ctx.path == "/v1/readyz") {
+    return std::nullopt;
+  }
   auto& t = ctx.trace;
   if (auto parent = parse_traceparent(ctx.traceparent)) {
     // The client's trace, and its decision whether to record it.

@@ -18,7 +18,7 @@ class RecordStore;
 }  // namespace gatehouse::store
 namespace gatehouse::limit {
 class Limiter;
-class BudgetLedger;
+class Budgets;
 }  // namespace gatehouse::limit
 namespace gatehouse::record {
 class RecordWriter;
@@ -43,7 +43,7 @@ struct Services {
   std::shared_ptr<KillSwitch> kills;                      // never null
   std::shared_ptr<limit::Limiter> limiter;                // never null: rate-limit counters
   std::shared_ptr<route::TargetHealth> health;            // never null: route targets' health
-  std::shared_ptr<limit::BudgetLedger> budgets;           // null without a store
+  std::shared_ptr<limit::Budgets> budgets;                // null without a store
   std::shared_ptr<store::RecordStore> records;            // null without a store
   std::shared_ptr<record::RecordWriter> writer;           // null without a store
   std::shared_ptr<record::Metrics> metrics;               // never null (exposed when metrics.enabled)

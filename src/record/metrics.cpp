@@ -18,10 +18,11 @@ const std::vector<double> kOverheadBounds = {0.000025, 0.00005, 0.0001, 0.00025,
 
 std::atomic<std::uint64_t> next_registry_id{1};
 
-// The shortest text that reads back as `v` ("0.0025", not "0.0025000000000000001").
+// The shortest text that reads back as `v`, in %g style as Prometheus's own clients write bounds
+// ("0.0005", "2.5e-05"; not "0.00050000000000000001").
 std::string number(double v) {
   char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general);
   return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
 }
 

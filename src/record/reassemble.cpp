@@ -13,7 +13,19 @@ namespace {
 
 // Each event's data as JSON (events that are not JSON, like "[DONE]", are skipped).
 template <class Fn>
-void for_each_event(const std::string& text, Fn fn) {
+std::size_t for_each_event(const std::string& raw, Fn fn) {
+  // SSE lines may end in CRLF, LF or CR (a pass-through capture keeps the provider's bytes).
+  std::string text;
+  text.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '\r') {
+      text += '\n';
+      if (i + 1 < raw.size() && raw[i + 1] == '\n') ++i;
+    } else {
+      text += raw[i];
+    }
+  }
+  std::size_t parsed = 0;
   std::size_t at = 0;
   while (at < text.size()) {
     std::size_t end = text.find("\n\n", at);
@@ -41,8 +53,12 @@ void for_each_event(const std::string& text, Fn fn) {
     if (data.empty() || data.front() != '{') continue;
     json::error_code ec;
     json::value v = json::parse(data, ec);
-    if (!ec && v.is_object()) fn(v.as_object());
+    if (!ec && v.is_object()) {
+      ++parsed;
+      fn(v.as_object());
+    }
   }
+  return parsed;
 }
 
 std::string openai(const std::string& events) {
@@ -55,7 +71,7 @@ std::string openai(const std::string& events) {
   std::map<std::int64_t, Choice> choices;
   json::object out{{"object", "chat.completion"}};
   json::value error;
-  for_each_event(events, [&](const json::object& chunk) {
+  const std::size_t parsed = for_each_event(events, [&](const json::object& chunk) {
     for (const char* k : {"id", "created", "model", "system_fingerprint"}) {
       if (auto* v = chunk.if_contains(k)) out[k] = *v;
     }
@@ -98,6 +114,7 @@ std::string openai(const std::string& events) {
       }
     }
   });
+  if (parsed == 0) return events;  // not a stream this can read: kept as it came
   json::array arr;
   for (auto& [index, ch] : choices) {
     json::object message{{"role", ch.role}, {"content", ch.content}};
@@ -118,7 +135,7 @@ std::string anthropic(const std::string& events) {
   std::map<std::int64_t, json::object> blocks;
   std::map<std::int64_t, std::string> partial_json;
   json::value error;
-  for_each_event(events, [&](const json::object& e) {
+  const std::size_t parsed = for_each_event(events, [&](const json::object& e) {
     auto* t = e.if_contains("type");
     if (!t || !t->is_string()) return;
     const std::string_view type = t->get_string();
@@ -155,9 +172,11 @@ std::string anthropic(const std::string& events) {
       if (auto* er = e.if_contains("error")) error = *er;
     }
   });
+  if (parsed == 0) return events;
   json::array content;
   for (auto& [i, b] : blocks) {
-    if (auto it = partial_json.find(i); it != partial_json.end()) {
+    // A tool called without arguments streams an empty partial_json: its start block's {} stays.
+    if (auto it = partial_json.find(i); it != partial_json.end() && !it->second.empty()) {
       json::error_code ec;
       json::value input = json::parse(it->second, ec);
       b["input"] = ec ? json::value(it->second) : input;

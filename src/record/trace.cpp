@@ -129,7 +129,12 @@ void TraceExporter::run() {
         }
       }
       lock.lock();
-      if (!error.empty() && !stop_) break;  // try the rest at the next interval
+      if (!error.empty()) {
+        if (!stop_) break;  // try the rest at the next interval
+        // Stopping with a collector that does not answer: one try was enough; the process must exit.
+        dropped_.fetch_add(queue_.size());
+        queue_.clear();
+      }
     }
     if (stop_) return;
   }

@@ -27,7 +27,7 @@ void RecordWriter::submit(store::UsageRecord row) {
   {
     std::lock_guard lock(mu_);
     usage_.push_back(std::move(row));
-    ++submitted_;
+    ++submitted_[0];
     full = queued_locked() >= kMaxBatch;
   }
   if (full) wake_.notify_one();
@@ -46,7 +46,7 @@ void RecordWriter::submit(store::InferenceRecord row, Capture capture) {
       }
     } else {
       inference_.emplace_back(std::move(row), capture);
-      ++submitted_;
+      ++submitted_[1];
       full = queued_locked() >= kMaxBatch;
     }
   }
@@ -66,7 +66,7 @@ void RecordWriter::submit(store::AuditRecord row) {
   std::unique_lock lock(mu_);
   room_.wait(lock, [&] { return stop_ || queued_locked() < queue_rows_; });
   audit_.push_back(std::move(row));
-  ++submitted_;
+  ++submitted_[2];
   const bool full = queued_locked() >= kMaxBatch;
   lock.unlock();
   if (full) wake_.notify_one();
@@ -74,10 +74,14 @@ void RecordWriter::submit(store::AuditRecord row) {
 
 void RecordWriter::flush() {
   std::unique_lock lock(mu_);
-  const std::uint64_t target = submitted_;
+  const auto target = submitted_;
+  const std::uint64_t failures = failures_.load();
   flush_now_ = true;
   wake_.notify_one();
-  written_cv_.wait(lock, [&] { return done_ >= target || stop_; });
+  written_cv_.wait(lock, [&] {
+    return stop_ || failures_.load() != failures ||
+           (done_[0] >= target[0] && done_[1] >= target[1] && done_[2] >= target[2]);
+  });
 }
 
 void RecordWriter::configure(std::chrono::milliseconds flush_every, std::size_t queue_rows, int retention_days) {
@@ -170,6 +174,7 @@ void RecordWriter::run() {
       backoff = std::min<std::chrono::milliseconds>(std::max(backoff * 2, std::chrono::milliseconds(100)),
                                                     std::chrono::milliseconds(5000));
       const std::size_t kept = queued_locked();
+      written_cv_.notify_all();  // a flush does not wait for a store that is failing
       lock.unlock();
       spdlog::error("records: {} ({} rows kept, retrying in {} ms)", *error, kept, backoff.count());
       lock.lock();
@@ -182,7 +187,9 @@ void RecordWriter::run() {
     }
     consecutive_failures = 0;
     backoff = std::chrono::milliseconds(0);
-    done_ += batch.size();
+    done_[0] += batch.usage.size();
+    done_[1] += batch.inference.size();
+    done_[2] += batch.audit.size();
     written_usage_.fetch_add(batch.usage.size());
     written_inference_.fetch_add(batch.inference.size());
     written_audit_.fetch_add(batch.audit.size());

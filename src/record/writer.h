@@ -10,6 +10,7 @@
 // write everything submitted before them.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -40,7 +41,8 @@ class RecordWriter {
   void submit(store::InferenceRecord row, Capture capture);
   // Waits while the queue is full (back-pressure); never drops the row.
   void submit(store::AuditRecord row);
-  // Waits until every row submitted before the call is written (or the store failed on it).
+  // Waits until every row submitted before the call is written, or until a write fails (the
+  // rows stay queued and are retried; flush does not wait for a store that is down).
   void flush();
   // Reload: how often batches are written, how many rows may wait, inference log retention
   // (0: keep for ever).
@@ -70,8 +72,9 @@ class RecordWriter {
   std::size_t queue_rows_;
   int retention_days_ = 0;
   bool retention_changed_ = false;
-  std::uint64_t submitted_ = 0;   // rows ever queued
-  std::uint64_t done_ = 0;        // rows ever written (or shed)
+  // Rows ever queued and ever written, per kind (usage, inference, audit): each kind is written
+  // in order, but the kinds are not written in the order they came (audit goes first).
+  std::array<std::uint64_t, 3> submitted_{}, done_{};
   bool stop_ = false;
   bool flush_now_ = false;
   std::chrono::steady_clock::time_point last_shed_log_{};

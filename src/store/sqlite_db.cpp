@@ -66,7 +66,7 @@ std::variant<Db, std::string> open(const std::string& path, const std::string& w
   if (fd >= 0) {
     ::close(fd);
   } else if (errno != EEXIST) {
-    return what + ": cannot create the file: " + std::strerror(errno);
+    return what + ": cannot open or create the file: " + std::strerror(errno);
   }
 
   sqlite3* raw = nullptr;

@@ -206,8 +206,11 @@ class SqliteRecordStore final : public RecordStore {
           return fail("reading the audit chain's head");
         }
       }
-      for (const auto& r : batch.audit) {
+      for (const auto& original : batch.audit) {
         ++id;
+        // Hashed exactly as stored (an empty detail is stored as "{}").
+        AuditRecord r = original;
+        if (r.detail.empty()) r.detail = "{}";
         std::string h = audit_hash(id, r, prev);
         Use ins(insert_audit_);
         sqlite3_bind_int64(ins, 1, id);
@@ -215,7 +218,7 @@ class SqliteRecordStore final : public RecordStore {
         bind_text(ins, 3, r.kind);
         bind_text(ins, 4, r.actor);
         bind_text(ins, 5, r.subject);
-        bind_text(ins, 6, r.detail.empty() ? std::string("{}") : r.detail);
+        bind_text(ins, 6, r.detail);
         bind_text(ins, 7, r.request_id);
         bind_text(ins, 8, prev);
         bind_text(ins, 9, h);

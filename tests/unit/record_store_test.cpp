@@ -6,6 +6,7 @@
 #include "store/key_rules.h"
 #include "store/key_store.h"
 #include "store/record_store.h"
+#include "records_util.h"
 #include "temp_dir.h"
 
 namespace gatehouse::store {
@@ -15,14 +16,7 @@ namespace fs = std::filesystem;
 
 using RecordsDir = test_util::TempDir;
 
-std::unique_ptr<RecordStore> open_records(const std::string& path) {
-  auto opened = open_sqlite_records(path);
-  if (auto* e = std::get_if<std::string>(&opened)) {
-    ADD_FAILURE() << *e;
-    return nullptr;
-  }
-  return std::move(std::get<std::unique_ptr<RecordStore>>(opened));
-}
+using test_util::open_records;
 
 UsageRecord row(std::int64_t at_ms, const std::string& key, const std::string& project, const std::string& model,
                 double cost, int status = 200, std::int64_t in = 10, std::int64_t out = 5) {

@@ -1,0 +1,428 @@
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include "record/writer.h"
+
+namespace gatehouse::record {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+// A store that records every batch. Writes beyond the `allowed` count wait in write() until the
+// test allows them (a store slower than the traffic); the next `fail` writes fail.
+class FakeStore final : public store::RecordStore {
+ public:
+  std::optional<std::string> write(const store::RecordBatch& batch) override {
+    std::unique_lock lock(mu_);
+    const std::uint64_t call = ++calls_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return call <= allowed_; });
+    if (fail_ > 0) {
+      --fail_;
+      return std::string("fake store: failing on purpose");
+    }
+    batches_.push_back(batch);
+    cv_.notify_all();
+    return std::nullopt;
+  }
+  std::variant<std::vector<store::UsageSummary>, std::string> summarize_usage(store::UsageGroup, std::int64_t) override {
+    return std::vector<store::UsageSummary>{};
+  }
+  std::variant<std::map<std::string, double>, std::string> spend_since(store::UsageGroup, std::int64_t) override {
+    return std::map<std::string, double>{};
+  }
+  std::variant<std::vector<store::InferenceRow>, std::string> inference(const std::string&, std::int64_t,
+                                                                       std::size_t) override {
+    return std::vector<store::InferenceRow>{};
+  }
+  std::variant<std::int64_t, std::string> expire_inference(std::int64_t before_ms) override {
+    std::lock_guard lock(mu_);
+    expire_cutoffs_.push_back(before_ms);
+    cv_.notify_all();
+    return std::int64_t{0};
+  }
+  std::variant<store::AuditVerdict, std::string> verify_audit() override { return store::AuditVerdict{}; }
+
+  // Writes numbered above `n` (counting from the first ever) wait.
+  void hold_after(std::uint64_t n) {
+    std::lock_guard lock(mu_);
+    allowed_ = n;
+  }
+  void allow_more(std::uint64_t n) {
+    std::lock_guard lock(mu_);
+    allowed_ += n;
+    cv_.notify_all();
+  }
+  void allow_all() {
+    std::lock_guard lock(mu_);
+    allowed_ = kEveryCall;
+    cv_.notify_all();
+  }
+  void fail_next(int n) {
+    std::lock_guard lock(mu_);
+    fail_ = n;
+  }
+  // Waits (at most 2 s) until the writer has called write() `n` times.
+  bool wait_calls(std::uint64_t n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 2s, [&] { return calls_ >= n; });
+  }
+  bool wait_rows(std::size_t n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 2s, [&] { return rows_locked() >= n; });
+  }
+  bool wait_expire() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 2s, [&] { return !expire_cutoffs_.empty(); });
+  }
+  std::vector<store::RecordBatch> batches() {
+    std::lock_guard lock(mu_);
+    return batches_;
+  }
+  std::vector<std::int64_t> expire_cutoffs() {
+    std::lock_guard lock(mu_);
+    return expire_cutoffs_;
+  }
+  std::size_t rows() {
+    std::lock_guard lock(mu_);
+    return rows_locked();
+  }
+  // Every row of one kind, in the order written.
+  std::vector<std::string> usage_ids() {
+    std::vector<std::string> ids;
+    for (const auto& b : batches()) {
+      for (const auto& r : b.usage) ids.push_back(r.request_id);
+    }
+    return ids;
+  }
+  std::vector<store::InferenceRecord> inference_rows() {
+    std::vector<store::InferenceRecord> out;
+    for (const auto& b : batches()) out.insert(out.end(), b.inference.begin(), b.inference.end());
+    return out;
+  }
+  std::vector<std::string> audit_kinds() {
+    std::vector<std::string> kinds;
+    for (const auto& b : batches()) {
+      for (const auto& r : b.audit) kinds.push_back(r.kind);
+    }
+    return kinds;
+  }
+
+ private:
+  std::size_t rows_locked() const {
+    std::size_t n = 0;
+    for (const auto& b : batches_) n += b.size();
+    return n;
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  static constexpr std::uint64_t kEveryCall = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t calls_ = 0, allowed_ = kEveryCall;
+  int fail_ = 0;
+  std::vector<store::RecordBatch> batches_;
+  std::vector<std::int64_t> expire_cutoffs_;
+};
+
+// Declared after the writer: opens the store's gate first, so a failed assertion never leaves the
+// writer's destructor waiting on a held write.
+struct OpenGateOnExit {
+  std::shared_ptr<FakeStore> store;
+  ~OpenGateOnExit() { store->allow_all(); }
+};
+
+store::UsageRecord usage(int i) {
+  store::UsageRecord r;
+  r.request_id = "u" + std::to_string(i);
+  r.model = "chat-small";
+  r.status_code = 200;
+  return r;
+}
+
+store::InferenceRecord inference(int i, std::string response = "{}") {
+  store::InferenceRecord r;
+  r.request_id = "i" + std::to_string(i);
+  r.model = "chat-small";
+  r.status_code = 200;
+  r.response_body = std::move(response);
+  return r;
+}
+
+store::AuditRecord audit(const std::string& kind) {
+  store::AuditRecord r;
+  r.kind = kind;
+  r.actor = "cli";
+  return r;
+}
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Rows are written in transactions of at most kMaxBatch rows; flush() returns once they are in.
+TEST(RecordWriter, FlushWritesEverySubmittedRowInOrder) {
+  auto store = std::make_shared<FakeStore>();
+  RecordWriter writer(store, 1h);
+  for (int i = 0; i < 3; ++i) writer.submit(usage(i));
+  writer.submit(inference(0), Capture::kWhole);
+  writer.submit(audit("key.create"));
+  writer.flush();
+  EXPECT_EQ(store->usage_ids(), (std::vector<std::string>{"u0", "u1", "u2"}));
+  EXPECT_EQ(store->inference_rows().size(), 1u);
+  EXPECT_EQ(store->audit_kinds(), std::vector<std::string>{"key.create"});
+  ASSERT_EQ(store->batches().size(), 1u) << "rows waiting together go in one transaction";
+  const auto st = writer.stats();
+  EXPECT_EQ(st.queued, 0u);
+  EXPECT_EQ(st.written_usage, 3u);
+  EXPECT_EQ(st.written_inference, 1u);
+  EXPECT_EQ(st.written_audit, 1u);
+  EXPECT_EQ(st.failures, 0u);
+}
+
+TEST(RecordWriter, SplitsLargeQueuesIntoBatchesOfAtMostMaxBatch) {
+  auto store = std::make_shared<FakeStore>();
+  RecordWriter writer(store, 1h);
+  const int n = int(RecordWriter::kMaxBatch) * 2 + 500;
+  for (int i = 0; i < n; ++i) writer.submit(usage(i));
+  writer.flush();
+  const auto batches = store->batches();
+  EXPECT_GE(batches.size(), 3u);
+  for (const auto& b : batches) EXPECT_LE(b.size(), RecordWriter::kMaxBatch);
+  const auto ids = store->usage_ids();
+  ASSERT_EQ(ids.size(), std::size_t(n));
+  for (int i = 0; i < n; ++i) ASSERT_EQ(ids[std::size_t(i)], "u" + std::to_string(i));
+}
+
+TEST(RecordWriter, WritesOnTheFlushIntervalWithoutAFlushCall) {
+  auto store = std::make_shared<FakeStore>();
+  RecordWriter writer(store, 20ms);
+  writer.submit(usage(1));
+  EXPECT_TRUE(store->wait_rows(1)) << "the row was not written within 2 s by a 20 ms writer";
+}
+
+// A full queue: inference rows are shed and counted, usage rows are kept beyond the bound.
+TEST(RecordWriter, FullQueueShedsInferenceRowsButNeverUsageRows) {
+  auto store = std::make_shared<FakeStore>();
+  store->hold_after(0);
+  RecordWriter writer(store, 10ms, /*queue_rows=*/3);
+  OpenGateOnExit open{store};
+  writer.submit(usage(0));
+  ASSERT_TRUE(store->wait_calls(1));  // u0 is taken and its write is held: the queue is empty
+  for (int i = 1; i <= 3; ++i) writer.submit(usage(i));
+  EXPECT_EQ(writer.stats().queued, 3u);
+  writer.submit(inference(1), Capture::kWhole);
+  writer.submit(inference(2), Capture::kOpenAIStream);
+  EXPECT_EQ(writer.stats().shed_inference, 2u);
+  writer.submit(usage(4));
+  writer.submit(usage(5));
+  EXPECT_EQ(writer.stats().queued, 5u) << "usage rows are queued past queue_rows, never dropped";
+
+  store->allow_all();
+  writer.flush();
+  EXPECT_EQ(store->usage_ids(), (std::vector<std::string>{"u0", "u1", "u2", "u3", "u4", "u5"}));
+  EXPECT_TRUE(store->inference_rows().empty());
+  EXPECT_EQ(writer.stats().written_usage, 6u);
+
+  // With room again, inference rows are accepted.
+  writer.submit(inference(3), Capture::kWhole);
+  writer.flush();
+  ASSERT_EQ(store->inference_rows().size(), 1u);
+  EXPECT_EQ(store->inference_rows()[0].request_id, "i3");
+  EXPECT_EQ(writer.stats().shed_inference, 2u);
+}
+
+// configure() changes the bound: a smaller queue sheds sooner.
+TEST(RecordWriter, ConfigureChangesTheQueueBound) {
+  auto store = std::make_shared<FakeStore>();
+  store->hold_after(0);
+  RecordWriter writer(store, 10ms, 100);
+  OpenGateOnExit open{store};
+  writer.submit(usage(0));
+  ASSERT_TRUE(store->wait_calls(1));
+  writer.submit(usage(1));
+  writer.submit(inference(1), Capture::kWhole);  // 1 < 100 queued: kept
+  EXPECT_EQ(writer.stats().shed_inference, 0u);
+  writer.configure(10ms, 2, 0);
+  writer.submit(inference(2), Capture::kWhole);  // 2 >= 2 queued: shed
+  EXPECT_EQ(writer.stats().shed_inference, 1u);
+  store->allow_all();
+  writer.flush();
+  ASSERT_EQ(store->inference_rows().size(), 1u);
+  EXPECT_EQ(store->inference_rows()[0].request_id, "i1");
+}
+
+// Audit rows are never shed: submit() waits for room, and goes on when the store drains the queue.
+TEST(RecordWriter, AuditSubmitWaitsWhileTheQueueIsFull) {
+  auto store = std::make_shared<FakeStore>();
+  store->hold_after(0);
+  RecordWriter writer(store, 10ms, /*queue_rows=*/2);
+  OpenGateOnExit open{store};
+  writer.submit(usage(0));
+  ASSERT_TRUE(store->wait_calls(1));
+  writer.submit(usage(1));
+  writer.submit(usage(2));  // full
+
+  std::promise<void> submitted;
+  auto done = submitted.get_future();
+  std::thread auditor([&] {
+    writer.submit(audit("kill.add"));
+    submitted.set_value();
+  });
+  EXPECT_EQ(done.wait_for(100ms), std::future_status::timeout) << "submit(AuditRecord) returned into a full queue";
+  EXPECT_EQ(writer.stats().queued, 2u);
+
+  store->allow_all();  // the held write ends, the next batch takes u1 and u2: room
+  EXPECT_EQ(done.wait_for(2s), std::future_status::ready) << "submit(AuditRecord) still waits after the queue drained";
+  auditor.join();
+  writer.flush();
+  EXPECT_EQ(store->audit_kinds(), std::vector<std::string>{"kill.add"});
+  EXPECT_EQ(writer.stats().written_audit, 1u);
+  EXPECT_EQ(store->usage_ids().size(), 3u);
+}
+
+// A failing store keeps the rows (in order, each written once) and they go in when it recovers.
+TEST(RecordWriter, FailingStoreKeepsRowsUntilItRecovers) {
+  auto store = std::make_shared<FakeStore>();
+  store->fail_next(2);
+  RecordWriter writer(store, 10ms);
+  writer.submit(audit("key.revoke"));
+  for (int i = 0; i < 3; ++i) writer.submit(usage(i));
+  writer.submit(inference(0, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"),
+                Capture::kOpenAIStream);
+  // flush() returns at each failure (it does not wait for a store that is down); the rows stay
+  // queued and are written after two failures and 100 + 200 ms of backoff.
+  for (int i = 0; i < 50 && writer.stats().written_usage < 3; ++i) writer.flush();
+  const auto st = writer.stats();
+  EXPECT_EQ(st.failures, 2u);
+  EXPECT_EQ(st.queued, 0u);
+  EXPECT_EQ(store->usage_ids(), (std::vector<std::string>{"u0", "u1", "u2"}));
+  EXPECT_EQ(store->audit_kinds(), std::vector<std::string>{"key.revoke"});
+  const auto inf = store->inference_rows();
+  ASSERT_EQ(inf.size(), 1u);
+  // Reassembled once, before the first attempt; the retry writes the same answer.
+  json::value body = json::parse(inf[0].response_body);
+  EXPECT_EQ(body.at("choices").at(0).at("message").at("content"), "hi");
+  EXPECT_EQ(st.written_usage, 3u);
+  EXPECT_EQ(st.written_inference, 1u);
+  EXPECT_EQ(st.written_audit, 1u);
+}
+
+// The header's contract: flush() waits until rows are written "or the store failed on it".
+TEST(RecordWriter, FlushReturnsWhenTheStoreFailsOnTheRows) {
+  auto store = std::make_shared<FakeStore>();
+  store->fail_next(1'000'000);
+  RecordWriter writer(store, 10ms);
+  writer.submit(usage(0));
+  auto flushed = std::async(std::launch::async, [&] { writer.flush(); });
+  const bool returned = flushed.wait_for(500ms) == std::future_status::ready;
+  store->fail_next(0);  // let it recover either way, so the writer can finish
+  flushed.get();
+  EXPECT_TRUE(returned) << "flush() kept waiting on a store that fails every write";
+  EXPECT_GE(writer.stats().failures, 1u);
+}
+
+// flush() must not return while rows submitted before it are still queued, even when audit rows
+// submitted after it are written first (the writer takes audit rows first).
+TEST(RecordWriter, FlushWaitsForEarlierRowsWhenLaterAuditRowsGoFirst) {
+  auto store = std::make_shared<FakeStore>();
+  store->hold_after(0);
+  RecordWriter writer(store, 10ms);
+  OpenGateOnExit open{store};
+  writer.submit(usage(0));
+  ASSERT_TRUE(store->wait_calls(1));
+  const int early = 1500;
+  for (int i = 1; i <= early; ++i) writer.submit(usage(i));
+  auto flushed = std::async(std::launch::async, [&] { writer.flush(); });
+  std::this_thread::sleep_for(50ms);  // flush() has counted its rows
+  for (int i = 0; i < int(RecordWriter::kMaxBatch); ++i) writer.submit(audit("request.denied"));
+  // Writes 1 (u0), 2 (the 1000 audit rows, taken first) and 3 (1000 usage rows) go in; 4 is held.
+  // No ASSERT from here: the future's destructor would wait on the held write.
+  store->allow_more(3);
+  EXPECT_TRUE(store->wait_calls(4));
+  if (flushed.wait_for(200ms) == std::future_status::ready) {
+    EXPECT_EQ(store->usage_ids().size(), std::size_t(early + 1))
+        << "flush() returned while usage rows submitted before it were still queued";
+  }
+  store->allow_all();
+  flushed.get();
+}
+
+// The destructor writes what is queued, without waiting for the interval.
+TEST(RecordWriter, DestructorWritesQueuedRows) {
+  auto store = std::make_shared<FakeStore>();
+  {
+    RecordWriter writer(store, 1h);
+    writer.submit(usage(1));
+    writer.submit(inference(1), Capture::kWhole);
+    writer.submit(audit("config.reload"));
+  }
+  EXPECT_EQ(store->usage_ids(), std::vector<std::string>{"u1"});
+  EXPECT_EQ(store->inference_rows().size(), 1u);
+  EXPECT_EQ(store->audit_kinds(), std::vector<std::string>{"config.reload"});
+}
+
+// Stream captures reach the store as one answer; whole bodies reach it untouched.
+TEST(RecordWriter, StreamCapturesArriveReassembled) {
+  auto store = std::make_shared<FakeStore>();
+  RecordWriter writer(store, 1h);
+  const std::string openai_events =
+      "data: {\"id\":\"c1\",\"model\":\"gpt\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n"
+      "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n"
+      "data: [DONE]\n\n";
+  const std::string anthropic_events =
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n"
+      "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Bon\"}}\n\n"
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"jour\"}}\n\n"
+      "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":2}}\n\n"
+      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+  writer.submit(inference(1, openai_events), Capture::kOpenAIStream);
+  writer.submit(inference(2, anthropic_events), Capture::kAnthropicStream);
+  writer.submit(inference(3, "{\"whole\":true}"), Capture::kWhole);
+  writer.flush();
+  const auto rows = store->inference_rows();
+  ASSERT_EQ(rows.size(), 3u);
+  json::value o = json::parse(rows[0].response_body);
+  EXPECT_EQ(o.at("object"), "chat.completion");
+  EXPECT_EQ(o.at("choices").at(0).at("message").at("content"), "Hello");
+  EXPECT_EQ(o.at("choices").at(0).at("finish_reason"), "stop");
+  json::value a = json::parse(rows[1].response_body);
+  EXPECT_EQ(a.at("content").at(0).at("text"), "Bonjour");
+  EXPECT_EQ(a.at("stop_reason"), "end_turn");
+  EXPECT_EQ(rows[2].response_body, "{\"whole\":true}");
+}
+
+// Retention: configure() with days > 0 deletes inference rows older than now - days, at once.
+TEST(RecordWriter, RetentionExpiresInferenceRowsOlderThanTheCutoff) {
+  auto store = std::make_shared<FakeStore>();
+  RecordWriter writer(store, 10ms);
+  writer.submit(usage(0));
+  writer.flush();
+  EXPECT_TRUE(store->expire_cutoffs().empty()) << "retention 0 keeps rows for ever";
+
+  const std::int64_t before = unix_ms_now();
+  writer.configure(10ms, 1000, 7);
+  ASSERT_TRUE(store->wait_expire()) << "configure(retention_days = 7) did not expire old rows";
+  const std::int64_t after = unix_ms_now();
+  const auto cutoffs = store->expire_cutoffs();
+  ASSERT_EQ(cutoffs.size(), 1u);
+  const std::int64_t week_ms = 7LL * 86'400'000;
+  EXPECT_GE(cutoffs[0], before - week_ms);
+  EXPECT_LE(cutoffs[0], after - week_ms);
+
+  // Not again until the hour is up, though the writer keeps writing.
+  writer.submit(usage(1));
+  writer.flush();
+  EXPECT_EQ(store->expire_cutoffs().size(), 1u);
+}
+
+}  // namespace
+}  // namespace gatehouse::record
