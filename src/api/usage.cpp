@@ -14,7 +14,8 @@ namespace {
 long long int_field(od::object& o, std::string_view key) {
   std::int64_t v = 0;
   if (o.find_field_unordered(key).get_int64().get(v) != simdjson::SUCCESS) return -1;
-  return v;
+  // No answer has a trillion tokens: a bigger count is not to be added to anything.
+  return std::min<std::int64_t>(v, 1'000'000'000'000LL);
 }
 
 // usage: {prompt_tokens, completion_tokens, prompt_tokens_details: {cached_tokens}}.
@@ -132,7 +133,9 @@ bool StreamUsage::event(std::string_view event) {
   if (long long v = int_field(usage, "output_tokens"); v >= 0) usage_.output_tokens = v;
   usage_.cached_input_tokens = anthropic_cache_read_;
   usage_.input_tokens = anthropic_input_ + anthropic_cache_write_ + anthropic_cache_read_;
-  usage_.known = true;
+  // Final only with message_delta: a stream cut after message_start has used more than its one
+  // output token (the gateway's meter then takes the estimate for what is missing).
+  if (type == "message_delta") usage_.known = true;
   return false;
 }
 

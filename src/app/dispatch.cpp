@@ -205,6 +205,16 @@ asio::awaitable<void> Gateway::serve(http::Exchange& ex, pipeline::RequestContex
   for (const auto& target : plan.targets) {
     const std::string& name = target.model->name;
     route::TargetHealth::Pass pass;  // a route target's: whether this request holds its probe
+    // A probe is handed back however this iteration ends without a verdict (an exception, a
+    // cancelled backoff): a target must never stay "probing" for ever.
+    struct ProbeGuard {
+      route::TargetHealth& health;
+      const std::string& name;
+      route::TargetHealth::Pass& pass;
+      ~ProbeGuard() {
+        if (pass.probe) health.release(name, true);
+      }
+    } probe_guard{health, name, pass};
     ctx.provider = target.provider->name;
     ctx.served_model = target.model;
     set_header(ctx, "x-gatehouse-target", name + "/" + target.provider->name);
@@ -239,12 +249,14 @@ asio::awaitable<void> Gateway::serve(http::Exchange& ex, pipeline::RequestContex
             // Streams: time to the first byte; whole answers: the whole exchange.
             health.success(name, ctx.stream ? ctx.upstream_first_byte : took);
           }
+          pass.probe = false;
         }
         co_return;  // answered (or the client left)
       }
       last_error = std::move(a.error);
       if (a.ineligible) {
         if (route) health.release(name, pass.probe);
+        pass.probe = false;
         summaries.push_back(name + ": " + last_error->message.substr(0, 160));
         break;  // the next target may serve it
       }
@@ -256,12 +268,14 @@ asio::awaitable<void> Gateway::serve(http::Exchange& ex, pipeline::RequestContex
       if (cls == 0) {
         // The target answered; the request is what is wrong: no other target would do better.
         health.success(name, took);
+        pass.probe = false;
         co_return co_await respond_error(ex, ctx, *last_error);
       }
       const std::string summary = summary_of(*last_error);
       if (!(route->fallback_on & cls)) {
         // Not a failure this route retries or falls back on: the client gets it as it is.
         health.failure(name, route->cooldown_failures, route->cooldown, -1, summary, pass.probe);
+        pass.probe = false;
         spdlog::warn("{} route {}: target {} ({}) failed: {}", ex.request_id(), plan.model->name, name, ctx.provider,
                      summary);
         co_return co_await respond_error(ex, ctx, *last_error);
@@ -273,6 +287,7 @@ asio::awaitable<void> Gateway::serve(http::Exchange& ex, pipeline::RequestContex
       if (retry_here) continue;
       health.failure(name, route->cooldown_failures, route->cooldown,
                      cls == config::kFail429 ? last_error->retry_after_s : -1, summary, pass.probe);
+      pass.probe = false;
       summaries.push_back(name + ": " + summary);
       failed_upstream = true;
       break;

@@ -231,8 +231,13 @@ asio::awaitable<std::optional<Error>> forward(http::Exchange& ex, pipeline::Requ
                                               const Metering& metering) {
   http::UpstreamCall call(pool, timeouts);
   // A client that leaves cuts the upstream exchange short: its pending read or write fails at
-  // once and the connection is not reused.
+  // once and the connection is not reused. The watch ends with this frame, however it ends (an
+  // exception must not leave it armed on a destroyed call).
   ex.watch_client([&call] { call.abort(); });
+  struct Unwatch {
+    http::Exchange& ex;
+    ~Unwatch() { ex.unwatch_client(); }
+  } unwatch{ex};
   std::optional<Error> result = co_await exchange(ex, ctx, call, request, translator, metering);
   ex.unwatch_client();
   if (ex.client_gone()) {

@@ -93,14 +93,17 @@ std::string_view allowed_methods(Endpoint endpoint) {
 
 // The output tokens a request without max_tokens is assumed to use until its usage is known.
 constexpr long long kDefaultOutputEstimate = 512;
+constexpr long long kMaxOutputEstimate = 100'000'000;
 
 // The request's usage and cost, once it has ended: the provider's report; the estimate when it
 // accepted the request but reported nothing (it may bill it); nothing when no provider did.
 void meter(pipeline::RequestContext& ctx) {
   if (!ctx.usage.known && ctx.upstream_answered) {
-    ctx.usage.input_tokens = ctx.estimated_input_tokens;
-    ctx.usage.output_tokens = ctx.estimated_output_tokens;
-    ctx.usage.cached_input_tokens = 0;
+    // A stream cut before its final usage (Anthropic's message_start says the input, not the
+    // output): what it said, but never less than the estimate.
+    ctx.usage.input_tokens = std::max(ctx.usage.input_tokens, ctx.estimated_input_tokens);
+    ctx.usage.output_tokens = std::max(ctx.usage.output_tokens, ctx.estimated_output_tokens);
+    ctx.usage.cached_input_tokens = std::min(ctx.usage.cached_input_tokens, ctx.usage.input_tokens);
     ctx.usage.estimated = true;
   }
   ctx.cost_usd = ctx.served_model ? limit::cost_usd(ctx.served_model->price, ctx.usage) : 0;
@@ -117,10 +120,15 @@ void Gateway::attach(http::Server& server) {
     workers_[i].snapshot = initial_;
     workers_[i].pools = std::make_unique<http::UpstreamPools>(server.context(i));
   }
-  initial_.reset();
+  published_.push_back(std::move(initial_));
 }
 
 void Gateway::publish(std::shared_ptr<const Snapshot> snapshot) {
+  // Snapshots no worker or request holds any more die here, on the control thread: the last
+  // reference must never be dropped on a worker, where a retired record writer would write its
+  // whole queue (or a trace exporter send its last batch) while that worker's connections wait.
+  std::erase_if(published_, [](const auto& s) { return s.use_count() == 1; });
+  published_.push_back(snapshot);
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     asio::post(server_->context(i), [this, i, snapshot] { workers_[i].snapshot = snapshot; });
   }
@@ -296,9 +304,11 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   // What limits and budgets reserve before the call (docs/limits.md): about four bytes of
   // request per token, plus the most the answer may have.
   ctx.estimated_input_tokens = static_cast<long long>((request.body().size() + 3) / 4);
+  // Capped: a max_tokens of 2^63 must not overflow the counters it is reserved on (a provider
+  // refuses such a request anyway; the cap only bounds what is reserved until it does).
   ctx.estimated_output_tokens = canonical.op == api::Operation::kEmbeddings ? 0
-                                : canonical.max_tokens > 0                   ? canonical.max_tokens
-                                                                             : kDefaultOutputEstimate;
+                                : canonical.max_tokens > 0 ? std::min<long long>(canonical.max_tokens, kMaxOutputEstimate)
+                                                           : kDefaultOutputEstimate;
 
   // The data class: the body's `data_class` (Gatehouse's own field, never forwarded) or the
   // x-gatehouse-data-class header.

@@ -61,6 +61,8 @@ class Gateway final : public http::Handler {
   http::Server* server_ = nullptr;
   std::shared_ptr<const Snapshot> initial_;
   std::vector<WorkerState> workers_;
+  // Every snapshot published and maybe still in use (control thread only): see publish().
+  std::vector<std::shared_ptr<const Snapshot>> published_;
 };
 
 }  // namespace gatehouse::app

@@ -1,5 +1,7 @@
 #include "limit/limiter.h"
 
+#include <algorithm>
+
 namespace gatehouse::limit {
 
 namespace {
@@ -63,6 +65,7 @@ void InProcessLimiter::sweep(std::int64_t now_s) {
 
 Admission InProcessLimiter::admit(std::span<const Requirement> requirements, long long tokens) {
   Admission out;
+  tokens = std::max(0LL, tokens);  // a negative estimate would erase other requests' charges
   const std::int64_t now_s = clock_() / 1000;
   std::lock_guard lock(mu_);
   sweep(now_s);
@@ -155,7 +158,7 @@ void InProcessLimiter::settle(Ticket& ticket, long long actual_tokens) {
     switch (ch.metric) {
       case Metric::kRequests: break;
       case Metric::kTokens: {
-        const long long delta = actual_tokens - ch.amount;
+        const long long delta = std::max(0LL, actual_tokens) - ch.amount;
         // A request that outlasted the window (a long stream): what it used beyond its estimate
         // still counts, now.
         if (!ch.counter->tokens.add(ch.at_s, delta, now_s) && delta > 0) ch.counter->tokens.add(now_s, delta, now_s);

@@ -37,8 +37,7 @@ struct Requirement {
   std::vector<Option> options;
 };
 
-// What a request was charged, to be settled exactly once (settle(), or the destructor of the
-// request's context through LimitTicketGuard in the stage).
+// What a request was charged, to be settled exactly once (the limit stage's on_complete).
 struct Ticket {
   struct Charge {
     std::shared_ptr<struct Counter> counter;

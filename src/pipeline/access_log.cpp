@@ -19,7 +19,9 @@ void quoted(std::string& out, std::string_view s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20) {
+        // Control bytes, DEL and non-ASCII (a client's raw path need not be UTF-8) as \u00XX,
+        // so every line is valid JSON.
+        if (c < 0x20 || c >= 0x7f) {
           char buf[8];
           std::snprintf(buf, sizeof buf, "\\u%04x", c);
           out += buf;

@@ -59,7 +59,10 @@ Decision BudgetStage::on_routed(RequestContext& ctx) const {
   Usage estimate;
   estimate.input_tokens = ctx.estimated_input_tokens;
   estimate.output_tokens = ctx.estimated_output_tokens;
-  const double estimated_cost = ctx.model_config ? limit::cost_usd(ctx.model_config->price, estimate) : 0;
+  // Priced as the model that will serve it (a route's first target; the gateway sets it before
+  // on_routed): a virtual model has no price of its own.
+  const config::ModelConfig* priced = ctx.served_model ? ctx.served_model : ctx.model_config;
+  const double estimated_cost = priced ? limit::cost_usd(priced->price, estimate) : 0;
   auto a = ledger_.admit(checks, std::move(subjects), estimated_cost);
   if (a.admitted) {
     if (!checks.empty()) ctx.budget_decision = "admitted (" + std::to_string(checks.size()) + " budgets)";

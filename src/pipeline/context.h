@@ -35,6 +35,7 @@ struct RequestContext {
   std::chrono::steady_clock::time_point started;
   std::int64_t started_unix_ms = 0;  // the same moment on the wall clock (records)
   bool model_request = false;        // chat, embeddings, messages, invocations (a usage row)
+  bool counted_in_flight = false;    // the metrics stage counted it (on_request ran)
 
   // Set by the authenticate stage: who is calling.
   std::string key_name;        // the gateway key's name; empty for a JWT caller

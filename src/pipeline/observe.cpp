@@ -35,11 +35,13 @@ std::string_view genai_system(config::ProviderKind k) {
 
 Decision MetricsStage::on_request(RequestContext& ctx) const {
   metrics_.in_flight(1);
+  ctx.counted_in_flight = true;
   return std::nullopt;
 }
 
 void MetricsStage::on_complete(const RequestContext& ctx) const noexcept {
-  metrics_.in_flight(-1);
+  // Probes, scrapes and unknown URLs are answered before on_request: not counted either way.
+  if (ctx.counted_in_flight) metrics_.in_flight(-1);
   if (!ctx.model_request && ctx.model.empty()) return;
   try {
     record::RequestObservation o;
@@ -58,7 +60,17 @@ void MetricsStage::on_complete(const RequestContext& ctx) const noexcept {
     o.error_code = ctx.error_code;
     metrics_.observe(o);
     for (const auto& a : ctx.attempt_log) {
-      metrics_.observe(record::AttemptObservation{a.model, a.provider, a.error.empty() ? std::string_view("ok") : a.error});
+      // A fixed set of outcomes (a provider's own error codes would make unbounded series).
+      std::string_view outcome = "ok";
+      if (!a.error.empty()) {
+        outcome = a.error == "upstream_timeout"                                   ? "timeout"
+                  : a.error == "upstream_unreachable" || a.error == "upstream_disconnected" ? "connect_error"
+                  : a.status == 429                                                ? "429"
+                  : a.status >= 500 || a.error == "upstream_auth_failed"           ? "5xx"
+                  : a.status >= 400                                                ? "4xx"
+                                                                                   : "error";
+      }
+      metrics_.observe(record::AttemptObservation{a.model, a.provider, outcome});
     }
     if (ctx.refused_by.starts_with("budget:")) {
       metrics_.budget_exceeded(std::string_view(ctx.refused_by).substr(7));

@@ -108,7 +108,7 @@ void AuditStage::on_complete(const RequestContext& ctx) const noexcept {
     r.time_ms = ctx.started_unix_ms;
     r.kind = "request.denied";
     r.actor = caller_of(ctx);
-    r.subject = ctx.model.empty() ? std::string(ctx.path) : "model " + ctx.model;
+    r.subject = ctx.model.empty() ? std::string(ctx.path.substr(0, 200)) : "model " + ctx.model.substr(0, 200);
     r.request_id = ctx.request_id;
     r.detail = json::serialize(json::object{{"status", ctx.status},
                                             {"code", ctx.error_code},

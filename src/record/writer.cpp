@@ -18,7 +18,6 @@ RecordWriter::~RecordWriter() {
     stop_ = true;
   }
   wake_.notify_all();
-  room_.notify_all();
   thread_.join();
 }
 
@@ -63,12 +62,18 @@ void RecordWriter::submit(store::InferenceRecord row, Capture capture) {
 }
 
 void RecordWriter::submit(store::AuditRecord row) {
-  std::unique_lock lock(mu_);
-  room_.wait(lock, [&] { return stop_ || queued_locked() < queue_rows_; });
-  audit_.push_back(std::move(row));
-  ++submitted_[2];
-  const bool full = queued_locked() >= kMaxBatch;
-  lock.unlock();
+  bool full;
+  {
+    std::lock_guard lock(mu_);
+    if (row.kind == "request.denied" && queued_locked() >= queue_rows_) {
+      if (coalesced_denials_++ == 0) coalesced_from_ms_ = row.time_ms;
+      coalesced_to_ms_ = row.time_ms;
+      return;
+    }
+    audit_.push_back(std::move(row));
+    ++submitted_[2];
+    full = queued_locked() >= kMaxBatch;
+  }
   if (full) wake_.notify_one();
 }
 
@@ -92,7 +97,6 @@ void RecordWriter::configure(std::chrono::milliseconds flush_every, std::size_t 
     if (retention_days != retention_days_) retention_changed_ = true;
     retention_days_ = retention_days;
   }
-  room_.notify_all();
   wake_.notify_one();
 }
 
@@ -138,7 +142,7 @@ void RecordWriter::run() {
     }
     retention_changed_ = false;
 
-    if (queued_locked() == 0) {
+    if (queued_locked() == 0 && coalesced_denials_ == 0) {
       written_cv_.notify_all();
       if (stop_) return;
       continue;
@@ -154,7 +158,20 @@ void RecordWriter::run() {
     take(audit_, batch.audit);
     take(usage_, batch.usage);
     take(inference_, captured);
-    room_.notify_all();
+    if (coalesced_denials_ > 0 && queued_locked() < queue_rows_) {
+      // The burst of denials that found the queue full, as one row.
+      store::AuditRecord r;
+      r.time_ms = coalesced_to_ms_;
+      r.kind = "request.denied.coalesced";
+      r.actor = "gatehouse";
+      r.subject = std::to_string(coalesced_denials_) + " denied requests";
+      r.detail = "{\"count\":" + std::to_string(coalesced_denials_) + ",\"from_ms\":" +
+                 std::to_string(coalesced_from_ms_) + ",\"to_ms\":" + std::to_string(coalesced_to_ms_) +
+                 ",\"why\":\"the record queue was full\"}";
+      batch.audit.push_back(std::move(r));
+      ++submitted_[2];
+      coalesced_denials_ = 0;
+    }
     lock.unlock();
     for (auto& [row, capture] : captured) {
       if (capture != Capture::kWhole) row.response_body = reassemble(capture, row.response_body);

@@ -5,7 +5,10 @@
 // When the queue holds records.queue_rows rows (a store slower than the traffic, or failing):
 // * inference log rows are shed (counted, and logged once a minute) — they are the bulky ones;
 // * usage rows are kept (never dropped: budgets and bills depend on them);
-// * audit rows wait for room (back-pressure on the caller: an audit row is never lost).
+// * audit rows of admin actions and reloads are kept (rare, and never lost);
+// * denied-request audit rows (which anyone can cause, 401s from a scanner) are coalesced: the
+//   queue keeps one "request.denied.coalesced" row per burst with how many there were, from when
+//   to when. Nothing is lost, memory stays bounded, and no worker ever waits.
 // A failing store keeps the queued rows and retries with backoff. flush() and the destructor
 // write everything submitted before them.
 #pragma once
@@ -39,7 +42,7 @@ class RecordWriter {
   // Queue a row. Run on workers; submit(Usage) and submit(Inference) never block.
   void submit(store::UsageRecord row);
   void submit(store::InferenceRecord row, Capture capture);
-  // Waits while the queue is full (back-pressure); never drops the row.
+  // Never blocks, never drops the row (a denied request's row may be coalesced, see above).
   void submit(store::AuditRecord row);
   // Waits until every row submitted before the call is written, or until a write fails (the
   // rows stay queued and are retried; flush does not wait for a store that is down).
@@ -64,7 +67,7 @@ class RecordWriter {
 
   std::shared_ptr<store::RecordStore> store_;
   mutable std::mutex mu_;
-  std::condition_variable wake_, written_cv_, room_;
+  std::condition_variable wake_, written_cv_;
   std::vector<store::UsageRecord> usage_;
   std::vector<std::pair<store::InferenceRecord, Capture>> inference_;
   std::vector<store::AuditRecord> audit_;
@@ -78,6 +81,9 @@ class RecordWriter {
   bool stop_ = false;
   bool flush_now_ = false;
   std::chrono::steady_clock::time_point last_shed_log_{};
+  // Denied requests counted instead of queued while the queue is full.
+  std::uint64_t coalesced_denials_ = 0;
+  std::int64_t coalesced_from_ms_ = 0, coalesced_to_ms_ = 0;
   std::atomic<std::uint64_t> written_usage_{0}, written_inference_{0}, written_audit_{0}, shed_{0}, failures_{0};
   std::thread thread_;
 };

@@ -859,12 +859,16 @@ describe('SIGTERM drain', { timeout: 60_000 }, () => {
       for (;;) {
         ka.write(rawRequest({ path: '/readyz' }));
         ready = await ka.response();
-        if (ready.status !== 200) break;
+        // The drain can begin between the readiness check and the answer's head: then a 200
+        // already carries Connection: close, and the connection ends (still a correct drain).
+        if (ready.status !== 200 || (ready.headers.connection ?? '').toLowerCase() === 'close') break;
         assert.ok(Date.now() - t0 < 2000, 'readyz turned 503 within 2 s of SIGTERM');
         await sleep(10);
       }
-      assert.equal(ready.status, 503);
-      assert.deepEqual(ready.json(), { status: 'draining' });
+      if (ready.status !== 200) {
+        assert.equal(ready.status, 503);
+        assert.deepEqual(ready.json(), { status: 'draining' });
+      }
       assert.equal((ready.headers.connection ?? '').toLowerCase(), 'close');
       await ka.closed();
 

@@ -218,6 +218,22 @@ TEST(AuditChain, ADeletedLastRowIsNamedByTheHead) {
   EXPECT_EQ(v.rows, 4);
 }
 
+// Rows deleted from the end stay a gap even after the next append: it chains to the recorded
+// head, not to the table's new last row (which would hide the deletion).
+TEST(AuditChain, ATruncatedTailStaysMissingAfterTheNextAppend) {
+  Chain c(5);
+  ASSERT_TRUE(c.store);
+  {
+    RawDb raw(c.path);
+    raw.exec("DELETE FROM audit WHERE id >= 4");
+  }
+  append(*c.store, 6, 6);
+  auto v = verify(*c.store);
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 4);
+  EXPECT_NE(v.problem.find("missing"), std::string::npos) << v.problem;
+}
+
 TEST(AuditChain, DeletingEveryRowIsFound) {
   Chain c(4);
   ASSERT_TRUE(c.store);
