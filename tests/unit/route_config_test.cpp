@@ -2,6 +2,7 @@
 
 #include "config/env.h"
 #include "config/load.h"
+#include "diagnostics_util.h"
 
 namespace gatehouse::config {
 namespace {
@@ -23,25 +24,8 @@ models:
 
 LoadResult load(const std::string& models) { return load_string(kBase + models, "test.yaml", no_env()); }
 
-std::string all(const LoadResult& r) {
-  std::string s;
-  for (const auto& d : r.diagnostics) s += d.to_string() + "\n";
-  return s;
-}
-
-// The one diagnostic containing `needle` (a failure when there is not exactly one).
-Diagnostic only(const LoadResult& r, const std::string& needle) {
-  Diagnostic found;
-  int n = 0;
-  for (const auto& d : r.diagnostics) {
-    if (d.message.find(needle) != std::string::npos) {
-      found = d;
-      ++n;
-    }
-  }
-  EXPECT_EQ(n, 1) << "looking for '" << needle << "' in:\n" << all(r);
-  return found;
-}
+using test_util::all;
+using test_util::only;
 
 // Expects exactly one diagnostic, containing `needle`, at LINE:COL.
 void expect_one_error(const LoadResult& r, const std::string& needle, int line, int column) {
