@@ -130,6 +130,7 @@ asio::awaitable<Gateway::Attempt> Gateway::attempt(http::Exchange& ex, pipeline:
                      : translate::openai_response_to_anthropic();
   }
   Metering metering;
+  metering.pipeline = &snapshot.pipeline;
   metering.wire = adapter.wire() == provider::Wire::kAnthropic ? api::UsageWire::kAnthropic : api::UsageWire::kOpenAI;
   // A stream's usage must be known (limits settle on it, budgets charge it): an OpenAI-compatible
   // provider reports it only when asked, so it is asked, and its usage-only chunk kept from a

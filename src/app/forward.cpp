@@ -7,6 +7,7 @@
 #include "api/errors.h"
 #include "api/openai.h"
 #include "http/sse.h"
+#include "limit/price.h"
 
 namespace gatehouse::app {
 
@@ -53,6 +54,13 @@ void capture_response(pipeline::RequestContext& ctx, std::string_view bytes) {
 }
 
 namespace {
+
+// The answer is complete: it is metered, and the stages that charge for it settle now, before the
+// client has its last bytes (and can send its next request).
+void settle(pipeline::RequestContext& ctx, const Metering& metering) {
+  meter(ctx);
+  if (metering.pipeline) metering.pipeline->on_settled(ctx);
+}
 
 // Relays an SSE body: each read's complete events are written as one chunk, at once (through
 // the translator when there is one).
@@ -129,6 +137,7 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
     drop_pending = meter.event(std::string(splitter.pending()) + "\n\n") && metering.strip_usage_chunk;
     ctx.usage = meter.usage();
   }
+  settle(ctx, metering);
   if (translator) {
     translated.clear();
     if (!splitter.pending().empty()) translator->event(std::string(splitter.pending()) + "\n\n", translated);
@@ -189,6 +198,7 @@ asio::awaitable<std::optional<Error>> exchange(http::Exchange& ex, pipeline::Req
   }
   ctx.status = int(status);
   capture_response(ctx, res.body());
+  settle(ctx, metering);
   co_await ex.respond(res);
   co_return std::nullopt;
 }
@@ -223,6 +233,19 @@ Error upstream_status_error(unsigned status, std::string_view body, std::string_
               (detail.empty() ? "" : ": " + detail);
   return e;
 }
+
+void meter(pipeline::RequestContext& ctx) {
+  if (!ctx.usage.known && ctx.upstream_answered) {
+    // A stream cut before its final usage (Anthropic's message_start says the input, not the
+    // output): what it said, but never less than the estimate.
+    ctx.usage.input_tokens = std::max(ctx.usage.input_tokens, ctx.estimated_input_tokens);
+    ctx.usage.output_tokens = std::max(ctx.usage.output_tokens, ctx.estimated_output_tokens);
+    ctx.usage.cached_input_tokens = std::min(ctx.usage.cached_input_tokens, ctx.usage.input_tokens);
+    ctx.usage.estimated = true;
+  }
+  ctx.cost_usd = ctx.served_model ? limit::cost_usd(ctx.served_model->price, ctx.usage) : 0;
+}
+
 
 asio::awaitable<std::optional<Error>> forward(http::Exchange& ex, pipeline::RequestContext& ctx,
                                               http::UpstreamPool& pool, http::CallTimeouts timeouts,

@@ -10,6 +10,7 @@
 #include "http/server.h"
 #include "http/upstream.h"
 #include "pipeline/context.h"
+#include "pipeline/pipeline.h"
 #include "translate/translate.h"
 
 namespace gatehouse::app {
@@ -20,7 +21,14 @@ struct Metering {
   // The gateway asked the provider for a stream's usage the client did not ask for: the usage-only
   // chunk is read, and not relayed.
   bool strip_usage_chunk = false;
+  // Told (on_settled) once the answer is complete and metered, before its last bytes are written.
+  const pipeline::Pipeline* pipeline = nullptr;
 };
+
+// The request's usage and cost, once the provider's answer is over (ctx.usage, ctx.cost_usd):
+// the provider's report; the estimate when it accepted the request but reported nothing (it may
+// bill it); nothing when no provider did. May run more than once: the result is the same.
+void meter(pipeline::RequestContext& ctx);
 
 // Sends `request` through `pool` and answers the client, in the client's shape (ctx.shape):
 // the provider's answer passes through as it is, or through `translator` when the provider

@@ -95,20 +95,6 @@ std::string_view allowed_methods(Endpoint endpoint) {
 constexpr long long kDefaultOutputEstimate = 512;
 constexpr long long kMaxOutputEstimate = 100'000'000;
 
-// The request's usage and cost, once it has ended: the provider's report; the estimate when it
-// accepted the request but reported nothing (it may bill it); nothing when no provider did.
-void meter(pipeline::RequestContext& ctx) {
-  if (!ctx.usage.known && ctx.upstream_answered) {
-    // A stream cut before its final usage (Anthropic's message_start says the input, not the
-    // output): what it said, but never less than the estimate.
-    ctx.usage.input_tokens = std::max(ctx.usage.input_tokens, ctx.estimated_input_tokens);
-    ctx.usage.output_tokens = std::max(ctx.usage.output_tokens, ctx.estimated_output_tokens);
-    ctx.usage.cached_input_tokens = std::min(ctx.usage.cached_input_tokens, ctx.usage.input_tokens);
-    ctx.usage.estimated = true;
-  }
-  ctx.cost_usd = ctx.served_model ? limit::cost_usd(ctx.served_model->price, ctx.usage) : 0;
-}
-
 }  // namespace
 
 Gateway::Gateway(std::shared_ptr<const Snapshot> snapshot) : initial_(std::move(snapshot)) {}

@@ -88,7 +88,7 @@ Decision BudgetStage::on_routed(RequestContext& ctx) const {
   return e;
 }
 
-void BudgetStage::on_complete(const RequestContext& ctx) const noexcept {
+void BudgetStage::on_settled(const RequestContext& ctx) const noexcept {
   if (!ctx.budget_ticket) return;
   try {
     for (const auto& w : ledger_.settle(*ctx.budget_ticket, ctx.cost_usd)) {

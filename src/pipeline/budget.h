@@ -17,8 +17,9 @@ namespace gatehouse::pipeline {
 // Budgets (`budgets:`): US dollars per key and per project over a day, a week, a month or in
 // total. In on_routed a request whose key or project has spent a budget (counting the estimated
 // cost of requests in flight) is refused with 429 budget_exceeded until the period resets; an
-// admitted request reserves its estimated cost. In on_complete the reservation becomes the real
-// cost, and a budget whose warn_at a request crossed is logged (once per period) and counted.
+// admitted request reserves its estimated cost. When the answer is settled (on_settled, else
+// on_complete) the reservation becomes the real cost, and a budget whose warn_at a request
+// crossed is logged (once per period) and counted.
 // Every key's and project's spend is followed even without a budget, so that a budget added by a
 // reload knows what was already spent.
 class BudgetStage final : public Stage {
@@ -27,7 +28,8 @@ class BudgetStage final : public Stage {
   BudgetStage(const config::Config& config, limit::Budgets& ledger, record::Metrics* metrics);
   std::string_view name() const override { return "budget"; }
   Decision on_routed(RequestContext& ctx) const override;
-  void on_complete(const RequestContext& ctx) const noexcept override;
+  void on_settled(const RequestContext& ctx) const noexcept override;
+  void on_complete(const RequestContext& ctx) const noexcept override { on_settled(ctx); }
 
  private:
   limit::Budgets& ledger_;

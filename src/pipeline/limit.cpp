@@ -137,7 +137,7 @@ Decision LimitStage::on_routed(RequestContext& ctx) const {
   return std::nullopt;
 }
 
-void LimitStage::on_complete(const RequestContext& ctx) const noexcept {
+void LimitStage::on_settled(const RequestContext& ctx) const noexcept {
   if (!ctx.limit_ticket) return;
   // What the provider reported; its estimate when it said nothing but may bill; nothing when the
   // request never reached a provider that accepted it.

@@ -16,14 +16,15 @@ namespace gatehouse::pipeline {
 // requirements — per metric, the most specific rule wins: a key's (or user's) own rule, then its
 // groups' rules, then the scope's default — and asks the limiter, which admits the request and
 // charges its estimate, or refuses (429 with Retry-After) charging nothing. Every answer carries
-// OpenAI's x-ratelimit-* headers for the tightest limit. In on_complete the estimate is replaced
-// by the tokens the provider reported.
+// OpenAI's x-ratelimit-* headers for the tightest limit. When the answer is settled (on_settled,
+// else on_complete) the estimate is replaced by the tokens the provider reported.
 class LimitStage final : public Stage {
  public:
   LimitStage(const config::Config& config, limit::Limiter& limiter);
   std::string_view name() const override { return "limit"; }
   Decision on_routed(RequestContext& ctx) const override;
-  void on_complete(const RequestContext& ctx) const noexcept override;
+  void on_settled(const RequestContext& ctx) const noexcept override;
+  void on_complete(const RequestContext& ctx) const noexcept override { on_settled(ctx); }
 
  private:
   // Per (scope, match): the limit of each metric (requests, tokens, concurrency; 0: none).

@@ -56,6 +56,10 @@ Decision Pipeline::on_routed(RequestContext& ctx) const {
   return std::nullopt;
 }
 
+void Pipeline::on_settled(const RequestContext& ctx) const noexcept {
+  for (auto it = stages_.rbegin(); it != stages_.rend(); ++it) (*it)->on_settled(ctx);
+}
+
 void Pipeline::on_complete(const RequestContext& ctx) const noexcept {
   for (auto it = stages_.rbegin(); it != stages_.rend(); ++it) (*it)->on_complete(ctx);
 }
