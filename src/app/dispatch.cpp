@@ -80,7 +80,8 @@ void set_header(pipeline::RequestContext& ctx, std::string_view name, std::strin
 asio::awaitable<Gateway::Attempt> Gateway::attempt(http::Exchange& ex, pipeline::RequestContext& ctx,
                                                    const Snapshot& snapshot, const route::Target& target,
                                                    api::CanonicalRequest& canonical,
-                                                   std::string_view client_body) {
+                                                   std::string_view client_body,
+                                                   const std::function<void()>& answered) {
   auto& worker = workers_[ex.worker()];
   const auto& adapter = *snapshot.providers.find(target.provider->name)->second;
   const auto client_wire = ctx.shape == ApiShape::kAnthropic ? provider::Wire::kAnthropic : provider::Wire::kOpenAI;
@@ -131,6 +132,7 @@ asio::awaitable<Gateway::Attempt> Gateway::attempt(http::Exchange& ex, pipeline:
   }
   Metering metering;
   metering.pipeline = &snapshot.pipeline;
+  metering.answered = &answered;
   metering.wire = adapter.wire() == provider::Wire::kAnthropic ? api::UsageWire::kAnthropic : api::UsageWire::kOpenAI;
   // A stream's usage must be known (limits settle on it, budgets charge it): an OpenAI-compatible
   // provider reports it only when asked, so it is asked, and its usage-only chunk kept from a
@@ -240,8 +242,21 @@ asio::awaitable<void> Gateway::serve(http::Exchange& ex, pipeline::RequestContex
         co_await timer.async_wait(asio::use_awaitable);
       }
       const auto started = std::chrono::steady_clock::now();
-      Attempt a = co_await attempt(ex, ctx, snapshot, target, canonical, client_body);
-      const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+      auto elapsed = [&] {
+        return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+      };
+      // The provider's whole answer is in: the target's success is recorded before the client has
+      // its last bytes, so that the client's next request finds it (a probe that brought it back).
+      bool succeeded = false;
+      const std::function<void()> answered = [&] {
+        if (!route || succeeded) return;
+        health.success(name, ctx.stream ? ctx.upstream_first_byte : elapsed());
+        pass.probe = false;
+        succeeded = true;
+      };
+      Attempt a = co_await attempt(ex, ctx, snapshot, target, canonical, client_body, answered);
+      const auto took = elapsed();
+      if (succeeded) co_return;
       if (!a.error || ex.client_gone()) {
         if (route) {
           if (a.error || (ctx.client_gone && !ctx.upstream_answered)) {

@@ -60,6 +60,7 @@ namespace {
 void settle(pipeline::RequestContext& ctx, const Metering& metering) {
   meter(ctx);
   if (metering.pipeline) metering.pipeline->on_settled(ctx);
+  if (metering.answered && *metering.answered) (*metering.answered)();
 }
 
 // Relays an SSE body: each read's complete events are written as one chunk, at once (through

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <optional>
 
 #include "api/usage.h"
@@ -23,6 +24,8 @@ struct Metering {
   bool strip_usage_chunk = false;
   // Told (on_settled) once the answer is complete and metered, before its last bytes are written.
   const pipeline::Pipeline* pipeline = nullptr;
+  // Then this runs (the route's verdict on the target: later requests must see it).
+  const std::function<void()>* answered = nullptr;
 };
 
 // The request's usage and cost, once the provider's answer is over (ctx.usage, ctx.cost_usd):

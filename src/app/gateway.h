@@ -2,6 +2,7 @@
 // Holds the current snapshot and the upstream pools of each worker.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -48,10 +49,11 @@ class Gateway final : public http::Handler {
                               const route::Plan& plan, api::CanonicalRequest& canonical,
                               std::string_view client_body);
   // One attempt at `target`: the request in its provider's shape, its credential (an OAuth token
-  // the provider refuses is refreshed and the attempt repeated once), forward.
+  // the provider refuses is refreshed and the attempt repeated once), forward. `answered` runs
+  // once the provider's answer is complete, before its last bytes reach the client.
   asio::awaitable<Attempt> attempt(http::Exchange& ex, pipeline::RequestContext& ctx, const Snapshot& snapshot,
                                    const route::Target& target, api::CanonicalRequest& canonical,
-                                   std::string_view client_body);
+                                   std::string_view client_body, const std::function<void()>& answered);
 
   asio::awaitable<void> respond_error(http::Exchange& ex, pipeline::RequestContext& ctx,
                                       const Error& error);
