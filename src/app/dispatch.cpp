@@ -131,7 +131,6 @@ asio::awaitable<Gateway::Attempt> Gateway::attempt(http::Exchange& ex, pipeline:
                      : translate::openai_response_to_anthropic();
   }
   Metering metering;
-  metering.pipeline = &snapshot.pipeline;
   metering.answered = &answered;
   metering.wire = adapter.wire() == provider::Wire::kAnthropic ? api::UsageWire::kAnthropic : api::UsageWire::kOpenAI;
   // A stream's usage must be known (limits settle on it, budgets charge it): an OpenAI-compatible

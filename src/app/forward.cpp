@@ -8,6 +8,7 @@
 #include "api/openai.h"
 #include "http/sse.h"
 #include "limit/price.h"
+#include "pipeline/pipeline.h"
 
 namespace gatehouse::app {
 
@@ -55,11 +56,10 @@ void capture_response(pipeline::RequestContext& ctx, std::string_view bytes) {
 
 namespace {
 
-// The answer is complete: it is metered, and the stages that charge for it settle now, before the
-// client has its last bytes (and can send its next request).
-void settle(pipeline::RequestContext& ctx, const Metering& metering) {
-  meter(ctx);
-  if (metering.pipeline) metering.pipeline->on_settled(ctx);
+// The provider's answer is complete: settled, and the route told, before the client has its
+// last bytes.
+void answered(pipeline::RequestContext& ctx, const Metering& metering) {
+  settle(ctx);
   if (metering.answered && *metering.answered) (*metering.answered)();
 }
 
@@ -87,6 +87,7 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
       if (ex.client_gone()) co_return;
       // The answer has started: the error can only travel inside the stream.
       ctx.error_code = e->code;
+      answered(ctx, metering);
       const std::string event = api::stream_error_event(ctx.shape, *e);
       capture_response(ctx, event);
       co_await ex.write_chunk(event);
@@ -138,7 +139,7 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
     drop_pending = meter.event(std::string(splitter.pending()) + "\n\n") && metering.strip_usage_chunk;
     ctx.usage = meter.usage();
   }
-  settle(ctx, metering);
+  answered(ctx, metering);
   if (translator) {
     translated.clear();
     if (!splitter.pending().empty()) translator->event(std::string(splitter.pending()) + "\n\n", translated);
@@ -199,7 +200,7 @@ asio::awaitable<std::optional<Error>> exchange(http::Exchange& ex, pipeline::Req
   }
   ctx.status = int(status);
   capture_response(ctx, res.body());
-  settle(ctx, metering);
+  answered(ctx, metering);
   co_await ex.respond(res);
   co_return std::nullopt;
 }
@@ -247,6 +248,11 @@ void meter(pipeline::RequestContext& ctx) {
   ctx.cost_usd = ctx.served_model ? limit::cost_usd(ctx.served_model->price, ctx.usage) : 0;
 }
 
+
+void settle(pipeline::RequestContext& ctx) {
+  meter(ctx);
+  if (ctx.pipeline) ctx.pipeline->on_settled(ctx);
+}
 
 asio::awaitable<std::optional<Error>> forward(http::Exchange& ex, pipeline::RequestContext& ctx,
                                               http::UpstreamPool& pool, http::CallTimeouts timeouts,

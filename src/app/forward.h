@@ -11,7 +11,6 @@
 #include "http/server.h"
 #include "http/upstream.h"
 #include "pipeline/context.h"
-#include "pipeline/pipeline.h"
 #include "translate/translate.h"
 
 namespace gatehouse::app {
@@ -22,9 +21,8 @@ struct Metering {
   // The gateway asked the provider for a stream's usage the client did not ask for: the usage-only
   // chunk is read, and not relayed.
   bool strip_usage_chunk = false;
-  // Told (on_settled) once the answer is complete and metered, before its last bytes are written.
-  const pipeline::Pipeline* pipeline = nullptr;
-  // Then this runs (the route's verdict on the target: later requests must see it).
+  // Runs once the provider's answer is complete and settled, before its last bytes are written
+  // (the route's verdict on the target: later requests must see it).
   const std::function<void()>* answered = nullptr;
 };
 
@@ -32,6 +30,11 @@ struct Metering {
 // the provider's report; the estimate when it accepted the request but reported nothing (it may
 // bill it); nothing when no provider did. May run more than once: the result is the same.
 void meter(pipeline::RequestContext& ctx);
+
+// The request's answer is decided (the provider's is complete, or an error is about to be
+// written): meter it and run the pipeline's on_settled, so that what it used is charged before
+// the client has the answer and can send its next request.
+void settle(pipeline::RequestContext& ctx);
 
 // Sends `request` through `pool` and answers the client, in the client's shape (ctx.shape):
 // the provider's answer passes through as it is, or through `translator` when the provider

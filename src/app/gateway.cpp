@@ -135,6 +135,7 @@ asio::awaitable<void> Gateway::respond_error(http::Exchange& ex, pipeline::Reque
                                              const Error& error) {
   ctx.status = error.status;
   ctx.error_code = error.code.empty() ? std::string(to_string(error.kind)) : error.code;
+  settle(ctx);  // a refusal or a failure frees its reservations before the client hears of it
   http::Response res{static_cast<bhttp::status>(error.status), 11};
   add_context_headers(ctx, res);
   res.set(bhttp::field::content_type, "application/json");
@@ -177,6 +178,7 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   ctx.traceparent = request["traceparent"];
   ctx.api_key = request["x-api-key"];
   ctx.config = snapshot->config.get();
+  ctx.pipeline = &snapshot->pipeline;
   ctx.started = ex.started();
   ctx.started_unix_ms = limit::system_now_ms();
   // on_complete runs exactly once, however this coroutine ends, after the usage is metered.

@@ -23,6 +23,8 @@ struct BudgetTicket;
 
 namespace gatehouse::pipeline {
 
+class Pipeline;
+
 struct RequestContext {
   // Set by the listener/ingress before any stage runs.
   std::string request_id;
@@ -32,6 +34,7 @@ struct RequestContext {
   std::string_view api_key;        // the raw x-api-key header (Anthropic clients); empty when absent
   ApiShape shape = ApiShape::kOpenAI;  // the API shape the client speaks: errors come in it
   const config::Config* config = nullptr;
+  const Pipeline* pipeline = nullptr;  // the snapshot's (app::settle runs its on_settled)
   std::chrono::steady_clock::time_point started;
   std::int64_t started_unix_ms = 0;  // the same moment on the wall clock (records)
   bool model_request = false;        // chat, embeddings, messages, invocations (a usage row)

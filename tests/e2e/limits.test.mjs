@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
-import { startMock, startGateway, sha256, readSSE, gatehouseBin } from './harness.mjs';
+import { startMock, startGateway, sha256, readSSE, gatehouseBin, waitFor } from './harness.mjs';
 
 const run = promisify(execFile);
 const ISSUER = 'https://idp.test/';
@@ -223,6 +223,13 @@ describe('rate limits', { timeout: 60_000 }, () => {
     // Both finished: two new ones fit again.
     const again = await Promise.all([0, 1].map(() => post('/v1/chat/completions', { model: 'chat-small', messages }, secretOf('conc'))));
     assert.deepEqual(again.map((r) => r.status), [200, 200]);
+    // A request that fails upstream frees its slot before its client hears of the failure, too.
+    for (let i = 0; i < 5; i++) {
+      const failed = await Promise.all([0, 1].map(() => post('/v1/chat/completions', { model: 'chat-small', messages, mock: { status: 500 } }, secretOf('conc'))));
+      assert.deepEqual(failed.map((r) => r.status), [500, 500]);
+      const next = await Promise.all([0, 1].map(() => post('/v1/chat/completions', { model: 'chat-small', messages }, secretOf('conc'))));
+      assert.deepEqual(next.map((r) => r.status), [200, 200], 'the failed requests\' slots are free');
+    }
   });
 
   test('SIGHUP keeps the windows: a reload does not reset a limit', async () => {
@@ -230,7 +237,7 @@ describe('rate limits', { timeout: 60_000 }, () => {
     await c.chat.completions.create({ model: 'chat-small', messages });
     await c.chat.completions.create({ model: 'chat-small', messages });
     gw.child.kill('SIGHUP');
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => /configuration reloaded/.test(gw.log()), { what: 'the reload' });
     const e = await refused(() => c.chat.completions.create({ model: 'chat-small', messages }));
     assert.ok(e instanceof OpenAI.RateLimitError);
     assert.match(gw.log(), /configuration reloaded/);

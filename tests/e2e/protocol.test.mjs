@@ -846,8 +846,9 @@ describe('SIGTERM drain', { timeout: 60_000 }, () => {
       const slow = await RawConn.open(gw.port);
       const stream = await RawConn.open(gw.port);
       conns.push(slow, stream);
-      slow.write(rawRequest({ method: 'POST', path: '/v1/chat/completions', headers: AUTH, body: chatBody({ mock: { latency_ms: 600 } }) }));
-      stream.write(rawRequest({ method: 'POST', path: '/v1/chat/completions', headers: AUTH, body: chatBody({ stream: true, mock: { inter_token_ms: 100, tokens: 6 } }) }));
+      slow.write(rawRequest({ method: 'POST', path: '/v1/chat/completions', headers: AUTH, body: chatBody({ mock: { latency_ms: 2000 } }) }));
+      // (Both last long enough that a slow machine still has them in flight when the drain begins.)
+      stream.write(rawRequest({ method: 'POST', path: '/v1/chat/completions', headers: AUTH, body: chatBody({ stream: true, mock: { inter_token_ms: 300, tokens: 6 } }) }));
       await waitFor(async () => (await mock.stats()).requests >= 2, { what: 'both requests upstream' });
       await stream.waitForText('data: ');  // the stream has started
 
@@ -895,7 +896,7 @@ describe('SIGTERM drain', { timeout: 60_000 }, () => {
 
       const exit = await gw.exited;
       assert.deepEqual(exit, { code: 0, signal: null });
-      assert.ok(Date.now() - t0 < 5000, `exited promptly after the drain (${Date.now() - t0} ms)`);
+      assert.ok(Date.now() - t0 < 6000, `exited promptly after the drain (${Date.now() - t0} ms)`);
       assert.match(gw.log(), /draining/);
     } finally {
       for (const c of conns) c.destroy();

@@ -111,9 +111,11 @@ describe('inference log', { timeout: 60_000 }, () => {
     const astream = anthropic.messages.stream({ model: 'claude-small', max_tokens: 30, messages });
     const amsg = await astream.finalMessage();
     await client().chat.completions.create({ model: 'quiet-model', messages });  // not a logged model
-    await sleep(400);  // the flush interval (200 ms) has passed
-
-    const rows = await logs('--limit', '10');
+    // The rows are written by the record writer (every 200 ms): wait until the last one is in.
+    const rows = await waitFor(async () => {
+      const r = await logs('--limit', '10');
+      return [plainId, streamId].every((id) => r.some((x) => x.request_id === id)) && r.some((x) => x.model === 'claude-small') ? r : null;
+    }, { what: 'the inference log rows' });
     const byId = Object.fromEntries(rows.map((r) => [r.request_id, r]));
     const p = byId[plainId];
     assert.ok(p, 'the plain request is in the log');
@@ -166,8 +168,7 @@ describe('inference log', { timeout: 60_000 }, () => {
       await fetch(`${mock.base}/__mock/defaults`, { method: 'POST', body: '{}' });
     }
     assert.equal(routed.status, 503);
-    await sleep(400);
-    const row = (await logs('--model', 'assistant'))[0];
+    const row = await waitFor(async () => (await logs('--model', 'assistant'))[0], { what: 'the fallback row' });
     assert.equal(row.status_code, 503);
     assert.equal(row.error_code, 'all_targets_failed');
     assert.deepEqual(row.decisions.attempts.map((x) => [x.model, x.status]), [['quiet-model', 500], ['chat-small', 500]]);
@@ -200,10 +201,14 @@ describe('audit chain', { timeout: 60_000 }, () => {
     gw.child.kill('SIGHUP');
     await waitFor(() => /reload of .* refused/.test(gw.log()), { what: 'the refused reload' });
     writeFileSync(configPath, config());
-    await sleep(400);
 
-    const kinds = (await sql('SELECT kind FROM audit ORDER BY id')).split('\n');
-    for (const k of ['kill.add', 'kill.lift', 'key.create', 'key.revoke', 'request.denied', 'config.reload', 'config.reload_refused']) {
+    const want = ['kill.add', 'kill.lift', 'key.create', 'key.revoke', 'request.denied', 'config.reload', 'config.reload_refused'];
+    // The writer commits every 200 ms: wait for the last row (nothing is written after it).
+    const kinds = await waitFor(async () => {
+      const k = (await sql('SELECT kind FROM audit ORDER BY id')).split('\n');
+      return want.every((w) => k.includes(w)) ? k : null;
+    }, { what: 'the audit rows' });
+    for (const k of want) {
       assert.ok(kinds.includes(k), `an audit row of kind ${k}: ${kinds.join(',')}`);
     }
     assert.equal(await sql("SELECT count(*) FROM audit WHERE kind = 'key.create' AND actor LIKE 'cli%' AND subject = 'key made-by-cli'"), '1');
@@ -256,8 +261,14 @@ describe('audit chain', { timeout: 60_000 }, () => {
   test('after kill -9 the store opens, the chain verifies, and only the last flush window can be missing', async () => {
     for (let i = 0; i < 10; i++) await client().chat.completions.create({ model: 'chat-small', messages });
     for (let i = 0; i < 3; i++) await fetch(`${gw.baseURL}/models`, { headers: { authorization: 'Bearer wrong' } });
-    await sleep(450);  // more than flush_ms (200)
-    const before = Number(await sql('SELECT count(*) FROM usage'));
+    // Everything written (flush_ms is 200): the count holds still over a few flush windows.
+    let before = -1;
+    await waitFor(async () => {
+      const now = Number(await sql('SELECT count(*) FROM usage'));
+      const still = now === before;
+      before = now;
+      return still;
+    }, { intervalMs: 450, what: 'the usage rows to be written' });
     gw.child.kill('SIGKILL');
     await gw.exited;
     gw = null;
@@ -276,11 +287,16 @@ describe('metrics', { timeout: 60_000 }, () => {
     await client().chat.completions.create({ model: 'chat-small', messages });
     const stream = await client().chat.completions.create({ model: 'chat-small', messages, stream: true });
     for await (const _ of stream) { /* drain */ }
-    await sleep(400);  // the records of those requests are written
-    const r = await fetch(`${gw.base}/metrics`);
+    // The counters move as each request ends, the records as the writer commits (every 200 ms).
+    let r;
+    const text = await waitFor(async () => {
+      r = await fetch(`${gw.base}/metrics`);
+      const t = await r.text();
+      const served = Number(t.match(/gatehouse_requests_total\{model="chat-small",provider="local",shape="openai",status="200"\} (\d+)/)?.[1]);
+      return served >= 2 && /gatehouse_records_written_total\{kind="usage"\} [1-9]/.test(t) ? t : null;
+    }, { what: 'the two requests in /metrics' });
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
-    const text = await r.text();
     const lint = await new Promise((resolve) => {
       const p = spawn('promtool', ['check', 'metrics']);
       let out = '';
@@ -367,14 +383,18 @@ describe('traces', { timeout: 60_000 }, () => {
   });
 
   test('without a traceparent a new trace starts; a route\'s two attempts are two child spans with an error on the first', async () => {
+    let failed;
     await fetch(`${mock.base}/__mock/defaults`, { method: 'POST', body: JSON.stringify({ status: 500 }) });
     try {
       // Both targets fail: two attempts.
-      await client().chat.completions.create({ model: 'assistant', messages }).catch(() => {});
+      failed = await client().chat.completions.create({ model: 'assistant', messages }).catch((e) => e);
     } finally {
       await fetch(`${mock.base}/__mock/defaults`, { method: 'POST', body: '{}' });
     }
-    const server = await waitFor(() => spans.find((s) => s.kind === 2 && s.name === 'chat assistant'), { what: 'the route span' });
+    assert.equal(failed.status, 503);
+    // This request's span (an earlier test made another 'chat assistant' one).
+    const server = await waitFor(() => spans.find((s) => s.kind === 2 && attr(s, 'gatehouse.request_id') === failed.requestID), { what: 'the route span' });
+    assert.equal(server.name, 'chat assistant');
     assert.ok(!server.parentSpanId, 'a root span');
     assert.equal(server.status.code, 2);
     const children = await waitFor(() => {
