@@ -51,11 +51,10 @@ std::variant<pipeline::Services, std::string> make_services(const config::Config
   // Counters never go back to zero on a reload.
   s.metrics = previous ? previous->metrics : std::make_shared<record::Metrics>();
   if (config.tracing.enabled) {
-    if (previous && previous->tracer && previous->tracer->endpoint() == config.tracing.otlp_endpoint) {
+    if (previous && previous->tracer && previous->tracer->config() == config.tracing) {
       s.tracer = previous->tracer;
     } else {
-      s.tracer = std::make_shared<record::TraceExporter>(config.tracing.otlp_endpoint, config.tracing.service_name,
-                                                         config.tracing.export_every);
+      s.tracer = std::make_shared<record::TraceExporter>(config.tracing);
     }
   }
 

@@ -186,6 +186,12 @@ struct TracingConfig {
   std::string otlp_endpoint;    // e.g. http://127.0.0.1:4318/v1/traces
   std::string service_name = "gatehouse";
   Millis export_every{1000};    // batches are sent at least this often
+  std::string ca_file;          // https: an extra CA bundle to trust (PEM); the system store always
+  // Sent with every export (a collector's API key, e.g. {authorization: "Bearer ${OTLP_TOKEN}"}):
+  // values are secrets, never logged.
+  std::map<std::string, std::string> headers;
+
+  bool operator==(const TracingConfig&) const = default;
 };
 
 using Sha256 = std::array<std::uint8_t, 32>;

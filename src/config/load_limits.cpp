@@ -1,4 +1,7 @@
 // limits:, budgets:, a model's price: and records: (docs/limits.md, docs/configuration.md).
+#include <algorithm>
+#include <cctype>
+#include <fstream>
 #include <set>
 #include <tuple>
 
@@ -211,7 +214,7 @@ void read_metrics(Reader& r, const YAML::Node& n, Config& c) {
 }
 
 void read_tracing(Reader& r, const YAML::Node& n, Config& c) {
-  if (!r.expect_map(n, "tracing", {"otlp_endpoint", "service_name", "export_ms"})) return;
+  if (!r.expect_map(n, "tracing", {"otlp_endpoint", "service_name", "export_ms", "ca_file", "headers"})) return;
   auto& t = c.tracing;
   if (!n["otlp_endpoint"]) {
     r.error(n, "tracing.otlp_endpoint is required, e.g. \"http://127.0.0.1:4318/v1/traces\"");
@@ -228,6 +231,44 @@ void read_tracing(Reader& r, const YAML::Node& n, Config& c) {
     if (auto v = r.string(n["service_name"], "tracing.service_name")) t.service_name = *v;
   }
   if (n["export_ms"]) r.millis(n["export_ms"], "tracing.export_ms", t.export_every);
+  if (n["ca_file"]) {
+    if (auto v = r.string(n["ca_file"], "tracing.ca_file")) {
+      t.ca_file = *v;
+      if (!std::ifstream(t.ca_file)) r.error(n["ca_file"], "tracing.ca_file: cannot read " + t.ca_file);
+      if (t.otlp_endpoint.starts_with("http://")) {
+        r.error(n["ca_file"], "tracing.ca_file is for an https:// otlp_endpoint");
+      }
+    }
+  }
+  if (const auto& h = n["headers"]) {
+    if (!h.IsMap()) {
+      r.error(h, "tracing.headers must be a mapping of header names to values, e.g. {authorization: \"Bearer ${OTLP_TOKEN}\"}");
+    } else {
+      for (const auto& kv : h) {
+        const std::string name = kv.first.Scalar();
+        const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char ch) {
+          return std::isalnum(ch) || std::string_view("!#$%&'*+-.^_`|~").find(char(ch)) != std::string_view::npos;
+        });
+        if (!token) {
+          r.error(kv.first, "tracing.headers: '" + name + "' is not an HTTP header name");
+          continue;
+        }
+        auto v = r.string(kv.second, "tracing.headers." + name);
+        if (!v) continue;
+        if (v->find_first_of("\r\n") != std::string::npos || v->find('\0') != std::string::npos) {
+          r.error(kv.second, "tracing.headers." + name + ": a header value cannot hold a line break");
+          continue;
+        }
+        std::string lower = name;
+        for (auto& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+        if (lower == "host" || lower == "content-length" || lower == "content-type" || lower == "transfer-encoding") {
+          r.error(kv.first, "tracing.headers: " + name + " is set by the gateway");
+          continue;
+        }
+        t.headers[lower] = *v;
+      }
+    }
+  }
   t.enabled = true;
 }
 

@@ -2,17 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/connect.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <optional>
 
 #include "core/trace_context.h"
+#include "http/upstream.h"
 
 namespace gatehouse::record {
 
@@ -70,21 +67,88 @@ std::string otlp_json(const std::vector<Span>& spans, const std::string& service
   return json::serialize(body);
 }
 
-TraceExporter::TraceExporter(std::string endpoint, std::string service_name, std::chrono::milliseconds every)
-    : endpoint_(std::move(endpoint)), service_name_(std::move(service_name)), every_(every) {
-  // http://host[:port][/path] (the config loader checked the scheme).
-  std::string rest = endpoint_.substr(endpoint_.find("://") + 3);
-  std::size_t slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  path_ = slash == std::string::npos ? "/v1/traces" : rest.substr(slash);
-  std::size_t colon = authority.rfind(':');
-  if (colon != std::string::npos && authority.find(']') == std::string::npos) {
-    host_ = authority.substr(0, colon);
-    port_ = authority.substr(colon + 1);
-  } else {
-    host_ = authority;
-    port_ = "80";
+namespace {
+// Each export has 10 s in all: a stuck collector never holds the exporter long.
+const http::CallTimeouts kTimeouts{std::chrono::seconds(5), std::chrono::seconds(10), std::chrono::seconds(10),
+                                   std::chrono::seconds(10)};
+constexpr std::size_t kMaxAnswerBytes = 64 * 1024;
+}  // namespace
+
+// The collector's connection: an upstream pool of one keep-alive connection on an io_context of
+// the exporter's thread, run for each export.
+struct TraceExporter::Client {
+  explicit Client(const config::TracingConfig& c) {
+    auto parsed = boost::urls::parse_uri(c.otlp_endpoint);
+    if (!parsed || parsed->host_address().empty()) {
+      invalid = "tracing.otlp_endpoint is not a URL";
+      return;
+    }
+    const boost::urls::url_view u = *parsed;
+    http::Origin origin;
+    origin.tls = u.scheme_id() == boost::urls::scheme::https;
+    origin.host = std::string(u.host_address());
+    origin.port = u.has_port() ? std::string(u.port()) : (origin.tls ? "443" : "80");
+    origin.ca_file = c.ca_file;
+    origin.verify = true;
+    origin.max_idle = 1;
+    const std::string host = origin.host.find(':') != std::string::npos ? "[" + origin.host + "]" : origin.host;
+    origin.host_header = origin.port == (origin.tls ? "443" : "80") ? host : host + ":" + origin.port;
+    origin.key = "otlp|" + c.otlp_endpoint;
+    target = u.encoded_path().empty() || u.encoded_path() == "/" ? "/v1/traces" : std::string(u.encoded_path());
+    if (u.has_query()) target += "?" + std::string(u.encoded_query());
+    pool.emplace(ioc, std::move(origin));
   }
+  ~Client() {
+    if (pool) pool->close();
+  }
+
+  // POSTs `body`; "" when the collector answered 2xx, else what went wrong.
+  std::string post(const std::string& body, const std::map<std::string, std::string>& headers) {
+    if (!pool) return invalid;
+    std::string result = "no answer";
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+          http::UpstreamCall call(*pool, kTimeouts);
+          http::UpstreamRequest req{beast::http::verb::post, target, 11};
+          req.set(beast::http::field::host, pool->origin().host_header);
+          req.set(beast::http::field::content_type, "application/json");
+          req.set(beast::http::field::user_agent, std::string("gatehouse/") + GATEHOUSE_VERSION);
+          for (const auto& [name, value] : headers) req.set(name, value);
+          req.body() = body;
+          req.prepare_payload();
+          if (auto e = co_await call.send(req)) {
+            result = e->message;
+            co_return;
+          }
+          const unsigned status = call.status();
+          auto answer = co_await call.read_all(kMaxAnswerBytes);  // read to its end: the connection is kept
+          if (auto* e = std::get_if<Error>(&answer)) {
+            result = e->message;
+          } else {
+            result = status / 100 == 2 ? "" : "the collector answered HTTP " + std::to_string(status);
+          }
+        },
+        [&](std::exception_ptr e) {
+          if (!e) return;
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& x) {
+            result = x.what();
+          }
+        });
+    ioc.restart();
+    ioc.run();
+    return result;
+  }
+
+  asio::io_context ioc{1};
+  std::optional<http::UpstreamPool> pool;  // destroyed before the context its sockets belong to
+  std::string target;                      // the request line's path (and query)
+  std::string invalid;
+};
+
+TraceExporter::TraceExporter(const config::TracingConfig& config) : config_(config) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -107,16 +171,17 @@ void TraceExporter::submit(std::vector<Span> spans) {
 }
 
 void TraceExporter::run() {
+  Client client(config_);
   std::unique_lock lock(mu_);
   auto last_warning = std::chrono::steady_clock::time_point{};
   for (;;) {
-    wake_.wait_for(lock, every_, [&] { return stop_; });
+    wake_.wait_for(lock, config_.export_every, [&] { return stop_; });
     while (!queue_.empty()) {
       const std::size_t n = std::min(queue_.size(), kMaxBatch);
       std::vector<Span> batch(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + long(n)));
       queue_.erase(queue_.begin(), queue_.begin() + long(n));
       lock.unlock();
-      std::string error = post(otlp_json(batch, service_name_));
+      std::string error = client.post(otlp_json(batch, config_.service_name), config_.headers);
       if (error.empty()) {
         exported_.fetch_add(n);
       } else {
@@ -124,7 +189,7 @@ void TraceExporter::run() {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_warning > std::chrono::minutes(1)) {
           last_warning = now;
-          spdlog::warn("tracing: sending {} spans to {} failed: {} (spans are dropped, never retried)", n, endpoint_,
+          spdlog::warn("tracing: sending {} spans to {} failed: {} (spans are dropped, never retried)", n, config_.otlp_endpoint,
                        error);
         }
       }
@@ -137,56 +202,6 @@ void TraceExporter::run() {
       }
     }
     if (stop_) return;
-  }
-}
-
-std::string TraceExporter::post(const std::string& body) {
-  try {
-    asio::io_context ioc;
-    asio::ip::tcp::resolver resolver(ioc);
-    beast::tcp_stream stream(ioc);
-    std::string result = "no answer";
-    // Every step of one export has 5 s in all: a stuck collector never holds the exporter long.
-    stream.expires_after(std::chrono::seconds(5));
-    beast::http::request<beast::http::string_body> req{beast::http::verb::post, path_, 11};
-    req.set(beast::http::field::host, host_ + ":" + port_);
-    req.set(beast::http::field::content_type, "application/json");
-    req.set(beast::http::field::user_agent, std::string("gatehouse/") + GATEHOUSE_VERSION);
-    req.body() = body;
-    req.prepare_payload();
-    beast::flat_buffer buffer;
-    beast::http::response<beast::http::string_body> res;
-    resolver.async_resolve(host_, port_, [&](boost::system::error_code ec, asio::ip::tcp::resolver::results_type r) {
-      if (ec) {
-        result = "resolving " + host_ + ": " + ec.message();
-        return;
-      }
-      stream.async_connect(r, [&](boost::system::error_code ec, const auto&) {
-        if (ec) {
-          result = "connecting: " + ec.message();
-          return;
-        }
-        beast::http::async_write(stream, req, [&](boost::system::error_code ec, std::size_t) {
-          if (ec) {
-            result = "sending: " + ec.message();
-            return;
-          }
-          beast::http::async_read(stream, buffer, res, [&](boost::system::error_code ec, std::size_t) {
-            if (ec) {
-              result = "reading the answer: " + ec.message();
-              return;
-            }
-            result = res.result_int() / 100 == 2 ? "" : "the collector answered HTTP " + std::to_string(res.result_int());
-          });
-        });
-      });
-    });
-    ioc.run();
-    boost::system::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    return result;
-  } catch (const std::exception& e) {
-    return e.what();
   }
 }
 

@@ -2,7 +2,9 @@
 // (https://opentelemetry.io/docs/specs/otlp/#otlphttp): spans are queued by workers (never
 // blocking: a full queue drops spans and counts them) and sent in batches by one thread, every
 // export interval, to the collector's /v1/traces. There is no Debian package of the OpenTelemetry
-// C++ SDK; the JSON encoding is small and checked against a receiver in the tests.
+// C++ SDK; the JSON encoding is small and checked against a receiver in the tests. Exports go
+// through the gateway's own upstream client (http::UpstreamPool: keep-alive, TLS with
+// verification and SNI, timeouts) on the exporter's thread.
 #pragma once
 
 #include <array>
@@ -15,6 +17,8 @@
 #include <thread>
 #include <variant>
 #include <vector>
+
+#include "config/config.h"
 
 namespace gatehouse::record {
 
@@ -32,8 +36,9 @@ struct Span {
 
 class TraceExporter {
  public:
-  // `endpoint`: http://host:port/path (the OTLP/HTTP traces URL).
-  TraceExporter(std::string endpoint, std::string service_name, std::chrono::milliseconds every);
+  // `config.otlp_endpoint`: http(s)://host[:port][/path], the OTLP/HTTP traces URL (checked by
+  // the config loader).
+  explicit TraceExporter(const config::TracingConfig& config);
   ~TraceExporter();  // sends what is queued (for at most a few seconds), then stops
   TraceExporter(const TraceExporter&) = delete;
   TraceExporter& operator=(const TraceExporter&) = delete;
@@ -43,19 +48,16 @@ class TraceExporter {
 
   std::uint64_t exported() const { return exported_.load(); }  // spans the collector accepted
   std::uint64_t dropped() const { return dropped_.load(); }    // queue full, or the export failed
-  const std::string& endpoint() const { return endpoint_; }
+  const config::TracingConfig& config() const { return config_; }
 
   static constexpr std::size_t kMaxQueued = 20'000;  // spans
   static constexpr std::size_t kMaxBatch = 2'000;
 
  private:
+  struct Client;
   void run();
-  // POSTs `body`; "" when the collector answered 2xx, else what went wrong.
-  std::string post(const std::string& body);
 
-  const std::string endpoint_, service_name_;
-  std::string host_, port_, path_;
-  std::chrono::milliseconds every_;
+  const config::TracingConfig config_;
   std::mutex mu_;
   std::condition_variable wake_;
   std::vector<Span> queue_;

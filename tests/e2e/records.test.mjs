@@ -5,15 +5,16 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
-import { startMock, startGateway, sha256, waitFor, gatehouseBin, PROVIDER_TOKEN } from './harness.mjs';
+import { startMock, startGateway, configFor, sha256, waitFor, gatehouseBin, PROVIDER_TOKEN, QUICK_KEY } from './harness.mjs';
 
 const run = promisify(execFile);
 const KEY = 'gh-records-app-secret-Zx81';
@@ -403,6 +404,98 @@ describe('traces', { timeout: 60_000 }, () => {
     }, { what: 'two attempt spans' });
     assert.deepEqual(children.map((c) => attr(c, 'gatehouse.target')).sort(), ['chat-small', 'quiet-model']);
     assert.ok(children.every((c) => c.status?.code === 2 && attr(c, 'http.response.status_code') === '500'));
+  });
+});
+
+describe('traces over https', { timeout: 60_000 }, () => {
+  // A collector behind TLS with a certificate of its own CA, wanting an API key: the gateway
+  // verifies it (tracing.ca_file) and sends the key (tracing.headers, from the environment).
+  const OTLP_TOKEN = 'otlp-api-key-Kd73';
+  let tlsDir;
+  const makeCert = (name, subj, san) => {
+    const c = join(tlsDir, `${name}.pem`);
+    const k = join(tlsDir, `${name}.key`);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', k, '-out', c, '-days', '2', '-subj', subj, '-addext', `subjectAltName=${san}`], { stdio: 'pipe' });
+    return { cert: readFileSync(c), key: readFileSync(k), file: c };
+  };
+  const startCollector = async (tls) => {
+    const got = [];
+    const srv = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        got.push({ path: req.url, headers: req.headers, body: JSON.parse(body) });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    return { got, port: srv.address().port, close: () => new Promise((r) => srv.close(r)) };
+  };
+  const gatewayFor = (port, caFile) => startGateway({
+    yaml: configFor(mock, { extra: `tracing:
+  otlp_endpoint: "https://localhost:${port}/v1/traces"
+  ca_file: "${caFile}"
+  headers: {authorization: "Bearer \${OTLP_TOKEN}", x-scope: tenant-7}
+  export_ms: 100` }),
+    env: { OTLP_TOKEN },
+  });
+  const ask = (g) => new OpenAI({ apiKey: QUICK_KEY, baseURL: g.baseURL, maxRetries: 0 }).chat.completions.create({ model: 'chat-small', messages }).withResponse();
+
+  before(() => { tlsDir = mkdtempSync(join(tmpdir(), 'gatehouse-otlp-tls-')); });
+
+  test('spans reach an https collector that the CA file vouches for, with the configured headers', async () => {
+    const tls = makeCert('collector', '/CN=localhost', 'DNS:localhost,IP:127.0.0.1');
+    const collector = await startCollector(tls);
+    const g = await gatewayFor(collector.port, tls.file);
+    try {
+      const { response } = await ask(g);
+      const id = response.headers.get('x-request-id');
+      const post = await waitFor(() => collector.got.find((p) => p.body.resourceSpans.some((rs) => rs.scopeSpans.some((ss) =>
+        ss.spans.some((sp) => sp.attributes.some((a) => a.key === 'gatehouse.request_id' && a.value.stringValue === id))))), { what: 'the span over https' });
+      assert.equal(post.path, '/v1/traces');
+      assert.equal(post.headers.authorization, `Bearer ${OTLP_TOKEN}`);
+      assert.equal(post.headers['x-scope'], 'tenant-7');
+      assert.equal(post.headers['content-type'], 'application/json');
+      assert.equal(post.headers.host, `localhost:${collector.port}`);
+    } finally {
+      await g.stop();
+      await collector.close();
+    }
+    assert.ok(!g.log().includes(OTLP_TOKEN), 'the collector key is never logged');
+  });
+
+  test('a collector whose certificate the gateway cannot verify gets nothing; the failure is logged, without the key', async () => {
+    const trusted = makeCert('trusted', '/CN=localhost', 'DNS:localhost,IP:127.0.0.1');
+    const other = makeCert('other', '/CN=localhost', 'DNS:localhost,IP:127.0.0.1');  // not in the CA file
+    const collector = await startCollector(other);
+    const g = await gatewayFor(collector.port, trusted.file);
+    try {
+      assert.equal((await ask(g)).response.status, 200, 'requests are served whatever happens to their spans');
+      await waitFor(() => /tracing: sending \d+ spans to https:\/\/localhost:\d+\/v1\/traces failed: .*(certificate|TLS)/.test(g.log()), { what: 'the export failure in the log' });
+      assert.equal(collector.got.length, 0, 'no span was sent to an unverified collector');
+    } finally {
+      await g.stop();
+      await collector.close();
+    }
+    assert.ok(!g.log().includes(OTLP_TOKEN));
+  });
+
+  test('config: ca_file for an http:// endpoint, a bad header name and a line break are errors at load', async () => {
+    const file = join(tlsDir, 'bad.yaml');
+    writeFileSync(file, configFor(mock, { extra: `tracing:
+  otlp_endpoint: "http://127.0.0.1:4318/v1/traces"
+  ca_file: "${join(tlsDir, 'collector.pem')}"
+  headers: {"bad header": x, x-ok: "a\\nb", content-type: text/plain}` }));
+    const r = await run(gatehouseBin, ['check-config', file], { env: { ...process.env, TEST_PROVIDER_TOKEN: 't' } })
+      .then(() => assert.fail('expected errors'), (e) => e);
+    assert.equal(r.code, 1);
+    const out = r.stdout + r.stderr;
+    assert.match(out, /bad\.yaml:\d+:\d+: tracing\.ca_file is for an https:\/\/ otlp_endpoint/);
+    assert.match(out, /tracing\.headers: 'bad header' is not an HTTP header name/);
+    assert.match(out, /tracing\.headers\.x-ok: a header value cannot hold a line break/);
+    assert.match(out, /tracing\.headers: content-type is set by the gateway/);
+    assert.equal(out.split('\n').filter((l) => /bad\.yaml:/.test(l)).length, 4, out);
   });
 });
 

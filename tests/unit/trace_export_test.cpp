@@ -6,7 +6,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cctype>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -20,6 +22,15 @@ namespace json = boost::json;
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
+
+config::TracingConfig tracing(std::string endpoint, std::string service, std::chrono::milliseconds every) {
+  config::TracingConfig c;
+  c.enabled = true;
+  c.otlp_endpoint = std::move(endpoint);
+  c.service_name = std::move(service);
+  c.export_every = every;
+  return c;
+}
 
 Span make_span(std::uint8_t n, bool root = true) {
   Span s;
@@ -125,6 +136,7 @@ class FakeCollector {
  public:
   struct Request {
     std::string method, target, content_type, body;
+    std::map<std::string, std::string> headers;  // every field, by its lower-case name
   };
   explicit FakeCollector(int status) : status_(status), acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     port_ = acceptor_.local_endpoint().port();
@@ -141,6 +153,7 @@ class FakeCollector {
   std::string url(const std::string& path = "/v1/traces") const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
+  unsigned short port() const { return port_; }
   std::vector<Request> requests() {
     std::lock_guard lock(mu_);
     return requests_;
@@ -167,8 +180,14 @@ class FakeCollector {
       const auto& req = parser.get();
       {
         std::lock_guard lock(mu_);
-        requests_.push_back({std::string(req.method_string()), std::string(req.target()),
-                             std::string(req[bhttp::field::content_type]), req.body()});
+        Request r{std::string(req.method_string()), std::string(req.target()),
+                  std::string(req[bhttp::field::content_type]), req.body(), {}};
+        for (const auto& f : req) {
+          std::string name(f.name_string());
+          for (auto& ch : name) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+          r.headers[name] = std::string(f.value());
+        }
+        requests_.push_back(std::move(r));
       }
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status_), 11};
       res.set(bhttp::field::content_type, "application/json");
@@ -203,8 +222,8 @@ bool eventually(Fn done) {
 // The exporter POSTs queued spans to the collector every interval and counts them.
 TEST(TraceExporter, ExportsSubmittedSpansWithinTheInterval) {
   FakeCollector collector(200);
-  TraceExporter exporter(collector.url(), "gatehouse-test", 20ms);
-  EXPECT_EQ(exporter.endpoint(), collector.url());
+  TraceExporter exporter(tracing(collector.url(), "gatehouse-test", 20ms));
+  EXPECT_EQ(exporter.config().otlp_endpoint, collector.url());
   exporter.submit({make_span(1), make_span(2, false)});
   exporter.submit({make_span(3)});
   ASSERT_TRUE(eventually([&] { return exporter.exported() == 3; })) << "exported " << exporter.exported();
@@ -222,9 +241,23 @@ TEST(TraceExporter, ExportsSubmittedSpansWithinTheInterval) {
   EXPECT_EQ(collector.spans_received(), 3u);
 }
 
+// A collector's API key goes with every export (tracing.headers).
+TEST(TraceExporter, SendsTheConfiguredHeaders) {
+  FakeCollector collector(200);
+  auto c = tracing(collector.url(), "svc", 20ms);
+  c.headers = {{"authorization", "Bearer otlp-secret"}, {"x-tenant", "t1"}};
+  TraceExporter exporter(c);
+  exporter.submit({make_span(1)});
+  ASSERT_TRUE(eventually([&] { return exporter.exported() == 1; }));
+  const auto r = collector.requests().at(0);
+  EXPECT_EQ(r.headers.at("authorization"), "Bearer otlp-secret");
+  EXPECT_EQ(r.headers.at("x-tenant"), "t1");
+  EXPECT_EQ(r.headers.at("host"), "127.0.0.1:" + std::to_string(collector.port()));
+}
+
 TEST(TraceExporter, PostsToTheEndpointsPath) {
   FakeCollector collector(200);
-  TraceExporter exporter(collector.url("/otlp/tenant-1/v1/traces"), "svc", 20ms);
+  TraceExporter exporter(tracing(collector.url("/otlp/tenant-1/v1/traces"), "svc", 20ms));
   exporter.submit({make_span(1)});
   ASSERT_TRUE(eventually([&] { return exporter.exported() == 1; }));
   ASSERT_EQ(collector.requests().size(), 1u);
@@ -233,7 +266,7 @@ TEST(TraceExporter, PostsToTheEndpointsPath) {
 
 TEST(TraceExporter, AnEndpointWithoutAPathUsesV1Traces) {
   FakeCollector collector(200);
-  TraceExporter exporter(collector.url(""), "svc", 20ms);
+  TraceExporter exporter(tracing(collector.url(""), "svc", 20ms));
   exporter.submit({make_span(1)});
   ASSERT_TRUE(eventually([&] { return exporter.exported() == 1; }));
   ASSERT_EQ(collector.requests().size(), 1u);
@@ -243,7 +276,7 @@ TEST(TraceExporter, AnEndpointWithoutAPathUsesV1Traces) {
 // A collector that refuses the batch: the spans are dropped (never retried) and counted.
 TEST(TraceExporter, ACollectorErrorDropsAndCountsTheSpans) {
   FakeCollector collector(500);
-  TraceExporter exporter(collector.url(), "svc", 20ms);
+  TraceExporter exporter(tracing(collector.url(), "svc", 20ms));
   exporter.submit({make_span(1), make_span(2)});
   ASSERT_TRUE(eventually([&] { return exporter.dropped() == 2; })) << "dropped " << exporter.dropped();
   EXPECT_EQ(exporter.exported(), 0u);
@@ -259,7 +292,7 @@ TEST(TraceExporter, AnUnreachableCollectorDropsAndCountsTheSpans) {
     tcp::acceptor a(c, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     port = a.local_endpoint().port();
   }  // closed: connecting is refused
-  TraceExporter exporter("http://127.0.0.1:" + std::to_string(port) + "/v1/traces", "svc", 20ms);
+  TraceExporter exporter(tracing("http://127.0.0.1:" + std::to_string(port) + "/v1/traces", "svc", 20ms));
   exporter.submit({make_span(1)});
   ASSERT_TRUE(eventually([&] { return exporter.dropped() == 1; }));
   EXPECT_EQ(exporter.exported(), 0u);
@@ -269,7 +302,7 @@ TEST(TraceExporter, AnUnreachableCollectorDropsAndCountsTheSpans) {
 TEST(TraceExporter, AFullQueueDropsAndCountsSpans) {
   FakeCollector collector(200);
   {
-    TraceExporter exporter(collector.url(), "svc", 1h);  // nothing leaves before the destructor
+    TraceExporter exporter(tracing(collector.url(), "svc", 1h));  // nothing leaves before the destructor
     std::vector<Span> many(TraceExporter::kMaxQueued, make_span(1));
     exporter.submit(std::move(many));
     EXPECT_EQ(exporter.dropped(), 0u);
@@ -289,7 +322,7 @@ TEST(TraceExporter, AFullQueueDropsAndCountsSpans) {
 TEST(TraceExporter, DestructorSendsWhatIsQueued) {
   FakeCollector collector(200);
   {
-    TraceExporter exporter(collector.url(), "svc", 1h);
+    TraceExporter exporter(tracing(collector.url(), "svc", 1h));
     exporter.submit({make_span(1), make_span(2)});
   }
   EXPECT_EQ(collector.spans_received(), 2u);
