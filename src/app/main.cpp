@@ -1,8 +1,5 @@
 // gatehouse: the composition root. Subcommands: serve, check-config, keys, usage.
 #include <CLI/CLI.hpp>
-#include <spdlog/async.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -11,6 +8,7 @@
 #include <iostream>
 
 #include "app/gateway.h"
+#include "app/logging.h"
 #include "app/services.h"
 #include "app/keys_cli.h"
 #include "app/records_cli.h"
@@ -28,28 +26,6 @@ using namespace gatehouse;
 
 void print_diagnostics(const std::vector<config::Diagnostic>& diags, std::ostream& out) {
   for (const auto& d : diags) out << d.to_string() << '\n';
-}
-
-void setup_logging(const std::string& level) {
-  // Asynchronous: a worker formats and enqueues, a logging thread writes. Under overload the
-  // oldest queued lines are dropped rather than blocking requests.
-  spdlog::init_thread_pool(16384, 1);
-  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  auto logger = std::make_shared<spdlog::async_logger>("gatehouse", sink, spdlog::thread_pool(),
-                                                       spdlog::async_overflow_policy::overrun_oldest);
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
-  spdlog::set_default_logger(logger);
-  // Access lines are JSON objects, one per line (pipeline/access_log.cpp writes the rest).
-  // Its own sink (a pattern belongs to a sink); both are written by the one logging thread, so
-  // lines never interleave.
-  auto access_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  auto access = std::make_shared<spdlog::async_logger>("access", access_sink, spdlog::thread_pool(),
-                                                       spdlog::async_overflow_policy::overrun_oldest);
-  access->set_pattern("{\"ts\":\"%Y-%m-%dT%H:%M:%S.%eZ\",%v", spdlog::pattern_time_type::utc);
-  spdlog::register_logger(access);
-  spdlog::set_level(spdlog::level::from_str(level));
-  access->set_level(spdlog::level::info);  // log.access_log decides, not log.level
-  spdlog::flush_every(std::chrono::seconds(1));
 }
 
 http::Limits limits_of(const config::Config& c) {
@@ -89,13 +65,13 @@ int serve(const std::string& path) {
     return 1;
   }
   auto config = loaded.config;
-  setup_logging(config->log.level);
+  app::setup_logging(config->log.level);
   warn_insecure(*config);
 
   auto started = app::make_services(*config, nullptr);
   if (auto* e = std::get_if<std::string>(&started)) {
     spdlog::critical("{}", *e);
-    spdlog::shutdown();
+    app::stop_logging();
     return 1;
   }
   pipeline::Services services = std::move(std::get<pipeline::Services>(started));
@@ -111,7 +87,7 @@ int serve(const std::string& path) {
       server.listen(config->server.listen_host, config->server.listen_port, limits_of(*config));
     } catch (const std::exception& e) {
       spdlog::critical("{}", e.what());
-      spdlog::shutdown();
+      app::stop_logging();
       return 1;
     }
     // Signals are handled before the workers start, so a SIGTERM at any moment drains.
@@ -176,7 +152,7 @@ int serve(const std::string& path) {
   // The services' threads (JWKS refresher, key watcher, store executor) may still log: stop them
   // while logging works.
   services = {};
-  spdlog::shutdown();
+  app::stop_logging();
   return exit_code;
 }
 

@@ -501,8 +501,10 @@ describe('traces over https', { timeout: 60_000 }, () => {
 
 describe('access log and secrets', { timeout: 30_000 }, () => {
   test('access lines are JSON objects, one per request; no key or provider token in logs, store or spans', async () => {
-    await client().chat.completions.create({ model: 'chat-small', messages });
-    await sleep(1200);  // the log thread flushes every second
+    const { response } = await client().chat.completions.create({ model: 'chat-small', messages }).withResponse();
+    const id = response.headers.get('x-request-id');
+    // Access lines are written in batches, at least every second.
+    await waitFor(() => gw.log().includes(`"request_id":"${id}"`), { what: 'the request\'s access line' });
     const lines = gw.log().split('\n').filter((l) => l.includes('"type":"access"'));
     assert.ok(lines.length >= 1);
     for (const l of lines) {
@@ -524,6 +526,21 @@ describe('access log and secrets', { timeout: 30_000 }, () => {
       assert.ok(!db.includes(secret), `${secret.slice(0, 8)}... is not in the store`);
       assert.ok(!JSON.stringify(spans).includes(secret), 'nor in a span');
     }
+    gw = await startGateway({ file: configPath });
+  });
+
+  test('SIGTERM writes the last batch of access lines: one per request, none cut or merged', async () => {
+    const ids = [];
+    await Promise.all(Array.from({ length: 40 }, async () => {
+      const { response } = await client().chat.completions.create({ model: 'chat-small', messages }).withResponse();
+      ids.push(response.headers.get('x-request-id'));
+    }));
+    const g = gw;
+    gw = null;
+    await g.stop();  // at once: the lines are still in the batch
+    const lines = g.log().split('\n').filter((l) => l.includes('"type":"access"'));
+    const logged = lines.map((l) => JSON.parse(l).request_id);  // each a whole JSON object
+    for (const id of ids) assert.equal(logged.filter((x) => x === id).length, 1, `one access line for ${id}`);
     gw = await startGateway({ file: configPath });
   });
 });
