@@ -244,8 +244,9 @@ asio::awaitable<void> Gateway::serve(http::Exchange& ex, pipeline::RequestContex
       auto elapsed = [&] {
         return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
       };
-      // The provider's whole answer is in: the target's success is recorded before the client has
-      // its last bytes, so that the client's next request finds it (a probe that brought it back).
+      // The provider's whole answer is in (forward calls this only then): the target's success is
+      // recorded before the client has its last bytes, so that the client's next request finds it
+      // (a probe that brought it back).
       bool succeeded = false;
       const std::function<void()> answered = [&] {
         if (!route || succeeded) return;
@@ -260,6 +261,11 @@ asio::awaitable<void> Gateway::serve(http::Exchange& ex, pipeline::RequestContex
         if (route) {
           if (a.error || (ctx.client_gone && !ctx.upstream_answered)) {
             health.release(name, pass.probe);  // no verdict: the client left first
+          } else if (!ctx.error_code.empty()) {
+            // The stream started, then the provider failed: too late to fall back, not too late
+            // to count against the target.
+            health.failure(name, route->cooldown_failures, route->cooldown, -1,
+                           "the stream broke after it started (" + ctx.error_code + ")", pass.probe);
           } else {
             // Streams: time to the first byte; whole answers: the whole exchange.
             health.success(name, ctx.stream ? ctx.upstream_first_byte : took);

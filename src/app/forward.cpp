@@ -86,8 +86,9 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
     if (auto* e = std::get_if<Error>(&piece)) {
       if (ex.client_gone()) co_return;
       // The answer has started: the error can only travel inside the stream.
-      ctx.error_code = e->code;
-      answered(ctx, metering);
+      ctx.error_code = e->code.empty() ? std::string(to_string(e->kind)) : e->code;
+      settle(ctx);  // charged; the route's verdict (a failure) is Gateway::serve's
+
       const std::string event = api::stream_error_event(ctx.shape, *e);
       capture_response(ctx, event);
       co_await ex.write_chunk(event);

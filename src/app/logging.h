@@ -5,36 +5,48 @@
 
 #include <spdlog/details/log_msg.h>
 #include <spdlog/logger.h>
-#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/sink.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace gatehouse::app {
 
 // Access lines are many and small. Handing each to the logging thread costs a futex wake and,
 // on a busy core, a context switch per request; so each line is formatted where it is logged
-// (the worker) into a batch, and the batch goes to `out` (the asynchronous logger, one message)
-// once it holds `max_bytes`, or at the next flush (spdlog's periodic flusher, every second).
-class AccessBatchSink final : public spdlog::sinks::base_sink<std::mutex> {
+// (the worker) into that thread's own batch, and a batch goes to `out` (the asynchronous logger,
+// one message) once it holds `max_bytes`, or at the next flush (spdlog's periodic flusher, every
+// second). Workers never wait for each other: a batch's lock is shared only with the flusher.
+// Lines keep their order within a thread; the threads' batches are written one after another.
+class AccessBatchSink final : public spdlog::sinks::sink {
  public:
-  AccessBatchSink(std::shared_ptr<spdlog::logger> out, std::size_t max_bytes)
-      : out_(std::move(out)), max_bytes_(max_bytes) {
-    batch_.reserve(max_bytes + 1024);
-  }
+  AccessBatchSink(std::shared_ptr<spdlog::logger> out, std::size_t max_bytes);
+  ~AccessBatchSink() override;
 
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override;
-  void flush_() override;
+  void log(const spdlog::details::log_msg& msg) override;
+  void flush() override;  // hands every thread's batch over
+  void set_pattern(const std::string& pattern) override;
+  void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override;
 
  private:
-  void hand_over();
+  struct Batch {
+    std::mutex mu;
+    std::unique_ptr<spdlog::formatter> formatter;  // each thread its own: formatters cache state
+    spdlog::memory_buf_t lines;                    // whole lines, each with its newline
+  };
+  Batch& mine();
+  void hand_over(spdlog::memory_buf_t& lines);
 
+  const std::uint64_t id_;  // tells this sink from another (tests make several)
   std::shared_ptr<spdlog::logger> out_;
   const std::size_t max_bytes_;
-  std::string batch_;  // whole lines, each with its newline
+  std::mutex mu_;  // guards the list and the formatter below (taken once per thread, and by flush)
+  std::unique_ptr<spdlog::formatter> formatter_;
+  std::vector<std::unique_ptr<Batch>> batches_;
 };
 
 // Sets up the default logger ("gatehouse": `%Y-%m-%dT%H:%M:%S.%e%z LEVEL message` on stderr, at

@@ -1,7 +1,9 @@
 // limits:, budgets:, a model's price: and records: (docs/limits.md, docs/configuration.md).
 #include <algorithm>
+#include <boost/url/parse.hpp>
 #include <cctype>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -213,6 +215,26 @@ void read_metrics(Reader& r, const YAML::Node& n, Config& c) {
   }
 }
 
+// What is wrong with an OTLP/HTTP traces URL, if anything.
+static std::optional<std::string> otlp_endpoint_problem(const std::string& url) {
+  const std::string example = " (OTLP/HTTP, e.g. http://127.0.0.1:4318/v1/traces)";
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) return "must be an http:// or https:// URL" + example;
+  const boost::urls::url_view u = *parsed;
+  if (u.scheme_id() != boost::urls::scheme::http && u.scheme_id() != boost::urls::scheme::https) {
+    return "must be an http:// or https:// URL" + example;
+  }
+  if (u.host_address().empty()) return "has no host" + example;
+  // Credentials belong in tracing.headers (never logged), not in a URL that log lines name.
+  if (u.has_userinfo()) return "must not carry user:password@; put the collector's key in tracing.headers";
+  if (u.has_query()) return "must not have a ?query; put a collector's key in tracing.headers";
+  if (u.has_fragment()) return "must not have a #fragment";
+  if (u.has_port()) {
+    if (u.port().empty() || u.port_number() == 0) return "has a port that is not a number from 1 to 65535";
+  }
+  return std::nullopt;
+}
+
 void read_tracing(Reader& r, const YAML::Node& n, Config& c) {
   if (!r.expect_map(n, "tracing", {"otlp_endpoint", "service_name", "export_ms", "ca_file", "headers"})) return;
   auto& t = c.tracing;
@@ -222,10 +244,7 @@ void read_tracing(Reader& r, const YAML::Node& n, Config& c) {
   }
   if (auto v = r.string(n["otlp_endpoint"], "tracing.otlp_endpoint")) {
     t.otlp_endpoint = *v;
-    if (!v->starts_with("http://") && !v->starts_with("https://")) {
-      r.error(n["otlp_endpoint"], "tracing.otlp_endpoint must be an http:// or https:// URL (OTLP/HTTP, e.g. "
-                                  "http://127.0.0.1:4318/v1/traces)");
-    }
+    if (auto why = otlp_endpoint_problem(*v)) r.error(n["otlp_endpoint"], "tracing.otlp_endpoint " + *why);
   }
   if (n["service_name"]) {
     if (auto v = r.string(n["service_name"], "tracing.service_name")) t.service_name = *v;
@@ -261,11 +280,18 @@ void read_tracing(Reader& r, const YAML::Node& n, Config& c) {
         }
         std::string lower = name;
         for (auto& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-        if (lower == "host" || lower == "content-length" || lower == "content-type" || lower == "transfer-encoding") {
+        // The framing and the connection are the gateway's (Expect: 100-continue would make every
+        // export fail; Connection: close would cost a connection each).
+        static const std::set<std::string, std::less<>> reserved = {
+            "host", "content-length", "content-type", "transfer-encoding", "connection", "keep-alive",
+            "proxy-connection", "te", "trailer", "upgrade", "expect"};
+        if (reserved.contains(lower)) {
           r.error(kv.first, "tracing.headers: " + name + " is set by the gateway");
           continue;
         }
-        t.headers[lower] = *v;
+        if (!t.headers.emplace(lower, *v).second) {
+          r.error(kv.first, "tracing.headers: " + name + " is given twice (header names ignore case)");
+        }
       }
     }
   }

@@ -63,7 +63,7 @@ class Pipeline {
   Decision on_request(RequestContext& ctx) const;
   // Runs every stage's on_routed in order until one answers.
   Decision on_routed(RequestContext& ctx) const;
-  // Runs every stage's on_settled, in reverse order, as the provider's answer is complete.
+  // Runs every stage's on_settled, in reverse order, once the answer is decided (stage.h).
   void on_settled(const RequestContext& ctx) const noexcept;
   // Runs every stage's on_complete, in reverse order (the outermost stage sees everything).
   void on_complete(const RequestContext& ctx) const noexcept;

@@ -28,10 +28,12 @@ class Stage {
   // (authorization, limits). Same rules as on_request.
   virtual Decision on_routed(RequestContext& ctx) const { return std::nullopt; }
 
-  // Runs when the provider's answer is complete and metered (ctx.usage, ctx.cost_usd), before its
-  // last bytes reach the client: a client that sends its next request as soon as it has the
-  // answer must find this one charged. Not every request gets here (a refused one does not);
-  // a stage that settles here must also settle in on_complete, once. Must not throw.
+  // Runs when the request's answer is decided and metered (ctx.usage, ctx.cost_usd) — the
+  // provider's answer is complete, or an error (a refusal too) is about to be written — before
+  // its last bytes reach the client: a client that sends its next request as soon as it has the
+  // answer must find this one charged. May run more than once, and not at all for a request that
+  // ends otherwise (the client left): a stage that settles here must settle in on_complete too,
+  // once in all. Must not throw.
   virtual void on_settled(const RequestContext& ctx) const noexcept {}
 
   // Runs exactly once when the request has ended, whatever happened (answered, rejected, client

@@ -72,6 +72,8 @@ namespace {
 const http::CallTimeouts kTimeouts{std::chrono::seconds(5), std::chrono::seconds(10), std::chrono::seconds(10),
                                    std::chrono::seconds(10)};
 constexpr std::size_t kMaxAnswerBytes = 64 * 1024;
+// When stopping, new batches are started for this long (the one in flight may take its 10 s).
+constexpr std::chrono::seconds kStopBudget{5};
 }  // namespace
 
 // The collector's connection: an upstream pool of one keep-alive connection on an io_context of
@@ -174,9 +176,17 @@ void TraceExporter::run() {
   Client client(config_);
   std::unique_lock lock(mu_);
   auto last_warning = std::chrono::steady_clock::time_point{};
+  std::optional<std::chrono::steady_clock::time_point> give_up;  // set when stopping
   for (;;) {
     wake_.wait_for(lock, config_.export_every, [&] { return stop_; });
+    if (stop_ && !give_up) give_up = std::chrono::steady_clock::now() + kStopBudget;
     while (!queue_.empty()) {
+      if (give_up && std::chrono::steady_clock::now() > *give_up) {
+        // Stopping, with a collector too slow to take the rest: the process must exit.
+        dropped_.fetch_add(queue_.size());
+        queue_.clear();
+        break;
+      }
       const std::size_t n = std::min(queue_.size(), kMaxBatch);
       std::vector<Span> batch(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + long(n)));
       queue_.erase(queue_.begin(), queue_.begin() + long(n));

@@ -39,7 +39,7 @@ class TraceExporter {
   // `config.otlp_endpoint`: http(s)://host[:port][/path], the OTLP/HTTP traces URL (checked by
   // the config loader).
   explicit TraceExporter(const config::TracingConfig& config);
-  ~TraceExporter();  // sends what is queued (for at most a few seconds), then stops
+  ~TraceExporter();  // sends what is queued (batches started within 5 s), then stops
   TraceExporter(const TraceExporter&) = delete;
   TraceExporter& operator=(const TraceExporter&) = delete;
 

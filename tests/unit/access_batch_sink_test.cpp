@@ -4,7 +4,10 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <regex>
+#include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -71,6 +74,37 @@ TEST(AccessBatchSink, AFullBatchIsHandedOverAtOnce) {
   f.access->flush();
   ASSERT_EQ(f.messages().size(), 2u);
   EXPECT_NE(f.messages()[1].find("\"n\":3}"), std::string::npos);
+}
+
+// Workers log into batches of their own (no lock between them); a flush hands each over, every
+// line whole and each thread's in its order.
+TEST(AccessBatchSink, EachThreadHasItsOwnBatch) {
+  Fixture f(1 << 20);
+  constexpr int kThreads = 4, kLines = 500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&f, t] {
+      for (int i = 0; i < kLines; ++i) f.access->info("\"t\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) + "}");
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_TRUE(f.messages().empty());
+  f.access->flush();
+  const auto m = f.messages();
+  ASSERT_EQ(m.size(), std::size_t(kThreads)) << "one batch per thread";
+  for (const auto& batch : m) {
+    std::istringstream in(batch);
+    std::string line;
+    int t = -1, expected = 0;
+    while (std::getline(in, line)) {
+      int lt = -1, li = -1;
+      ASSERT_EQ(std::sscanf(line.c_str() + line.find("\"t\":"), "\"t\":%d,\"i\":%d}", &lt, &li), 2) << line;
+      if (t < 0) t = lt;
+      EXPECT_EQ(lt, t) << "a batch holds one thread's lines";
+      EXPECT_EQ(li, expected++) << "in order";
+    }
+    EXPECT_EQ(expected, kLines);
+  }
 }
 
 }  // namespace

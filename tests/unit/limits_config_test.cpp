@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "config/env.h"
 #include "config/load.h"
 #include "diagnostics_util.h"
@@ -263,6 +265,58 @@ TEST(LimitsConfigErrors, SectionShapes) {
   EXPECT_EQ(only(r, "limits must be a list").line, 12);
   EXPECT_EQ(only(r, "budgets must be a list").line, 13);
   EXPECT_EQ(only(r, "records.flush_ms must be between 10 and 10000").line, 14);
+}
+
+}  // namespace
+}  // namespace gatehouse::config
+
+namespace gatehouse::config {
+namespace {
+
+// ---- tracing:
+
+TEST(TracingConfig, LoadsHttpsWithHeaders) {
+  auto r = load(R"(tracing:
+  otlp_endpoint: "https://otel.example.com/v1/traces"
+  headers: {Authorization: "Bearer k", X-Scope: t1}
+)");
+  ASSERT_TRUE(r.config) << all(r);
+  EXPECT_EQ(r.config->tracing.otlp_endpoint, "https://otel.example.com/v1/traces");
+  const std::map<std::string, std::string> want = {{"authorization", "Bearer k"}, {"x-scope", "t1"}};
+  EXPECT_EQ(r.config->tracing.headers, want);
+}
+
+// An endpoint the exporter could not use is an error at load, not spans dropped for ever.
+TEST(TracingConfig, AnUnusableEndpointIsAnError) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"ftp://h/v1/traces", "tracing.otlp_endpoint must be an http:// or https:// URL"},
+      {"http://", "tracing.otlp_endpoint has no host"},
+      {"http://:4318/v1/traces", "tracing.otlp_endpoint has no host"},
+      {"http://h:abc/v1/traces", "tracing.otlp_endpoint has a port that is not a number from 1 to 65535"},
+      {"http://h:/v1/traces", "tracing.otlp_endpoint has a port that is not a number from 1 to 65535"},
+      {"http://h:0/v1/traces", "tracing.otlp_endpoint has a port that is not a number from 1 to 65535"},
+      {"https://user:secret@h/v1/traces", "tracing.otlp_endpoint must not carry user:password@"},
+      {"https://h/v1/traces?api-key=secret", "tracing.otlp_endpoint must not have a ?query"},
+      {"https://h/v1/traces#x", "tracing.otlp_endpoint must not have a #fragment"},
+  };
+  for (const auto& [url, message] : cases) {
+    auto r = load(std::string("tracing: {otlp_endpoint: \"") + url + "\"}\n");
+    EXPECT_FALSE(r.config) << url;
+    auto d = only(r, message);
+    EXPECT_EQ(d.line, 11) << url;
+    EXPECT_EQ(all(r).find("secret"), std::string::npos) << "the URL's secret is not repeated: " << all(r);
+  }
+}
+
+TEST(TracingConfig, ReservedAndRepeatedHeadersAreErrors) {
+  auto r = load(R"(tracing:
+  otlp_endpoint: "http://127.0.0.1:4318/v1/traces"
+  headers: {Expect: 100-continue, connection: close, X-Key: a, x-key: b}
+)");
+  EXPECT_FALSE(r.config);
+  only(r, "tracing.headers: Expect is set by the gateway");
+  only(r, "tracing.headers: connection is set by the gateway");
+  only(r, "tracing.headers: x-key is given twice (header names ignore case)");
 }
 
 }  // namespace
