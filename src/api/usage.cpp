@@ -87,6 +87,19 @@ Usage read_usage(UsageWire wire, std::string_view body) {
 }
 
 bool StreamUsage::event(std::string_view event) {
+  if (!failed_) {
+    if (wire_ == UsageWire::kAnthropic) {
+      failed_ = event.starts_with("event: error") || event.starts_with("event:error");
+    } else {
+      // An error object is the whole event (`{"error":{...}}`): its first member, never a chunk's.
+      std::string_view data = event_data(event);
+      if (data.starts_with('{')) {
+        data.remove_prefix(1);
+        while (!data.empty() && (data.front() == ' ' || data.front() == '\t')) data.remove_prefix(1);
+        failed_ = data.starts_with("\"error\"");
+      }
+    }
+  }
   // Most events carry no usage: a substring test keeps them from being parsed.
   if (event.find("\"usage\"") == std::string_view::npos) return false;
   std::string_view data = event_data(event);

@@ -27,10 +27,14 @@ class StreamUsage {
   // that only carries usage (`"choices": []`): a client that did not ask for usage must not see it.
   bool event(std::string_view event);
   const Usage& usage() const { return usage_; }
+  // The provider reported a failure inside the stream: an OpenAI-shape `data: {"error": ...}`
+  // event, or Anthropic's `event: error`.
+  bool failed() const { return failed_; }
 
  private:
   UsageWire wire_;
   Usage usage_;
+  bool failed_ = false;
   long long anthropic_input_ = 0, anthropic_cache_read_ = 0, anthropic_cache_write_ = 0;
 };
 

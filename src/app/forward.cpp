@@ -140,7 +140,14 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
     drop_pending = meter.event(std::string(splitter.pending()) + "\n\n") && metering.strip_usage_chunk;
     ctx.usage = meter.usage();
   }
-  answered(ctx, metering);
+  if (meter.failed()) {
+    // The provider ended its stream with an error event (relayed as it is): a failed request,
+    // and a failure of the target (Gateway::serve).
+    ctx.error_code = "upstream_stream_error";
+    settle(ctx);
+  } else {
+    answered(ctx, metering);
+  }
   if (translator) {
     translated.clear();
     if (!splitter.pending().empty()) translator->event(std::string(splitter.pending()) + "\n\n", translated);

@@ -259,15 +259,21 @@ describe('streams', { timeout: 60_000 }, () => {
     assert.ok(chunks >= 1 && chunks <= 4, `${chunks} chunks before the error`);
     assert.ok(Date.now() - started < 5000);
     assert.equal(await count(b), cb, 'a started stream does not fail over');
-    // A stream whose connection breaks after it started counts against the target, though.
+    // The provider's error event counts against the target, though...
+    const said = await waitFor(async () => {
+      const t = (await health())['a-model'];
+      return /the stream broke after it started \(upstream_stream_error\)/.test(t.last_error ?? '') ? t : null;
+    }, { what: 'the error event in the target\'s health' });
+    assert.ok(said.consecutive_failures >= 1);
+    // ...and so does a stream whose connection breaks after it started.
     await setMockDefaults(a, { reset: 'mid' });
     const cut = await client().chat.completions.create({ model: 'polite', messages, stream: true });
     await assert.rejects(async () => { for await (const _ of cut) { /* until it breaks */ } });
     const h = await waitFor(async () => {
       const t = (await health())['a-model'];
-      return /the stream broke after it started/.test(t.last_error ?? '') ? t : null;
+      return /the stream broke after it started \((?!upstream_stream_error)/.test(t.last_error ?? '') ? t : null;
     }, { what: 'the broken stream in the target\'s health' });
-    assert.ok(h.consecutive_failures >= 1);
+    assert.ok(h.consecutive_failures >= 2);
     await setMockDefaults(a, {});
   });
 });

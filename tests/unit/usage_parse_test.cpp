@@ -109,6 +109,23 @@ TEST(StreamUsage, OpenAIFinalUsageChunk) {
   EXPECT_EQ(s.usage().output_tokens, 3);
 }
 
+// A provider's in-stream error event is noticed (the route counts it against the target); chunks
+// that merely mention "error" are not.
+TEST(StreamUsage, InStreamErrorEvents) {
+  StreamUsage openai(UsageWire::kOpenAI);
+  openai.event("data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\\\"error\\\"\"}}]}\n\n");
+  openai.event("data: {\"id\":\"c\",\"error\":null,\"choices\":[]}\n\n");
+  EXPECT_FALSE(openai.failed());
+  openai.event("data: { \"error\": {\"message\":\"The server had an error\",\"type\":\"server_error\"}}\n\n");
+  EXPECT_TRUE(openai.failed());
+
+  StreamUsage anthropic(UsageWire::kAnthropic);
+  anthropic.event("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"event: error\"}}\n\n");
+  EXPECT_FALSE(anthropic.failed());
+  anthropic.event("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n");
+  EXPECT_TRUE(anthropic.failed());
+}
+
 // Usage before choices in the chunk is still a usage-only chunk.
 TEST(StreamUsage, OpenAIUsageChunkInAnyOrder) {
   StreamUsage s(UsageWire::kOpenAI);
