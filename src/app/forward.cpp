@@ -88,7 +88,6 @@ asio::awaitable<void> relay_stream(http::Exchange& ex, pipeline::RequestContext&
       // The answer has started: the error can only travel inside the stream.
       ctx.error_code = e->code.empty() ? std::string(to_string(e->kind)) : e->code;
       settle(ctx);  // charged; the route's verdict (a failure) is Gateway::serve's
-
       const std::string event = api::stream_error_event(ctx.shape, *e);
       capture_response(ctx, event);
       co_await ex.write_chunk(event);
@@ -255,7 +254,6 @@ void meter(pipeline::RequestContext& ctx) {
   }
   ctx.cost_usd = ctx.served_model ? limit::cost_usd(ctx.served_model->price, ctx.usage) : 0;
 }
-
 
 void settle(pipeline::RequestContext& ctx) {
   meter(ctx);
