@@ -6,6 +6,8 @@
 #include <ostream>
 
 #include "config/load.h"
+#include "limit/clock.h"
+#include "store/key_rules.h"
 
 namespace gatehouse::app {
 
@@ -46,6 +48,29 @@ std::size_t width(const std::string& s) {
   return n;
 }
 }  // namespace
+
+std::unique_ptr<store::RecordStore> open_records(const config::Config& c, const std::string& path,
+                                                 std::string_view what, std::ostream& err) {
+  if (c.store.sqlite_path.empty()) {
+    err << path << " names no store: " << what << " only with\n  store:\n    sqlite: \"./gatehouse.db\"\n";
+    return nullptr;
+  }
+  auto opened = store::open_sqlite_records(c.store.sqlite_path);
+  if (auto* e = std::get_if<std::string>(&opened)) {
+    err << *e << '\n';
+    return nullptr;
+  }
+  return std::move(std::get<0>(opened));
+}
+
+std::optional<std::int64_t> since_start_ms(const std::string& since, std::ostream& err) {
+  auto lifetime = store::parse_lifetime(since);
+  if (!lifetime) {
+    err << "--since '" << since << "' is not a duration: a count and a unit, e.g. 90m, 12h, 7d\n";
+    return std::nullopt;
+  }
+  return limit::system_now_ms() - *lifetime * 1000;
+}
 
 void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
   if (rows.empty()) return;

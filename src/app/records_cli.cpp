@@ -18,19 +18,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::unique_ptr<store::RecordStore> open_records(const config::Config& c, const std::string& path, std::ostream& err) {
-  if (c.store.sqlite_path.empty()) {
-    err << path << " names no store: records are kept only with\n  store:\n    sqlite: \"./gatehouse.db\"\n";
-    return nullptr;
-  }
-  auto opened = store::open_sqlite_records(c.store.sqlite_path);
-  if (auto* e = std::get_if<std::string>(&opened)) {
-    err << *e << '\n';
-    return nullptr;
-  }
-  return std::move(std::get<0>(opened));
-}
-
 std::string fixed(double v, int digits) {
   char buf[48];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
@@ -56,16 +43,13 @@ void LogsCommand::add_to(CLI::App& logs) {
 }
 
 int LogsCommand::run(std::ostream& out, std::ostream& err) const {
-  auto lifetime = store::parse_lifetime(since_);
-  if (!lifetime) {
-    err << "--since '" << since_ << "' is not a duration: a count and a unit, e.g. 90m, 12h, 7d\n";
-    return 1;
-  }
+  const auto since_ms = since_start_ms(since_, err);
+  if (!since_ms) return 1;
   auto c = load_config(config_path_, err);
   if (!c) return 1;
-  auto records = open_records(*c, config_path_, err);
+  auto records = open_records(*c, config_path_, "records are kept", err);
   if (!records) return 1;
-  auto rows = records->inference(model_, limit::system_now_ms() - *lifetime * 1000, std::size_t(limit_));
+  auto rows = records->inference(model_, *since_ms, std::size_t(limit_));
   if (auto* e = std::get_if<std::string>(&rows)) {
     err << *e << '\n';
     return 1;
@@ -130,7 +114,7 @@ void AuditCommand::add_to(CLI::App& audit) {
 int AuditCommand::run(std::ostream& out, std::ostream& err) const {
   auto c = load_config(config_path_, err);
   if (!c) return 1;
-  auto records = open_records(*c, config_path_, err);
+  auto records = open_records(*c, config_path_, "records are kept", err);
   if (!records) return 1;
   auto verdict = records->verify_audit();
   if (auto* e = std::get_if<std::string>(&verdict)) {

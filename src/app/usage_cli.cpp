@@ -7,8 +7,6 @@
 #include <ostream>
 
 #include "app/cli_common.h"
-#include "limit/clock.h"
-#include "store/key_rules.h"
 #include "store/record_store.h"
 
 namespace gatehouse::app {
@@ -44,29 +42,18 @@ void UsageCommand::add_to(CLI::App& usage) {
 }
 
 int UsageCommand::run(std::ostream& out, std::ostream& err) const {
-  auto lifetime = store::parse_lifetime(since_);
-  if (!lifetime) {
-    err << "--since '" << since_ << "' is not a duration: a count and a unit, e.g. 90m, 12h, 7d\n";
-    return 1;
-  }
+  const auto since_ms = since_start_ms(since_, err);
+  if (!since_ms) return 1;
   auto c = load_config(config_path_, err);
   if (!c) return 1;
-  if (c->store.sqlite_path.empty()) {
-    err << config_path_ << " names no store: usage is recorded only with\n  store:\n    sqlite: \"./gatehouse.db\"\n";
-    return 1;
-  }
-  auto opened = store::open_sqlite_records(c->store.sqlite_path);
-  if (auto* e = std::get_if<std::string>(&opened)) {
-    err << *e << '\n';
-    return 1;
-  }
-  auto& records = *std::get<0>(opened);
+  auto opened = open_records(*c, config_path_, "usage is recorded", err);
+  if (!opened) return 1;
+  auto& records = *opened;
   const store::UsageGroup by = by_ == "key"     ? store::UsageGroup::kKey
                                : by_ == "user"  ? store::UsageGroup::kUser
                                : by_ == "model" ? store::UsageGroup::kModel
                                                 : store::UsageGroup::kProject;
-  const std::int64_t since_ms = limit::system_now_ms() - *lifetime * 1000;
-  auto summary = records.summarize_usage(by, since_ms);
+  auto summary = records.summarize_usage(by, *since_ms);
   if (auto* e = std::get_if<std::string>(&summary)) {
     err << *e << '\n';
     return 1;
