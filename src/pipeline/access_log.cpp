@@ -85,8 +85,8 @@ void AccessLogStage::on_complete(const RequestContext& ctx) const noexcept {
     field(line, "user", ctx.user);
     field(line, "project", ctx.project);
     field(line, "model", ctx.model.substr(0, 256));
-    field(line, "target", ctx.served_model && ctx.attempts > 0 ? std::string_view(ctx.served_model->name) : "");
-    field(line, "provider", ctx.attempts > 0 ? std::string_view(ctx.provider) : "");
+    field(line, "target", ctx.attempted_model() ? std::string_view(ctx.attempted_model()->name) : "");
+    field(line, "provider", ctx.attempted_provider());
     field(line, "attempts", static_cast<long long>(ctx.attempts));
     field(line, "stream", ctx.stream);
     field(line, "error", ctx.error_code);

@@ -118,6 +118,14 @@ struct RequestContext {
   bool upstream_answered = false;  // a provider accepted the request (2xx head): it may bill it
   Usage usage;                     // what the provider reported (or the estimate, when it did not)
   double cost_usd = 0;             // from usage and served_model's price
+
+  // What the records say of the request (access log, usage and inference rows, metrics, spans):
+  // who called — the key's name, else the JWT user;
+  const std::string& requester() const { return key_name.empty() ? user : key_name; }
+  // the target that served it (or was tried last), only once an attempt was made (served_model
+  // is set before a target is skipped, as cooling or switched off), and its provider.
+  const config::ModelConfig* attempted_model() const { return attempts > 0 ? served_model : nullptr; }
+  std::string_view attempted_provider() const { return attempted_model() ? std::string_view(provider) : std::string_view(); }
 };
 
 }  // namespace gatehouse::pipeline

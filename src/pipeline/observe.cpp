@@ -47,7 +47,7 @@ void MetricsStage::on_complete(const RequestContext& ctx) const noexcept {
     record::RequestObservation o;
     // Only configured names become label values: a client cannot grow the series.
     o.model = ctx.model_config ? std::string_view(ctx.model_config->name) : std::string_view();
-    o.provider = ctx.served_model && ctx.attempts > 0 ? std::string_view(ctx.provider) : std::string_view();
+    o.provider = ctx.attempted_provider();
     o.shape = shape_name(ctx.shape);
     o.status = ctx.status;
     o.stream = ctx.stream;
@@ -129,11 +129,11 @@ void TracingStage::on_complete(const RequestContext& ctx) const noexcept {
     if (!ctx.model.empty()) {
       attr("gen_ai.operation.name", operation);
       attr("gen_ai.request.model", ctx.model);
-      if (ctx.served_model && ctx.attempts > 0) {
+      if (const auto* served = ctx.attempted_model()) {
         const auto& p = ctx.config->providers.find(ctx.provider);
         if (p != ctx.config->providers.end()) attr("gen_ai.system", std::string(genai_system(p->second.kind)));
-        attr("gen_ai.response.model", ctx.served_model->upstream_model);
-        attr("gatehouse.target", ctx.served_model->name);
+        attr("gen_ai.response.model", served->upstream_model);
+        attr("gatehouse.target", served->name);
       }
       if (ctx.max_tokens > 0) attr("gen_ai.request.max_tokens", std::int64_t(ctx.max_tokens));
       if (ctx.usage.known || ctx.usage.estimated) {

@@ -50,13 +50,13 @@ void InferenceLogStage::on_complete(const RequestContext& ctx) const noexcept {
     store::InferenceRecord r;
     r.request_id = ctx.request_id;
     r.request_time_ms = ctx.started_unix_ms;
-    r.requester = !ctx.key_name.empty() ? ctx.key_name : ctx.user;
+    r.requester = ctx.requester();
     r.key_name = ctx.key_name;
     r.user = ctx.user;
     r.project = ctx.project;
     r.model = ctx.model;
-    r.served_model = ctx.served_model && ctx.attempts > 0 ? ctx.served_model->name : std::string();
-    r.provider = ctx.attempts > 0 ? ctx.provider : std::string();
+    r.served_model = ctx.attempted_model() ? ctx.attempted_model()->name : std::string();
+    r.provider = ctx.attempted_provider();
     r.status_code = ctx.status;
     r.execution_duration_ms = ms_between(ctx.started, now);
     r.upstream_duration_ms = double(ctx.upstream_time.count()) / 1000.0;

@@ -12,13 +12,13 @@ void UsageRecordStage::on_complete(const RequestContext& ctx) const noexcept {
     r.request_time_ms = ctx.started_unix_ms;
     r.key_name = ctx.key_name;
     r.user = ctx.user;
-    r.requester = !ctx.key_name.empty() ? ctx.key_name : ctx.user;
+    r.requester = ctx.requester();
     r.project = ctx.project;
     r.end_user = ctx.end_user;
     r.usage_project = ctx.usage_project;
     r.model = ctx.model;
-    r.served_model = ctx.served_model && ctx.attempts > 0 ? ctx.served_model->name : std::string();
-    r.provider = ctx.served_model && ctx.attempts > 0 ? ctx.provider : std::string();
+    r.served_model = ctx.attempted_model() ? ctx.attempted_model()->name : std::string();
+    r.provider = ctx.attempted_provider();
     r.input_tokens = ctx.usage.input_tokens;
     r.cached_input_tokens = ctx.usage.cached_input_tokens;
     r.output_tokens = ctx.usage.output_tokens;
