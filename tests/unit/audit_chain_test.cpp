@@ -73,6 +73,11 @@ struct Chain {
   explicit Chain(int n) {
     for (int first = 1; first <= n; first += 3) append(*store, first, std::min(n, first + 2));
   }
+  // Runs `sql` on the file behind the store's back (as a tamperer would).
+  void tamper(const std::string& sql) const {
+    RawDb raw(path);
+    raw.exec(sql);
+  }
 };
 
 // An intact chain verifies, however it was written.
@@ -142,10 +147,7 @@ TEST(AuditChain, TwoStoresOnOneFileChainAcrossEachOther) {
 TEST(AuditChain, AnEditedRowIsNamed) {
   Chain c(5);
   ASSERT_TRUE(c.store);
-  {
-    RawDb raw(c.path);
-    raw.exec("UPDATE audit SET actor = 'key ''mallory''' WHERE id = 3");
-  }
+  c.tamper("UPDATE audit SET actor = 'key ''mallory''' WHERE id = 3");
   AuditVerdict v = verify(*c.store);
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_id, 3);
@@ -157,10 +159,7 @@ TEST(AuditChain, AnEditedRowIsNamed) {
 TEST(AuditChain, EditedDetailOrTimeIsNamed) {
   Chain c(4);
   ASSERT_TRUE(c.store);
-  {
-    RawDb raw(c.path);
-    raw.exec(R"(UPDATE audit SET detail = '{"n":99}' WHERE id = 4)");
-  }
+  c.tamper(R"(UPDATE audit SET detail = '{"n":99}' WHERE id = 4)");
   AuditVerdict v = verify(*c.store);
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_id, 4);
@@ -178,10 +177,7 @@ TEST(AuditChain, EditedDetailOrTimeIsNamed) {
 TEST(AuditChain, ADeletedMiddleRowIsNamedMissing) {
   Chain c(5);
   ASSERT_TRUE(c.store);
-  {
-    RawDb raw(c.path);
-    raw.exec("DELETE FROM audit WHERE id = 3");
-  }
+  c.tamper("DELETE FROM audit WHERE id = 3");
   AuditVerdict v = verify(*c.store);
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_id, 3);
@@ -192,10 +188,7 @@ TEST(AuditChain, ADeletedMiddleRowIsNamedMissing) {
 TEST(AuditChain, ADeletedFirstRowIsNamedMissing) {
   Chain c(3);
   ASSERT_TRUE(c.store);
-  {
-    RawDb raw(c.path);
-    raw.exec("DELETE FROM audit WHERE id = 1");
-  }
+  c.tamper("DELETE FROM audit WHERE id = 1");
   AuditVerdict v = verify(*c.store);
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_id, 1);
@@ -206,10 +199,7 @@ TEST(AuditChain, ADeletedFirstRowIsNamedMissing) {
 TEST(AuditChain, ADeletedLastRowIsNamedByTheHead) {
   Chain c(5);
   ASSERT_TRUE(c.store);
-  {
-    RawDb raw(c.path);
-    raw.exec("DELETE FROM audit WHERE id = 5");
-  }
+  c.tamper("DELETE FROM audit WHERE id = 5");
   AuditVerdict v = verify(*c.store);
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_id, 5);
@@ -223,10 +213,7 @@ TEST(AuditChain, ADeletedLastRowIsNamedByTheHead) {
 TEST(AuditChain, ATruncatedTailStaysMissingAfterTheNextAppend) {
   Chain c(5);
   ASSERT_TRUE(c.store);
-  {
-    RawDb raw(c.path);
-    raw.exec("DELETE FROM audit WHERE id >= 4");
-  }
+  c.tamper("DELETE FROM audit WHERE id >= 4");
   append(*c.store, 6, 6);
   auto v = verify(*c.store);
   EXPECT_FALSE(v.intact);
@@ -237,10 +224,7 @@ TEST(AuditChain, ATruncatedTailStaysMissingAfterTheNextAppend) {
 TEST(AuditChain, DeletingEveryRowIsFound) {
   Chain c(4);
   ASSERT_TRUE(c.store);
-  {
-    RawDb raw(c.path);
-    raw.exec("DELETE FROM audit");
-  }
+  c.tamper("DELETE FROM audit");
   AuditVerdict v = verify(*c.store);
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_id, 1);
@@ -250,10 +234,7 @@ TEST(AuditChain, DeletingEveryRowIsFound) {
 TEST(AuditChain, ADeletedHeadRecordIsFound) {
   Chain c(2);
   ASSERT_TRUE(c.store);
-  {
-    RawDb raw(c.path);
-    raw.exec("DELETE FROM meta WHERE name = 'audit.head'");
-  }
+  c.tamper("DELETE FROM meta WHERE name = 'audit.head'");
   AuditVerdict v = verify(*c.store);
   EXPECT_FALSE(v.intact);
   EXPECT_NE(v.problem.find("head"), std::string::npos) << v.problem;

@@ -3,11 +3,18 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
+#include "config/env.h"
 #include "config/load.h"
 
 namespace gatehouse::test_util {
+
+// An environment with no variables set (a test's config names none it relies on).
+inline config::EnvLookup no_env() {
+  return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+}
 
 // The diagnostics as "test.yaml:LINE:COL: message" lines, for failure output and searching.
 inline std::string all(const config::LoadResult& r) {

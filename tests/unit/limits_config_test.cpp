@@ -9,9 +9,7 @@
 namespace gatehouse::config {
 namespace {
 
-EnvLookup no_env() {
-  return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-}
+using test_util::no_env;
 
 // Lines 1-10; what a test appends starts on line 11.
 const std::string kBase = R"(providers:

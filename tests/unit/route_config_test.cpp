@@ -7,9 +7,7 @@
 namespace gatehouse::config {
 namespace {
 
-EnvLookup no_env() {
-  return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-}
+using test_util::no_env;
 
 // Lines 1-8; what a test appends (more entries under models, indented two spaces) starts on line 9.
 const std::string kBase = R"(providers:

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/load.h"
+#include "diagnostics_util.h"
 #include "route/router.h"
 
 namespace gatehouse::route {
@@ -15,9 +16,7 @@ namespace {
 
 using std::chrono::microseconds;
 
-config::EnvLookup no_env() {
-  return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-}
+using test_util::no_env;
 
 const std::string kConfig = R"(providers:
   p1: {kind: openai-compatible, base_url: "http://127.0.0.1:9901/v1"}
