@@ -3,6 +3,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <charconv>
 
 #include "api/openai.h"
 
@@ -118,6 +120,56 @@ bool read_upstream_error(std::string_view body, Error& error) {
   error.message = std::move(message);
   error.upstream_body = std::string(body);
   return true;
+}
+
+namespace {
+
+// A provider's own message from a non-OpenAI error body ({"message"}, {"error_code","message"},
+// {"error":"text"}), cut short; empty when there is none.
+std::string provider_message(std::string_view body) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return {};
+  const auto& o = v.get_object();
+  std::string out;
+  if (auto* m = o.if_contains("message"); m && m->is_string()) out = std::string(m->get_string());
+  if (auto* e = o.if_contains("error"); out.empty() && e && e->is_string()) out = std::string(e->get_string());
+  if (auto* c = o.if_contains("error_code"); c && c->is_string()) {
+    out = std::string(c->get_string()) + (out.empty() ? "" : ": " + out);
+  }
+  if (out.size() > 500) out = out.substr(0, 500) + "...";
+  return out;
+}
+
+}  // namespace
+
+Error upstream_status_error(unsigned status, std::string_view body, std::string_view retry_after,
+                            std::string_view provider) {
+  Error e;
+  e.kind = status == 429 ? ErrorKind::kRateLimited : ErrorKind::kUpstreamStatus;
+  e.source = ErrorSource::kUpstream;
+  e.retryable = status == 429 || status >= 500 || status == 401 || status == 403;
+  e.status = int(status);
+  if (!retry_after.empty()) {
+    int s = -1;
+    auto [p, ec] = std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), s);
+    if (ec == std::errc() && s >= 0) e.retry_after_s = s;
+  }
+  e.upstream_status = int(status);
+  if (status == 401 || status == 403) {
+    e.status = 502;
+    e.code = "upstream_auth_failed";
+    e.message = "provider '" + std::string(provider) + "' refused the gateway's credential (HTTP " +
+                std::to_string(status) + "); the gateway operator must fix providers." +
+                std::string(provider) + ".auth";
+    return e;
+  }
+  if (api::read_upstream_error(body, e)) return e;
+  e.code = status == 429 ? "rate_limit_exceeded" : "upstream_error";
+  std::string detail = provider_message(body);
+  e.message = "provider '" + std::string(provider) + "' answered HTTP " + std::to_string(status) +
+              (detail.empty() ? "" : ": " + detail);
+  return e;
 }
 
 }  // namespace gatehouse::api

@@ -28,4 +28,13 @@ std::string_view databricks_error_code(const Error& error);
 // leaving `error` alone, when the body is none of them.
 bool read_upstream_error(std::string_view body, Error& error);
 
+// Maps an upstream error answer (status >= 400) to the error the client gets, with the
+// upstream's status: the provider's own message and code (an error body in OpenAI's, Anthropic's
+// or Databricks' shape is read, and relayed as it is to a client of the same shape); anything
+// else is wrapped. A 401/403 means the gateway's provider credential was refused, which is not
+// the client's fault: 502 — and retryable (another target's credential may work), as are 429s
+// and 5xx.
+Error upstream_status_error(unsigned status, std::string_view body, std::string_view retry_after,
+                            std::string_view provider);
+
 }  // namespace gatehouse::api

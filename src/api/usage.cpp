@@ -61,7 +61,7 @@ std::string_view event_data(std::string_view event) {
 
 }  // namespace
 
-Usage read_usage(UsageWire wire, std::string_view body) {
+Usage read_usage(ApiShape shape, std::string_view body) {
   Usage out;
   if (body.find("\"usage\"") == std::string_view::npos) return out;
   Padded p(body);
@@ -70,7 +70,7 @@ Usage read_usage(UsageWire wire, std::string_view body) {
   if (parser.iterate(p.text.data(), p.text.size(), p.text.capacity()).get(doc)) return out;
   od::object usage;
   if (doc.find_field_unordered("usage").get_object().get(usage)) return out;
-  if (wire == UsageWire::kOpenAI) {
+  if (body_shape(shape) == ApiShape::kOpenAI) {
     read_openai_usage(usage, out);
     return out;
   }
@@ -88,7 +88,7 @@ Usage read_usage(UsageWire wire, std::string_view body) {
 
 bool StreamUsage::event(std::string_view event) {
   if (!failed_) {
-    if (wire_ == UsageWire::kAnthropic) {
+    if (anthropic_) {
       failed_ = event.starts_with("event: error") || event.starts_with("event:error");
     } else {
       // An error object is the whole event (`{"error":{...}}`): its first member, never a chunk's.
@@ -111,7 +111,7 @@ bool StreamUsage::event(std::string_view event) {
   od::object root;
   if (doc.get_object().get(root)) return false;
 
-  if (wire_ == UsageWire::kOpenAI) {
+  if (!anthropic_) {
     // Field order is the provider's: look the members up by name.
     bool empty_choices = false;
     od::array choices;
@@ -152,7 +152,7 @@ bool StreamUsage::event(std::string_view event) {
   return false;
 }
 
-std::string with_stream_usage(std::string_view body, CanonicalRequest& req) {
+std::string with_stream_usage(std::string_view body, Spans& req) {
   std::string member;
   std::size_t begin = req.object_start, end = req.object_start;
   if (req.stream_options_length > 0) {
@@ -196,6 +196,11 @@ std::string with_stream_usage(std::string_view body, CanonicalRequest& req) {
   }
   req.stream_options_offset = begin;
   req.stream_options_length = member_length;
+  return out;
+}
+
+std::string with_stream_usage(std::string_view body, CanonicalRequest& req) {
+  std::string out = with_stream_usage(body, static_cast<Spans&>(req));
   req.include_usage = true;
   return out;
 }

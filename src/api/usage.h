@@ -6,23 +6,20 @@
 #include <string>
 #include <string_view>
 
-#include "api/openai.h"
+#include "api/request.h"
 #include "core/usage.h"
 
 namespace gatehouse::api {
 
-// The wire shape a provider answers in.
-enum class UsageWire { kOpenAI, kAnthropic };
-
 // The usage of a whole answer (chat completion, embeddings, Anthropic message); known = false
 // when the body has none.
-Usage read_usage(UsageWire wire, std::string_view body);
+Usage read_usage(ApiShape shape, std::string_view body);
 
 // Follows a stream's events and keeps the latest usage: OpenAI's final usage chunk (or the
 // running usage Databricks puts on every chunk), Anthropic's message_start and message_delta.
 class StreamUsage {
  public:
-  explicit StreamUsage(UsageWire wire) : wire_(wire) {}
+  explicit StreamUsage(ApiShape shape) : anthropic_(body_shape(shape) == ApiShape::kAnthropic) {}
   // Reads one server-sent event (with its blank line). True when the event is an OpenAI chunk
   // that only carries usage (`"choices": []`): a client that did not ask for usage must not see it.
   bool event(std::string_view event);
@@ -32,7 +29,7 @@ class StreamUsage {
   bool failed() const { return failed_; }
 
  private:
-  UsageWire wire_;
+  bool anthropic_;  // the provider speaks Anthropic's shape (else OpenAI's)
   Usage usage_;
   bool failed_ = false;
   long long anthropic_input_ = 0, anthropic_cache_read_ = 0, anthropic_cache_write_ = 0;
@@ -40,6 +37,8 @@ class StreamUsage {
 
 // `body` (an OpenAI chat request) with stream_options.include_usage set to true, other
 // stream_options members kept; `req`'s spans are moved to match the new body.
+std::string with_stream_usage(std::string_view body, Spans& req);
+// The same for a decoded request, which then says it asks for usage (include_usage).
 std::string with_stream_usage(std::string_view body, CanonicalRequest& req);
 
 }  // namespace gatehouse::api

@@ -6,7 +6,9 @@
 #include "record/metrics.h"
 #include "record/trace.h"
 #include "record/writer.h"
+#include "provider/oauth.h"
 #include "route/health.h"
+#include "runtime/worker_pools.h"
 #include "pipeline/kill_switch.h"
 #include "store/key_store.h"
 #include "store/key_watcher.h"
@@ -40,14 +42,17 @@ std::optional<std::string> load_spend(store::RecordStore& records, std::shared_p
 
 }  // namespace
 
-std::variant<pipeline::Services, std::string> make_services(const config::Config& config,
-                                                            const pipeline::Services* previous) {
-  pipeline::Services s;
+std::variant<runtime::Services, std::string> make_services(const config::Config& config,
+                                                           const runtime::Services* previous) {
+  runtime::Services s;
   s.kills = previous ? previous->kills : std::make_shared<pipeline::KillSwitch>();
   // Rate-limit windows outlive reloads: a reload never resets a limit.
   s.limiter = previous ? previous->limiter : std::make_shared<limit::InProcessLimiter>();
   // So does what is known of route targets' health (a target in cooldown stays in it).
   s.health = previous ? previous->health : std::make_shared<route::TargetHealth>();
+  // So do OAuth tokens and upstream connections (per worker).
+  s.oauth = previous ? previous->oauth : std::make_shared<provider::OAuthSources>();
+  s.pools = previous ? previous->pools : std::make_shared<runtime::WorkerPools>();
   // Counters never go back to zero on a reload.
   s.metrics = previous ? previous->metrics : std::make_shared<record::Metrics>();
   if (config.tracing.enabled) {

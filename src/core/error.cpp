@@ -43,7 +43,7 @@ Error Error::upstream_connect(std::string message) {
               "upstream_unreachable");
 }
 Error Error::upstream_reset(std::string message) {
-  return make(ErrorKind::kUpstreamReset, ErrorSource::kUpstream, false, 502, std::move(message),
+  return make(ErrorKind::kUpstreamReset, ErrorSource::kUpstream, true, 502, std::move(message),
               "upstream_disconnected");
 }
 Error Error::upstream_timeout(std::string message) {
@@ -51,7 +51,7 @@ Error Error::upstream_timeout(std::string message) {
               "upstream_timeout");
 }
 Error Error::upstream_protocol(std::string message) {
-  return make(ErrorKind::kUpstreamProtocol, ErrorSource::kUpstream, false, 502, std::move(message),
+  return make(ErrorKind::kUpstreamProtocol, ErrorSource::kUpstream, true, 502, std::move(message),
               "upstream_bad_response");
 }
 Error Error::internal(std::string message) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/shape.h"
+
 namespace gatehouse {
 
 // What went wrong, independent of the API shape the client spoke.
@@ -25,12 +27,6 @@ enum class ErrorKind {
   kInternal,          // a bug: counted and logged
 };
 
-// The API shapes clients speak (ingress) and errors come in.
-enum class ApiShape : unsigned char {
-  kOpenAI,      // {"error":{"message","type","param","code"}}
-  kAnthropic,   // {"type":"error","error":{"type","message"}}
-  kDatabricks,  // {"error_code","message"}
-};
 
 // Who caused it: decides whether the client may retry and whether a fallback makes sense.
 enum class ErrorSource { kClient, kGateway, kUpstream };
@@ -38,6 +34,9 @@ enum class ErrorSource { kClient, kGateway, kUpstream };
 struct Error {
   ErrorKind kind = ErrorKind::kInternal;
   ErrorSource source = ErrorSource::kGateway;
+  // Another attempt — this target again or another — may succeed: a timeout, a connection that
+  // failed or broke, a 5xx or 429, a credential the provider refused. The one field a route's
+  // retry and fallback decision reads first (route::failure_class): false ends a route at once.
   bool retryable = false;
   int status = 500;
   std::string message;      // says what to fix; never contains a credential

@@ -69,39 +69,39 @@ double ms(std::chrono::microseconds d) { return double(d.count()) / 1000.0; }
 
 AccessLogStage::AccessLogStage() : logger_(spdlog::get("access")) {}
 
-void AccessLogStage::on_complete(const RequestContext& ctx) const noexcept {
+void AccessLogStage::on_complete(RequestContext& ctx) const noexcept {
   try {
     const auto now = std::chrono::steady_clock::now();
-    const auto total = std::chrono::duration_cast<std::chrono::microseconds>(now - ctx.started);
+    const auto total = std::chrono::duration_cast<std::chrono::microseconds>(now - ctx.ingress.started);
     std::string line;
     line.reserve(512);
     // The access logger's pattern opens the object with its timestamp: {"ts":"...",
     line += "\"type\":\"access\"";
-    field(line, "request_id", ctx.request_id);
-    field(line, "method", ctx.method);
-    field(line, "path", ctx.path.substr(0, 256));
-    field(line, "status", static_cast<long long>(ctx.status));
-    field(line, "key", ctx.key_name);
-    field(line, "user", ctx.user);
-    field(line, "project", ctx.project);
-    field(line, "model", ctx.model.substr(0, 256));
+    field(line, "request_id", ctx.ingress.request_id);
+    field(line, "method", ctx.ingress.method);
+    field(line, "path", ctx.ingress.path.substr(0, 256));
+    field(line, "status", static_cast<long long>(ctx.outcome.status));
+    field(line, "key", ctx.identity.key_name);
+    field(line, "user", ctx.identity.user);
+    field(line, "project", ctx.identity.project);
+    field(line, "model", ctx.request.model.substr(0, 256));
     field(line, "target", ctx.attempted_model() ? std::string_view(ctx.attempted_model()->name) : "");
     field(line, "provider", ctx.attempted_provider());
-    field(line, "attempts", static_cast<long long>(ctx.attempts));
-    field(line, "stream", ctx.stream);
-    field(line, "error", ctx.error_code);
+    field(line, "attempts", static_cast<long long>(ctx.upstream.attempts));
+    field(line, "stream", ctx.request.stream);
+    field(line, "error", ctx.outcome.error_code);
     field(line, "total_ms", ms(total), 3);
-    field(line, "upstream_ms", ms(ctx.upstream_time), 3);
-    field(line, "overhead_ms", ms(total - ctx.upstream_time), 3);
-    if (ctx.first_token != std::chrono::steady_clock::time_point{}) {
-      field(line, "ttft_ms", ms(std::chrono::duration_cast<std::chrono::microseconds>(ctx.first_token - ctx.started)), 3);
+    field(line, "upstream_ms", ms(ctx.upstream.upstream_time), 3);
+    field(line, "overhead_ms", ms(total - ctx.upstream.upstream_time), 3);
+    if (ctx.upstream.first_token != std::chrono::steady_clock::time_point{}) {
+      field(line, "ttft_ms", ms(std::chrono::duration_cast<std::chrono::microseconds>(ctx.upstream.first_token - ctx.ingress.started)), 3);
     }
-    if (ctx.usage.known || ctx.usage.estimated) {
-      field(line, "input_tokens", ctx.usage.input_tokens);
-      field(line, "output_tokens", ctx.usage.output_tokens);
-      field(line, "cost_usd", ctx.cost_usd, 6);
+    if (ctx.accounting.usage.known || ctx.accounting.usage.estimated) {
+      field(line, "input_tokens", ctx.accounting.usage.input_tokens);
+      field(line, "output_tokens", ctx.accounting.usage.output_tokens);
+      field(line, "cost_usd", ctx.accounting.cost_usd, 6);
     }
-    field(line, "client_gone", ctx.client_gone);
+    field(line, "client_gone", ctx.upstream.client_gone);
     line += '}';
     // The access logger writes the line as it is (one JSON object per line, on stderr, through
     // spdlog's background thread); without one (tests), the default logger does.

@@ -17,7 +17,7 @@ class AccessLogStage final : public Stage {
  public:
   AccessLogStage();
   std::string_view name() const override { return "access_log"; }
-  void on_complete(const RequestContext& ctx) const noexcept override;
+  void on_complete(RequestContext& ctx) const noexcept override;
 
  private:
   std::shared_ptr<spdlog::logger> logger_;  // spdlog's "access" logger (app/main.cpp), or null

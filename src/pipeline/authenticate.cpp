@@ -16,8 +16,9 @@ std::string digest_key(const config::Sha256& d) {
 }
 }  // namespace
 
-AuthenticateStage::AuthenticateStage(const config::Config& config, const Services& services)
-    : config_(config), services_(services) {
+AuthenticateStage::AuthenticateStage(const config::Config& config, std::shared_ptr<const identity::JwtVerifier> jwt,
+                                     std::shared_ptr<const store::KeyWatcher> stored_keys)
+    : config_(config), jwt_(std::move(jwt)), stored_keys_(std::move(stored_keys)) {
   for (const auto& k : config.keys) by_digest_.emplace(digest_key(k.sha256), Entry{k.sha256, &k});
 }
 
@@ -25,11 +26,11 @@ void AuthenticateStage::assign_role(RequestContext& ctx, const std::string& role
   if (role.empty()) return;
   auto it = config_.roles.find(role);
   if (it == config_.roles.end()) return;  // a stored key whose role was since removed: none
-  for (const auto* r : ctx.roles) {
+  for (const auto* r : ctx.identity.roles) {
     if (r == &it->second) return;
   }
-  ctx.roles.push_back(&it->second);
-  ctx.role_names += (ctx.role_names.empty() ? "" : ", ") + role;
+  ctx.identity.roles.push_back(&it->second);
+  ctx.identity.role_names += (ctx.identity.role_names.empty() ? "" : ", ") + role;
 }
 
 std::string_view AuthenticateStage::bearer_token(std::string_view authorization) {
@@ -46,31 +47,31 @@ std::string_view AuthenticateStage::bearer_token(std::string_view authorization)
 }
 
 Decision AuthenticateStage::on_request(RequestContext& ctx) const {
-  const bool anthropic = ctx.shape == ApiShape::kAnthropic;
+  const bool anthropic = ctx.ingress.shape == ApiShape::kAnthropic;
   std::string_view key;
-  if (!ctx.authorization.empty()) {
-    key = bearer_token(ctx.authorization);
+  if (!ctx.ingress.authorization.empty()) {
+    key = bearer_token(ctx.ingress.authorization);
     if (key.empty()) {
       return Error::unauthenticated(
           "the Authorization header must be 'Bearer <key>' with your Gatehouse key");
     }
-  } else if (!ctx.api_key.empty()) {
-    key = ctx.api_key;  // Anthropic clients send x-api-key
+  } else if (!ctx.ingress.api_key.empty()) {
+    key = ctx.ingress.api_key;  // Anthropic clients send x-api-key
   } else {
     return Error::unauthenticated(
         anthropic ? "no API key: send your Gatehouse key as 'x-api-key: <key>' or 'Authorization: Bearer <key>'"
                   : "no API key: send your Gatehouse key as 'Authorization: Bearer <key>'");
   }
-  ctx.bearer = key;
+  ctx.identity.bearer = key;
 
-  if (services_.jwt && identity::looks_like_jwt(key)) {
-    auto verified = services_.jwt->verify(key);
+  if (jwt_ && identity::looks_like_jwt(key)) {
+    auto verified = jwt_->verify(key);
     if (auto* e = std::get_if<Error>(&verified)) return std::move(*e);
     auto& id = std::get<identity::Identity>(verified);
-    ctx.jwt = true;
-    ctx.user = std::move(id.user);
-    ctx.groups = std::move(id.groups);
-    for (const auto& g : ctx.groups) {
+    ctx.identity.jwt = true;
+    ctx.identity.user = std::move(id.user);
+    ctx.identity.groups = std::move(id.groups);
+    for (const auto& g : ctx.identity.groups) {
       if (auto it = config_.groups.find(g); it != config_.groups.end()) assign_role(ctx, it->second);
     }
     return std::nullopt;
@@ -80,19 +81,19 @@ Decision AuthenticateStage::on_request(RequestContext& ctx) const {
   if (auto it = by_digest_.find(digest_key(digest));
       it != by_digest_.end() &&
       CRYPTO_memcmp(it->second.digest.data(), digest.data(), digest.size()) == 0) {
-    ctx.key_name = it->second.key->name;
-    ctx.project = it->second.key->project;
+    ctx.identity.key_name = it->second.key->name;
+    ctx.identity.project = it->second.key->project;
     assign_role(ctx, it->second.key->role);
     return std::nullopt;
   }
-  if (services_.stored_keys) {
-    auto index = services_.stored_keys->current();
+  if (stored_keys_) {
+    auto index = stored_keys_->current();
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
     if (const auto* stored = index ? index->find(digest, now) : nullptr) {
-      ctx.key_name = stored->name;
-      ctx.project = stored->project;
+      ctx.identity.key_name = stored->name;
+      ctx.identity.project = stored->project;
       assign_role(ctx, stored->role);
       return std::nullopt;
     }

@@ -5,8 +5,16 @@
 #include <vector>
 
 #include "config/config.h"
-#include "pipeline/pipeline.h"
+#include <memory>
+
 #include "pipeline/stage.h"
+
+namespace gatehouse::identity {
+class JwtVerifier;
+}
+namespace gatehouse::store {
+class KeyWatcher;
+}
 
 namespace gatehouse::pipeline {
 
@@ -21,7 +29,10 @@ namespace gatehouse::pipeline {
 // No I/O per request.
 class AuthenticateStage final : public Stage {
  public:
-  AuthenticateStage(const config::Config& config, const Services& services);
+  // `jwt` (null without auth.jwt) verifies tokens; `stored_keys` (null without a store) holds the
+  // store's keys.
+  AuthenticateStage(const config::Config& config, std::shared_ptr<const identity::JwtVerifier> jwt,
+                    std::shared_ptr<const store::KeyWatcher> stored_keys);
   std::string_view name() const override { return "authenticate"; }
   Decision on_request(RequestContext& ctx) const override;
 
@@ -37,7 +48,8 @@ class AuthenticateStage final : public Stage {
   void assign_role(RequestContext& ctx, const std::string& role) const;
 
   const config::Config& config_;
-  Services services_;
+  std::shared_ptr<const identity::JwtVerifier> jwt_;
+  std::shared_ptr<const store::KeyWatcher> stored_keys_;
   std::unordered_map<std::string, Entry> by_digest_;
 };
 

@@ -36,7 +36,7 @@ BudgetStage::BudgetStage(const config::Config& config, limit::Budgets& ledger, r
 }
 
 Decision BudgetStage::on_routed(RequestContext& ctx) const {
-  if (!ctx.model_request) return std::nullopt;
+  if (!ctx.request.model_request) return std::nullopt;
   std::vector<limit::BudgetCheck> checks;
   std::vector<std::string> subjects;
   auto scope = [&](config::BudgetScope s, const std::string& value) {
@@ -52,21 +52,21 @@ Decision BudgetStage::on_routed(RequestContext& ctx) const {
                         std::string(config::to_string(s)) + " '" + value + "'"});
     }
   };
-  scope(config::BudgetScope::kKey, ctx.key_name);
-  scope(config::BudgetScope::kProject, ctx.project);
+  scope(config::BudgetScope::kKey, ctx.identity.key_name);
+  scope(config::BudgetScope::kProject, ctx.identity.project);
   if (subjects.empty()) return std::nullopt;
 
   Usage estimate;
-  estimate.input_tokens = ctx.estimated_input_tokens;
-  estimate.output_tokens = ctx.estimated_output_tokens;
+  estimate.input_tokens = ctx.request.estimated_input_tokens;
+  estimate.output_tokens = ctx.request.estimated_output_tokens;
   // Priced as the model that will serve it (a route's first target; the gateway sets it before
   // on_routed): a virtual model has no price of its own.
-  const config::ModelConfig* priced = ctx.served_model ? ctx.served_model : ctx.model_config;
+  const config::ModelConfig* priced = ctx.upstream.served_model ? ctx.upstream.served_model : ctx.request.model_config;
   const double estimated_cost = priced ? limit::cost_usd(priced->price, estimate) : 0;
   auto a = ledger_.admit(checks, std::move(subjects), estimated_cost);
   if (a.admitted) {
-    if (!checks.empty()) ctx.budget_decision = "admitted (" + std::to_string(checks.size()) + " budgets)";
-    ctx.budget_ticket = std::move(a.ticket);
+    if (!checks.empty()) ctx.accounting.budget_decision = "admitted (" + std::to_string(checks.size()) + " budgets)";
+    ctx.accounting.budget_ticket = std::move(a.ticket);
     return std::nullopt;
   }
   const auto& b = a.spent_budget;
@@ -83,15 +83,15 @@ Decision BudgetStage::on_routed(RequestContext& ctx) const {
   if (a.resets_in_s >= 0) e.retry_after_s = int(std::min<std::int64_t>(a.resets_in_s, 1 << 30));
   // The SDKs retry 429s by default: waiting out a budget takes hours, not seconds.
   ctx.response_headers.emplace_back("x-should-retry", "false");
-  ctx.refused_by = b.subject.starts_with("key:") ? "budget:key" : "budget:project";
-  ctx.budget_decision = "refused: " + e.message;
+  ctx.accounting.refused_by = b.subject.starts_with("key:") ? "budget:key" : "budget:project";
+  ctx.accounting.budget_decision = "refused: " + e.message;
   return e;
 }
 
-void BudgetStage::on_settled(const RequestContext& ctx) const noexcept {
-  if (!ctx.budget_ticket) return;
+void BudgetStage::on_settled(RequestContext& ctx) const noexcept {
+  if (!ctx.accounting.budget_ticket) return;
   try {
-    for (const auto& w : ledger_.settle(*ctx.budget_ticket, ctx.cost_usd)) {
+    for (const auto& w : ledger_.settle(*ctx.accounting.budget_ticket, ctx.accounting.cost_usd)) {
       if (metrics_) metrics_->budget_warning(w.budget.subject.starts_with("key:") ? "key" : "project");
       spdlog::warn("budget: {} has spent {} of its {} {} budget ({}%, warn_at {})", w.budget.label,
                    dollars(w.spent), std::string(limit::to_string(w.budget.period)), dollars(w.budget.usd),

@@ -28,8 +28,8 @@ class BudgetStage final : public Stage {
   BudgetStage(const config::Config& config, limit::Budgets& ledger, record::Metrics* metrics);
   std::string_view name() const override { return "budget"; }
   Decision on_routed(RequestContext& ctx) const override;
-  void on_settled(const RequestContext& ctx) const noexcept override;
-  void on_complete(const RequestContext& ctx) const noexcept override { on_settled(ctx); }
+  void on_settled(RequestContext& ctx) const noexcept override;
+  void on_complete(RequestContext& ctx) const noexcept override { on_settled(ctx); }
 
  private:
   limit::Budgets& ledger_;

@@ -75,7 +75,7 @@ const long long* LimitStage::find(config::LimitScope scope, const std::string& m
 
 Decision LimitStage::on_routed(RequestContext& ctx) const {
   if (rules_.empty()) return std::nullopt;
-  if (!ctx.model_request) return std::nullopt;
+  if (!ctx.request.model_request) return std::nullopt;
   using config::LimitScope;
   std::vector<limit::Requirement> reqs;
   static const std::string kDefault;
@@ -87,19 +87,19 @@ Decision LimitStage::on_routed(RequestContext& ctx) const {
       if (!l) l = find(scope, kDefault, m);
       if (l) reqs.push_back({metric, {{subject(scope, value), *l, label(scope, value)}}});
     };
-    single(LimitScope::kModel, ctx.model);
-    if (!ctx.project.empty()) single(LimitScope::kProject, ctx.project);
-    if (!ctx.key_name.empty()) {
-      single(LimitScope::kKey, ctx.key_name);
-    } else if (!ctx.user.empty()) {
+    single(LimitScope::kModel, ctx.request.model);
+    if (!ctx.identity.project.empty()) single(LimitScope::kProject, ctx.identity.project);
+    if (!ctx.identity.key_name.empty()) {
+      single(LimitScope::kKey, ctx.identity.key_name);
+    } else if (!ctx.identity.user.empty()) {
       // Databricks' precedence: the user's own limit, else its groups' (shared by each group's
       // members; refused only when every one is spent), else the default per-user limit.
-      if (const long long* own = find(LimitScope::kUser, ctx.user, m)) {
-        reqs.push_back({metric, {{subject(LimitScope::kUser, ctx.user), *own, label(LimitScope::kUser, ctx.user)}}});
+      if (const long long* own = find(LimitScope::kUser, ctx.identity.user, m)) {
+        reqs.push_back({metric, {{subject(LimitScope::kUser, ctx.identity.user), *own, label(LimitScope::kUser, ctx.identity.user)}}});
         continue;
       }
       limit::Requirement groups{metric, {}};
-      for (const auto& g : ctx.groups) {
+      for (const auto& g : ctx.identity.groups) {
         const long long* l = find(LimitScope::kGroup, g, m);
         if (!l) l = find(LimitScope::kGroup, kDefault, m);
         if (l) groups.options.push_back({subject(LimitScope::kGroup, g), *l, label(LimitScope::kGroup, g)});
@@ -107,13 +107,13 @@ Decision LimitStage::on_routed(RequestContext& ctx) const {
       if (!groups.options.empty()) {
         reqs.push_back(std::move(groups));
       } else if (const long long* l = find(LimitScope::kUser, kDefault, m)) {
-        reqs.push_back({metric, {{subject(LimitScope::kUser, ctx.user), *l, label(LimitScope::kUser, ctx.user)}}});
+        reqs.push_back({metric, {{subject(LimitScope::kUser, ctx.identity.user), *l, label(LimitScope::kUser, ctx.identity.user)}}});
       }
     }
   }
   if (reqs.empty()) return std::nullopt;
 
-  const long long tokens = ctx.estimated_input_tokens + ctx.estimated_output_tokens;
+  const long long tokens = ctx.request.estimated_input_tokens + ctx.request.estimated_output_tokens;
   limit::Admission a = limiter_.admit(reqs, tokens);
   auto header = [&](const char* what, const limit::HeaderView& v) {
     if (!v.set) return;
@@ -127,22 +127,22 @@ Decision LimitStage::on_routed(RequestContext& ctx) const {
   if (!a.admitted) {
     if (a.retry_after_s < 0) ctx.response_headers.emplace_back("x-should-retry", "false");
     Error e = rejection(a);
-    ctx.refused_by = a.metric == Metric::kRequests ? "requests" : a.metric == Metric::kTokens ? "tokens" : "concurrency";
-    ctx.limit_decision = "refused: " + e.message;
+    ctx.accounting.refused_by = a.metric == Metric::kRequests ? "requests" : a.metric == Metric::kTokens ? "tokens" : "concurrency";
+    ctx.accounting.limit_decision = "refused: " + e.message;
     return e;
   }
-  ctx.limit_ticket = std::move(a.ticket);
-  ctx.limit_decision = "admitted (" + std::to_string(reqs.size()) + " limits, " + std::to_string(tokens) +
+  ctx.accounting.limit_ticket = std::move(a.ticket);
+  ctx.accounting.limit_decision = "admitted (" + std::to_string(reqs.size()) + " limits, " + std::to_string(tokens) +
                        " tokens reserved)";
   return std::nullopt;
 }
 
-void LimitStage::on_settled(const RequestContext& ctx) const noexcept {
-  if (!ctx.limit_ticket) return;
+void LimitStage::on_settled(RequestContext& ctx) const noexcept {
+  if (!ctx.accounting.limit_ticket) return;
   // What the provider reported; its estimate when it said nothing but may bill; nothing when the
   // request never reached a provider that accepted it.
-  const long long used = ctx.usage.known || ctx.usage.estimated ? ctx.usage.total() : 0;
-  limiter_.settle(*ctx.limit_ticket, used);
+  const long long used = ctx.accounting.usage.known || ctx.accounting.usage.estimated ? ctx.accounting.usage.total() : 0;
+  limiter_.settle(*ctx.accounting.limit_ticket, used);
 }
 
 }  // namespace gatehouse::pipeline

@@ -23,8 +23,8 @@ class LimitStage final : public Stage {
   LimitStage(const config::Config& config, limit::Limiter& limiter);
   std::string_view name() const override { return "limit"; }
   Decision on_routed(RequestContext& ctx) const override;
-  void on_settled(const RequestContext& ctx) const noexcept override;
-  void on_complete(const RequestContext& ctx) const noexcept override { on_settled(ctx); }
+  void on_settled(RequestContext& ctx) const noexcept override;
+  void on_complete(RequestContext& ctx) const noexcept override { on_settled(ctx); }
 
  private:
   // Per (scope, match): the limit of each metric (requests, tokens, concurrency; 0: none).

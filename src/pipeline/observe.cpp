@@ -12,15 +12,6 @@ double seconds_between(std::chrono::steady_clock::time_point a, std::chrono::ste
   return double(std::chrono::duration_cast<std::chrono::microseconds>(b - a).count()) / 1e6;
 }
 
-std::string_view shape_name(ApiShape s) {
-  switch (s) {
-    case ApiShape::kOpenAI: return "openai";
-    case ApiShape::kAnthropic: return "anthropic";
-    case ApiShape::kDatabricks: return "databricks";
-  }
-  return "openai";
-}
-
 // The GenAI semantic conventions' gen_ai.system for a provider kind.
 std::string_view genai_system(config::ProviderKind k) {
   switch (k) {
@@ -35,31 +26,31 @@ std::string_view genai_system(config::ProviderKind k) {
 
 Decision MetricsStage::on_request(RequestContext& ctx) const {
   metrics_.in_flight(1);
-  ctx.counted_in_flight = true;
+  ctx.records.counted_in_flight = true;
   return std::nullopt;
 }
 
-void MetricsStage::on_complete(const RequestContext& ctx) const noexcept {
+void MetricsStage::on_complete(RequestContext& ctx) const noexcept {
   // Probes, scrapes and unknown URLs are answered before on_request: not counted either way.
-  if (ctx.counted_in_flight) metrics_.in_flight(-1);
-  if (!ctx.model_request && ctx.model.empty()) return;
+  if (ctx.records.counted_in_flight) metrics_.in_flight(-1);
+  if (!ctx.request.model_request && ctx.request.model.empty()) return;
   try {
     record::RequestObservation o;
     // Only configured names become label values: a client cannot grow the series.
-    o.model = ctx.model_config ? std::string_view(ctx.model_config->name) : std::string_view();
+    o.model = ctx.request.model_config ? std::string_view(ctx.request.model_config->name) : std::string_view();
     o.provider = ctx.attempted_provider();
-    o.shape = shape_name(ctx.shape);
-    o.status = ctx.status;
-    o.stream = ctx.stream;
-    o.total_s = seconds_between(ctx.started, std::chrono::steady_clock::now());
-    o.upstream_s = double(ctx.upstream_time.count()) / 1e6;
-    if (ctx.first_token != std::chrono::steady_clock::time_point{}) o.ttft_s = seconds_between(ctx.started, ctx.first_token);
-    o.input_tokens = ctx.usage.input_tokens;
-    o.output_tokens = ctx.usage.output_tokens;
-    o.cost_usd = ctx.cost_usd;
-    o.error_code = ctx.error_code;
+    o.shape = traits(ctx.ingress.shape).name;
+    o.status = ctx.outcome.status;
+    o.stream = ctx.request.stream;
+    o.total_s = seconds_between(ctx.ingress.started, std::chrono::steady_clock::now());
+    o.upstream_s = double(ctx.upstream.upstream_time.count()) / 1e6;
+    if (ctx.upstream.first_token != std::chrono::steady_clock::time_point{}) o.ttft_s = seconds_between(ctx.ingress.started, ctx.upstream.first_token);
+    o.input_tokens = ctx.accounting.usage.input_tokens;
+    o.output_tokens = ctx.accounting.usage.output_tokens;
+    o.cost_usd = ctx.accounting.cost_usd;
+    o.error_code = ctx.outcome.error_code;
     metrics_.observe(o);
-    for (const auto& a : ctx.attempt_log) {
+    for (const auto& a : ctx.upstream.attempt_log) {
       // A fixed set of outcomes (a provider's own error codes would make unbounded series).
       std::string_view outcome = "ok";
       if (!a.error.empty()) {
@@ -72,23 +63,31 @@ void MetricsStage::on_complete(const RequestContext& ctx) const noexcept {
       }
       metrics_.observe(record::AttemptObservation{a.model, a.provider, outcome});
     }
-    if (ctx.refused_by.starts_with("budget:")) {
-      metrics_.budget_exceeded(std::string_view(ctx.refused_by).substr(7));
-    } else if (!ctx.refused_by.empty()) {
-      metrics_.rate_limited(ctx.refused_by);
+    if (ctx.accounting.refused_by.starts_with("budget:")) {
+      metrics_.budget_exceeded(std::string_view(ctx.accounting.refused_by).substr(7));
+    } else if (!ctx.accounting.refused_by.empty()) {
+      metrics_.rate_limited(ctx.accounting.refused_by);
     }
   } catch (...) {
   }
 }
 
+namespace {
+// The span id of each upstream attempt, by attempt number (1-based).
+struct AttemptSpans final : StageState {
+  std::vector<std::array<std::uint8_t, 8>> ids;
+};
+}  // namespace
+
 Decision TracingStage::on_request(RequestContext& ctx) const {
+  if (!exporter_) return std::nullopt;
   // Probes and scrapes are not traced (a Prometheus scraping every second is not news).
-  if (ctx.path == "/healthz" || ctx.path == "/readyz" || ctx.path == "/metrics" || ctx.path == "/v1/healthz" ||
-      ctx.path == "/v1/readyz") {
+  if (ctx.ingress.path == "/healthz" || ctx.ingress.path == "/readyz" || ctx.ingress.path == "/metrics" || ctx.ingress.path == "/v1/healthz" ||
+      ctx.ingress.path == "/v1/readyz") {
     return std::nullopt;
   }
-  auto& t = ctx.trace;
-  if (auto parent = parse_traceparent(ctx.traceparent)) {
+  auto& t = ctx.records.trace;
+  if (auto parent = parse_traceparent(ctx.ingress.traceparent)) {
     // The client's trace, and its decision whether to record it.
     t.sampled = parent->sampled;
     t.trace_id = parent->trace_id;
@@ -99,62 +98,78 @@ Decision TracingStage::on_request(RequestContext& ctx) const {
   }
   t.span_id = random_span_id();
   t.start_unix_ns = unix_now_ns() - std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                        std::chrono::steady_clock::now() - ctx.started)
+                                        std::chrono::steady_clock::now() - ctx.ingress.started)
                                         .count();
   return std::nullopt;
 }
 
-void TracingStage::on_complete(const RequestContext& ctx) const noexcept {
-  const auto& t = ctx.trace;
-  if (!t.sampled) return;
+Decision TracingStage::on_attempt(RequestContext& ctx) const {
+  auto& cur = ctx.upstream.current;
+  const auto& t = ctx.records.trace;
+  if (t.sampled) {
+    auto& spans = state<AttemptSpans>(ctx).ids;
+    spans.resize(std::max<std::size_t>(spans.size(), std::size_t(cur.number)));
+    spans[std::size_t(cur.number) - 1] = random_span_id();
+    cur.headers.emplace_back("traceparent", format_traceparent(t.trace_id, spans[std::size_t(cur.number) - 1], true));
+  } else if (!ctx.ingress.traceparent.empty() && parse_traceparent(ctx.ingress.traceparent)) {
+    cur.headers.emplace_back("traceparent", std::string(ctx.ingress.traceparent));
+  }
+  return std::nullopt;
+}
+
+void TracingStage::on_complete(RequestContext& ctx) const noexcept {
+  const auto& t = ctx.records.trace;
+  if (!exporter_ || !t.sampled) return;
   try {
     std::vector<record::Span> spans;
-    const std::string operation = !ctx.model_request ? "http"
-                                  : ctx.path.find("embeddings") != std::string_view::npos ? "embeddings"
+    const std::string operation = !ctx.request.model_request ? "http"
+                                  : ctx.ingress.path.find("embeddings") != std::string_view::npos ? "embeddings"
                                                                                          : "chat";
     record::Span s;
     s.trace_id = t.trace_id;
     s.span_id = t.span_id;
     s.parent_span_id = t.parent_span_id;
     s.kind = 2;  // server
-    s.name = ctx.model.empty() ? std::string(ctx.method) + " " + std::string(ctx.path.substr(0, 100))
-                               : operation + " " + ctx.model;
+    s.name = ctx.request.model.empty() ? std::string(ctx.ingress.method) + " " + std::string(ctx.ingress.path.substr(0, 100))
+                               : operation + " " + ctx.request.model;
     s.start_unix_ns = t.start_unix_ns;
     s.end_unix_ns = unix_now_ns();
     auto attr = [&](std::string k, auto v) { s.attributes.emplace_back(std::move(k), v); };
-    attr("http.request.method", std::string(ctx.method));
-    attr("url.path", std::string(ctx.path.substr(0, 200)));
-    attr("http.response.status_code", std::int64_t(ctx.status));
-    attr("gatehouse.request_id", ctx.request_id);
-    if (!ctx.model.empty()) {
+    attr("http.request.method", std::string(ctx.ingress.method));
+    attr("url.path", std::string(ctx.ingress.path.substr(0, 200)));
+    attr("http.response.status_code", std::int64_t(ctx.outcome.status));
+    attr("gatehouse.request_id", ctx.ingress.request_id);
+    if (!ctx.request.model.empty()) {
       attr("gen_ai.operation.name", operation);
-      attr("gen_ai.request.model", ctx.model);
+      attr("gen_ai.request.model", ctx.request.model);
       if (const auto* served = ctx.attempted_model()) {
-        const auto& p = ctx.config->providers.find(ctx.provider);
+        const auto& p = ctx.config->providers.find(ctx.upstream.provider);
         if (p != ctx.config->providers.end()) attr("gen_ai.system", std::string(genai_system(p->second.kind)));
         attr("gen_ai.response.model", served->upstream_model);
         attr("gatehouse.target", served->name);
       }
-      if (ctx.max_tokens > 0) attr("gen_ai.request.max_tokens", std::int64_t(ctx.max_tokens));
-      if (ctx.usage.known || ctx.usage.estimated) {
-        attr("gen_ai.usage.input_tokens", std::int64_t(ctx.usage.input_tokens));
-        attr("gen_ai.usage.output_tokens", std::int64_t(ctx.usage.output_tokens));
+      if (ctx.request.max_tokens > 0) attr("gen_ai.request.max_tokens", std::int64_t(ctx.request.max_tokens));
+      if (ctx.accounting.usage.known || ctx.accounting.usage.estimated) {
+        attr("gen_ai.usage.input_tokens", std::int64_t(ctx.accounting.usage.input_tokens));
+        attr("gen_ai.usage.output_tokens", std::int64_t(ctx.accounting.usage.output_tokens));
       }
-      attr("gatehouse.attempts", std::int64_t(ctx.attempts));
-      attr("gatehouse.stream", ctx.stream);
-      if (ctx.cost_usd > 0) attr("gatehouse.cost_usd", ctx.cost_usd);
+      attr("gatehouse.attempts", std::int64_t(ctx.upstream.attempts));
+      attr("gatehouse.stream", ctx.request.stream);
+      if (ctx.accounting.cost_usd > 0) attr("gatehouse.cost_usd", ctx.accounting.cost_usd);
     }
-    if (!ctx.key_name.empty()) attr("gatehouse.key", ctx.key_name);
-    if (!ctx.error_code.empty()) attr("error.type", ctx.error_code);
-    if (ctx.status >= 500 || ctx.status == 0) {
+    if (!ctx.identity.key_name.empty()) attr("gatehouse.key", ctx.identity.key_name);
+    if (!ctx.outcome.error_code.empty()) attr("error.type", ctx.outcome.error_code);
+    if (ctx.outcome.status >= 500 || ctx.outcome.status == 0) {
       s.status = 2;
-      s.status_message = ctx.error_code;
+      s.status_message = ctx.outcome.error_code;
     }
     spans.push_back(std::move(s));
-    for (const auto& a : ctx.attempt_log) {
+    const auto* attempt_spans = find_state<AttemptSpans>(ctx);
+    for (std::size_t i = 0; i < ctx.upstream.attempt_log.size(); ++i) {
+      const auto& a = ctx.upstream.attempt_log[i];
       record::Span c;
       c.trace_id = t.trace_id;
-      c.span_id = a.span_id;
+      c.span_id = attempt_spans && i < attempt_spans->ids.size() ? attempt_spans->ids[i] : random_span_id();
       c.parent_span_id = t.span_id;
       c.kind = 3;  // client
       c.name = operation + " " + a.upstream_model;
@@ -177,7 +192,7 @@ void TracingStage::on_complete(const RequestContext& ctx) const noexcept {
       }
       spans.push_back(std::move(c));
     }
-    exporter_.submit(std::move(spans));
+    exporter_->submit(std::move(spans));
   } catch (...) {
   }
 }

@@ -18,26 +18,29 @@ class MetricsStage final : public Stage {
   MetricsStage(const config::Config& config, record::Metrics& metrics) : config_(config), metrics_(metrics) {}
   std::string_view name() const override { return "metrics"; }
   Decision on_request(RequestContext& ctx) const override;
-  void on_complete(const RequestContext& ctx) const noexcept override;
+  void on_complete(RequestContext& ctx) const noexcept override;
 
  private:
   const config::Config& config_;
   record::Metrics& metrics_;
 };
 
-// OpenTelemetry traces (`tracing:`): in on_request, the request joins the client's trace (a valid
-// W3C traceparent, following its sampled flag) or starts one; each upstream attempt gets a child
-// span whose id goes upstream in traceparent (app/dispatch.cpp). In on_complete the spans, with
-// the GenAI semantic convention attributes, go to the exporter (never waiting).
+// Trace context and OpenTelemetry traces (`tracing:`). With an exporter, in on_request the
+// request joins the client's trace (a valid W3C traceparent, following its sampled flag) or
+// starts one; each upstream attempt gets a child span (on_attempt) whose id goes upstream in
+// traceparent; in on_complete the spans, with the GenAI semantic convention attributes, go to the
+// exporter (never waiting). Without one (tracing off) or for a request not sampled, a client's
+// valid traceparent is passed upstream as it came.
 class TracingStage final : public Stage {
  public:
-  explicit TracingStage(record::TraceExporter& exporter) : exporter_(exporter) {}
+  explicit TracingStage(record::TraceExporter* exporter) : exporter_(exporter) {}
   std::string_view name() const override { return "tracing"; }
   Decision on_request(RequestContext& ctx) const override;
-  void on_complete(const RequestContext& ctx) const noexcept override;
+  Decision on_attempt(RequestContext& ctx) const override;
+  void on_complete(RequestContext& ctx) const noexcept override;
 
  private:
-  record::TraceExporter& exporter_;
+  record::TraceExporter* exporter_;  // null: tracing off
 };
 
 }  // namespace gatehouse::pipeline

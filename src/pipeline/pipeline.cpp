@@ -1,66 +1,112 @@
 #include "pipeline/pipeline.h"
 
-#include "pipeline/access_log.h"
-#include "pipeline/authenticate.h"
-#include "pipeline/authorize.h"
-#include "pipeline/budget.h"
-#include "pipeline/limit.h"
-#include "pipeline/observe.h"
-#include "pipeline/records.h"
-#include "pipeline/usage_record.h"
-
 namespace gatehouse::pipeline {
 
-Pipeline Pipeline::build(const config::Config& config, const Services& services) {
-  Pipeline p;
-  // The order is code, not config. Each line says why it stands where it does.
-  // 1. Records first, so their on_complete runs last and sees every outcome, rejections included;
-  //    tracing's on_request first too, so that even a refused request is traced.
-  if (config.log.access_log) p.stages_.push_back(std::make_unique<AccessLogStage>());
-  if (config.metrics.enabled) p.stages_.push_back(std::make_unique<MetricsStage>(config, *services.metrics));
-  if (services.tracer) p.stages_.push_back(std::make_unique<TracingStage>(*services.tracer));
-  if (services.writer) p.stages_.push_back(std::make_unique<AuditStage>(*services.writer));
-  // 2. Identity before anything that depends on who is calling (limits, roles, budgets).
-  p.stages_.push_back(std::make_unique<AuthenticateStage>(config, services));
-  // 3. Authorization needs the identity (2) and the decoded request; it runs in on_routed, before
-  //    anything that spends (limits, budgets) so a denied request costs nothing.
-  p.stages_.push_back(std::make_unique<AuthorizeStage>(config, *services.kills));
-  // 4. Usage rows: its on_complete runs after the budget's and limit's (reverse order), once the
-  //    cost is settled; placed before them so a request they refuse still gets its row.
-  if (services.writer) p.stages_.push_back(std::make_unique<UsageRecordStage>(*services.writer));
-  // 5. The inference log decides before budgets and limits, so that their refusals are logged too.
-  if (services.writer && config.records.inference_log.enabled) {
-    p.stages_.push_back(std::make_unique<InferenceLogStage>(config.records.inference_log, *services.writer));
+namespace {
+
+// Runs `hook` on each stage in order. A replacement is stored in `storage` and viewed by `body`;
+// the first decision that ends the request is returned.
+template <class Hook>
+Decision run_in_order(const std::vector<std::unique_ptr<Stage>>& stages, Hook hook, std::string_view* body,
+                      std::string* storage, bool* replaced) {
+  for (const auto& stage : stages) {
+    Decision d = hook(*stage);
+    switch (d.kind()) {
+      case Decision::Kind::kContinue:
+      case Decision::Kind::kDrop:  // not meaningful before an answer: ignored
+        break;
+      case Decision::Kind::kReplace:
+        if (body && storage) {
+          *storage = std::move(d.body());
+          *body = *storage;
+          if (replaced) *replaced = true;
+        }
+        break;
+      case Decision::Kind::kRefuse:
+      case Decision::Kind::kAnswer:
+        return d;
+    }
   }
-  // 6. Budgets before rate limits: a request a spent budget refuses must not use up a rate
-  //    window; one the limits refuse gives its budget reservation back in on_complete.
-  if (services.budgets) {
-    p.stages_.push_back(std::make_unique<BudgetStage>(config, *services.budgets, services.metrics.get()));
-  }
-  // 7. Rate limits last before the provider: they charge what is about to be spent.
-  if (!config.limits.empty()) p.stages_.push_back(std::make_unique<LimitStage>(config, *services.limiter));
-  return p;
+  return {};
+}
+
+}  // namespace
+
+void Pipeline::add(std::unique_ptr<Stage> stage) {
+  stage->set_slot(stages_.size());
+  stages_.push_back(std::move(stage));
 }
 
 Decision Pipeline::on_request(RequestContext& ctx) const {
-  for (const auto& stage : stages_) {
-    if (auto d = stage->on_request(ctx)) return d;
-  }
-  return std::nullopt;
+  return run_in_order(stages_, [&](const Stage& s) { return s.on_request(ctx); }, nullptr, nullptr, nullptr);
 }
 
-Decision Pipeline::on_routed(RequestContext& ctx) const {
-  for (const auto& stage : stages_) {
-    if (auto d = stage->on_routed(ctx)) return d;
-  }
-  return std::nullopt;
+Decision Pipeline::on_routed(RequestContext& ctx, bool* replaced) const {
+  return run_in_order(stages_, [&](const Stage& s) { return s.on_routed(ctx); }, &ctx.request.body,
+                      &ctx.request.body_storage, replaced);
 }
 
-void Pipeline::on_settled(const RequestContext& ctx) const noexcept {
+Decision Pipeline::on_attempt(RequestContext& ctx, bool* replaced) const {
+  auto& current = ctx.upstream.current;
+  return run_in_order(stages_, [&](const Stage& s) { return s.on_attempt(ctx); }, &current.body,
+                      &current.body_storage, replaced);
+}
+
+Decision Pipeline::on_response(RequestContext& ctx, std::string& body) const {
+  for (const auto& stage : stages_) {
+    Decision d = stage->on_response(ctx, body);
+    if (d.kind() == Decision::Kind::kReplace) {
+      body = std::move(d.body());
+    } else if (d.kind() == Decision::Kind::kRefuse) {
+      return d;
+    }
+  }
+  return {};
+}
+
+Decision Pipeline::on_event(RequestContext& ctx, std::string_view event) const {
+  // Usually every stage passes the event on and no copy is made. A replacement is handed to the
+  // next stages as a whole (it may hold several events, or none).
+  std::string own;
+  bool replaced = false;
+  for (const auto& stage : stages_) {
+    Decision d = stage->on_event(ctx, replaced ? std::string_view(own) : event);
+    switch (d.kind()) {
+      case Decision::Kind::kContinue:
+      case Decision::Kind::kAnswer:  // an answer cannot start in the middle of a stream
+        break;
+      case Decision::Kind::kReplace:
+        own = std::move(d.body());
+        replaced = true;
+        if (own.empty()) return Decision::drop();
+        break;
+      case Decision::Kind::kDrop:
+      case Decision::Kind::kRefuse:
+        return d;
+    }
+  }
+  return replaced ? Decision::replace(std::move(own)) : Decision{};
+}
+
+Decision Pipeline::on_stream_end(RequestContext& ctx) const {
+  std::string held;
+  for (const auto& stage : stages_) {
+    Decision d = stage->on_stream_end(ctx);
+    if (d.kind() == Decision::Kind::kReplace) held.append(d.body());
+    if (d.kind() == Decision::Kind::kRefuse) return d;
+  }
+  return held.empty() ? Decision{} : Decision::replace(std::move(held));
+}
+
+void Pipeline::on_sent(RequestContext& ctx, std::string_view bytes) const noexcept {
+  for (const auto& stage : stages_) stage->on_sent(ctx, bytes);
+}
+
+void Pipeline::on_settled(RequestContext& ctx) const noexcept {
   for (auto it = stages_.rbegin(); it != stages_.rend(); ++it) (*it)->on_settled(ctx);
 }
 
-void Pipeline::on_complete(const RequestContext& ctx) const noexcept {
+void Pipeline::on_complete(RequestContext& ctx) const noexcept {
   for (auto it = stages_.rbegin(); it != stages_.rend(); ++it) (*it)->on_complete(ctx);
 }
 

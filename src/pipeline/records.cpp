@@ -27,61 +27,76 @@ bool sampled(double fraction) {
 }  // namespace
 
 std::string caller_of(const RequestContext& ctx) {
-  if (!ctx.key_name.empty()) return "key '" + ctx.key_name + "'";
-  if (!ctx.user.empty()) return "user '" + ctx.user + "'";
+  if (!ctx.identity.key_name.empty()) return "key '" + ctx.identity.key_name + "'";
+  if (!ctx.identity.user.empty()) return "user '" + ctx.identity.user + "'";
   return "anonymous";
 }
 
 Decision InferenceLogStage::on_routed(RequestContext& ctx) const {
-  if (!ctx.model_request) return std::nullopt;
+  if (!ctx.request.model_request) return std::nullopt;
   bool match = false;
-  for (const auto& g : config_.models) match = match || ::fnmatch(g.c_str(), ctx.model.c_str(), 0) == 0;
+  for (const auto& g : config_.models) match = match || ::fnmatch(g.c_str(), ctx.request.model.c_str(), 0) == 0;
   if (!match || !sampled(config_.sample)) return std::nullopt;
-  ctx.log_inference = true;
-  ctx.capture_payloads = config_.payloads;
-  ctx.capture_limit = config_.max_payload_bytes;
+  ctx.records.log_inference = true;
+  ctx.records.capture_payloads = config_.payloads;
+  ctx.records.capture_limit = config_.max_payload_bytes;
   return std::nullopt;
 }
 
-void InferenceLogStage::on_complete(const RequestContext& ctx) const noexcept {
-  if (!ctx.log_inference) return;
+void InferenceLogStage::on_sent(RequestContext& ctx, std::string_view bytes) const noexcept {
+  auto& r = ctx.records;
+  if (!r.capture_payloads) return;
+  try {
+    const std::size_t room = r.capture_limit > r.response_capture.size() ? r.capture_limit - r.response_capture.size() : 0;
+    if (bytes.size() > room) {
+      r.capture_truncated = true;
+      bytes = bytes.substr(0, room);
+    }
+    r.response_capture.append(bytes);
+  } catch (...) {
+    r.capture_truncated = true;  // out of memory: the record says it is incomplete
+  }
+}
+
+void InferenceLogStage::on_complete(RequestContext& ctx) const noexcept {
+  if (!ctx.records.log_inference) return;
   try {
     const auto now = std::chrono::steady_clock::now();
     store::InferenceRecord r;
-    r.request_id = ctx.request_id;
-    r.request_time_ms = ctx.started_unix_ms;
+    r.request_id = ctx.ingress.request_id;
+    r.request_time_ms = ctx.ingress.started_unix_ms;
     r.requester = ctx.requester();
-    r.key_name = ctx.key_name;
-    r.user = ctx.user;
-    r.project = ctx.project;
-    r.model = ctx.model;
+    r.key_name = ctx.identity.key_name;
+    r.user = ctx.identity.user;
+    r.project = ctx.identity.project;
+    r.model = ctx.request.model;
     r.served_model = ctx.attempted_model() ? ctx.attempted_model()->name : std::string();
     r.provider = ctx.attempted_provider();
-    r.status_code = ctx.status;
-    r.execution_duration_ms = ms_between(ctx.started, now);
-    r.upstream_duration_ms = double(ctx.upstream_time.count()) / 1000.0;
-    if (ctx.first_token != std::chrono::steady_clock::time_point{}) {
-      r.time_to_first_token_ms = ms_between(ctx.started, ctx.first_token);
+    r.status_code = ctx.outcome.status;
+    r.execution_duration_ms = ms_between(ctx.ingress.started, now);
+    r.upstream_duration_ms = double(ctx.upstream.upstream_time.count()) / 1000.0;
+    if (ctx.upstream.first_token != std::chrono::steady_clock::time_point{}) {
+      r.time_to_first_token_ms = ms_between(ctx.ingress.started, ctx.upstream.first_token);
     }
-    r.input_tokens = ctx.usage.input_tokens;
-    r.output_tokens = ctx.usage.output_tokens;
-    r.cost_usd = ctx.cost_usd;
-    r.streaming = ctx.stream;
-    r.error_code = ctx.error_code;
+    r.input_tokens = ctx.accounting.usage.input_tokens;
+    r.output_tokens = ctx.accounting.usage.output_tokens;
+    r.cost_usd = ctx.accounting.cost_usd;
+    r.streaming = ctx.request.stream;
+    r.error_code = ctx.outcome.error_code;
     record::Capture capture = record::Capture::kWhole;
-    if (ctx.capture_payloads) {
+    if (ctx.records.capture_payloads) {
       // The body as the client sent it; its credential travels in headers, which are never kept.
-      std::string_view body = ctx.request_body.substr(0, config_.max_payload_bytes);
+      std::string_view body = ctx.request.client_body.substr(0, config_.max_payload_bytes);
       r.request_body = std::string(body);
-      r.response_body = ctx.response_capture;
-      r.payload_truncated = ctx.capture_truncated || body.size() < ctx.request_body.size();
+      r.response_body = ctx.records.response_capture;
+      r.payload_truncated = ctx.records.capture_truncated || body.size() < ctx.request.client_body.size();
       // A stream that was answered is reassembled; an error answer (JSON) is kept as it is.
-      if (ctx.stream && ctx.status == 200) {
-        capture = ctx.shape == ApiShape::kAnthropic ? record::Capture::kAnthropicStream : record::Capture::kOpenAIStream;
+      if (ctx.request.stream && ctx.outcome.status == 200) {
+        capture = ctx.ingress.shape == ApiShape::kAnthropic ? record::Capture::kAnthropicStream : record::Capture::kOpenAIStream;
       }
     }
     json::array attempts;
-    for (const auto& a : ctx.attempt_log) {
+    for (const auto& a : ctx.upstream.attempt_log) {
       attempts.push_back(json::object{{"model", a.model},
                                       {"provider", a.provider},
                                       {"status", a.status},
@@ -89,10 +104,10 @@ void InferenceLogStage::on_complete(const RequestContext& ctx) const noexcept {
                                       {"duration_ms", double(a.end_unix_ns - a.start_unix_ns) / 1e6}});
     }
     json::object decisions{{"attempts", std::move(attempts)}};
-    if (!ctx.limit_decision.empty()) decisions["limits"] = ctx.limit_decision;
-    if (!ctx.budget_decision.empty()) decisions["budget"] = ctx.budget_decision;
-    if (ctx.usage.estimated) decisions["usage"] = "estimated";
-    if (ctx.client_gone) decisions["client"] = "gone";
+    if (!ctx.accounting.limit_decision.empty()) decisions["limits"] = ctx.accounting.limit_decision;
+    if (!ctx.accounting.budget_decision.empty()) decisions["budget"] = ctx.accounting.budget_decision;
+    if (ctx.accounting.usage.estimated) decisions["usage"] = "estimated";
+    if (ctx.upstream.client_gone) decisions["client"] = "gone";
     r.decisions = json::serialize(decisions);
     writer_.submit(std::move(r), capture);
   } catch (...) {
@@ -100,20 +115,20 @@ void InferenceLogStage::on_complete(const RequestContext& ctx) const noexcept {
   }
 }
 
-void AuditStage::on_complete(const RequestContext& ctx) const noexcept {
-  const bool denied = ctx.status == 401 || ctx.status == 403 || ctx.error_code == "kill_switch";
+void AuditStage::on_complete(RequestContext& ctx) const noexcept {
+  const bool denied = ctx.outcome.status == 401 || ctx.outcome.status == 403 || ctx.outcome.error_code == "kill_switch";
   if (!denied) return;
   try {
     store::AuditRecord r;
-    r.time_ms = ctx.started_unix_ms;
+    r.time_ms = ctx.ingress.started_unix_ms;
     r.kind = "request.denied";
     r.actor = caller_of(ctx);
-    r.subject = ctx.model.empty() ? std::string(ctx.path.substr(0, 200)) : "model " + ctx.model.substr(0, 200);
-    r.request_id = ctx.request_id;
-    r.detail = json::serialize(json::object{{"status", ctx.status},
-                                            {"code", ctx.error_code},
-                                            {"method", ctx.method},
-                                            {"path", std::string(ctx.path.substr(0, 200))}});
+    r.subject = ctx.request.model.empty() ? std::string(ctx.ingress.path.substr(0, 200)) : "model " + ctx.request.model.substr(0, 200);
+    r.request_id = ctx.ingress.request_id;
+    r.detail = json::serialize(json::object{{"status", ctx.outcome.status},
+                                            {"code", ctx.outcome.error_code},
+                                            {"method", ctx.ingress.method},
+                                            {"path", std::string(ctx.ingress.path.substr(0, 200))}});
     writer_.submit(std::move(r));
   } catch (...) {
   }

@@ -12,7 +12,7 @@ namespace gatehouse::pipeline {
 // The inference log (records.inference_log): in on_routed it decides whether this request is
 // logged (its model matches one of the globs, and it falls in the sample) and whether its bodies
 // are captured; in on_complete it hands the row — metadata, the request body, the answer as the
-// client got it (a stream is reassembled by the writer), the limit/budget decisions and every
+// client got it (kept by on_sent; a stream is reassembled by the writer), the limit/budget decisions and every
 // upstream attempt — to the record writer. Never waits.
 class InferenceLogStage final : public Stage {
  public:
@@ -20,7 +20,10 @@ class InferenceLogStage final : public Stage {
       : config_(config), writer_(writer) {}
   std::string_view name() const override { return "inference_log"; }
   Decision on_routed(RequestContext& ctx) const override;
-  void on_complete(const RequestContext& ctx) const noexcept override;
+  // Keeps what the client gets, when the request's payloads are captured (up to the limit; the
+  // rest is cut and marked).
+  void on_sent(RequestContext& ctx, std::string_view bytes) const noexcept override;
+  void on_complete(RequestContext& ctx) const noexcept override;
 
  private:
   const config::InferenceLogConfig& config_;
@@ -34,7 +37,7 @@ class AuditStage final : public Stage {
  public:
   explicit AuditStage(record::RecordWriter& writer) : writer_(writer) {}
   std::string_view name() const override { return "audit"; }
-  void on_complete(const RequestContext& ctx) const noexcept override;
+  void on_complete(RequestContext& ctx) const noexcept override;
 
  private:
   record::RecordWriter& writer_;

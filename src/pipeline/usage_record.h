@@ -14,7 +14,7 @@ class UsageRecordStage final : public Stage {
  public:
   explicit UsageRecordStage(record::RecordWriter& writer) : writer_(writer) {}
   std::string_view name() const override { return "usage_record"; }
-  void on_complete(const RequestContext& ctx) const noexcept override;
+  void on_complete(RequestContext& ctx) const noexcept override;
 
  private:
   record::RecordWriter& writer_;

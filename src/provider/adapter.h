@@ -6,16 +6,13 @@
 #include <string>
 #include <string_view>
 
-#include "api/openai.h"
+#include "api/request.h"
 #include "http/server.h"
 #include "http/upstream.h"
 
 namespace gatehouse::provider {
 
 class OAuthTokenSource;
-
-// The request shape a provider speaks. Databricks speaks OpenAI's.
-enum class Wire { kOpenAI, kAnthropic };
 
 // One upstream attempt, as the adapter needs it.
 struct Outgoing {
@@ -36,7 +33,8 @@ class Adapter {
  public:
   virtual ~Adapter() = default;
 
-  virtual Wire wire() const = 0;
+  // The API shape the provider speaks (its requests, answers, streams and errors).
+  virtual ApiShape shape() const = 0;
   // Where requests go and how long they may take.
   virtual const http::Origin& origin() const = 0;
   virtual http::CallTimeouts timeouts() const = 0;

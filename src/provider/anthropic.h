@@ -12,7 +12,7 @@ class AnthropicAdapter final : public Adapter {
  public:
   explicit AnthropicAdapter(const config::ProviderConfig& config);
 
-  Wire wire() const override { return Wire::kAnthropic; }
+  ApiShape shape() const override { return ApiShape::kAnthropic; }
   const http::Origin& origin() const override { return origin_; }
   http::CallTimeouts timeouts() const override { return timeouts_; }
   bool supports(api::Operation op) const override { return op != api::Operation::kEmbeddings; }

@@ -8,12 +8,12 @@ namespace gatehouse::provider {
 namespace bhttp = boost::beast::http;
 
 
-DatabricksAdapter::DatabricksAdapter(const config::ProviderConfig& config)
+DatabricksAdapter::DatabricksAdapter(const config::ProviderConfig& config, OAuthSources& oauth)
     : origin_(http::Origin::of(config)),
       timeouts_(http::CallTimeouts::of(config.timeouts)),
       base_path_(config.base_path) {
   if (!config.client_id.empty()) {
-    oauth_ = OAuthTokenSource::shared_for(config);
+    oauth_ = oauth.get(config);
   } else if (!config.token.empty()) {
     authorization_ = "Bearer " + config.token;
   }

@@ -14,9 +14,10 @@ namespace gatehouse::provider {
 // principal's OAuth M2M token.
 class DatabricksAdapter final : public Adapter {
  public:
-  explicit DatabricksAdapter(const config::ProviderConfig& config);
+  // `oauth` gives a service principal's token source (shared across reloads).
+  DatabricksAdapter(const config::ProviderConfig& config, OAuthSources& oauth);
 
-  Wire wire() const override { return Wire::kOpenAI; }
+  ApiShape shape() const override { return ApiShape::kDatabricks; }
   const http::Origin& origin() const override { return origin_; }
   http::CallTimeouts timeouts() const override { return timeouts_; }
   bool supports(api::Operation op) const override { return op != api::Operation::kCountTokens; }

@@ -52,9 +52,7 @@ OAuthTokenSource::OAuthTokenSource(const config::ProviderConfig& p)
       form_("grant_type=client_credentials&scope=" +
             boost::urls::encode(p.oauth_scope, boost::urls::unreserved_chars)) {}
 
-std::shared_ptr<OAuthTokenSource> OAuthTokenSource::shared_for(const config::ProviderConfig& p) {
-  static std::mutex mu;
-  static std::map<std::string, std::weak_ptr<OAuthTokenSource>> sources;
+std::shared_ptr<OAuthTokenSource> OAuthSources::get(const config::ProviderConfig& p) {
   // The secret is part of the identity only as a digest.
   auto digest = config::sha256(p.client_secret);
   std::string key = p.name + "|" + http::Origin::of(p).key + "|" + p.base_path + p.token_path + "|" + p.oauth_scope +
@@ -62,13 +60,13 @@ std::shared_ptr<OAuthTokenSource> OAuthTokenSource::shared_for(const config::Pro
                     std::string(reinterpret_cast<const char*>(digest.data()), digest.size()) + "|" +
                     std::to_string(p.timeouts.connect.count()) + "|" +
                     std::to_string(p.timeouts.first_byte.count());
-  std::lock_guard lock(mu);
-  std::erase_if(sources, [](const auto& kv) { return kv.second.expired(); });
-  if (auto it = sources.find(key); it != sources.end()) {
+  std::lock_guard lock(mu_);
+  std::erase_if(sources_, [](const auto& kv) { return kv.second.expired(); });
+  if (auto it = sources_.find(key); it != sources_.end()) {
     if (auto existing = it->second.lock()) return existing;
   }
   auto made = std::make_shared<OAuthTokenSource>(p);
-  sources[key] = made;
+  sources_[key] = made;
   return made;
 }
 
@@ -159,9 +157,9 @@ OAuthTokenSource::request(http::UpstreamPool& pool) {
       if (auto* err = o->if_contains("error"); err && err->is_string()) why += " " + std::string(err->get_string());
     }
     if (status == 400 || status == 401) why += "; check the provider's auth.client_id and auth.client_secret";
-    Error e = failed(why);
-    e.retryable = status >= 500 || status == 429;
-    co_return e;
+    // Retryable whatever the status (upstream_connect's default): a route falls back on a token
+    // this provider cannot get, as on a credential it refuses — another target has its own.
+    co_return failed(why);
   }
   const boost::json::value* tok = o ? o->if_contains("access_token") : nullptr;
   if (!tok || !tok->is_string() || tok->get_string().empty()) co_return failed("the answer has no access_token");

@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <atomic>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,10 +28,6 @@ class OAuthTokenSource : public std::enable_shared_from_this<OAuthTokenSource> {
   using Clock = std::chrono::steady_clock;
 
   explicit OAuthTokenSource(const config::ProviderConfig& provider);
-
-  // The source for `provider`'s credentials: a config reload that keeps the same host, client
-  // and secret gets the same source back (and its cached token) instead of fetching anew.
-  static std::shared_ptr<OAuthTokenSource> shared_for(const config::ProviderConfig& provider);
 
   // A token valid now (without "Bearer "). Runs on the caller's worker; `pools` are that
   // worker's, and a fetch this call starts uses them.
@@ -79,6 +76,19 @@ class OAuthTokenSource : public std::enable_shared_from_this<OAuthTokenSource> {
   Clock::time_point background_retry_{};  // no background refresh before this
   std::vector<Waiter> waiters_;
   std::atomic<std::uint64_t> fetches_{0};
+};
+
+// The token sources of every provider with OAuth credentials, one per credential, shared by the
+// snapshots that use it (a long-lived service: runtime::Services).
+class OAuthSources {
+ public:
+  // The source for `provider`'s credentials: a config reload that keeps the same host, client
+  // and secret gets the same source back (and its cached token) instead of fetching anew.
+  std::shared_ptr<OAuthTokenSource> get(const config::ProviderConfig& provider);
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::weak_ptr<OAuthTokenSource>> sources_;
 };
 
 }  // namespace gatehouse::provider

@@ -11,7 +11,7 @@ class OpenAICompatibleAdapter final : public Adapter {
  public:
   explicit OpenAICompatibleAdapter(const config::ProviderConfig& config);
 
-  Wire wire() const override { return Wire::kOpenAI; }
+  ApiShape shape() const override { return ApiShape::kOpenAI; }
   const http::Origin& origin() const override { return origin_; }
   http::CallTimeouts timeouts() const override { return timeouts_; }
   bool supports(api::Operation op) const override { return op != api::Operation::kCountTokens; }

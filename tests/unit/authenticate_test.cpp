@@ -10,7 +10,8 @@ namespace {
 // The stage keeps a reference to the config: each test's config lives in this holder.
 struct Holder {
   config::Config config;
-  Services services;
+  std::shared_ptr<const identity::JwtVerifier> jwt;
+  std::shared_ptr<const store::KeyWatcher> stored_keys;
   std::unique_ptr<AuthenticateStage> stage;
   Decision on_request(RequestContext& ctx) const { return stage->on_request(ctx); }
 };
@@ -25,17 +26,17 @@ Holder stage_with(std::string name, std::string key, std::string role = {}) {
   h.config.keys.push_back(k);
   h.config.roles_defined = true;
   h.config.roles["analyst"].name = "analyst";
-  h.stage = std::make_unique<AuthenticateStage>(h.config, h.services);
+  h.stage = std::make_unique<AuthenticateStage>(h.config, h.jwt, h.stored_keys);
   return h;
 }
 
 TEST(Authenticate, AcceptsAConfiguredKeyAndNamesTheCaller) {
   auto stage = stage_with("demo", "gh-secret-1");
   RequestContext ctx;
-  ctx.authorization = "Bearer gh-secret-1";
+  ctx.ingress.authorization = "Bearer gh-secret-1";
   EXPECT_FALSE(stage.on_request(ctx));
-  EXPECT_EQ(ctx.key_name, "demo");
-  ctx.authorization = "bearer   gh-secret-1 ";
+  EXPECT_EQ(ctx.identity.key_name, "demo");
+  ctx.ingress.authorization = "bearer   gh-secret-1 ";
   EXPECT_FALSE(stage.on_request(ctx));
 }
 
@@ -44,45 +45,45 @@ TEST(Authenticate, RejectsMissingMalformedAndWrongKeysWithoutEchoingThem) {
   for (const char* header : {"", "gh-secret-1", "Basic Z2g6c2VjcmV0", "Bearer ", "Bearer gh-secret-2",
                              "Bearer gh-secret-1x"}) {
     RequestContext ctx;
-    ctx.authorization = header;
+    ctx.ingress.authorization = header;
     auto d = stage.on_request(ctx);
     ASSERT_TRUE(d) << header;
     EXPECT_EQ(d->status, 401);
     EXPECT_EQ(d->code, "invalid_api_key");
     EXPECT_EQ(d->message.find("gh-secret"), std::string::npos) << d->message;
-    EXPECT_TRUE(ctx.key_name.empty());
+    EXPECT_TRUE(ctx.identity.key_name.empty());
   }
 }
 
 TEST(Authenticate, NoConfiguredKeysMeansNobodyGetsIn) {
   config::Config empty;
-  AuthenticateStage stage(empty, Services{});
+  AuthenticateStage stage(empty, nullptr, nullptr);
   RequestContext ctx;
-  ctx.authorization = "Bearer anything";
+  ctx.ingress.authorization = "Bearer anything";
   EXPECT_TRUE(stage.on_request(ctx));
 }
 
 TEST(Authenticate, AKeyBringsItsRoleAndProject) {
   auto stage = stage_with("demo", "gh-secret-1", "analyst");
   RequestContext ctx;
-  ctx.authorization = "Bearer gh-secret-1";
+  ctx.ingress.authorization = "Bearer gh-secret-1";
   ASSERT_FALSE(stage.on_request(ctx));
-  ASSERT_EQ(ctx.roles.size(), 1u);
-  EXPECT_EQ(ctx.roles[0]->name, "analyst");
-  EXPECT_EQ(ctx.role_names, "analyst");
-  EXPECT_EQ(ctx.project, "p1");
-  EXPECT_FALSE(ctx.jwt);
+  ASSERT_EQ(ctx.identity.roles.size(), 1u);
+  EXPECT_EQ(ctx.identity.roles[0]->name, "analyst");
+  EXPECT_EQ(ctx.identity.role_names, "analyst");
+  EXPECT_EQ(ctx.identity.project, "p1");
+  EXPECT_FALSE(ctx.identity.jwt);
 }
 
 TEST(Authenticate, AnthropicClientsMaySendXApiKey) {
   auto stage = stage_with("demo", "gh-secret-1");
   RequestContext ctx;
-  ctx.shape = ApiShape::kAnthropic;
-  ctx.api_key = "gh-secret-1";
+  ctx.ingress.shape = ApiShape::kAnthropic;
+  ctx.ingress.api_key = "gh-secret-1";
   EXPECT_FALSE(stage.on_request(ctx));
-  EXPECT_EQ(ctx.key_name, "demo");
+  EXPECT_EQ(ctx.identity.key_name, "demo");
   RequestContext none;
-  none.shape = ApiShape::kAnthropic;
+  none.ingress.shape = ApiShape::kAnthropic;
   auto d = stage.on_request(none);
   ASSERT_TRUE(d);
   EXPECT_NE(d->message.find("x-api-key"), std::string::npos);

@@ -25,14 +25,14 @@ struct Fixture {
   }
   RequestContext ctx(std::string model, std::vector<std::string> roles) {
     RequestContext c;
-    c.model = std::move(model);
-    c.provider = "local";
-    c.key_name = "k1";
-    c.project = "p1";
-    if (auto it = config.models.find(c.model); it != config.models.end()) c.model_config = &it->second;
+    c.request.model = std::move(model);
+    c.upstream.provider = "local";
+    c.identity.key_name = "k1";
+    c.identity.project = "p1";
+    if (auto it = config.models.find(c.request.model); it != config.models.end()) c.request.model_config = &it->second;
     for (const auto& r : roles) {
-      c.roles.push_back(&config.roles.at(r));
-      c.role_names += (c.role_names.empty() ? "" : ", ") + r;
+      c.identity.roles.push_back(&config.roles.at(r));
+      c.identity.role_names += (c.identity.role_names.empty() ? "" : ", ") + r;
     }
     return c;
   }
@@ -64,9 +64,9 @@ TEST(Authorize, MaxTokensAboveTheRoleLimitIsA400NamingIt) {
   Fixture f;
   AuthorizeStage stage(f.config, f.kills);
   auto c = f.ctx("chat-x", {"analyst"});
-  c.max_tokens = 100;
+  c.request.max_tokens = 100;
   EXPECT_FALSE(stage.on_routed(c));
-  c.max_tokens = 101;
+  c.request.max_tokens = 101;
   auto d = stage.on_routed(c);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->status, 400);
@@ -74,7 +74,7 @@ TEST(Authorize, MaxTokensAboveTheRoleLimitIsA400NamingIt) {
   EXPECT_NE(d->message.find("limit of 100"), std::string::npos);
   // ops allows everything without a limit: the most generous fitting role wins.
   auto both = f.ctx("chat-x", {"analyst", "ops"});
-  both.max_tokens = 5000;
+  both.request.max_tokens = 5000;
   EXPECT_FALSE(stage.on_routed(both));
 }
 
@@ -82,20 +82,20 @@ TEST(Authorize, DataClassesOfRolesAndModels) {
   Fixture f;
   AuthorizeStage stage(f.config, f.kills);
   auto c = f.ctx("chat-x", {"analyst"});
-  c.data_class = config::DataClass::kInternal;
+  c.request.data_class = config::DataClass::kInternal;
   EXPECT_FALSE(stage.on_routed(c));
-  c.data_class = config::DataClass::kConfidential;
+  c.request.data_class = config::DataClass::kConfidential;
   auto d = stage.on_routed(c);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->status, 403);
   EXPECT_NE(d->message.find("may not send confidential data"), std::string::npos);
   // The model's ceiling holds for every role.
   auto m = f.ctx("chat-small", {"ops"});
-  m.data_class = config::DataClass::kConfidential;
+  m.request.data_class = config::DataClass::kConfidential;
   auto e = stage.on_routed(m);
   ASSERT_TRUE(e);
   EXPECT_NE(e->message.find("accepts data up to internal"), std::string::npos);
-  m.data_class = config::DataClass::kPublic;
+  m.request.data_class = config::DataClass::kPublic;
   EXPECT_FALSE(stage.on_routed(m));
 }
 

@@ -41,12 +41,12 @@ struct Fixture {
 
   RequestContext ctx(const std::string& key, const std::string& project = "", const std::string& model = "chat-small") {
     RequestContext c;
-    c.model_request = true;
+    c.request.model_request = true;
     c.config = config.get();
-    c.model = model;
-    c.model_config = &config->models.at(model);
-    c.key_name = key;
-    c.project = project;
+    c.request.model = model;
+    c.request.model_config = &config->models.at(model);
+    c.identity.key_name = key;
+    c.identity.project = project;
     return c;
   }
 
@@ -54,8 +54,8 @@ struct Fixture {
   bool spend(const std::string& key, double usd, const std::string& project = "") {
     auto c = ctx(key, project);
     if (stage->on_routed(c)) return false;
-    c.served_model = c.model_config;
-    c.cost_usd = usd;
+    c.upstream.served_model = c.request.model_config;
+    c.accounting.cost_usd = usd;
     stage->on_complete(c);
     return true;
   }
@@ -85,7 +85,7 @@ TEST(BudgetStage, KeyBudgetIsExceededAfterEnoughSpend) {
   EXPECT_EQ(e->retry_after_s, 12 * 3600);  // at midnight UTC
   EXPECT_EQ(e->message, "key 'k1' has spent its daily budget ($1.1000 of $1.0000); it resets in 12h 0m");
   EXPECT_EQ(header(c, "x-should-retry"), "false");
-  EXPECT_FALSE(c.budget_ticket);
+  EXPECT_FALSE(c.accounting.budget_ticket);
   // Another key has no budget and is not affected.
   EXPECT_TRUE(f.spend("k2", 5));
   // The next day the budget is fresh.
@@ -148,23 +148,23 @@ TEST(BudgetStage, InFlightEstimatesAreReserved) {
   Fixture f("  - {scope: key, match: k1, usd: 1}\n");
   ASSERT_TRUE(f.stage);
   auto a = f.ctx("k1");
-  a.estimated_input_tokens = 500;   // 500 * 1000 / 1e6 = $0.50
-  a.estimated_output_tokens = 250;  // 250 * 2000 / 1e6 = $0.50
+  a.request.estimated_input_tokens = 500;   // 500 * 1000 / 1e6 = $0.50
+  a.request.estimated_output_tokens = 250;  // 250 * 2000 / 1e6 = $0.50
   ASSERT_FALSE(f.stage->on_routed(a));
-  ASSERT_TRUE(a.budget_ticket);
-  EXPECT_DOUBLE_EQ(a.budget_ticket->reserved, 1.0);
+  ASSERT_TRUE(a.accounting.budget_ticket);
+  EXPECT_DOUBLE_EQ(a.accounting.budget_ticket->reserved, 1.0);
   auto b = f.ctx("k1");
   EXPECT_TRUE(f.stage->on_routed(b));  // $1 reserved: nothing left
-  a.cost_usd = 0.2;
+  a.accounting.cost_usd = 0.2;
   f.stage->on_complete(a);
   EXPECT_DOUBLE_EQ(f.ledger.spent("key:k1", limit::Period::kMonthly), 0.2);
   auto c = f.ctx("k1");
   EXPECT_FALSE(f.stage->on_routed(c));
   // A model without a price reserves nothing.
   auto free = f.ctx("k1", "", "free-model");
-  free.estimated_input_tokens = 1'000'000;
+  free.request.estimated_input_tokens = 1'000'000;
   ASSERT_FALSE(f.stage->on_routed(free));
-  EXPECT_DOUBLE_EQ(free.budget_ticket->reserved, 0);
+  EXPECT_DOUBLE_EQ(free.accounting.budget_ticket->reserved, 0);
 }
 
 // Spend is followed for keys and projects without a budget (a reload may add one).
@@ -175,13 +175,13 @@ TEST(BudgetStage, SpendIsFollowedWithoutABudget) {
   EXPECT_DOUBLE_EQ(f.ledger.spent("key:k1", limit::Period::kMonthly), 0.3);
   EXPECT_DOUBLE_EQ(f.ledger.spent("project:p1", limit::Period::kMonthly), 0.3);
   auto not_model = f.ctx("k1");
-  not_model.model_request = false;
+  not_model.request.model_request = false;
   EXPECT_FALSE(f.stage->on_routed(not_model));
-  EXPECT_FALSE(not_model.budget_ticket);
+  EXPECT_FALSE(not_model.accounting.budget_ticket);
   // on_complete twice settles once.
   auto c = f.ctx("k1");
   ASSERT_FALSE(f.stage->on_routed(c));
-  c.cost_usd = 0.1;
+  c.accounting.cost_usd = 0.1;
   f.stage->on_complete(c);
   f.stage->on_complete(c);
   EXPECT_DOUBLE_EQ(f.ledger.spent("key:k1", limit::Period::kMonthly), 0.4);

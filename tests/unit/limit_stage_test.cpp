@@ -36,24 +36,24 @@ struct Fixture {
 
 RequestContext key_ctx(const std::string& key, const std::string& project = "", const std::string& model = "chat-small") {
   RequestContext c;
-  c.model_request = true;
-  c.model = model;
-  c.key_name = key;
-  c.project = project;
-  c.estimated_input_tokens = 10;
-  c.estimated_output_tokens = 10;
+  c.request.model_request = true;
+  c.request.model = model;
+  c.identity.key_name = key;
+  c.identity.project = project;
+  c.request.estimated_input_tokens = 10;
+  c.request.estimated_output_tokens = 10;
   return c;
 }
 
 RequestContext user_ctx(const std::string& user, std::vector<std::string> groups) {
   RequestContext c;
-  c.model_request = true;
-  c.model = "chat-small";
-  c.user = user;
-  c.groups = std::move(groups);
-  c.jwt = true;
-  c.estimated_input_tokens = 10;
-  c.estimated_output_tokens = 10;
+  c.request.model_request = true;
+  c.request.model = "chat-small";
+  c.identity.user = user;
+  c.identity.groups = std::move(groups);
+  c.identity.jwt = true;
+  c.request.estimated_input_tokens = 10;
+  c.request.estimated_output_tokens = 10;
   return c;
 }
 
@@ -140,10 +140,10 @@ TEST(LimitStage, ResponseHeaders) {
   Fixture f("  - {scope: key, match: k1, qpm: 10, tpm: 1000}\n");
   ASSERT_TRUE(f.stage);
   auto c = key_ctx("k1");
-  c.estimated_input_tokens = 100;
-  c.estimated_output_tokens = 50;
+  c.request.estimated_input_tokens = 100;
+  c.request.estimated_output_tokens = 50;
   ASSERT_FALSE(f.stage->on_routed(c));
-  EXPECT_TRUE(c.limit_ticket);
+  EXPECT_TRUE(c.accounting.limit_ticket);
   EXPECT_EQ(header(c, "x-ratelimit-limit-requests"), "10");
   EXPECT_EQ(header(c, "x-ratelimit-remaining-requests"), "9");
   EXPECT_EQ(header(c, "x-ratelimit-reset-requests"), "1m0s");
@@ -182,7 +182,7 @@ TEST(LimitStage, RequestsRefusalError) {
   EXPECT_EQ(d->code, "rate_limit_exceeded");
   EXPECT_EQ(d->retry_after_s, 40);
   EXPECT_EQ(d->message, "Rate limit reached for key 'k1': 1 requests per minute; retry in 40s");
-  EXPECT_FALSE(c.limit_ticket);
+  EXPECT_FALSE(c.accounting.limit_ticket);
   EXPECT_EQ(header(c, "x-ratelimit-remaining-requests"), "0");
   EXPECT_EQ(header(c, "x-ratelimit-reset-requests"), "40s");
   EXPECT_EQ(header(c, "x-should-retry"), "<none>");
@@ -193,12 +193,12 @@ TEST(LimitStage, TokensRefusalErrors) {
   Fixture f("  - {scope: key, tpm: 100}\n");
   ASSERT_TRUE(f.stage);
   auto first = key_ctx("k1");
-  first.estimated_input_tokens = 60;
-  first.estimated_output_tokens = 20;
+  first.request.estimated_input_tokens = 60;
+  first.request.estimated_output_tokens = 20;
   ASSERT_FALSE(f.stage->on_routed(first));
   auto c = key_ctx("k1");
-  c.estimated_input_tokens = 30;
-  c.estimated_output_tokens = 20;
+  c.request.estimated_input_tokens = 30;
+  c.request.estimated_output_tokens = 20;
   auto d = f.stage->on_routed(c);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->type, "tokens");
@@ -208,8 +208,8 @@ TEST(LimitStage, TokensRefusalErrors) {
       << d->message;
 
   auto huge = key_ctx("k2");
-  huge.estimated_input_tokens = 90;
-  huge.estimated_output_tokens = 20;
+  huge.request.estimated_input_tokens = 90;
+  huge.request.estimated_output_tokens = 20;
   auto never = f.stage->on_routed(huge);
   ASSERT_TRUE(never);
   EXPECT_EQ(never->status, 429);
@@ -250,30 +250,30 @@ TEST(LimitStage, OnCompleteSettlesTheActualTokens) {
   Fixture f("  - {scope: key, match: k1, tpm: 1000}\n");
   ASSERT_TRUE(f.stage);
   auto c = key_ctx("k1");
-  c.estimated_input_tokens = 300;
-  c.estimated_output_tokens = 400;
+  c.request.estimated_input_tokens = 300;
+  c.request.estimated_output_tokens = 400;
   ASSERT_FALSE(f.stage->on_routed(c));
   EXPECT_EQ(header(c, "x-ratelimit-remaining-tokens"), "300");
-  c.usage.known = true;
-  c.usage.input_tokens = 40;
-  c.usage.output_tokens = 10;
+  c.accounting.usage.known = true;
+  c.accounting.usage.input_tokens = 40;
+  c.accounting.usage.output_tokens = 10;
   f.stage->on_complete(c);
   auto next = key_ctx("k1");
-  next.estimated_input_tokens = 0;
-  next.estimated_output_tokens = 0;
+  next.request.estimated_input_tokens = 0;
+  next.request.estimated_output_tokens = 0;
   ASSERT_FALSE(f.stage->on_routed(next));
   EXPECT_EQ(header(next, "x-ratelimit-remaining-tokens"), "950");
   // No usage at all (the request never reached a provider): nothing is charged.
-  next.usage = {};
+  next.accounting.usage = {};
   f.stage->on_complete(next);
   auto unknown = key_ctx("k1");
-  unknown.estimated_input_tokens = 500;
-  unknown.estimated_output_tokens = 0;
+  unknown.request.estimated_input_tokens = 500;
+  unknown.request.estimated_output_tokens = 0;
   ASSERT_FALSE(f.stage->on_routed(unknown));
   f.stage->on_complete(unknown);  // usage neither known nor estimated: settles to 0
   auto after = key_ctx("k1");
-  after.estimated_input_tokens = 0;
-  after.estimated_output_tokens = 0;
+  after.request.estimated_input_tokens = 0;
+  after.request.estimated_output_tokens = 0;
   ASSERT_FALSE(f.stage->on_routed(after));
   EXPECT_EQ(header(after, "x-ratelimit-remaining-tokens"), "950");
 }
@@ -284,13 +284,13 @@ TEST(LimitStage, EstimatedUsageIsCharged) {
   ASSERT_TRUE(f.stage);
   auto c = key_ctx("k1");
   ASSERT_FALSE(f.stage->on_routed(c));
-  c.usage.estimated = true;
-  c.usage.input_tokens = 100;
-  c.usage.output_tokens = 100;
+  c.accounting.usage.estimated = true;
+  c.accounting.usage.input_tokens = 100;
+  c.accounting.usage.output_tokens = 100;
   f.stage->on_complete(c);
   auto next = key_ctx("k1");
-  next.estimated_input_tokens = 0;
-  next.estimated_output_tokens = 0;
+  next.request.estimated_input_tokens = 0;
+  next.request.estimated_output_tokens = 0;
   ASSERT_FALSE(f.stage->on_routed(next));
   EXPECT_EQ(header(next, "x-ratelimit-remaining-tokens"), "800");
 }
@@ -306,10 +306,10 @@ TEST(LimitStage, RejectedAndNonModelRequestsChargeNothing) {
     ASSERT_TRUE(f.stage->on_routed(refused));
   }
   auto not_model = key_ctx("k2");
-  not_model.model_request = false;  // GET /v1/models and the like
+  not_model.request.model_request = false;  // GET /v1/models and the like
   EXPECT_FALSE(f.stage->on_routed(not_model));
   EXPECT_TRUE(not_model.response_headers.empty());
-  EXPECT_FALSE(not_model.limit_ticket);
+  EXPECT_FALSE(not_model.accounting.limit_ticket);
   auto b = key_ctx("k2");
   ASSERT_FALSE(f.stage->on_routed(b));
   EXPECT_EQ(header(b, "x-ratelimit-remaining-requests"), "8");  // 10 - k1's one - this one
@@ -318,7 +318,7 @@ TEST(LimitStage, RejectedAndNonModelRequestsChargeNothing) {
   auto free = key_ctx("k1");
   EXPECT_FALSE(none.stage->on_routed(free));
   EXPECT_TRUE(free.response_headers.empty());
-  EXPECT_FALSE(free.limit_ticket);
+  EXPECT_FALSE(free.accounting.limit_ticket);
 }
 
 }  // namespace

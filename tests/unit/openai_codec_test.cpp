@@ -6,19 +6,19 @@ namespace gatehouse::api {
 namespace {
 
 CanonicalRequest decode_ok(Operation op, std::string body) {
-  auto r = decode_request(op, body);
+  auto r = decode_request(op == Operation::kInvocations ? ApiShape::kDatabricks : ApiShape::kOpenAI, op, body);
   if (auto* e = std::get_if<Error>(&r)) ADD_FAILURE() << e->message;
   return std::get<CanonicalRequest>(r);
 }
 
 Error decode_err(Operation op, std::string body) {
-  auto r = decode_request(op, body);
+  auto r = decode_request(op == Operation::kInvocations ? ApiShape::kDatabricks : ApiShape::kOpenAI, op, body);
   EXPECT_TRUE(std::holds_alternative<Error>(r)) << "expected an error for " << body;
   return std::holds_alternative<Error>(r) ? std::get<Error>(r) : Error{};
 }
 
 TEST(OpenAIDecode, ReadsModelStreamAndUsageOption) {
-  auto r = decode_ok(Operation::kChatCompletions,
+  auto r = decode_ok(Operation::kChat,
                      R"({"messages":[{"role":"user","content":"hi"}], "model" : "chat-small" ,)"
                      R"("stream":true,"stream_options":{"include_usage":true},"tools":[{"type":"function"}]})");
   EXPECT_EQ(r.model, "chat-small");
@@ -29,7 +29,7 @@ TEST(OpenAIDecode, ReadsModelStreamAndUsageOption) {
 TEST(OpenAIDecode, RewriteReplacesOnlyTheModelToken) {
   std::string body =
       R"({"model" : "chat-small" , "messages":[{"role":"user","content":"model \"chat-small\""}],"seed":7,"x_unknown":{"a":[1,2]}})";
-  auto r = decode_ok(Operation::kChatCompletions, body);
+  auto r = decode_ok(Operation::kChat, body);
   EXPECT_EQ(rewrite_model(body, r, "gpt-\"x\""),
             R"({"model" : "gpt-\"x\"" , "messages":[{"role":"user","content":"model \"chat-small\""}],"seed":7,"x_unknown":{"a":[1,2]}})");
 }
@@ -50,29 +50,29 @@ TEST(OpenAIDecode, EmbeddingsAcceptStringOrArrayInput) {
 }
 
 TEST(OpenAIDecode, ErrorsNameTheField) {
-  auto e = decode_err(Operation::kChatCompletions, R"({"messages":[{"role":"user","content":"x"}]})");
+  auto e = decode_err(Operation::kChat, R"({"messages":[{"role":"user","content":"x"}]})");
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.param, "model");
   EXPECT_NE(e.message.find("'model' is required"), std::string::npos);
 
-  e = decode_err(Operation::kChatCompletions, R"({"model":42,"messages":[]})");
+  e = decode_err(Operation::kChat, R"({"model":42,"messages":[]})");
   EXPECT_EQ(e.param, "model");
   EXPECT_NE(e.message.find("must be a string"), std::string::npos);
 
-  e = decode_err(Operation::kChatCompletions, R"({"model":"m"})");
+  e = decode_err(Operation::kChat, R"({"model":"m"})");
   EXPECT_EQ(e.param, "messages");
 
-  e = decode_err(Operation::kChatCompletions, R"({"model":"m","messages":"hi"})");
+  e = decode_err(Operation::kChat, R"({"model":"m","messages":"hi"})");
   EXPECT_EQ(e.param, "messages");
   EXPECT_NE(e.message.find("got a string"), std::string::npos);
 
-  e = decode_err(Operation::kChatCompletions, R"({"model":"m","messages":[]})");
+  e = decode_err(Operation::kChat, R"({"model":"m","messages":[]})");
   EXPECT_EQ(e.param, "messages");
 
-  e = decode_err(Operation::kChatCompletions, R"({"model":"m","messages":[3]})");
+  e = decode_err(Operation::kChat, R"({"model":"m","messages":[3]})");
   EXPECT_EQ(e.param, "messages");
 
-  e = decode_err(Operation::kChatCompletions, R"({"model":"m","messages":[{"role":"user"}],"stream":"yes"})");
+  e = decode_err(Operation::kChat, R"({"model":"m","messages":[{"role":"user"}],"stream":"yes"})");
   EXPECT_EQ(e.param, "stream");
 
   e = decode_err(Operation::kEmbeddings, R"({"model":"m"})");
@@ -84,7 +84,7 @@ TEST(OpenAIDecode, MalformedJsonAnywhereIs400) {
                            R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":tru})",
                            R"({"model":"m","messages":[{"role":"user","content":"x"}]} trailing)",
                            R"({"model":"m","messages":[{"role":"user","content":"\q"}]})"}) {
-    auto e = decode_err(Operation::kChatCompletions, body);
+    auto e = decode_err(Operation::kChat, body);
     EXPECT_EQ(e.status, 400) << body;
     EXPECT_EQ(e.kind, ErrorKind::kBadRequest) << body;
   }

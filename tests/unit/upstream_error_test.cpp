@@ -2,9 +2,8 @@
 
 #include "api/errors.h"
 #include "api/openai.h"
-#include "app/forward.h"
 
-namespace gatehouse::app {
+namespace gatehouse::api {
 namespace {
 
 TEST(UpstreamStatusError, RelaysOpenAIShapedErrorsAsTheyAre) {
@@ -71,4 +70,4 @@ TEST(UpstreamStatusError, OpenAIErrorsReachAnthropicClientsInTheirShape) {
 }
 
 }  // namespace
-}  // namespace gatehouse::app
+}  // namespace gatehouse::api

@@ -10,13 +10,13 @@ namespace gatehouse::api {
 namespace {
 
 CanonicalRequest decoded(Operation op, std::string body) {
-  auto r = decode_request(op, body);
+  auto r = decode_request(op == Operation::kInvocations ? ApiShape::kDatabricks : ApiShape::kOpenAI, op, body);
   if (auto* e = std::get_if<Error>(&r)) ADD_FAILURE() << e->message << " for " << body;
   return std::holds_alternative<CanonicalRequest>(r) ? std::get<CanonicalRequest>(r) : CanonicalRequest{};
 }
 
 std::optional<Error> decode_error(Operation op, std::string body) {
-  auto r = decode_request(op, body);
+  auto r = decode_request(op == Operation::kInvocations ? ApiShape::kDatabricks : ApiShape::kOpenAI, op, body);
   if (auto* e = std::get_if<Error>(&r)) return *e;
   return std::nullopt;
 }
@@ -34,7 +34,7 @@ boost::json::object json_of(const std::string& body) {
 
 // OpenAI chat: prompt/completion tokens and the cached part of the prompt.
 TEST(ReadUsage, OpenAIChatWithCachedTokens) {
-  auto u = read_usage(UsageWire::kOpenAI,
+  auto u = read_usage(ApiShape::kOpenAI,
                       R"({"id":"c1","object":"chat.completion","choices":[{"index":0,"message":)"
                       R"({"role":"assistant","content":"hi"}}],"usage":{"prompt_tokens":120,)"
                       R"("completion_tokens":7,"total_tokens":127,"prompt_tokens_details":{"cached_tokens":64}}})");
@@ -47,7 +47,7 @@ TEST(ReadUsage, OpenAIChatWithCachedTokens) {
 
 // Field order does not matter: usage before choices, details before the counts.
 TEST(ReadUsage, OpenAIUsageInAnyOrder) {
-  auto u = read_usage(UsageWire::kOpenAI,
+  auto u = read_usage(ApiShape::kOpenAI,
                       R"({"usage":{"prompt_tokens_details":{"cached_tokens":2},"completion_tokens":3,)"
                       R"("prompt_tokens":10},"choices":[]})");
   EXPECT_TRUE(u.known);
@@ -58,7 +58,7 @@ TEST(ReadUsage, OpenAIUsageInAnyOrder) {
 
 // Embeddings: prompt tokens only.
 TEST(ReadUsage, OpenAIEmbeddings) {
-  auto u = read_usage(UsageWire::kOpenAI,
+  auto u = read_usage(ApiShape::kOpenAI,
                       R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],)"
                       R"("model":"emb","usage":{"prompt_tokens":8,"total_tokens":8}})");
   EXPECT_TRUE(u.known);
@@ -69,7 +69,7 @@ TEST(ReadUsage, OpenAIEmbeddings) {
 
 // Anthropic: input counts every prompt token (plain + cache writes + cache reads); cached = reads.
 TEST(ReadUsage, AnthropicCacheTokens) {
-  auto u = read_usage(UsageWire::kAnthropic,
+  auto u = read_usage(ApiShape::kAnthropic,
                       R"({"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text",)"
                       R"("text":"hi"}],"usage":{"input_tokens":10,"cache_creation_input_tokens":20,)"
                       R"("cache_read_input_tokens":30,"output_tokens":7}})");
@@ -77,25 +77,25 @@ TEST(ReadUsage, AnthropicCacheTokens) {
   EXPECT_EQ(u.input_tokens, 60);
   EXPECT_EQ(u.cached_input_tokens, 30);
   EXPECT_EQ(u.output_tokens, 7);
-  auto plain = read_usage(UsageWire::kAnthropic, R"({"usage":{"input_tokens":5,"output_tokens":1}})");
+  auto plain = read_usage(ApiShape::kAnthropic, R"({"usage":{"input_tokens":5,"output_tokens":1}})");
   EXPECT_EQ(plain.input_tokens, 5);
   EXPECT_EQ(plain.cached_input_tokens, 0);
 }
 
 // No usage (absent, null, or only the word in content) is not known.
 TEST(ReadUsage, NoUsageIsNotKnown) {
-  EXPECT_FALSE(read_usage(UsageWire::kOpenAI, R"({"choices":[]})").known);
-  EXPECT_FALSE(read_usage(UsageWire::kOpenAI, R"({"choices":[],"usage":null})").known);
-  EXPECT_FALSE(read_usage(UsageWire::kOpenAI, R"({"choices":[{"message":{"content":"\"usage\""}}]})").known);
-  EXPECT_FALSE(read_usage(UsageWire::kAnthropic, R"({"type":"message","content":[]})").known);
-  EXPECT_FALSE(read_usage(UsageWire::kOpenAI, "not json \"usage\"").known);
+  EXPECT_FALSE(read_usage(ApiShape::kOpenAI, R"({"choices":[]})").known);
+  EXPECT_FALSE(read_usage(ApiShape::kOpenAI, R"({"choices":[],"usage":null})").known);
+  EXPECT_FALSE(read_usage(ApiShape::kOpenAI, R"({"choices":[{"message":{"content":"\"usage\""}}]})").known);
+  EXPECT_FALSE(read_usage(ApiShape::kAnthropic, R"({"type":"message","content":[]})").known);
+  EXPECT_FALSE(read_usage(ApiShape::kOpenAI, "not json \"usage\"").known);
 }
 
 // ---- StreamUsage: a stream's events.
 
 // OpenAI's final usage-only chunk is reported as such (true) and read.
 TEST(StreamUsage, OpenAIFinalUsageChunk) {
-  StreamUsage s(UsageWire::kOpenAI);
+  StreamUsage s(ApiShape::kOpenAI);
   EXPECT_FALSE(s.event("data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"));
   EXPECT_FALSE(s.usage().known);
   EXPECT_TRUE(s.event(
@@ -112,14 +112,14 @@ TEST(StreamUsage, OpenAIFinalUsageChunk) {
 // A provider's in-stream error event is noticed (the route counts it against the target); chunks
 // that merely mention "error" are not.
 TEST(StreamUsage, InStreamErrorEvents) {
-  StreamUsage openai(UsageWire::kOpenAI);
+  StreamUsage openai(ApiShape::kOpenAI);
   openai.event("data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\\\"error\\\"\"}}]}\n\n");
   openai.event("data: {\"id\":\"c\",\"error\":null,\"choices\":[]}\n\n");
   EXPECT_FALSE(openai.failed());
   openai.event("data: { \"error\": {\"message\":\"The server had an error\",\"type\":\"server_error\"}}\n\n");
   EXPECT_TRUE(openai.failed());
 
-  StreamUsage anthropic(UsageWire::kAnthropic);
+  StreamUsage anthropic(ApiShape::kAnthropic);
   anthropic.event("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"event: error\"}}\n\n");
   EXPECT_FALSE(anthropic.failed());
   anthropic.event("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n");
@@ -128,14 +128,14 @@ TEST(StreamUsage, InStreamErrorEvents) {
 
 // Usage before choices in the chunk is still a usage-only chunk.
 TEST(StreamUsage, OpenAIUsageChunkInAnyOrder) {
-  StreamUsage s(UsageWire::kOpenAI);
+  StreamUsage s(ApiShape::kOpenAI);
   EXPECT_TRUE(s.event("data: {\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2},\"choices\":[]}\n\n"));
   EXPECT_EQ(s.usage().output_tokens, 2);
 }
 
 // Databricks puts running usage on every chunk with choices: not usage-only, but the last wins.
 TEST(StreamUsage, DatabricksRunningUsage) {
-  StreamUsage s(UsageWire::kOpenAI);
+  StreamUsage s(ApiShape::kOpenAI);
   EXPECT_FALSE(s.event(
       "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1}}\n\n"));
   EXPECT_EQ(s.usage().output_tokens, 1);
@@ -148,7 +148,7 @@ TEST(StreamUsage, DatabricksRunningUsage) {
 
 // "usage": null on ordinary chunks is ignored and keeps what was read before.
 TEST(StreamUsage, NullUsageIsIgnored) {
-  StreamUsage s(UsageWire::kOpenAI);
+  StreamUsage s(ApiShape::kOpenAI);
   EXPECT_FALSE(s.event("data: {\"choices\":[{\"delta\":{}}],\"usage\":null}\n\n"));
   EXPECT_FALSE(s.usage().known);
   s.event("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":6}}\n\n");
@@ -159,7 +159,7 @@ TEST(StreamUsage, NullUsageIsIgnored) {
 
 // Anthropic: message_start gives the input side, message_delta the output; never hidden.
 TEST(StreamUsage, AnthropicStartAndDelta) {
-  StreamUsage s(UsageWire::kAnthropic);
+  StreamUsage s(ApiShape::kAnthropic);
   EXPECT_FALSE(s.event(
       "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"type\":\"message\","
       "\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":5,\"cache_read_input_tokens\":100,"
@@ -199,7 +199,7 @@ void expect_spans_match(const std::string& body, const CanonicalRequest& req, co
 // No stream_options: one is added as the first member; the model span moves with the body.
 TEST(WithStreamUsage, AddsStreamOptionsAsTheFirstMember) {
   std::string body = R"({"model":"the-model","messages":[{"role":"user","content":"hi"}],"stream":true})";
-  auto req = decoded(Operation::kChatCompletions, body);
+  auto req = decoded(Operation::kChat, body);
   EXPECT_FALSE(req.include_usage);
   std::string out = with_stream_usage(body, req);
   EXPECT_EQ(out.rfind(R"({"stream_options":{"include_usage":true},"model":"the-model",)", 0), 0u) << out;
@@ -210,7 +210,7 @@ TEST(WithStreamUsage, AddsStreamOptionsAsTheFirstMember) {
   EXPECT_EQ(rewritten.at("stream_options").at("include_usage").as_bool(), true);
   EXPECT_EQ(rewritten.at("stream").as_bool(), true);
   // The new body decodes to the same request, with the usage asked for.
-  auto again = decoded(Operation::kChatCompletions, out);
+  auto again = decoded(Operation::kChat, out);
   EXPECT_TRUE(again.include_usage);
   EXPECT_EQ(again.model_offset, req.model_offset);
   EXPECT_EQ(again.stream_options_offset, req.stream_options_offset);
@@ -222,7 +222,7 @@ TEST(WithStreamUsage, SetsIncludeUsageInExistingOptionsBeforeTheModel) {
   std::string body =
       R"({"stream": true, "stream_options": {"include_obfuscation": false, "include_usage": false}, )"
       R"("model": "the-model", "messages": [{"role": "user", "content": "hi"}]})";
-  auto req = decoded(Operation::kChatCompletions, body);
+  auto req = decoded(Operation::kChat, body);
   EXPECT_FALSE(req.include_usage);
   EXPECT_GT(req.stream_options_length, 0u);
   std::string out = with_stream_usage(body, req);
@@ -234,7 +234,7 @@ TEST(WithStreamUsage, SetsIncludeUsageInExistingOptionsBeforeTheModel) {
   auto rewritten = json_of(rewrite_model(out, req, "up-model"));
   EXPECT_EQ(rewritten.at("model").as_string(), "up-model");
   EXPECT_EQ(rewritten.at("messages").as_array().size(), 1u);
-  EXPECT_TRUE(decoded(Operation::kChatCompletions, out).include_usage);
+  EXPECT_TRUE(decoded(Operation::kChat, out).include_usage);
 }
 
 // An existing stream_options after the model (pretty-printed body): the model span is unchanged.
@@ -242,7 +242,7 @@ TEST(WithStreamUsage, SetsIncludeUsageInExistingOptionsAfterTheModel) {
   std::string body =
       "{\n  \"model\": \"the-model\",\n  \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}],\n"
       "  \"stream_options\": {\"x\": 1},\n  \"stream\": true\n}\n";
-  auto req = decoded(Operation::kChatCompletions, body);
+  auto req = decoded(Operation::kChat, body);
   const std::size_t model_at = req.model_offset;
   std::string out = with_stream_usage(body, req);
   EXPECT_EQ(req.model_offset, model_at);
@@ -258,7 +258,7 @@ TEST(WithStreamUsage, SetsIncludeUsageInExistingOptionsAfterTheModel) {
 TEST(WithStreamUsage, MovesTheDataClassSpan) {
   std::string body =
       R"({"messages":[{"role":"user","content":"hi"}],"model":"the-model","data_class":"internal","stream":true})";
-  auto req = decoded(Operation::kChatCompletions, body);
+  auto req = decoded(Operation::kChat, body);
   ASSERT_TRUE(req.has_data_class);
   std::string out = with_stream_usage(body, req);
   std::string without = remove_data_class(out, req);
@@ -283,7 +283,7 @@ TEST(WithStreamUsage, InvocationWithoutModel) {
 // A null stream_options (as some clients send) must not end up as a second stream_options member.
 TEST(WithStreamUsage, NullStreamOptionsIsReplacedNotDuplicated) {
   std::string body = R"({"model":"the-model","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":null})";
-  auto req = decoded(Operation::kChatCompletions, body);
+  auto req = decoded(Operation::kChat, body);
   std::string out = with_stream_usage(body, req);
   std::size_t count = 0;
   for (std::size_t at = out.find("\"stream_options\""); at != std::string::npos;
@@ -299,29 +299,29 @@ TEST(WithStreamUsage, NullStreamOptionsIsReplacedNotDuplicated) {
 // include_usage is read (true, false, null), and the member's span is kept.
 TEST(DecodeStreamOptions, ReadsIncludeUsageAndTheSpan) {
   std::string body = R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options" : {"include_usage":true}})";
-  auto req = decoded(Operation::kChatCompletions, body);
+  auto req = decoded(Operation::kChat, body);
   EXPECT_TRUE(req.include_usage);
   EXPECT_EQ(body.substr(req.stream_options_offset, req.stream_options_length),
             R"("stream_options" : {"include_usage":true})");
-  EXPECT_FALSE(decoded(Operation::kChatCompletions,
+  EXPECT_FALSE(decoded(Operation::kChat,
                        R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":false}})")
                    .include_usage);
-  EXPECT_FALSE(decoded(Operation::kChatCompletions,
+  EXPECT_FALSE(decoded(Operation::kChat,
                        R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":null}})")
                    .include_usage);
-  auto none = decoded(Operation::kChatCompletions, R"({"model":"m","messages":[{"role":"user","content":"x"}]})");
+  auto none = decoded(Operation::kChat, R"({"model":"m","messages":[{"role":"user","content":"x"}]})");
   EXPECT_EQ(none.stream_options_length, 0u);
 }
 
 // A mistyped include_usage is a 400 naming stream_options.
 TEST(DecodeStreamOptions, MistypedIncludeUsageIsAnError) {
-  auto e = decode_error(Operation::kChatCompletions,
+  auto e = decode_error(Operation::kChat,
                         R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":"yes"}})");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->status, 400);
   EXPECT_EQ(e->param, "stream_options");
   EXPECT_NE(e->message.find("include_usage"), std::string::npos);
-  e = decode_error(Operation::kChatCompletions,
+  e = decode_error(Operation::kChat,
                    R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}})");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->param, "stream_options");
@@ -330,7 +330,7 @@ TEST(DecodeStreamOptions, MistypedIncludeUsageIsAnError) {
 // stream_options that is not an object (nor null) is a 400 naming stream_options.
 TEST(DecodeStreamOptions, NonObjectStreamOptionsIsAnError) {
   for (const char* value : {"\"yes\"", "5", "[true]", "true"}) {
-    auto e = decode_error(Operation::kChatCompletions,
+    auto e = decode_error(Operation::kChat,
                           std::string(R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":)") +
                               value + "}");
     ASSERT_TRUE(e) << value;

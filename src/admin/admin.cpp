@@ -1,0 +1,325 @@
+#include "admin/admin.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <map>
+
+#include "limit/clock.h"
+#include "pipeline/kill_switch.h"
+#include "pipeline/records.h"
+#include "record/writer.h"
+#include "route/health.h"
+#include "store/key_rules.h"
+#include "store/key_store.h"
+#include "store/store_executor.h"
+
+namespace gatehouse::admin {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+constexpr std::string_view kKill = "/admin/v1/kill";
+constexpr std::string_view kKeys = "/admin/v1/keys";
+constexpr std::string_view kHealth = "/admin/v1/health";
+
+// Every route target's health: the state the gateway keeps (route/health.h), and the routes that
+// use each target. A target no request has tried yet is healthy.
+std::string health_json(const runtime::Snapshot& snapshot) {
+  std::map<std::string, route::TargetState> states;
+  for (auto& s : snapshot.services.health->states()) states[s.model] = s;
+  std::map<std::string, json::array> used_by;
+  for (const auto& [name, m] : snapshot.config->models) {
+    if (!m.route) continue;
+    for (const auto& t : m.route->targets) {
+      used_by[t.model].push_back(json::value(name));
+      if (!states.contains(t.model)) {
+        route::TargetState fresh;
+        fresh.model = t.model;
+        fresh.state = "healthy";
+        states[t.model] = fresh;
+      }
+    }
+  }
+  json::array targets;
+  for (const auto& [name, s] : states) {
+    const auto* m = snapshot.config->models.contains(name) ? &snapshot.config->models.at(name) : nullptr;
+    targets.push_back(json::object{
+        {"model", name},
+        {"provider", m ? m->provider : std::string()},
+        {"state", s.state},
+        {"consecutive_failures", s.consecutive_failures},
+        {"cooldown_remaining_s", (s.cooldown_remaining_ms + 999) / 1000},
+        {"latency_ms", s.latency_ms < 0 ? json::value(nullptr) : json::value(s.latency_ms)},
+        {"successes", s.successes},
+        {"failures", s.failures},
+        {"last_error", s.last_error.empty() ? json::value(nullptr) : json::value(s.last_error)},
+        {"routes", used_by.contains(name) ? used_by[name] : json::array()},
+    });
+  }
+  return json::serialize(json::object{{"targets", std::move(targets)}});
+}
+
+Error not_allowed(std::string_view allowed) {
+  Error e = Error::bad_request("this endpoint accepts " + std::string(allowed) + " only");
+  e.kind = ErrorKind::kMethodNotAllowed;
+  e.status = 405;
+  e.code = "method_not_allowed";
+  return e;
+}
+
+std::string who(const pipeline::RequestContext& ctx) {
+  if (!ctx.identity.key_name.empty()) return "key:" + ctx.identity.key_name;
+  return "user:" + ctx.identity.user;
+}
+
+json::object kill_json(const pipeline::Kill& k) {
+  return {{"id", k.id},     {"scope", k.scope}, {"value", k.value},
+          {"reason", k.reason}, {"by", k.by},   {"at", store::format_utc(k.at)}};
+}
+
+json::object key_json(const store::StoredKey& k, std::int64_t now) {
+  json::object tags;
+  for (const auto& [name, value] : k.tags) tags[name] = value;
+  return {{"name", k.name},
+          {"prefix", "gh_" + k.prefix + "..."},
+          {"role", k.role},
+          {"project", k.project},
+          {"tags", std::move(tags)},
+          {"created_at", store::format_utc(k.created_at)},
+          {"expires_at", k.expires_at ? json::value(store::format_utc(k.expires_at)) : json::value(nullptr)},
+          {"status", store::to_string(store::status_of(k, now))}};
+}
+
+std::variant<json::object, Error> body_object(const http::Request& request) {
+  json::error_code ec;
+  json::value v = json::parse(request.body(), ec);
+  if (ec || !v.is_object()) return Error::bad_request("the body must be a JSON object");
+  return std::move(v.get_object());
+}
+
+std::string_view str(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+}
+
+// Appends an admin action to the audit chain (when there is a store): never dropped; under a
+// full record queue the caller waits (back-pressure).
+void audit(const runtime::Snapshot& snapshot, const pipeline::RequestContext& ctx, std::string kind, std::string subject,
+           json::object detail) {
+  if (!snapshot.services.writer) return;
+  store::AuditRecord r;
+  r.time_ms = limit::system_now_ms();
+  r.kind = std::move(kind);
+  r.actor = pipeline::caller_of(ctx);
+  r.subject = std::move(subject);
+  r.detail = json::serialize(detail);
+  r.request_id = ctx.ingress.request_id;
+  snapshot.services.writer->submit(std::move(r));
+}
+
+std::variant<AdminAnswer, Error> kill(const http::Request& request, std::string_view path,
+                                      const pipeline::RequestContext& ctx, const runtime::Snapshot& snapshot) {
+  pipeline::KillSwitch& kills = *snapshot.services.kills;
+  if (path == kKill) {
+    if (request.method() == bhttp::verb::get) {
+      json::array data;
+      for (const auto& k : kills.list()) data.push_back(kill_json(k));
+      return AdminAnswer{200, json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}})};
+    }
+    if (request.method() != bhttp::verb::post) return not_allowed("GET, POST");
+    auto body = body_object(request);
+    if (auto* e = std::get_if<Error>(&body)) return std::move(*e);
+    const auto& o = std::get<json::object>(body);
+    std::string scope, value;
+    for (std::string_view s : {"model", "provider", "project", "key"}) {
+      if (o.contains(s)) {
+        if (!scope.empty()) return Error::bad_request("name one scope: model, provider, project or key");
+        scope = s;
+        value = str(o, s);
+        if (value.empty()) return Error::bad_request("'" + scope + "' must be a non-empty string", scope);
+      }
+    }
+    if (scope.empty()) {
+      return Error::bad_request("say what to switch off: {\"model\"|\"provider\"|\"project\"|\"key\": \"...\", \"reason\": \"...\"}");
+    }
+    auto k = kills.add(scope, value, std::string(str(o, "reason").substr(0, 500)), who(ctx));
+    spdlog::warn("kill switch {}: {} '{}' switched off by {}: {}", k.id, k.scope, k.value, k.by, k.reason);
+    audit(snapshot, ctx, "kill.add", k.scope + " " + k.value, json::object{{"id", k.id}, {"reason", k.reason}});
+    return AdminAnswer{201, json::serialize(kill_json(k))};
+  }
+  std::string_view id = path.substr(kKill.size() + 1);
+  if (request.method() != bhttp::verb::delete_) return not_allowed("DELETE");
+  if (!kills.lift(id)) return Error::not_found("no kill with id '" + std::string(id.substr(0, 64)) + "'", "not_found");
+  spdlog::warn("kill switch {} lifted by {}", id, who(ctx));
+  audit(snapshot, ctx, "kill.lift", "kill " + std::string(id), json::object{{"id", id}});
+  return AdminAnswer{200, json::serialize(json::object{{"id", id}, {"lifted", true}})};
+}
+
+// A key to create from a POST /admin/v1/keys body, and its secret; or what is wrong with it.
+std::variant<std::pair<store::StoredKey, std::string>, Error> new_key_from(const http::Request& request,
+                                                                           const config::Config& config,
+                                                                           std::int64_t now) {
+  auto body = body_object(request);
+  if (auto* e = std::get_if<Error>(&body)) return std::move(*e);
+  const auto& o = std::get<json::object>(body);
+  store::StoredKey key;
+  key.name = str(o, "name");
+  key.role = str(o, "role");
+  key.project = str(o, "project");
+  if (auto why = store::check_key_name(key.name)) return Error::bad_request("name: " + *why, "name");
+  if (config.roles_defined && !config.roles.contains(key.role)) {
+    std::string known;
+    for (const auto& [name, r] : config.roles) known += (known.empty() ? "" : ", ") + name;
+    return Error::bad_request("role must be one of: " + known, "role");
+  }
+  for (const auto& k : config.keys) {
+    if (k.name == key.name) return Error::bad_request("a key named '" + key.name + "' is in the config file", "name");
+  }
+  if (const auto* tags = o.if_contains("tags")) {
+    if (!tags->is_object()) return Error::bad_request("tags must be an object of strings", "tags");
+    for (const auto& [k, v] : tags->get_object()) {
+      if (!v.is_string()) return Error::bad_request("tags must be an object of strings", "tags");
+      key.tags.emplace_back(std::string(k), std::string(v.get_string()));
+    }
+  }
+  if (auto exp = str(o, "expires_in"); !exp.empty()) {
+    auto seconds = store::parse_lifetime(exp);
+    if (!seconds) return Error::bad_request("expires_in must look like 90m, 12h or 30d", "expires_in");
+    key.expires_at = now + *seconds;
+  }
+  std::string secret = store::new_secret();
+  key.digest = config::sha256(secret);
+  key.prefix = store::secret_prefix(secret);
+  key.created_at = now;
+  if (auto why = store::check_new_key(key)) return Error::bad_request(*why);
+  return std::pair{std::move(key), std::move(secret)};
+}
+
+std::string list_json(const std::vector<store::StoredKey>& keys, std::int64_t now) {
+  json::array data;
+  for (const auto& k : keys) data.push_back(key_json(k, now));
+  return json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}});
+}
+
+// Store calls run on the store's thread (StoreExecutor); the worker waits without blocking.
+// Calls, results and errors are named locals, never temporaries inside co_await / co_return
+// expressions: GCC 12 destroys such temporaries twice in coroutines (a double free, found here).
+asio::awaitable<std::variant<AdminAnswer, Error>> keys(const http::Request& request, std::string_view path,
+                                                       const pipeline::RequestContext& ctx,
+                                                       const runtime::Snapshot& snapshot) {
+  using Result = std::variant<AdminAnswer, Error>;
+  Result result;
+  if (!snapshot.services.store_executor) {
+    result = Error::not_found("no key store is configured (store: {sqlite: ...})", "no_store");
+    co_return result;
+  }
+  auto& exec = *snapshot.services.store_executor;
+  const std::int64_t now = store::unix_now();
+  const bool collection = path == kKeys;
+
+  if (collection && request.method() == bhttp::verb::get) {
+    using Listed = std::variant<std::vector<store::StoredKey>, std::string>;
+    std::function<Listed(store::KeyStore&)> call = [](store::KeyStore& ks) { return ks.list(); };
+    auto listed = co_await exec.run<Listed>(std::move(call));
+    if (auto* e = std::get_if<std::string>(&listed)) {
+      result = Error::internal("key store: " + *e);
+    } else {
+      result = AdminAnswer{200, list_json(std::get<0>(listed), now)};
+    }
+    co_return result;
+  }
+
+  if (collection && request.method() == bhttp::verb::post) {
+    auto made = new_key_from(request, *snapshot.config, now);
+    if (auto* e = std::get_if<Error>(&made)) {
+      result = std::move(*e);
+      co_return result;
+    }
+    // (No structured binding here: GCC 12 miscompiles them in coroutine frames.)
+    store::StoredKey key = std::move(std::get<0>(made).first);
+    std::string secret = std::move(std::get<0>(made).second);
+    using Created = std::variant<store::StoredKey, std::string>;
+    std::function<Created(store::KeyStore&)> call = [key](store::KeyStore& ks) { return ks.create(key); };
+    auto created = co_await exec.run<Created>(std::move(call));
+    if (auto* e = std::get_if<std::string>(&created)) {
+      bool clash = e->find("exist") != std::string::npos || e->find("already") != std::string::npos;
+      result = clash ? Error::bad_request(*e, "name") : Error::internal("key store: " + *e);
+      co_return result;
+    }
+    spdlog::info("key '{}' created by {}", key.name, who(ctx));
+    audit(snapshot, ctx, "key.create", "key " + key.name,
+          json::object{{"role", key.role}, {"project", key.project}, {"expires_at", key.expires_at}});
+    json::object out = key_json(std::get<store::StoredKey>(created), now);
+    out["key"] = secret;  // shown once
+    result = AdminAnswer{201, json::serialize(out)};
+    co_return result;
+  }
+
+  if (collection || request.method() != bhttp::verb::delete_) {
+    result = not_allowed(collection ? "GET, POST" : "DELETE");
+    co_return result;
+  }
+  std::string name(path.substr(kKeys.size() + 1));
+  using Revoked = std::variant<bool, std::string>;
+  std::function<Revoked(store::KeyStore&)> call = [name, now](store::KeyStore& ks) { return ks.revoke(name, now); };
+  auto revoked = co_await exec.run<Revoked>(std::move(call));
+  if (auto* e = std::get_if<std::string>(&revoked)) {
+    result = Error::internal("key store: " + *e);
+  } else if (!std::get<bool>(revoked)) {
+    result = Error::not_found("no active key named '" + name.substr(0, 128) + "'", "not_found");
+  } else {
+    spdlog::info("key '{}' revoked by {}", name, who(ctx));
+    audit(snapshot, ctx, "key.revoke", "key " + name, json::object{});
+    result = AdminAnswer{200, json::serialize(json::object{{"name", name}, {"revoked", true}})};
+  }
+  co_return result;
+}
+
+std::optional<Error> not_admin(const pipeline::RequestContext& ctx) {
+  for (const auto* r : ctx.identity.roles) {
+    if (r->admin) return std::nullopt;
+  }
+  std::string why = ctx.identity.roles.empty() ? std::string("the caller has no role")
+                                      : "role '" + ctx.identity.role_names + "' is not one";
+  return Error::forbidden("the admin API needs a role with admin: true; " + why, "permission_denied");
+}
+
+}  // namespace
+
+asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Request& request,
+                                                               std::string_view path,
+                                                               const pipeline::RequestContext& ctx,
+                                                               const runtime::Snapshot& snapshot) {
+  // (Errors are built outside co_return expressions: GCC 12 mishandles temporaries there.)
+  if (auto denied = not_admin(ctx)) co_return std::move(*denied);
+  if (path == kKill || (path.starts_with(kKill) && path.size() > kKill.size() + 1 && path[kKill.size()] == '/')) {
+    std::variant<AdminAnswer, Error> answer = kill(request, path, ctx, snapshot);
+    co_return answer;
+  }
+  if (path == kKeys || (path.starts_with(kKeys) && path.size() > kKeys.size() + 1 && path[kKeys.size()] == '/')) {
+    co_return co_await keys(request, path, ctx, snapshot);
+  }
+  if (path == kHealth) {
+    if (request.method() != boost::beast::http::verb::get) {
+      Error e = Error::bad_request("/admin/v1/health accepts GET only");
+      e.kind = ErrorKind::kMethodNotAllowed;
+      e.status = 405;
+      e.code = "method_not_allowed";
+      co_return e;
+    }
+    co_return AdminAnswer{200, health_json(snapshot)};
+  }
+  Error unknown = Error::not_found("no such admin endpoint: " + std::string(path.substr(0, 200)) +
+                                       " (/admin/v1/kill, /admin/v1/keys, /admin/v1/health)",
+                                   "unknown_url");
+  co_return unknown;
+}
+
+}  // namespace gatehouse::admin

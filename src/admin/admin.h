@@ -1,0 +1,27 @@
+// The admin API, /admin/v1/...: the kill switch and stored keys. For callers whose role has
+// `admin: true`; JSON in and out, errors in OpenAI's shape.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <string>
+#include <variant>
+
+#include "runtime/snapshot.h"
+#include "core/error.h"
+#include "http/server.h"
+#include "pipeline/context.h"
+
+namespace gatehouse::admin {
+
+struct AdminAnswer {
+  int status = 200;
+  std::string body;  // JSON
+};
+
+// Answers one admin request (the caller is already authenticated; this checks it is an admin).
+boost::asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Request& request,
+                                                                      std::string_view path,
+                                                                      const pipeline::RequestContext& ctx,
+                                                                      const runtime::Snapshot& snapshot);
+
+}  // namespace gatehouse::admin

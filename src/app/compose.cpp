@@ -1,0 +1,77 @@
+#include "app/compose.h"
+
+#include "pipeline/access_log.h"
+#include "pipeline/authenticate.h"
+#include "pipeline/authorize.h"
+#include "pipeline/budget.h"
+#include "pipeline/limit.h"
+#include "pipeline/meter.h"
+#include "pipeline/observe.h"
+#include "pipeline/records.h"
+#include "pipeline/usage_record.h"
+#include "provider/anthropic.h"
+#include "provider/databricks.h"
+#include "provider/oauth.h"
+#include "provider/openai_compatible.h"
+
+namespace gatehouse::app {
+
+using namespace pipeline;
+
+Pipeline build_pipeline(const config::Config& config, const runtime::Services& services) {
+  Pipeline p;
+  // The order is code, not config. Each line says why it stands where it does. on_request,
+  // on_routed, on_attempt and the answer's hooks run in this order; on_settled and on_complete
+  // in reverse.
+  // 1. Records first, so their on_complete runs last and sees every outcome, rejections included;
+  //    tracing's on_request first too, so that even a refused request is traced (and its
+  //    on_attempt gives every attempt its trace context, tracing on or off).
+  if (config.log.access_log) p.add(std::make_unique<AccessLogStage>());
+  if (config.metrics.enabled) p.add(std::make_unique<MetricsStage>(config, *services.metrics));
+  p.add(std::make_unique<TracingStage>(services.tracer.get()));
+  if (services.writer) p.add(std::make_unique<AuditStage>(*services.writer));
+  // 2. Identity before anything that depends on who is calling (limits, roles, budgets).
+  p.add(std::make_unique<AuthenticateStage>(config, services.jwt, services.stored_keys));
+  // 3. Authorization needs the identity (2) and the decoded request; it runs in on_routed, before
+  //    anything that spends (limits, budgets) so a denied request costs nothing; its on_attempt
+  //    skips the targets this request may not reach.
+  p.add(std::make_unique<AuthorizeStage>(config, *services.kills));
+  // 4. Usage rows: its on_complete runs after the budget's and limit's (reverse order), once the
+  //    cost is settled; placed before them so a request they refuse still gets its row.
+  if (services.writer) p.add(std::make_unique<UsageRecordStage>(*services.writer));
+  // 5. The inference log decides before budgets and limits, so that their refusals are logged too.
+  if (services.writer && config.records.inference_log.enabled) {
+    p.add(std::make_unique<InferenceLogStage>(config.records.inference_log, *services.writer));
+  }
+  // 6. Budgets before rate limits: a request a spent budget refuses must not use up a rate
+  //    window; one the limits refuse gives its budget reservation back in on_complete.
+  if (services.budgets) p.add(std::make_unique<BudgetStage>(config, *services.budgets, services.metrics.get()));
+  // 7. Rate limits last before the provider: they charge what is about to be spent.
+  if (!config.limits.empty()) p.add(std::make_unique<LimitStage>(config, *services.limiter));
+  // 8. Metering after the limits and budgets: its on_settled and on_complete run before theirs
+  //    (reverse order), so they settle on the usage and cost it found. Stages that change the
+  //    answer or its events (output guardrails) come after it: it reads them as the provider
+  //    sent them.
+  p.add(std::make_unique<MeterStage>());
+  return p;
+}
+
+std::shared_ptr<const runtime::Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
+                                                        runtime::Services services) {
+  auto pipeline = build_pipeline(*config, services);
+  auto snapshot = std::make_shared<runtime::Snapshot>(config, std::move(services), std::move(pipeline));
+  for (const auto& [name, p] : config->providers) {
+    std::unique_ptr<provider::Adapter> adapter;
+    switch (p.kind) {
+      case config::ProviderKind::kOpenAICompatible: adapter = std::make_unique<provider::OpenAICompatibleAdapter>(p); break;
+      case config::ProviderKind::kAnthropic: adapter = std::make_unique<provider::AnthropicAdapter>(p); break;
+      case config::ProviderKind::kDatabricks:
+        adapter = std::make_unique<provider::DatabricksAdapter>(p, *snapshot->services.oauth);
+        break;
+    }
+    snapshot->providers.emplace(name, std::move(adapter));
+  }
+  return snapshot;
+}
+
+}  // namespace gatehouse::app

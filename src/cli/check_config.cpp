@@ -1,0 +1,21 @@
+#include "cli/check_config.h"
+
+#include <ostream>
+
+#include "config/load.h"
+
+namespace gatehouse::cli {
+
+int check_config(const std::string& path, std::ostream& out) {
+  auto loaded = config::load_file(path);
+  if (!loaded.config) {
+    for (const auto& d : loaded.diagnostics) out << d.to_string() << '\n';
+    return 1;
+  }
+  const auto& c = *loaded.config;
+  out << path << ": OK (" << c.providers.size() << " providers, " << c.models.size() << " models, " << c.keys.size()
+      << " keys)\n";
+  return 0;
+}
+
+}  // namespace gatehouse::cli

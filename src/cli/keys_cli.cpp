@@ -1,0 +1,280 @@
+#include "cli/keys_cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "cli/cli_common.h"
+#include "cli/records_cli.h"
+#include "config/load.h"
+#include "store/key_rules.h"
+#include "store/key_store.h"
+
+namespace gatehouse::cli {
+
+namespace {
+
+namespace json = boost::json;
+
+// Whether the config names a key store (else a message saying how to add one).
+bool names_store(const config::Config& c, const std::string& path, std::ostream& err) {
+  if (!c.store.sqlite_path.empty()) return true;
+  err << path << " names no key store: add\n  store:\n    sqlite: \"./gatehouse.db\"\n"
+      << "to keep keys made with `gatehouse keys` (the gateway reads the same file)\n";
+  return false;
+}
+
+// The store the config names, or null after a message.
+std::unique_ptr<store::KeyStore> open_store(const config::Config& c, const std::string& path,
+                                            std::ostream& err) {
+  if (!names_store(c, path, err)) return nullptr;
+  auto opened = store::open_sqlite(c.store.sqlite_path);
+  if (auto* e = std::get_if<std::string>(&opened)) {
+    err << *e << '\n';
+    return nullptr;
+  }
+  return std::move(std::get<std::unique_ptr<store::KeyStore>>(opened));
+}
+
+std::string join_names(const std::map<std::string, config::RoleConfig>& roles) {
+  std::string s;
+  for (const auto& [name, role] : roles) s += (s.empty() ? "" : ", ") + name;
+  return s;
+}
+
+std::string tags_text(const store::StoredKey& k) {
+  std::string s;
+  for (const auto& [tag, value] : k.tags) s += (s.empty() ? "" : ",") + tag + "=" + value;
+  return s;
+}
+
+std::string shown_prefix(const store::StoredKey& k) { return "gh_" + k.prefix + "\u2026"; }
+
+// Display columns of UTF-8 text (every character counts one: enough for names and dates).
+}  // namespace
+
+void KeysCommand::add_to(CLI::App& keys) {
+  keys.require_subcommand(1);
+  auto config_option = [this](CLI::App* cmd) {
+    cmd->add_option("-c,--config", config_path_,
+                    "YAML configuration file (its store.sqlite is used)")
+        ->required();
+  };
+
+  create_cmd_ = keys.add_subcommand(
+      "create", "Create a key; prints it once, on the last line (only its SHA-256 digest is kept)");
+  config_option(create_cmd_);
+  create_cmd_->add_option("--name", name_, "Unique name: letters, digits, '.', '_', '-'")
+      ->required();
+  create_cmd_->add_option("--role", role_,
+                          "Role (one of the config's roles; required once roles exist)");
+  create_cmd_->add_option("--project", project_, "Project the key's usage is attributed to");
+  create_cmd_->add_option("--expires", expires_,
+                          "Lifetime from now: 90m, 12h, 30d (default: never)");
+  create_cmd_->add_option("--tag", tags_, "A tag k=v (repeatable)")->allow_extra_args(false);
+
+  list_cmd_ = keys.add_subcommand("list", "List the stored keys (never their secrets)");
+  config_option(list_cmd_);
+  list_cmd_->add_option("--format", format_, "table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}));
+
+  revoke_cmd_ = keys.add_subcommand(
+      "revoke", "Revoke a stored key; gateways refuse it within about a second");
+  config_option(revoke_cmd_);
+  revoke_cmd_->add_option("name", name_, "The key's name")->required();
+}
+
+int KeysCommand::run(std::ostream& out, std::ostream& err) const {
+  try {
+    if (*create_cmd_) return create(out, err);
+    if (*list_cmd_) return list(out, err);
+    if (*revoke_cmd_) return revoke(out, err);
+  } catch (const std::exception& e) {
+    err << "gatehouse keys: " << e.what() << '\n';
+    return 1;
+  }
+  return 2;
+}
+
+int KeysCommand::create(std::ostream& out, std::ostream& err) const {
+  auto c = load_config(config_path_, err);
+  if (!c) return 1;
+  if (!names_store(*c, config_path_, err)) return 1;
+
+  store::StoredKey key;
+  key.name = name_;
+  if (auto e = store::check_key_name(name_)) {
+    err << *e << '\n';
+    return 1;
+  }
+  for (const auto& k : c->keys) {
+    if (k.name == name_) {
+      err << "a key named '" << name_ << "' is already defined in " << config_path_
+          << " (keys:); choose another name\n";
+      return 1;
+    }
+  }
+  if (c->roles_defined) {
+    if (!c->roles.contains(role_)) {
+      err << (role_.empty() ? std::string("--role is required: ")
+                            : "role '" + role_ + "' is not defined in " + config_path_ + "; ")
+          << "the roles are: " << (c->roles.empty() ? "(none)" : join_names(c->roles)) << '\n';
+      return 1;
+    }
+  } else if (!role_.empty()) {
+    err << "role '" << role_ << "': " << config_path_
+        << " defines no roles (add them under roles: first, or leave out --role)\n";
+    return 1;
+  }
+  key.role = role_;
+  key.project = project_;
+
+  std::int64_t now = store::unix_now();
+  key.created_at = now;
+  if (!expires_.empty()) {
+    auto lifetime = store::parse_lifetime(expires_);
+    if (!lifetime) {
+      err << "--expires " << expires_ << ": write a count and a unit: 90m, 12h, 30d\n";
+      return 1;
+    }
+    key.expires_at = now + *lifetime;
+  }
+  for (const auto& t : tags_) {
+    auto eq = t.find('=');
+    if (eq == std::string::npos) {
+      err << "--tag " << t << ": write it as name=value\n";
+      return 1;
+    }
+    key.tags.emplace_back(t.substr(0, eq), t.substr(eq + 1));
+  }
+
+  std::string secret = store::new_secret();
+  key.digest = config::sha256(secret);
+  key.prefix = store::secret_prefix(secret);
+  if (auto e = store::check_new_key(key)) {
+    err << *e << '\n';
+    return 1;
+  }
+
+  auto st = open_store(*c, config_path_, err);
+  if (!st) return 1;
+  auto created = st->create(key);
+  if (auto* e = std::get_if<std::string>(&created)) {
+    err << *e << '\n';
+    return 1;
+  }
+  const auto& k = std::get<store::StoredKey>(created);
+  const std::string audit_error =
+      audit_from_cli(*c, "key.create", "key " + k.name,
+                     boost::json::serialize(boost::json::object{
+                         {"role", k.role}, {"project", k.project}, {"expires_at", k.expires_at}}));
+  if (!audit_error.empty()) err << "the key is created, but the audit chain could not record it: " << audit_error << '\n';
+  out << "created key '" << k.name << "' in " << c->store.sqlite_path << '\n';
+  if (!k.role.empty()) out << "  role:    " << k.role << '\n';
+  if (!k.project.empty()) out << "  project: " << k.project << '\n';
+  if (!k.tags.empty()) out << "  tags:    " << tags_text(k) << '\n';
+  out << "  expires: " << (k.expires_at ? store::format_utc(k.expires_at) : "never") << '\n';
+  out << "The key follows. It is shown only this once (only its digest is kept): hand it over "
+         "now.\n";
+  out << secret << std::endl;
+  return audit_error.empty() ? 0 : 1;
+}
+
+int KeysCommand::list(std::ostream& out, std::ostream& err) const {
+  auto c = load_config(config_path_, err);
+  if (!c) return 1;
+  auto st = open_store(*c, config_path_, err);
+  if (!st) return 1;
+  auto listed = st->list();
+  if (auto* e = std::get_if<std::string>(&listed)) {
+    err << *e << '\n';
+    return 1;
+  }
+  const auto& keys = std::get<std::vector<store::StoredKey>>(listed);
+  std::int64_t now = store::unix_now();
+
+  if (format_ == "json") {
+    json::array arr;
+    for (const auto& k : keys) {
+      json::object tags;
+      for (const auto& [tag, value] : k.tags) tags[tag] = value;
+      auto when = [](std::int64_t t) -> json::value {
+        if (t == 0) return nullptr;
+        return json::string(store::format_utc(t));
+      };
+      arr.push_back(json::object{
+          {"name", k.name},
+          {"prefix", "gh_" + k.prefix},
+          {"role", k.role},
+          {"project", k.project},
+          {"tags", std::move(tags)},
+          {"created_at", when(k.created_at)},
+          {"expires_at", when(k.expires_at)},
+          {"revoked_at", when(k.revoked_at)},
+          {"status", std::string(store::to_string(store::status_of(k, now)))},
+      });
+    }
+    out << json::serialize(arr) << '\n';
+    return 0;
+  }
+
+  if (keys.empty()) {
+    out << "no keys in " << c->store.sqlite_path << '\n';
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"NAME", "PREFIX", "ROLE", "PROJECT", "TAGS", "CREATED", "EXPIRES", "STATUS"});
+  auto or_dash = [](std::string s) { return s.empty() ? std::string("-") : s; };
+  for (const auto& k : keys) {
+    rows.push_back({k.name, shown_prefix(k), or_dash(k.role), or_dash(k.project),
+                    or_dash(tags_text(k)), store::format_utc(k.created_at),
+                    k.expires_at ? store::format_utc(k.expires_at) : "never",
+                    std::string(store::to_string(store::status_of(k, now)))});
+  }
+  print_table(rows, out);
+  return 0;
+}
+
+int KeysCommand::revoke(std::ostream& out, std::ostream& err) const {
+  auto c = load_config(config_path_, err);
+  if (!c) return 1;
+  auto st = open_store(*c, config_path_, err);
+  if (!st) return 1;
+  auto revoked = st->revoke(name_, store::unix_now());
+  if (auto* e = std::get_if<std::string>(&revoked)) {
+    err << *e << '\n';
+    return 1;
+  }
+  if (std::get<bool>(revoked)) {
+    out << "revoked key '" << name_ << "'; gateways using " << c->store.sqlite_path
+        << " refuse it within about a second\n";
+    if (auto e = audit_from_cli(*c, "key.revoke", "key " + name_, "{}"); !e.empty()) {
+      err << "the key is revoked, but the audit chain could not record it: " << e << '\n';
+      return 1;
+    }
+    return 0;
+  }
+  err << "no active key named " << name_ << " in " << c->store.sqlite_path;
+  bool in_file = false;
+  for (const auto& k : c->keys) in_file = in_file || k.name == name_;
+  if (in_file) {
+    err << " (" << name_ << " is defined in " << config_path_
+        << " under keys: remove it there and reload the gateway)";
+  } else if (auto listed = st->list();
+             auto* keys = std::get_if<std::vector<store::StoredKey>>(&listed)) {
+    for (const auto& k : *keys) {
+      if (k.name == name_ && k.revoked_at)
+        err << " (it was revoked at " << store::format_utc(k.revoked_at) << ")";
+    }
+  }
+  err << '\n';
+  return 1;
+}
+
+}  // namespace gatehouse::cli

@@ -1,0 +1,149 @@
+#include "cli/records_cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <ostream>
+
+#include "cli/cli_common.h"
+#include "limit/clock.h"
+#include "store/key_rules.h"
+#include "store/record_store.h"
+
+namespace gatehouse::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string fixed(double v, int digits) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// A JSON value when `text` is JSON (the bodies and decisions are), else the text itself.
+json::value maybe_json(const std::string& text) {
+  if (text.empty()) return nullptr;
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  return ec ? json::value(text) : v;
+}
+
+}  // namespace
+
+void LogsCommand::add_to(CLI::App& logs) {
+  logs.add_option("-c,--config", config_path_, "The gateway's YAML configuration (its store.sqlite)")->required();
+  logs.add_option("--model", model_, "Only requests for this model (the name clients use)");
+  logs.add_option("--since", since_, "Requests of the last 90m, 12h, 7d, ... (default 1h)");
+  logs.add_option("--limit", limit_, "At most this many rows, newest first (default 20)")->check(CLI::Range(1, 100000));
+  logs.add_option("--format", format_, "table (default) or json (with the bodies)")->check(CLI::IsMember({"table", "json"}));
+}
+
+int LogsCommand::run(std::ostream& out, std::ostream& err) const {
+  const auto since_ms = since_start_ms(since_, err);
+  if (!since_ms) return 1;
+  auto c = load_config(config_path_, err);
+  if (!c) return 1;
+  auto records = open_records(*c, config_path_, "records are kept", err);
+  if (!records) return 1;
+  auto rows = records->inference(model_, *since_ms, std::size_t(limit_));
+  if (auto* e = std::get_if<std::string>(&rows)) {
+    err << *e << '\n';
+    return 1;
+  }
+  const auto& list = std::get<0>(rows);
+  if (format_ == "json") {
+    json::array arr;
+    for (const auto& r : list) {
+      arr.push_back(json::object{
+          {"request_id", r.request_id},
+          {"request_time", store::format_utc(r.request_time_ms / 1000)},
+          {"request_time_ms", r.request_time_ms},
+          {"requester", r.requester},
+          {"key", r.key_name},
+          {"user", r.user},
+          {"project", r.project},
+          {"model", r.model},
+          {"served_model", r.served_model},
+          {"provider", r.provider},
+          {"status_code", r.status_code},
+          {"execution_duration_ms", r.execution_duration_ms},
+          {"upstream_duration_ms", r.upstream_duration_ms},
+          {"time_to_first_token_ms", r.time_to_first_token_ms < 0 ? json::value(nullptr) : json::value(r.time_to_first_token_ms)},
+          {"input_tokens", r.input_tokens},
+          {"output_tokens", r.output_tokens},
+          {"cost_usd", r.cost_usd},
+          {"streaming", r.streaming},
+          {"error_code", r.error_code},
+          {"request", maybe_json(r.request_body)},
+          {"response", maybe_json(r.response_body)},
+          {"payload_truncated", r.payload_truncated},
+          {"decisions", maybe_json(r.decisions)},
+      });
+    }
+    out << json::serialize(arr) << '\n';
+    return 0;
+  }
+  if (list.empty()) {
+    out << "no logged requests in the last " << since_ << (model_.empty() ? "" : " for model " + model_) << '\n';
+    return 0;
+  }
+  std::vector<std::vector<std::string>> table;
+  table.push_back({"TIME", "REQUEST_ID", "REQUESTER", "MODEL", "SERVED_BY", "STATUS", "MS", "TTFT_MS", "IN", "OUT",
+                   "COST_USD"});
+  for (const auto& r : list) {
+    table.push_back({store::format_utc(r.request_time_ms / 1000), r.request_id, r.requester.empty() ? "-" : r.requester,
+                     r.model, r.served_model.empty() ? "-" : r.served_model + "/" + r.provider,
+                     std::to_string(r.status_code), fixed(r.execution_duration_ms, 1),
+                     r.time_to_first_token_ms < 0 ? "-" : fixed(r.time_to_first_token_ms, 1),
+                     std::to_string(r.input_tokens), std::to_string(r.output_tokens), fixed(r.cost_usd, 6)});
+  }
+  print_table(table, out);
+  return 0;
+}
+
+void AuditCommand::add_to(CLI::App& audit) {
+  audit.require_subcommand(1);
+  verify_cmd_ = audit.add_subcommand("verify", "Check the audit chain: exit 0 when intact, 1 naming the first bad row");
+  verify_cmd_->add_option("-c,--config", config_path_, "The gateway's YAML configuration (its store.sqlite)")->required();
+}
+
+int AuditCommand::run(std::ostream& out, std::ostream& err) const {
+  auto c = load_config(config_path_, err);
+  if (!c) return 1;
+  auto records = open_records(*c, config_path_, "records are kept", err);
+  if (!records) return 1;
+  auto verdict = records->verify_audit();
+  if (auto* e = std::get_if<std::string>(&verdict)) {
+    err << *e << '\n';
+    return 1;
+  }
+  const auto& v = std::get<store::AuditVerdict>(verdict);
+  if (v.intact) {
+    out << "audit chain intact: " << v.rows << " rows, each chained to the one before\n";
+    return 0;
+  }
+  err << "audit chain BROKEN at row " << v.first_bad_id << ": " << v.problem << '\n';
+  return 1;
+}
+
+std::string audit_from_cli(const config::Config& config, std::string kind, std::string subject, std::string detail) {
+  auto opened = store::open_sqlite_records(config.store.sqlite_path);
+  if (auto* e = std::get_if<std::string>(&opened)) return *e;
+  store::RecordBatch batch;
+  store::AuditRecord r;
+  r.time_ms = limit::system_now_ms();
+  r.kind = std::move(kind);
+  const char* user = std::getenv("USER");
+  r.actor = std::string("cli") + (user && *user ? " (" + std::string(user) + ")" : "");
+  r.subject = std::move(subject);
+  r.detail = std::move(detail);
+  batch.audit.push_back(std::move(r));
+  auto e = std::get<0>(opened)->write(batch);
+  return e ? *e : std::string();
+}
+
+}  // namespace gatehouse::cli

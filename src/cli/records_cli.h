@@ -1,0 +1,46 @@
+// `gatehouse logs` (the inference log) and `gatehouse audit verify` (the audit chain), read
+// from the store a configuration file names; and the audit rows the CLI itself appends.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include "config/config.h"
+
+namespace CLI {
+class App;
+}
+
+namespace gatehouse::cli {
+
+class LogsCommand {
+ public:
+  // Adds --config, --model, --since, --limit, --format to the "logs" subcommand.
+  void add_to(CLI::App& logs);
+  int run(std::ostream& out, std::ostream& err) const;
+
+ private:
+  std::string config_path_;
+  std::string model_;
+  std::string since_ = "1h";
+  int limit_ = 20;
+  std::string format_ = "table";
+};
+
+class AuditCommand {
+ public:
+  // Adds verify under the "audit" subcommand.
+  void add_to(CLI::App& audit);
+  // verify: exit 0 when the chain is intact, 1 naming the first row edited, deleted or moved.
+  int run(std::ostream& out, std::ostream& err) const;
+
+ private:
+  CLI::App* verify_cmd_ = nullptr;
+  std::string config_path_;
+};
+
+// Appends one row to the audit chain in `config`'s store, for an action the CLI took; "" or what
+// went wrong (the action stands; the caller reports the failure).
+std::string audit_from_cli(const config::Config& config, std::string kind, std::string subject, std::string detail);
+
+}  // namespace gatehouse::cli

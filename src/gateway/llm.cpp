@@ -1,0 +1,154 @@
+#include "gateway/llm.h"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "gateway/attempt.h"
+#include "gateway/respond.h"
+#include "pipeline/pipeline.h"
+#include "route/failover.h"
+
+namespace gatehouse::gateway {
+
+namespace asio = boost::asio;
+using pipeline::Decision;
+
+namespace {
+
+// The output tokens a request without max_tokens is assumed to use until its usage is known.
+constexpr long long kDefaultOutputEstimate = 512;
+constexpr long long kMaxOutputEstimate = 100'000'000;
+
+// What the stages need to know of a decoded request (ctx.request).
+void describe(pipeline::RequestContext& ctx, const api::CanonicalRequest& canonical, std::size_t body_size) {
+  auto& req = ctx.request;
+  req.op = canonical.op;
+  req.stream = canonical.stream && canonical.op != api::Operation::kEmbeddings;
+  req.max_tokens = canonical.max_tokens;
+  // Token counting is free upstream: no usage row, no limits.
+  req.model_request = canonical.op != api::Operation::kCountTokens;
+  for (const auto& [k, v] : canonical.usage_context) {
+    if (k == "end_user") req.end_user = v.substr(0, 256);
+    if (k == "project") req.usage_project = v.substr(0, 256);
+  }
+  // What limits and budgets reserve before the call (docs/limits.md): about four bytes of
+  // request per token, plus the most the answer may have. Capped: a max_tokens of 2^63 must not
+  // overflow the counters it is reserved on (a provider refuses such a request anyway).
+  req.estimated_input_tokens = static_cast<long long>((body_size + 3) / 4);
+  req.estimated_output_tokens = canonical.op == api::Operation::kEmbeddings ? 0
+                                : canonical.max_tokens > 0 ? std::min<long long>(canonical.max_tokens, kMaxOutputEstimate)
+                                                           : kDefaultOutputEstimate;
+}
+
+// The data class: the body's `data_class` (Gatehouse's own field, never forwarded: it is removed
+// here) or the x-gatehouse-data-class header. Sets ctx.request.body.
+std::optional<Error> take_data_class(pipeline::RequestContext& ctx, api::CanonicalRequest& canonical,
+                                     std::string_view header) {
+  auto& req = ctx.request;
+  std::string_view declared = canonical.has_data_class ? std::string_view(canonical.data_class) : header;
+  if (!declared.empty()) {
+    req.data_class = config::parse_data_class(declared);
+    if (!req.data_class) {
+      return Error::bad_request("data_class '" + std::string(declared.substr(0, 64)) +
+                                    "' is not one of public, internal, confidential, restricted",
+                                "data_class");
+    }
+  }
+  req.body = req.client_body;
+  if (canonical.has_data_class) {
+    req.body_storage = api::remove_data_class(req.client_body, canonical);
+    req.body = req.body_storage;
+  }
+  return std::nullopt;
+}
+
+// A stage replaced the request body: it is decoded again (the replacement must be a request of
+// the same shape; what it says of stream, max_tokens... now holds).
+std::optional<Error> decode_replacement(pipeline::RequestContext& ctx, api::CanonicalRequest& canonical) {
+  std::string& body = ctx.request.body_storage;
+  const std::string model = canonical.model;
+  auto again = api::decode_request(ctx.ingress.shape, canonical.op, body);
+  if (auto* e = std::get_if<Error>(&again)) {
+    return Error::internal("a stage replaced the request with one that does not decode: " + e->message);
+  }
+  canonical = std::move(std::get<api::CanonicalRequest>(again));
+  canonical.model = model;  // routing already happened
+  ctx.request.body = body;
+  return std::nullopt;
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+// Tries the plan's targets under the failover loop until one answers (attempt() reports what
+// happened to the loop), else answers the loop's error.
+asio::awaitable<void> serve_plan(LlmRequest& r, const route::Plan& plan) {
+  auto& ctx = r.ctx;
+  route::Failover failover(plan, *r.snapshot.services.health, ctx.ingress.request_id);
+  while (auto step = failover.next()) {
+    if (step->delay.count() > 0) co_await sleep_for(step->delay);
+    const route::Target& target = *step->target;
+    ctx.upstream.provider = target.provider->name;
+    ctx.upstream.served_model = target.model;
+    ctx.set_response_header("x-gatehouse-target", target.model->name + "/" + target.provider->name);
+    AttemptResult result = co_await attempt(r, target, failover);
+    switch (result.kind) {
+      case AttemptResult::kSkipped: failover.skipped(std::move(*result.error)); break;
+      case AttemptResult::kFailed: failover.failed(std::move(*result.error), result.took); break;
+      case AttemptResult::kDone: co_return;
+    }
+  }
+  co_await respond_error(r.ex, ctx, failover.error());
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_llm(http::Exchange& ex, pipeline::RequestContext& ctx, const runtime::Snapshot& snapshot,
+                                const Endpoint& endpoint) {
+  auto& request = ex.request();
+  auto decoded = api::decode_request(endpoint.shape, endpoint.op, request.body());
+  if (auto* e = std::get_if<Error>(&decoded)) co_return co_await respond_error(ex, ctx, *e);
+  auto& canonical = std::get<api::CanonicalRequest>(decoded);
+  // A Databricks invocation's model is the path's; a model in the body is ignored.
+  if (endpoint.op == api::Operation::kInvocations) canonical.model = std::string(invocation_model(ctx.ingress.path));
+  ctx.request.client_body = request.body();
+  describe(ctx, canonical, request.body().size());
+  if (auto e = take_data_class(ctx, canonical, request["x-gatehouse-data-class"])) {
+    co_return co_await respond_error(ex, ctx, *e);
+  }
+
+  auto routed = snapshot.router.resolve(canonical.model);
+  if (auto* e = std::get_if<Error>(&routed)) co_return co_await respond_error(ex, ctx, *e);
+  const route::Plan& plan = std::get<route::Plan>(routed);
+  ctx.request.model = canonical.model;
+  ctx.request.model_config = plan.model;
+  // Until a target serves it, the first one stands for the request (its price for the budget's
+  // estimate). A route's providers are checked per target (on_attempt).
+  ctx.upstream.served_model = plan.targets.front().model;
+  if (!plan.route) ctx.upstream.provider = plan.targets.front().provider->name;
+  bool replaced = false;
+  Decision decision = snapshot.pipeline.on_routed(ctx, &replaced);
+  if (decision.kind() == Decision::Kind::kRefuse) co_return co_await respond_error(ex, ctx, decision.error());
+  if (decision.kind() == Decision::Kind::kAnswer) {
+    auto& a = decision.answer();
+    co_return co_await respond(ex, ctx, a.status, a.content_type, std::move(a.body));
+  }
+  if (replaced) {
+    if (auto e = decode_replacement(ctx, canonical)) co_return co_await respond_error(ex, ctx, *e);
+  }
+
+  if (canonical.op == api::Operation::kCountTokens &&
+      !snapshot.providers.find(plan.targets.front().provider->name)->second->supports(canonical.op)) {
+    // Only Anthropic counts tokens exactly; for other providers an estimate (about four bytes
+    // of request per token) is what Claude Code needs to budget its context.
+    co_return co_await respond(ex, ctx, 200, "application/json",
+                               "{\"input_tokens\":" + std::to_string(std::max<std::size_t>(1, request.body().size() / 4)) + "}");
+  }
+  LlmRequest r{ex, ctx, snapshot, canonical};
+  co_await serve_plan(r, plan);
+}
+
+}  // namespace gatehouse::gateway

@@ -1,0 +1,45 @@
+// gatehouse: the command line. Each subcommand is one call: `serve` into the composition root
+// (app/), the others into cli/.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <iostream>
+
+#include "app/serve.h"
+#include "cli/check_config.h"
+#include "cli/keys_cli.h"
+#include "cli/records_cli.h"
+#include "cli/usage_cli.h"
+
+int main(int argc, char** argv) {
+  namespace cli = gatehouse::cli;
+  CLI::App app{"Gatehouse: an AI gateway. One endpoint in front of every model provider."};
+  app.set_version_flag("--version", std::string("gatehouse ") + GATEHOUSE_VERSION);
+  app.require_subcommand(1);
+
+  std::string serve_path;
+  auto* serve_cmd = app.add_subcommand("serve", "Serve the gateway with a configuration file");
+  serve_cmd->add_option("-c,--config", serve_path, "YAML configuration file")->required();
+  std::string check_path;
+  auto* check_cmd =
+      app.add_subcommand("check-config", "Validate a configuration file; prints FILE:LINE:COL: message per problem");
+  check_cmd->add_option("file", check_path, "YAML configuration file")->required();
+  cli::KeysCommand keys;
+  keys.add_to(*app.add_subcommand("keys", "Create, list and revoke the keys kept in the store (store.sqlite)"));
+  cli::LogsCommand logs;
+  logs.add_to(*app.add_subcommand("logs", "The inference log: requests and answers of the logged models (from the store)"));
+  cli::AuditCommand audit;
+  audit.add_to(*app.add_subcommand("audit", "The audit chain: gatehouse audit verify --config FILE"));
+  cli::UsageCommand usage;
+  usage.add_to(*app.add_subcommand("usage", "Requests, tokens and cost per project, key, user or model (from the store)"));
+
+  CLI11_PARSE(app, argc, argv);
+  std::signal(SIGPIPE, SIG_IGN);
+  if (*serve_cmd) return gatehouse::app::serve(serve_path);
+  if (*check_cmd) return cli::check_config(check_path, std::cout);
+  if (app.got_subcommand("keys")) return keys.run(std::cout, std::cerr);
+  if (app.got_subcommand("usage")) return usage.run(std::cout, std::cerr);
+  if (app.got_subcommand("logs")) return logs.run(std::cout, std::cerr);
+  if (app.got_subcommand("audit")) return audit.run(std::cout, std::cerr);
+  return 2;
+}
