@@ -118,7 +118,7 @@ asio::awaitable<Gateway::Attempt> Gateway::attempt(http::Exchange& ex, pipeline:
   if (adapter.wire() != client_wire) {
     auto t = client_wire == provider::Wire::kOpenAI
                  ? translate::openai_request_to_anthropic(client_body, target.provider->default_max_tokens)
-                 : translate::anthropic_request_to_openai(client_body);
+                 : translate::anthropic_request_to_openai(client_body, {.reasoning_effort = target.model->reasoning_effort});
     if (auto* e = std::get_if<Error>(&t)) co_return Attempt{std::move(*e), true};
     translated_body = std::move(std::get<std::string>(t));
     translated_request = canonical;
