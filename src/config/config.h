@@ -130,6 +130,9 @@ struct ModelConfig {
   std::optional<DataClass> max_data_class;  // none: any class
   Price price;                  // `price:`, or the provider's list price when known
   std::optional<RouteConfig> route;  // a virtual model: served by its targets
+  // The model takes OpenAI's `reasoning_effort` (an OpenAI-shaped provider's reasoning model):
+  // an Anthropic client's output_config.effort is translated to it instead of being dropped.
+  bool reasoning_effort = false;
 };
 
 // limits: rate limits per minute and in flight. A rule with an empty `match` is the default for

@@ -390,7 +390,9 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
         ModelConfig m;
         m.name = name;
         const auto& n = kv.second;
-        if (!r.expect_map(n, where, {"provider", "upstream_model", "max_data_class", "price", "route"})) continue;
+        if (!r.expect_map(n, where, {"provider", "upstream_model", "max_data_class", "price", "route", "reasoning_effort"})) {
+          continue;
+        }
         if (n["route"]) {
           RouteConfig route;
           read_route(r, n["route"], where + ".route", route);
@@ -421,6 +423,18 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
           if (auto u = r.string(n["upstream_model"], where + ".upstream_model")) m.upstream_model = *u;
         } else if (!m.route) {
           m.upstream_model = name;  // the provider knows the model by the same name
+        }
+        if (n["reasoning_effort"]) {
+          if (auto v = r.boolean(n["reasoning_effort"], where + ".reasoning_effort")) m.reasoning_effort = *v;
+          // Only a translation to the chat shape uses it: an Anthropic provider gets the client's
+          // own effort, a route's targets say it for themselves.
+          auto p = c.providers.find(m.provider);
+          if (m.route) {
+            r.error(n["reasoning_effort"], where + ".reasoning_effort belongs on the route's target models");
+          } else if (p != c.providers.end() && p->second.kind == ProviderKind::kAnthropic) {
+            r.error(n["reasoning_effort"], where + ".reasoning_effort is for models of openai-compatible or databricks "
+                                                   "providers (an anthropic provider gets the client's effort as sent)");
+          }
         }
         if (!m.price.set && c.providers.contains(m.provider) &&
             c.providers.at(m.provider).kind == ProviderKind::kDatabricks) {

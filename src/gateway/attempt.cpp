@@ -250,7 +250,7 @@ std::optional<Error> outgoing_body(LlmRequest& r, const route::Target& target, c
     return std::nullopt;
   }
   auto t = translate::translate_request(client, cur.provider_shape, r.ctx.request.body,
-                                        {target.provider->default_max_tokens});
+                                        {target.provider->default_max_tokens, {.reasoning_effort = target.model->reasoning_effort}});
   if (auto* e = std::get_if<Error>(&t)) return std::move(*e);
   cur.translated = true;
   cur.body_storage = std::move(std::get<std::string>(t));

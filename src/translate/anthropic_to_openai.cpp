@@ -2,6 +2,7 @@
 // (OpenAI-compatible or Databricks): Messages requests become chat requests; chat completions,
 // chunks and errors come back as messages and Messages stream events.
 #include <random>
+#include <vector>
 
 #include "http/sse.h"
 #include "translate/json_util.h"
@@ -59,6 +60,19 @@ std::string content_text(const json::value* content) {
   }
   return out;
 }
+
+// Anthropic's output_config.effort as OpenAI's reasoning_effort: the same word where both have
+// it; xhigh and max as high, the most every OpenAI reasoning model takes. Empty for a value
+// Anthropic may add later: the provider's default is better than a guess.
+std::string_view reasoning_effort_of(std::string_view effort) {
+  if (effort == "low" || effort == "medium" || effort == "high") return effort;
+  if (effort == "xhigh" || effort == "max") return "high";
+  return {};
+}
+
+// OpenAI refuses a `user` longer than this; Claude Code's metadata.user_id (a JSON object as
+// text, ~160 characters) is longer.
+constexpr std::size_t kMaxUserLength = 64;
 
 std::string_view stop_reason_of(std::string_view finish_reason) {
   if (finish_reason == "length") return "max_tokens";
@@ -278,7 +292,7 @@ class OpenAIToAnthropic final : public ResponseTranslator {
 
 }  // namespace
 
-std::variant<std::string, Error> anthropic_request_to_openai(std::string_view body) {
+std::variant<std::string, Error> anthropic_request_to_openai(std::string_view body, const ChatTarget& target) {
   json::value parsed;
   if (!parse_object(body, parsed)) return Error::bad_request("the request body must be a JSON object");
   const auto& req = parsed.get_object();
@@ -292,20 +306,44 @@ std::variant<std::string, Error> anthropic_request_to_openai(std::string_view bo
     if (!text.empty()) messages.push_back(json::object{{"role", "system"}, {"content", text}});
   }
 
+  // A system message inside `messages` (Anthropic takes them after the first user turn; Claude
+  // Code sends them) stays where it is, except between an assistant's tool calls and their
+  // results: the chat shape wants the tool messages right after the calls, so it waits for them.
+  std::vector<json::object> held;
+  bool calls_pending = false;
+  auto release_held = [&] {
+    for (auto& h : held) messages.push_back(std::move(h));
+    held.clear();
+  };
+
   const auto* msgs = arr(req, "messages");
   std::size_t i = 0;
   for (const auto& mv : msgs ? *msgs : json::array{}) {
     std::string where = "messages[" + std::to_string(i++) + "]";
     const auto& m = mv.get_object();
     std::string_view role = str(m, "role");
-    if (role != "user" && role != "assistant") {
-      return unsupported(where + ".role must be \"user\" or \"assistant\"", "messages");
+    if (role != "user" && role != "assistant" && role != "system") {
+      return unsupported(where + ".role must be \"user\", \"assistant\" or \"system\"", "messages");
     }
     const json::value* content = m.if_contains("content");
     if (!content || (!content->is_string() && !content->is_array())) {
       return unsupported(where + ".content must be a string or an array of content blocks", "messages");
     }
+    if (role == "system") {
+      std::string text = block_text(*content);
+      if (text.empty()) continue;
+      json::object msg{{"role", "system"}, {"content", std::move(text)}};
+      if (calls_pending) {
+        held.push_back(std::move(msg));
+      } else {
+        messages.push_back(std::move(msg));
+      }
+      continue;
+    }
+    if (role == "assistant") release_held();
     if (content->is_string()) {
+      calls_pending = false;
+      release_held();
       messages.push_back(json::object{{"role", role}, {"content", *content}});
       continue;
     }
@@ -354,9 +392,14 @@ std::variant<std::string, Error> anthropic_request_to_openai(std::string_view bo
     if (role == "assistant") {
       json::object msg{{"role", "assistant"}};
       msg["content"] = assistant_text.empty() && !tool_calls.empty() ? json::value(nullptr) : json::value(assistant_text);
-      if (!tool_calls.empty()) msg["tool_calls"] = std::move(tool_calls);
+      calls_pending = !tool_calls.empty();
+      if (calls_pending) msg["tool_calls"] = std::move(tool_calls);
       messages.push_back(std::move(msg));
-    } else if (!parts.empty()) {
+      continue;
+    }
+    calls_pending = false;  // this user turn's tool_result blocks are out as tool messages
+    release_held();
+    if (!parts.empty()) {
       bool all_text = true;
       for (const auto& p : parts) all_text = all_text && str(p.get_object(), "type") == "text";
       if (all_text && parts.size() == 1) {
@@ -366,6 +409,8 @@ std::variant<std::string, Error> anthropic_request_to_openai(std::string_view bo
       }
     }
   }
+
+  release_held();
 
   json::object out{{"messages", std::move(messages)}};
   if (const json::value* v = req.if_contains("max_tokens")) out["max_tokens"] = *v;
@@ -377,7 +422,30 @@ std::variant<std::string, Error> anthropic_request_to_openai(std::string_view bo
     out["stream"] = true;
     out["stream_options"] = json::object{{"include_usage", true}};
   }
-  if (const auto* md = obj(req, "metadata"); md && !str(*md, "user_id").empty()) out["user"] = str(*md, "user_id");
+  if (const auto* md = obj(req, "metadata")) {
+    std::string_view user = str(*md, "user_id");
+    if (!user.empty() && user.size() <= kMaxUserLength) out["user"] = user;
+  }
+  if (const auto* oc = obj(req, "output_config")) {
+    if (target.reasoning_effort) {
+      if (std::string_view effort = reasoning_effort_of(str(*oc, "effort")); !effort.empty()) {
+        out["reasoning_effort"] = effort;
+      }
+    }
+    if (const auto* format = obj(*oc, "format")) {
+      const json::value* schema = format->if_contains("schema");
+      if (str(*format, "type") != "json_schema" || !schema || !schema->is_object()) {
+        return unsupported("output_config.format must be {\"type\": \"json_schema\", \"schema\": {...}}", "output_config");
+      }
+      // Not strict: OpenAI's strict mode also wants every property required, which Anthropic
+      // schemas need not say.
+      out["response_format"] = json::object{
+          {"type", "json_schema"}, {"json_schema", json::object{{"name", "output"}, {"schema", *schema}}}};
+    }
+  }
+  // `thinking` (enabled, adaptive, disabled) has no chat switch: a reasoning model reasons as its
+  // provider or reasoning_effort says. `context_management` edits are Anthropic's server-side
+  // pruning of this very request; without them the provider reads the whole conversation.
 
   if (const auto* tools = arr(req, "tools"); tools && !tools->empty()) {
     json::array converted;

@@ -17,7 +17,7 @@ struct Codec {
 const Codec& codec(ApiShape shape) {
   static const Codec kHub{};
   static const Codec kAnthropic{
-      [](std::string_view body, const RequestOptions&) { return anthropic_request_to_openai(body); },
+      [](std::string_view body, const RequestOptions& o) { return anthropic_request_to_openai(body, o.chat); },
       [](std::string_view body, const RequestOptions& o) { return openai_request_to_anthropic(body, o.default_max_tokens); },
       [](bool include_usage) { return anthropic_response_to_openai(include_usage); },
       [] { return openai_response_to_anthropic(); },

@@ -19,8 +19,10 @@ namespace gatehouse::translate {
 // Whether a body in the client's shape must be translated to reach a provider of `provider`'s.
 bool needs_translation(ApiShape client, ApiShape provider);
 
+// What the target of a translated request takes (from its provider's and model's config).
 struct RequestOptions {
   int default_max_tokens = 4096;  // for shapes that require max_tokens when the client named none
+  ChatTarget chat;                // what an OpenAI-shaped model takes beyond the chat API (translate.h)
 };
 
 // The request `body` (valid JSON in shape `from`) in shape `to`, without a "model" member. A 400

@@ -41,9 +41,20 @@ std::unique_ptr<ResponseTranslator> anthropic_response_to_openai(bool include_us
 
 // --- an Anthropic client, an OpenAI-shaped provider (anthropic_to_openai.cpp) ---
 
+// What the model a translated Messages request goes to takes beyond the chat API every
+// OpenAI-shaped server takes (from the model's config).
+struct ChatTarget {
+  // The model takes OpenAI's `reasoning_effort` (models.<name>.reasoning_effort): the client's
+  // output_config.effort is sent as it (low, medium, high; xhigh and max as high). Otherwise
+  // the effort is dropped: models that do not reason refuse the field.
+  bool reasoning_effort = false;
+};
+
 // A Messages request (validated JSON) as an OpenAI chat request, without a "model" member. A
 // stream asks for usage (stream_options.include_usage) so the client's message_delta has it.
-std::variant<std::string, Error> anthropic_request_to_openai(std::string_view body);
+// System messages inside `messages` stay where they are; `thinking` and `context_management`
+// have no chat counterpart and are dropped (docs/providers/anthropic.md lists every field).
+std::variant<std::string, Error> anthropic_request_to_openai(std::string_view body, const ChatTarget& target);
 // OpenAI (and Databricks) answers as Anthropic messages / Messages stream events.
 std::unique_ptr<ResponseTranslator> openai_response_to_anthropic();
 

@@ -123,6 +123,41 @@ TEST(ConfigLoad, TimeoutsAreConfigurablePerProvider) {
   EXPECT_EQ(t.total.count(), 400);
 }
 
+TEST(ConfigLoad, ReasoningEffortIsAModelSettingForChatShapedProviders) {
+  const std::string providers = R"(providers:
+  oai: {kind: openai-compatible, base_url: "http://h:1/v1"}
+  dbx: {kind: databricks, host: "https://dbc.example", auth: {token: "dapi-x"}}
+  anth: {kind: anthropic, base_url: "http://h:2"}
+models:
+)";
+  auto r = load_string(providers + R"(  o3: {provider: oai, reasoning_effort: true}
+  gpt-oss: {provider: dbx, reasoning_effort: true}
+  gpt-4o: {provider: oai, reasoning_effort: false}
+  llama: {provider: oai}
+)",
+                       "x.yaml", fake_env({}));
+  ASSERT_TRUE(r.config) << r.diagnostics.front().to_string();
+  EXPECT_TRUE(r.config->models.at("o3").reasoning_effort);
+  EXPECT_TRUE(r.config->models.at("gpt-oss").reasoning_effort);
+  EXPECT_FALSE(r.config->models.at("gpt-4o").reasoning_effort);
+  EXPECT_FALSE(r.config->models.at("llama").reasoning_effort);
+
+  auto bad = load_string(providers + R"(  claude: {provider: anth, reasoning_effort: true}
+  virtual: {route: {targets: [{model: o3}]}, reasoning_effort: true}
+  o3: {provider: oai, reasoning_effort: "yes"}
+)",
+                         "x.yaml", fake_env({}));
+  ASSERT_FALSE(bad.config);
+  std::string all;
+  for (const auto& d : bad.diagnostics) all += d.to_string() + "\n";
+  EXPECT_EQ(bad.diagnostics.size(), 3u) << all;
+  EXPECT_NE(all.find("x.yaml:6:46: models.claude.reasoning_effort is for models of openai-compatible or databricks"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("models.virtual.reasoning_effort belongs on the route's target models"), std::string::npos) << all;
+  EXPECT_NE(all.find("models.o3.reasoning_effort must be true or false"), std::string::npos) << all;
+}
+
 TEST(ConfigLoad, MissingFileIsReported) {
   auto r = load_file("/nonexistent/gatehouse.yaml");
   ASSERT_FALSE(r.config);

@@ -7,7 +7,9 @@
 //     response_*.json  OpenAI chat answer   -> openai_response_to_anthropic()->body(in)
 //     stream_*.sse     OpenAI chunk stream  -> openai_response_to_anthropic()->event()/finish()
 //   anthropic_to_openai/  (an Anthropic client, an OpenAI-shaped provider)
-//     request_*.json   Messages request     -> anthropic_request_to_openai(in)
+//     request_*.json   Messages request     -> anthropic_request_to_openai(in, target);
+//                      target.reasoning_effort is true when the case name contains
+//                      "reasoning_effort" (a model configured with reasoning_effort: true).
 //     response_*.json  Anthropic message    -> anthropic_response_to_openai(false)->body(in)
 //     stream_*.sse     Messages event stream -> anthropic_response_to_openai(include_usage)->
 //                      event()/finish(); include_usage is true when the case name contains
@@ -44,6 +46,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -711,6 +714,16 @@ Problems check_openai_request(const json::value& v) {
     }
   }
   if (!unanswered.empty()) p.push_back("the last tool calls have no tool messages");
+  if (const json::value* effort = r->if_contains("reasoning_effort")) {
+    // The values the chat API takes on every reasoning model (the SDK's ReasoningEffort).
+    static const std::set<std::string> kEfforts{"minimal", "low", "medium", "high"};
+    if (!effort->is_string() || !kEfforts.count(std::string(effort->get_string()))) {
+      p.push_back("reasoning_effort must be one of minimal, low, medium, high");
+    }
+  }
+  if (const json::value* user = r->if_contains("user"); user && (!user->is_string() || user->get_string().size() > 64)) {
+    p.push_back("user must be a string of at most 64 characters (OpenAI refuses longer ones)");
+  }
   if (r->contains("stream_options") && !(r->contains("stream") && r->at("stream") == json::value(true))) {
     p.push_back("stream_options is only allowed with stream: true");
   }
@@ -880,6 +893,9 @@ class TranslateGolden : public ::testing::TestWithParam<GoldenCase> {
                                                 : check_openai_stream(events, include_usage(c));
   }
   static bool include_usage(const GoldenCase& c) { return c.name.find("include_usage") != std::string::npos; }
+  static ChatTarget chat_target(const GoldenCase& c) {
+    return {.reasoning_effort = c.name.find("reasoning_effort") != std::string::npos};
+  }
 
   void run_json(const GoldenCase& c) {
     std::string input = read_text(c.in);
@@ -888,7 +904,7 @@ class TranslateGolden : public ::testing::TestWithParam<GoldenCase> {
     bool to_anthropic = c.direction == "openai_to_anthropic";
     if (c.name.starts_with("request_")) {
       actual = result_value(to_anthropic ? openai_request_to_anthropic(input, kDefaultMaxTokens)
-                                         : anthropic_request_to_openai(input),
+                                         : anthropic_request_to_openai(input, chat_target(c)),
                             "the translated request");
     } else if (c.name.starts_with("response_")) {
       auto t = to_anthropic ? openai_response_to_anthropic() : anthropic_response_to_openai(false);
@@ -1076,6 +1092,28 @@ TEST(TranslateBody, NonJsonAnswersAreUpstreamProtocolErrors) {
   auto r = openai_response_to_anthropic()->body(R"({"id":"x","choices":[]})");
   ASSERT_TRUE(std::holds_alternative<Error>(r));
   EXPECT_EQ(std::get<Error>(r).kind, ErrorKind::kUpstreamProtocol);
+}
+
+// Every Anthropic effort, to a model that takes reasoning_effort and to one that does not.
+TEST(TranslateRequest, EffortBecomesReasoningEffortOnlyWhereTheModelTakesIt) {
+  const std::vector<std::pair<std::string, std::string>> table{
+      {"low", "low"}, {"medium", "medium"}, {"high", "high"}, {"xhigh", "high"}, {"max", "high"}, {"extreme", ""}};
+  for (const auto& [effort, expected] : table) {
+    std::string body = R"({"model":"m","max_tokens":9,"messages":[{"role":"user","content":"hi"}],)"
+                       R"("output_config":{"effort":")" + effort + R"("}})";
+    for (bool takes_it : {true, false}) {
+      auto r = anthropic_request_to_openai(body, {.reasoning_effort = takes_it});
+      ASSERT_TRUE(std::holds_alternative<std::string>(r)) << effort;
+      auto out = json::parse(std::get<std::string>(r)).as_object();
+      const json::value* sent = out.if_contains("reasoning_effort");
+      if (takes_it && !expected.empty()) {
+        ASSERT_TRUE(sent) << effort;
+        EXPECT_EQ(sent->as_string(), expected) << effort;
+      } else {
+        EXPECT_FALSE(sent) << effort << (takes_it ? " (an unknown effort is not guessed at)" : " (not configured)");
+      }
+    }
+  }
 }
 
 }  // namespace

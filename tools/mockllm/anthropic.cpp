@@ -56,6 +56,91 @@ std::optional<std::string> bad_content(const json::value* content, std::string_v
   return std::nullopt;
 }
 
+// A system message's blocks must all be text.
+std::optional<std::string> non_text_block(const json::value& content, std::string_view where) {
+  const auto* blocks = content.if_array();
+  if (!blocks) return std::nullopt;
+  for (std::size_t i = 0; i < blocks->size(); ++i) {
+    if (!is_string_of((*blocks)[i].get_object().if_contains("type"), "text")) {
+      return std::string(where) + "." + std::to_string(i) +
+             ": system messages take text blocks only";
+    }
+  }
+  return std::nullopt;
+}
+
+// thinking, output_config, context_management and metadata as the API checks them (Claude Code
+// sends all four). `max_tokens` bounds an enabled thinking budget.
+std::optional<std::string> bad_options(const json::object& req,
+                                       std::optional<std::int64_t> max_tokens) {
+  if (const auto* t = req.if_contains("thinking"); t && !t->is_null()) {
+    const auto* thinking = t->if_object();
+    const auto* type = thinking ? thinking->if_contains("type") : nullptr;
+    if (!type || !type->is_string()) return "thinking.type: Field required";
+    const std::string_view kind = type->get_string();
+    const bool budgeted = kind == "enabled";
+    if (!budgeted && kind != "disabled" && kind != "adaptive" && kind != "between_tools") {
+      return "thinking: Input tag '" + std::string(kind) +
+             "' found using 'type' does not match any of the expected tags: 'enabled', 'disabled', "
+             "'adaptive', 'between_tools'";
+    }
+    std::optional<std::int64_t> budget;
+    if (!shape::optional_int(*thinking, "budget_tokens", 1024, INT32_MAX, budget)) {
+      return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
+    }
+    if (budgeted && !budget) return "thinking.enabled.budget_tokens: Field required";
+    if (!budgeted && budget)
+      return "thinking." + std::string(kind) + ".budget_tokens: Extra inputs are not permitted";
+    if (budget && max_tokens && *budget >= *max_tokens) {
+      return "`max_tokens` must be greater than `thinking.budget_tokens`";
+    }
+  }
+  if (const auto* o = req.if_contains("output_config"); o && !o->is_null()) {
+    const auto* config = o->if_object();
+    if (!config) return "output_config: Input should be a valid dictionary";
+    if (const auto* e = config->if_contains("effort"); e && !e->is_null()) {
+      const std::string_view effort = e->is_string() ? std::string_view(e->get_string()) : "";
+      if (effort != "low" && effort != "medium" && effort != "high" && effort != "xhigh" &&
+          effort != "max") {
+        return "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'";
+      }
+    }
+    if (const auto* f = config->if_contains("format"); f && !f->is_null()) {
+      const auto* format = f->if_object();
+      const auto* schema = format ? format->if_contains("schema") : nullptr;
+      if (!format || !is_string_of(format->if_contains("type"), "json_schema") || !schema ||
+          !schema->is_object()) {
+        return "output_config.format: Input should be {\"type\": \"json_schema\", \"schema\": "
+               "{...}}";
+      }
+    }
+  }
+  if (const auto* c = req.if_contains("context_management"); c && !c->is_null()) {
+    const auto* cm = c->if_object();
+    if (!cm) return "context_management: Input should be a valid dictionary";
+    if (const auto* e = cm->if_contains("edits"); e && !e->is_null()) {
+      if (!e->is_array()) return "context_management.edits: Input should be a valid list";
+      for (std::size_t i = 0; i < e->get_array().size(); ++i) {
+        const auto* edit = e->get_array()[i].if_object();
+        const auto* type = edit ? edit->if_contains("type") : nullptr;
+        if (!type || !type->is_string()) {
+          return "context_management.edits." + std::to_string(i) + ".type: Field required";
+        }
+      }
+    }
+  }
+  if (const auto* m = req.if_contains("metadata"); m && !m->is_null()) {
+    const auto* metadata = m->if_object();
+    if (!metadata) return "metadata: Input should be a valid dictionary";
+    if (const auto* u = metadata->if_contains("user_id"); u && !u->is_null()) {
+      if (!u->is_string()) return "metadata.user_id: Input should be a valid string";
+      if (u->get_string().size() > 256)
+        return "metadata.user_id: String should have at most 256 characters";
+    }
+  }
+  return std::nullopt;
+}
+
 bool has_tool_result(const json::value& content) {
   const auto* blocks = content.if_array();
   if (!blocks) return false;
@@ -87,21 +172,34 @@ std::optional<Reply> read_prompt(const json::object& req, Plan& plan,
     chars += shape::text_code_points(*system);
   }
   last_user_content = nullptr;
+  bool after_user = false;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const std::string where = "messages." + std::to_string(i);
     const auto* msg = messages[i].if_object();
     if (!msg) return bad_request(where + ": Input should be a valid dictionary");
     const auto* role = msg->if_contains("role");
     const bool user = is_string_of(role, "user");
-    if (!user && !is_string_of(role, "assistant")) {
-      // A system message belongs in the top-level `system`: a gateway that forgets to move it
-      // fails here, as it would against the real API.
-      return bad_request(where + ".role: Input should be 'user' or 'assistant'");
+    const bool system = is_string_of(role, "system");
+    if (!user && !system && !is_string_of(role, "assistant")) {
+      return bad_request(where + ".role: Input should be 'user', 'assistant' or 'system'");
     }
     const auto* content = msg->if_contains("content");
     if (auto bad = bad_content(content, where + ".content")) return bad_request(*bad);
+    if (system) {
+      // Mid-conversation system messages come after a user turn; leading instructions belong in
+      // the top-level `system` (a gateway that puts them here fails, as against the real API).
+      if (!after_user) {
+        return bad_request(where +
+                           ": a system message must come after a user turn; put leading "
+                           "instructions in the top-level `system`");
+      }
+      if (auto bad = non_text_block(*content, where + ".content")) return bad_request(*bad);
+    }
     chars += shape::text_code_points(*content);
-    if (user) last_user_content = content;
+    if (user) {
+      last_user_content = content;
+      after_user = true;
+    }
   }
   plan.input_tokens = shape::prompt_tokens_for(chars);
   return std::nullopt;
@@ -117,6 +215,8 @@ std::optional<Reply> read_request(const json::object& req, const Control& contro
   if (!shape::optional_int(req, "max_tokens", 1, INT32_MAX, limit)) {
     return bad_request("max_tokens: Input should be an integer greater than or equal to 1");
   }
+
+  if (auto bad = bad_options(req, limit)) return bad_request(*bad);
 
   plan.cache_read = control.cache_read_tokens;
   plan.cache_creation = control.cache_creation_tokens;

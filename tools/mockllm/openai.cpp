@@ -83,20 +83,34 @@ std::optional<Reply> read_chat(const json::object& req, const Control& control,
 
   std::size_t chars = 0;
   const json::value* last_user_content = nullptr;
-  std::string_view last_role;
+  std::string_view last_role;  // of the conversation: instructions (system, developer) aside
   for (const auto& m : messages) {
     const auto* msg = m.if_object();
     if (!msg) return bad_param("each message must be an object", "messages");
-    const auto* role = msg->if_contains("role");
-    last_role = role && role->is_string() ? std::string_view(role->get_string()) : "";
+    const auto* role_value = msg->if_contains("role");
+    const std::string_view role =
+        role_value && role_value->is_string() ? std::string_view(role_value->get_string()) : "";
+    if (role != "system" && role != "developer") last_role = role;
     if (const auto* content = msg->if_contains("content")) {
       chars += shape::text_code_points(*content);
-      if (last_role == "user") last_user_content = content;
+      if (role == "user") last_user_content = content;
     }
   }
   // Cached prompt tokens are part of prompt_tokens, as OpenAI counts them.
   plan.cached_tokens = control.cache_read_tokens;
   plan.prompt_tokens = shape::prompt_tokens_for(chars) + plan.cached_tokens;
+
+  // Every value some OpenAI reasoning model takes; which model takes which is not modelled.
+  if (const auto* e = req.if_contains("reasoning_effort"); e && !e->is_null()) {
+    const std::string_view effort = e->is_string() ? std::string_view(e->get_string()) : "";
+    if (effort != "none" && effort != "minimal" && effort != "low" && effort != "medium" &&
+        effort != "high" && effort != "xhigh") {
+      return error(400,
+                   "Invalid value for 'reasoning_effort': supported values are 'none', 'minimal', "
+                   "'low', 'medium', 'high' and 'xhigh'.",
+                   "invalid_request_error", "reasoning_effort", "invalid_value");
+    }
+  }
 
   std::optional<std::int64_t> n;
   if (!shape::optional_int(req, "n", 1, kMaxChoices, n)) {

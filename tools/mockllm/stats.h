@@ -31,7 +31,8 @@ struct RecordedRequest {
 class Stats {
  public:
   static constexpr std::size_t kRingSize = 100;
-  static constexpr std::size_t kMaxRecordedBody = 64 * 1024;
+  // Claude Code's first request alone is ~80 KB (tools and system prompt); 100 of these at most.
+  static constexpr std::size_t kMaxRecordedBody = 256 * 1024;
 
   struct Gauge {
     explicit Gauge(std::atomic<std::int64_t>& g) : g_(g) {

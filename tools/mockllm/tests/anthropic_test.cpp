@@ -178,6 +178,26 @@ TEST(AnthropicMessages, RejectsWhatIsNotAMessagesRequest) {
           R"({"model":"m","max_tokens":5,"tools":[{}],"messages":[{"role":"user","content":"x"}]})",
           R"({"model":"m","max_tokens":5,"tools":[{"name":"t"}],"tool_choice":{"type":"some"},
                "messages":[{"role":"user","content":"x"}]})",
+          // A system message before the first user turn belongs in the top-level `system`.
+          R"({"model":"m","max_tokens":5,"messages":[{"role":"system","content":"x"},{"role":"user","content":"y"}]})",
+          R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"},
+               {"role":"system","content":[{"type":"image","source":{}}]}]})",
+          R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"},{"role":"developer","content":"y"}]})",
+          R"({"model":"m","max_tokens":5,"thinking":{"type":"sometimes"},"messages":[{"role":"user","content":"x"}]})",
+          R"({"model":"m","max_tokens":5,"thinking":"adaptive","messages":[{"role":"user","content":"x"}]})",
+          R"({"model":"m","max_tokens":5000,"thinking":{"type":"enabled"},"messages":[{"role":"user","content":"x"}]})",
+          R"({"model":"m","max_tokens":5000,"thinking":{"type":"enabled","budget_tokens":1000},
+               "messages":[{"role":"user","content":"x"}]})",
+          R"({"model":"m","max_tokens":2000,"thinking":{"type":"enabled","budget_tokens":2000},
+               "messages":[{"role":"user","content":"x"}]})",
+          R"({"model":"m","max_tokens":5000,"thinking":{"type":"adaptive","budget_tokens":2000},
+               "messages":[{"role":"user","content":"x"}]})",
+          R"({"model":"m","max_tokens":5,"output_config":{"effort":"extreme"},"messages":[{"role":"user","content":"x"}]})",
+          R"({"model":"m","max_tokens":5,"output_config":{"format":{"type":"regex"}},"messages":[{"role":"user","content":"x"}]})",
+          R"({"model":"m","max_tokens":5,"output_config":"high","messages":[{"role":"user","content":"x"}]})",
+          R"({"model":"m","max_tokens":5,"context_management":{"edits":[{"keep":"all"}]},"messages":[{"role":"user","content":"x"}]})",
+          R"({"model":"m","max_tokens":5,"context_management":{"edits":{}},"messages":[{"role":"user","content":"x"}]})",
+          R"({"model":"m","max_tokens":5,"metadata":{"user_id":5},"messages":[{"role":"user","content":"x"}]})",
       }) {
     Reply r = messages(body);
     EXPECT_EQ(r.status, 400u) << body;
@@ -187,6 +207,53 @@ TEST(AnthropicMessages, RejectsWhatIsNotAMessagesRequest) {
     EXPECT_FALSE(v.at("error").at("message").as_string().empty());
     EXPECT_EQ(v.at("request_id").as_string(), header(r, "request-id"));
   }
+}
+
+// What Claude Code 2.1 sends (captured from `claude -p` through a gateway, trimmed): a system
+// message inside `messages` after the user turn, adaptive thinking, context management, an
+// effort, a JSON user_id. The real API takes all of it; so does the mock.
+constexpr std::string_view kClaudeCode = R"({"model":"claude-m","max_tokens":32000,"stream":false,
+    "system":[{"type":"text","text":"x-anthropic-billing-header: cc_version=2.1.197;"},
+              {"type":"text","text":"You are a Claude agent.","cache_control":{"type":"ephemeral"}}],
+    "messages":[{"role":"user","content":[{"type":"text","text":"Say pong","cache_control":{"type":"ephemeral"}}]},
+                {"role":"system","content":"Available agent types: Explore."},
+                {"role":"assistant","content":"pong"},
+                {"role":"user","content":"again"},
+                {"role":"system","content":[{"type":"text","text":"Be brief."}]}],
+    "metadata":{"user_id":"{\"device_id\":\"10984d41\",\"account_uuid\":\"\",\"session_id\":\"05707b6c\"}"},
+    "thinking":{"type":"adaptive"},
+    "context_management":{"edits":[{"type":"clear_thinking_20251015","keep":"all"}]},
+    "output_config":{"effort":"high"}})";
+
+TEST(AnthropicMessages, TakesWhatClaudeCodeSends) {
+  Reply r = messages(kClaudeCode);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto v = json::parse(r.body);
+  EXPECT_EQ(v.at("content").at(0).at("type"), "text");
+  // System messages are prompt: 47 + 23 (system) + 8 + 31 + 4 + 5 + 9 = 127 code points.
+  EXPECT_EQ(v.at("usage").at("input_tokens"), 31);
+}
+
+TEST(AnthropicMessages, TakesEveryThinkingTypeAndEffort) {
+  for (auto fields : {R"("thinking":{"type":"enabled","budget_tokens":1024})",
+                      R"("thinking":{"type":"enabled","budget_tokens":4999,"display":"omitted"})",
+                      R"("thinking":{"type":"disabled"})", R"("thinking":{"type":"adaptive","display":"summarized"})",
+                      R"("thinking":{"type":"between_tools"})", R"("output_config":{"effort":"low"})",
+                      R"("output_config":{"effort":"medium"})", R"("output_config":{"effort":"xhigh"})",
+                      R"("output_config":{"effort":"max"})", R"("output_config":{"effort":null})",
+                      R"("output_config":{"format":{"type":"json_schema","schema":{"type":"object"}}})",
+                      R"("context_management":{"edits":[{"type":"clear_tool_uses_20250919","trigger":{"type":"input_tokens","value":30000}}]})",
+                      R"("context_management":{})", R"("metadata":{})"}) {
+    std::string body = std::string(R"({"model":"m","max_tokens":5000,"messages":[{"role":"user","content":"x"}],)") +
+                       fields + "}";
+    Reply r = messages(body);
+    EXPECT_EQ(r.status, 200u) << fields << ": " << r.body;
+  }
+}
+
+TEST(AnthropicCountTokens, CountsSystemMessagesToo) {
+  const json::value parsed = json::parse(kClaudeCode);
+  EXPECT_EQ(json::parse(anthropic::count_tokens(parsed.as_object()).body), json::parse(R"({"input_tokens":31})"));
 }
 
 constexpr std::string_view kToolRequest = R"({"model":"m","max_tokens":100,

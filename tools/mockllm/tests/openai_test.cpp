@@ -117,6 +117,39 @@ TEST(OpenAiChat, ToolChoiceNamesTheToolAndNoneOrAToolResultAnswersText) {
   EXPECT_EQ(json::parse(chat(answered).body).at("choices").at(0).at("finish_reason"), "stop");
 }
 
+// Instructions after the tool result (Claude Code ends its conversations with a system message,
+// which a gateway keeps in place) do not make the model call the tool again.
+TEST(OpenAiChat, SystemMessagesAfterAToolResultStillAnswerText) {
+  std::string answered(kToolRequest);
+  answered.replace(answered.find("}],"), 3,
+                   R"(},{"role":"assistant","content":null},{"role":"tool","tool_call_id":"c","content":"sunny"},)"
+                   R"({"role":"system","content":"Be brief."},{"role":"developer","content":"Really."}],)");
+  EXPECT_EQ(json::parse(chat(answered).body).at("choices").at(0).at("finish_reason"), "stop");
+  std::string asked(kToolRequest);
+  asked.replace(asked.find("}],"), 3, R"(},{"role":"system","content":"Be brief."}],)");
+  EXPECT_EQ(json::parse(chat(asked).body).at("choices").at(0).at("finish_reason"), "tool_calls");
+}
+
+// reasoning_effort: every value some OpenAI model takes is accepted (which model takes which is
+// the real API's business); anything else is OpenAI's invalid_value 400.
+TEST(OpenAiChat, ReasoningEffortTakesOpenAisValues) {
+  for (auto effort : {"\"none\"", "\"minimal\"", "\"low\"", "\"medium\"", "\"high\"", "\"xhigh\"", "null"}) {
+    std::string body = std::string(R"({"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":)") +
+                       effort + "}";
+    EXPECT_EQ(chat(body).status, 200u) << effort;
+  }
+  for (auto effort : {"\"max\"", "\"High\"", "3", "{}"}) {
+    std::string body = std::string(R"({"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":)") +
+                       effort + "}";
+    Reply r = chat(body);
+    EXPECT_EQ(r.status, 400u) << effort;
+    auto v = json::parse(r.body);
+    EXPECT_EQ(v.at("error").at("type"), "invalid_request_error") << effort;
+    EXPECT_EQ(v.at("error").at("param"), "reasoning_effort") << effort;
+    EXPECT_EQ(v.at("error").at("code"), "invalid_value") << effort;
+  }
+}
+
 TEST(OpenAiChat, StreamsOneChunkPerToken) {
   Control c;
   c.tokens = 3;

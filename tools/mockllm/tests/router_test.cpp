@@ -60,6 +60,15 @@ TEST_F(Router, AnthropicPathWithAndWithoutV1) {
   }
 }
 
+// The Anthropic SDKs' beta namespace (and so Claude Code) posts /v1/messages?beta=true.
+TEST_F(Router, AnthropicBetaQueryIsTheSamePath) {
+  for (auto path : {"/v1/messages?beta=true", "/v1/messages/count_tokens?beta=true"}) {
+    Decision d = route(post(path, std::string(kMessages),
+                            {{"anthropic-version", kVersion}, {"anthropic-beta", "context-management-2025-06-27"}}));
+    EXPECT_EQ(d.reply.status, 200u) << path << ": " << d.reply.body;
+  }
+}
+
 TEST_F(Router, AnthropicNeedsItsVersionHeader) {
   Decision d = route(post("/v1/messages", std::string(kMessages)));
   EXPECT_EQ(d.reply.status, 400u);
