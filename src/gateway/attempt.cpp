@@ -290,6 +290,17 @@ Decision prepare(LlmRequest& r, const route::Target& target, const provider::Ada
   return {};
 }
 
+// Sends the request and reads the head; an error status is read into the error the client (or
+// the failover loop) gets.
+asio::awaitable<std::optional<Error>> open(Relay& relay, http::UpstreamRequest& upstream, const route::Target& target) {
+  if (auto error = co_await relay.open(upstream)) co_return error;
+  if (relay.status() < 400) co_return std::nullopt;
+  auto body = co_await relay.read_all(kMaxErrorBytes);
+  if (auto* e = std::get_if<Error>(&body)) co_return std::move(*e);
+  co_return api::upstream_status_error(relay.status(), std::get<std::string>(body), relay.header("retry-after"),
+                                       target.provider->name);
+}
+
 }  // namespace
 
 asio::awaitable<AttemptResult> attempt(LlmRequest& r, const route::Target& target, route::Failover& failover) {
@@ -331,17 +342,8 @@ asio::awaitable<AttemptResult> attempt(LlmRequest& r, const route::Target& targe
     }
     begin_record(ctx, target);
     Relay relay(r.ex, pool, timeouts);
-    std::optional<Error> error = co_await relay.open(upstream);
+    std::optional<Error> error = co_await open(relay, upstream, target);
     ctx.upstream.upstream_first_byte = relay.time_to_head();
-    if (!error && relay.status() >= 400) {
-      auto body = co_await relay.read_all(kMaxErrorBytes);
-      if (auto* e = std::get_if<Error>(&body)) {
-        error = std::move(*e);
-      } else {
-        error = api::upstream_status_error(relay.status(), std::get<std::string>(body), relay.header("retry-after"),
-                                           target.provider->name);
-      }
-    }
     if (error) {
       ctx.upstream.upstream_time = relay.elapsed();
       end_record(ctx, error);

@@ -1,7 +1,8 @@
 // Writing answers to the client in its own shape, for every backend: errors (a refusal, a
-// failure), the gateway's own JSON, a stage's or a provider's whole answer. Each settles the
-// request first (the pipeline's on_settled: what it used is charged before the client can send
-// its next request) and shows what it writes to the stages (on_sent).
+// failure), the gateway's own JSON, a stage's or a provider's whole answer. Each shows what it
+// writes to the stages (on_sent); an error answer settles the request first (what it reserved is
+// given back before the client can send its next request); a provider's answer is settled by
+// the LLM path before it calls respond().
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
