@@ -121,6 +121,14 @@ class Reader {
 };
 
 
+// "host:port" or "[v6]:port" (load.cpp): server.listen, and the authority of a provider's URL.
+bool split_host_port(const std::string& s, std::string& host, std::string& port);
+
+// providers: (load_providers.cpp).
+void read_providers(Reader& r, const YAML::Node& ps, Config& c);
+// A provider that forwards the caller's token needs auth.jwt to verify it first.
+void check_auth_passthrough(Reader& r, const YAML::Node& root, const Config& c);
+
 // The parts of the file read elsewhere (load_limits.cpp): limits, budgets, a model's price,
 // records.
 void read_limits(Reader& r, const YAML::Node& n, Config& c);
