@@ -1,6 +1,7 @@
 // An Anthropic client (the Anthropic SDK, Claude Code) reaching an OpenAI-shaped provider
 // (OpenAI-compatible or Databricks): Messages requests become chat requests; chat completions,
 // chunks and errors come back as messages and Messages stream events.
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -290,129 +291,153 @@ class OpenAIToAnthropic final : public ResponseTranslator {
   json::object usage_;
 };
 
-}  // namespace
-
-std::variant<std::string, Error> anthropic_request_to_openai(std::string_view body, const ChatTarget& target) {
-  json::value parsed;
-  if (!parse_object(body, parsed)) return Error::bad_request("the request body must be a JSON object");
-  const auto& req = parsed.get_object();
+// The chat `messages` as they are built from an Anthropic request. A system message inside
+// `messages` (Anthropic takes them after the first user turn; Claude Code sends them) stays where
+// it is, except between an assistant's tool calls and their results: the chat shape wants the
+// tool messages right after the calls, so it waits in `held` for them.
+struct ChatMessages {
   json::array messages;
+  std::vector<json::object> held;
+  bool calls_pending = false;
 
+  void release_held() {
+    for (auto& h : held) messages.push_back(std::move(h));
+    held.clear();
+  }
+};
+
+// What the content blocks of one message become: a user's parts, an assistant's text and tool
+// calls. (A user's tool results are messages of their own, appended as they are met.)
+struct ConvertedBlocks {
+  json::array parts;
+  json::array tool_calls;
+  std::string assistant_text;
+};
+
+std::optional<Error> convert_blocks(const json::array& blocks, std::string_view role, const std::string& where,
+                                    ConvertedBlocks& converted, json::array& messages) {
+  std::size_t j = 0;
+  for (const auto& bv : blocks) {
+    std::string at = where + ".content[" + std::to_string(j++) + "]";
+    if (!bv.is_object()) return unsupported(at + " must be a content block object", "messages");
+    const auto& block = bv.get_object();
+    std::string_view type = str(block, "type");
+    if (type == "text") {
+      if (role == "assistant") {
+        converted.assistant_text += str(block, "text");
+      } else {
+        converted.parts.push_back(json::object{{"type", "text"}, {"text", str(block, "text")}});
+      }
+    } else if (type == "image" && role == "user") {
+      auto p = image_part(block, at);
+      if (auto* e = std::get_if<Error>(&p)) return std::move(*e);
+      converted.parts.push_back(std::move(std::get<json::object>(p)));
+    } else if (type == "tool_use" && role == "assistant") {
+      const json::value* input = block.if_contains("input");
+      converted.tool_calls.push_back(json::object{
+          {"id", str(block, "id")},
+          {"type", "function"},
+          {"function", json::object{{"name", str(block, "name")},
+                                    {"arguments", input ? json::serialize(*input) : "{}"}}}});
+    } else if (type == "tool_result" && role == "user") {
+      // Tool results are messages of their own in the chat shape, before the user's text.
+      const json::value* rc = block.if_contains("content");
+      std::string text = rc ? block_text(*rc) : std::string();
+      if (const json::value* err = block.if_contains("is_error"); err && err->is_bool() && err->get_bool()) {
+        text = "Error: " + text;
+      }
+      messages.push_back(json::object{{"role", "tool"}, {"tool_call_id", str(block, "tool_use_id")}, {"content", text}});
+    } else if (type == "thinking" || type == "redacted_thinking") {
+      continue;  // the chat shape has no place for them; the provider did not write them
+    } else {
+      return unsupported(at + ": content blocks of type '" + std::string(type) + "' in a " +
+                             std::string(role) + " message cannot be sent to this provider",
+                         "messages");
+    }
+  }
+  return std::nullopt;
+}
+
+// A user turn's parts as one message: plain text when it is a single text part.
+void append_user_parts(json::array& messages, json::array parts) {
+  if (parts.empty()) return;
+  bool all_text = true;
+  for (const auto& p : parts) all_text = all_text && str(p.get_object(), "type") == "text";
+  if (all_text && parts.size() == 1) {
+    messages.push_back(json::object{{"role", "user"}, {"content", parts[0].get_object().at("text")}});
+  } else {
+    messages.push_back(json::object{{"role", "user"}, {"content", std::move(parts)}});
+  }
+}
+
+std::optional<Error> append_message(const json::value& mv, const std::string& where, ChatMessages& chat) {
+  const auto& m = mv.get_object();
+  std::string_view role = str(m, "role");
+  if (role != "user" && role != "assistant" && role != "system") {
+    return unsupported(where + ".role must be \"user\", \"assistant\" or \"system\"", "messages");
+  }
+  const json::value* content = m.if_contains("content");
+  if (!content || (!content->is_string() && !content->is_array())) {
+    return unsupported(where + ".content must be a string or an array of content blocks", "messages");
+  }
+  if (role == "system") {
+    std::string text = block_text(*content);
+    if (text.empty()) return std::nullopt;
+    json::object msg{{"role", "system"}, {"content", std::move(text)}};
+    if (chat.calls_pending) {
+      chat.held.push_back(std::move(msg));
+    } else {
+      chat.messages.push_back(std::move(msg));
+    }
+    return std::nullopt;
+  }
+  if (role == "assistant") chat.release_held();
+  if (content->is_string()) {
+    chat.calls_pending = false;
+    chat.release_held();
+    chat.messages.push_back(json::object{{"role", role}, {"content", *content}});
+    return std::nullopt;
+  }
+  ConvertedBlocks converted;
+  if (auto e = convert_blocks(content->get_array(), role, where, converted, chat.messages)) return e;
+  if (role == "assistant") {
+    json::object msg{{"role", "assistant"}};
+    msg["content"] = converted.assistant_text.empty() && !converted.tool_calls.empty()
+                         ? json::value(nullptr)
+                         : json::value(converted.assistant_text);
+    chat.calls_pending = !converted.tool_calls.empty();
+    if (chat.calls_pending) msg["tool_calls"] = std::move(converted.tool_calls);
+    chat.messages.push_back(std::move(msg));
+    return std::nullopt;
+  }
+  chat.calls_pending = false;  // this user turn's tool_result blocks are out as tool messages
+  chat.release_held();
+  append_user_parts(chat.messages, std::move(converted.parts));
+  return std::nullopt;
+}
+
+// `system`, then `messages`, as chat messages.
+std::variant<json::array, Error> chat_messages(const json::object& req) {
+  ChatMessages chat;
   if (const json::value* system = req.if_contains("system")) {
     if (!system->is_string() && !system->is_array()) {
       return unsupported("'system' must be a string or an array of text blocks", "system");
     }
     std::string text = block_text(*system);
-    if (!text.empty()) messages.push_back(json::object{{"role", "system"}, {"content", text}});
+    if (!text.empty()) chat.messages.push_back(json::object{{"role", "system"}, {"content", text}});
   }
-
-  // A system message inside `messages` (Anthropic takes them after the first user turn; Claude
-  // Code sends them) stays where it is, except between an assistant's tool calls and their
-  // results: the chat shape wants the tool messages right after the calls, so it waits for them.
-  std::vector<json::object> held;
-  bool calls_pending = false;
-  auto release_held = [&] {
-    for (auto& h : held) messages.push_back(std::move(h));
-    held.clear();
-  };
-
   const auto* msgs = arr(req, "messages");
   std::size_t i = 0;
   for (const auto& mv : msgs ? *msgs : json::array{}) {
     std::string where = "messages[" + std::to_string(i++) + "]";
-    const auto& m = mv.get_object();
-    std::string_view role = str(m, "role");
-    if (role != "user" && role != "assistant" && role != "system") {
-      return unsupported(where + ".role must be \"user\", \"assistant\" or \"system\"", "messages");
-    }
-    const json::value* content = m.if_contains("content");
-    if (!content || (!content->is_string() && !content->is_array())) {
-      return unsupported(where + ".content must be a string or an array of content blocks", "messages");
-    }
-    if (role == "system") {
-      std::string text = block_text(*content);
-      if (text.empty()) continue;
-      json::object msg{{"role", "system"}, {"content", std::move(text)}};
-      if (calls_pending) {
-        held.push_back(std::move(msg));
-      } else {
-        messages.push_back(std::move(msg));
-      }
-      continue;
-    }
-    if (role == "assistant") release_held();
-    if (content->is_string()) {
-      calls_pending = false;
-      release_held();
-      messages.push_back(json::object{{"role", role}, {"content", *content}});
-      continue;
-    }
-    json::array parts;
-    json::array tool_calls;
-    std::string assistant_text;
-    std::size_t j = 0;
-    for (const auto& bv : content->get_array()) {
-      std::string at = where + ".content[" + std::to_string(j++) + "]";
-      if (!bv.is_object()) return unsupported(at + " must be a content block object", "messages");
-      const auto& block = bv.get_object();
-      std::string_view type = str(block, "type");
-      if (type == "text") {
-        if (role == "assistant") {
-          assistant_text += str(block, "text");
-        } else {
-          parts.push_back(json::object{{"type", "text"}, {"text", str(block, "text")}});
-        }
-      } else if (type == "image" && role == "user") {
-        auto p = image_part(block, at);
-        if (auto* e = std::get_if<Error>(&p)) return std::move(*e);
-        parts.push_back(std::move(std::get<json::object>(p)));
-      } else if (type == "tool_use" && role == "assistant") {
-        const json::value* input = block.if_contains("input");
-        tool_calls.push_back(json::object{
-            {"id", str(block, "id")},
-            {"type", "function"},
-            {"function", json::object{{"name", str(block, "name")},
-                                      {"arguments", input ? json::serialize(*input) : "{}"}}}});
-      } else if (type == "tool_result" && role == "user") {
-        // Tool results are messages of their own in the chat shape, before the user's text.
-        const json::value* rc = block.if_contains("content");
-        std::string text = rc ? block_text(*rc) : std::string();
-        if (const json::value* err = block.if_contains("is_error"); err && err->is_bool() && err->get_bool()) {
-          text = "Error: " + text;
-        }
-        messages.push_back(json::object{{"role", "tool"}, {"tool_call_id", str(block, "tool_use_id")}, {"content", text}});
-      } else if (type == "thinking" || type == "redacted_thinking") {
-        continue;  // the chat shape has no place for them; the provider did not write them
-      } else {
-        return unsupported(at + ": content blocks of type '" + std::string(type) + "' in a " +
-                               std::string(role) + " message cannot be sent to this provider",
-                           "messages");
-      }
-    }
-    if (role == "assistant") {
-      json::object msg{{"role", "assistant"}};
-      msg["content"] = assistant_text.empty() && !tool_calls.empty() ? json::value(nullptr) : json::value(assistant_text);
-      calls_pending = !tool_calls.empty();
-      if (calls_pending) msg["tool_calls"] = std::move(tool_calls);
-      messages.push_back(std::move(msg));
-      continue;
-    }
-    calls_pending = false;  // this user turn's tool_result blocks are out as tool messages
-    release_held();
-    if (!parts.empty()) {
-      bool all_text = true;
-      for (const auto& p : parts) all_text = all_text && str(p.get_object(), "type") == "text";
-      if (all_text && parts.size() == 1) {
-        messages.push_back(json::object{{"role", "user"}, {"content", parts[0].get_object().at("text")}});
-      } else {
-        messages.push_back(json::object{{"role", "user"}, {"content", std::move(parts)}});
-      }
-    }
+    if (auto e = append_message(mv, where, chat)) return std::move(*e);
   }
+  chat.release_held();
+  return std::move(chat.messages);
+}
 
-  release_held();
-
-  json::object out{{"messages", std::move(messages)}};
+// max_tokens, sampling, stop sequences, streaming and the end user: the settings both shapes have.
+void copy_settings(const json::object& req, json::object& out) {
   if (const json::value* v = req.if_contains("max_tokens")) out["max_tokens"] = *v;
   for (std::string_view k : {"temperature", "top_p"}) {
     if (const json::value* v = req.if_contains(k); v && v->is_number()) out[k] = *v;
@@ -426,59 +451,86 @@ std::variant<std::string, Error> anthropic_request_to_openai(std::string_view bo
     std::string_view user = str(*md, "user_id");
     if (!user.empty() && user.size() <= kMaxUserLength) out["user"] = user;
   }
+}
+
+// output_config: the effort (for a model that takes reasoning_effort) and a JSON schema format.
+std::optional<Error> convert_output_config(const json::object& oc, const ChatTarget& target, json::object& out) {
+  if (target.reasoning_effort) {
+    if (std::string_view effort = reasoning_effort_of(str(oc, "effort")); !effort.empty()) {
+      out["reasoning_effort"] = effort;
+    }
+  }
+  if (const auto* format = obj(oc, "format")) {
+    const json::value* schema = format->if_contains("schema");
+    if (str(*format, "type") != "json_schema" || !schema || !schema->is_object()) {
+      return unsupported("output_config.format must be {\"type\": \"json_schema\", \"schema\": {...}}", "output_config");
+    }
+    // Not strict: OpenAI's strict mode also wants every property required, which Anthropic
+    // schemas need not say.
+    out["response_format"] = json::object{
+        {"type", "json_schema"}, {"json_schema", json::object{{"name", "output"}, {"schema", *schema}}}};
+  }
+  return std::nullopt;
+}
+
+void convert_tool_choice(const json::object& tc, json::object& out) {
+  std::string_view type = str(tc, "type");
+  if (type == "any") out["tool_choice"] = "required";
+  if (type == "none") out["tool_choice"] = "none";
+  if (type == "auto") out["tool_choice"] = "auto";
+  if (type == "tool") {
+    out["tool_choice"] = json::object{{"type", "function"}, {"function", json::object{{"name", str(tc, "name")}}}};
+  }
+  if (const json::value* d = tc.if_contains("disable_parallel_tool_use"); d && d->is_bool() && d->get_bool()) {
+    out["parallel_tool_calls"] = false;
+  }
+}
+
+// Custom tools as function tools; server tools are Anthropic's alone.
+std::optional<Error> convert_tools(const json::array& tools, const json::object& req, json::object& out) {
+  json::array converted;
+  std::size_t j = 0;
+  for (const auto& tv : tools) {
+    std::string at = "tools[" + std::to_string(j++) + "]";
+    if (!tv.is_object()) return unsupported(at + " must be an object", "tools");
+    const auto& tool = tv.get_object();
+    std::string_view type = str(tool, "type");
+    if (!type.empty() && type != "custom") {
+      return unsupported(at + ": the server tool '" + std::string(type) +
+                             "' is only available from Anthropic; this model's provider runs function tools only",
+                         "tools");
+    }
+    json::object fn{{"name", str(tool, "name")}};
+    if (!str(tool, "description").empty()) fn["description"] = str(tool, "description");
+    const json::value* schema = tool.if_contains("input_schema");
+    fn["parameters"] = schema && schema->is_object() ? *schema : json::value(json::object{{"type", "object"}});
+    converted.push_back(json::object{{"type", "function"}, {"function", std::move(fn)}});
+  }
+  out["tools"] = std::move(converted);
+  if (const auto* tc = obj(req, "tool_choice")) convert_tool_choice(*tc, out);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<std::string, Error> anthropic_request_to_openai(std::string_view body, const ChatTarget& target) {
+  json::value parsed;
+  if (!parse_object(body, parsed)) return Error::bad_request("the request body must be a JSON object");
+  const auto& req = parsed.get_object();
+
+  auto messages = chat_messages(req);
+  if (auto* e = std::get_if<Error>(&messages)) return std::move(*e);
+  json::object out{{"messages", std::move(std::get<json::array>(messages))}};
+  copy_settings(req, out);
   if (const auto* oc = obj(req, "output_config")) {
-    if (target.reasoning_effort) {
-      if (std::string_view effort = reasoning_effort_of(str(*oc, "effort")); !effort.empty()) {
-        out["reasoning_effort"] = effort;
-      }
-    }
-    if (const auto* format = obj(*oc, "format")) {
-      const json::value* schema = format->if_contains("schema");
-      if (str(*format, "type") != "json_schema" || !schema || !schema->is_object()) {
-        return unsupported("output_config.format must be {\"type\": \"json_schema\", \"schema\": {...}}", "output_config");
-      }
-      // Not strict: OpenAI's strict mode also wants every property required, which Anthropic
-      // schemas need not say.
-      out["response_format"] = json::object{
-          {"type", "json_schema"}, {"json_schema", json::object{{"name", "output"}, {"schema", *schema}}}};
-    }
+    if (auto e = convert_output_config(*oc, target, out)) return std::move(*e);
   }
   // `thinking` (enabled, adaptive, disabled) has no chat switch: a reasoning model reasons as its
   // provider or reasoning_effort says. `context_management` edits are Anthropic's server-side
   // pruning of this very request; without them the provider reads the whole conversation.
 
   if (const auto* tools = arr(req, "tools"); tools && !tools->empty()) {
-    json::array converted;
-    std::size_t j = 0;
-    for (const auto& tv : *tools) {
-      std::string at = "tools[" + std::to_string(j++) + "]";
-      if (!tv.is_object()) return unsupported(at + " must be an object", "tools");
-      const auto& tool = tv.get_object();
-      std::string_view type = str(tool, "type");
-      if (!type.empty() && type != "custom") {
-        return unsupported(at + ": the server tool '" + std::string(type) +
-                               "' is only available from Anthropic; this model's provider runs function tools only",
-                           "tools");
-      }
-      json::object fn{{"name", str(tool, "name")}};
-      if (!str(tool, "description").empty()) fn["description"] = str(tool, "description");
-      const json::value* schema = tool.if_contains("input_schema");
-      fn["parameters"] = schema && schema->is_object() ? *schema : json::value(json::object{{"type", "object"}});
-      converted.push_back(json::object{{"type", "function"}, {"function", std::move(fn)}});
-    }
-    out["tools"] = std::move(converted);
-    if (const auto* tc = obj(req, "tool_choice")) {
-      std::string_view type = str(*tc, "type");
-      if (type == "any") out["tool_choice"] = "required";
-      if (type == "none") out["tool_choice"] = "none";
-      if (type == "auto") out["tool_choice"] = "auto";
-      if (type == "tool") {
-        out["tool_choice"] = json::object{{"type", "function"}, {"function", json::object{{"name", str(*tc, "name")}}}};
-      }
-      if (const json::value* d = tc->if_contains("disable_parallel_tool_use"); d && d->is_bool() && d->get_bool()) {
-        out["parallel_tool_calls"] = false;
-      }
-    }
+    if (auto e = convert_tools(*tools, req, out)) return std::move(*e);
   }
   return json::serialize(out);
 }

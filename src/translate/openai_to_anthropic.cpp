@@ -3,6 +3,7 @@
 // completions and chunks.
 #include <ctime>
 #include <map>
+#include <optional>
 
 #include "http/sse.h"
 #include "translate/json_util.h"
@@ -177,94 +178,19 @@ class AnthropicToOpenAI final : public ResponseTranslator {
     const auto& e = v.get_object();
     std::string_view type = str(e, "type");
     if (type == "message_start") {
-      if (const auto* m = obj(e, "message")) {
-        id_ = str(*m, "id");
-        model_ = str(*m, "model");
-        if (const auto* u = obj(*m, "usage")) usage_ = *u;
-      }
-      chunk(out, json::object{{"role", "assistant"}, {"content", ""}}, nullptr);
+      on_message_start(e, out);
     } else if (type == "content_block_start") {
-      const auto* block = obj(e, "content_block");
-      if (!block) return;
-      if (str(*block, "type") == "tool_use") {
-        std::int64_t k = tool_count_++;
-        tool_index_[integer(e, "index")] = ToolBlock{k, false};
-        chunk(out,
-              json::object{{"tool_calls",
-                            json::array{json::object{
-                                {"index", k},
-                                {"id", str(*block, "id")},
-                                {"type", "function"},
-                                {"function", json::object{{"name", str(*block, "name")}, {"arguments", ""}}}}}}},
-              nullptr);
-      } else if (str(*block, "type") == "text" && !str(*block, "text").empty()) {
-        chunk(out, json::object{{"content", str(*block, "text")}}, nullptr);
-      }
+      on_content_block_start(e, out);
     } else if (type == "content_block_delta") {
-      const auto* d = obj(e, "delta");
-      if (!d) return;
-      std::string_view dt = str(*d, "type");
-      if (dt == "text_delta") {
-        chunk(out, json::object{{"content", str(*d, "text")}}, nullptr);
-      } else if (dt == "input_json_delta" && !str(*d, "partial_json").empty()) {
-        auto it = tool_index_.find(integer(e, "index"));
-        if (it == tool_index_.end()) return;
-        it->second.sent_arguments = true;
-        chunk(out,
-              json::object{{"tool_calls", json::array{json::object{
-                                              {"index", it->second.call},
-                                              {"function", json::object{{"arguments", str(*d, "partial_json")}}}}}}},
-              nullptr);
-      }
+      on_content_block_delta(e, out);
     } else if (type == "content_block_stop") {
-      // A tool called without arguments streams no argument text; OpenAI clients need "{}".
-      auto it = tool_index_.find(integer(e, "index"));
-      if (it != tool_index_.end() && !it->second.sent_arguments) {
-        it->second.sent_arguments = true;
-        chunk(out,
-              json::object{{"tool_calls", json::array{json::object{
-                                              {"index", it->second.call},
-                                              {"function", json::object{{"arguments", "{}"}}}}}}},
-              nullptr);
-      }
+      on_content_block_stop(e, out);
     } else if (type == "message_delta") {
-      if (const auto* u = obj(e, "usage")) {
-        // output_tokens, and maybe input and cache counts; a null does not erase a count.
-        for (const auto& [k, val] : *u) {
-          if (!val.is_null()) usage_[k] = val;
-        }
-      }
-      const auto* d = obj(e, "delta");
-      if (d && !str(*d, "stop_reason").empty() && !finished_) {
-        finished_ = true;
-        json::value finish(finish_reason_of(str(*d, "stop_reason")));
-        chunk(out, json::object{}, &finish);
-      }
+      on_message_delta(e, out);
     } else if (type == "message_stop") {
-      if (!finished_) {
-        json::value finish("stop");
-        chunk(out, json::object{}, &finish);
-      }
-      if (include_usage_) {
-        json::object c = base();
-        c["choices"] = json::array{};
-        c["usage"] = usage_of(usage_);
-        append_data_event(out, c);
-      }
-      out += "data: [DONE]\n\n";
-      done_ = true;
+      on_message_stop(out);
     } else if (type == "error") {
-      std::string message = "the provider reported an error mid-stream";
-      std::string etype = "upstream_error";
-      if (const auto* err = obj(e, "error")) {
-        if (!str(*err, "message").empty()) message = str(*err, "message");
-        if (!str(*err, "type").empty()) etype = str(*err, "type");
-      }
-      append_data_event(out, json::object{{"error", json::object{{"message", message},
-                                                                  {"type", etype},
-                                                                  {"param", nullptr},
-                                                                  {"code", etype}}}});
-      done_ = true;
+      on_error(e, out);
     }
   }
 
@@ -279,6 +205,103 @@ class AnthropicToOpenAI final : public ResponseTranslator {
   }
 
  private:
+  void on_message_start(const json::object& e, std::string& out) {
+    if (const auto* m = obj(e, "message")) {
+      id_ = str(*m, "id");
+      model_ = str(*m, "model");
+      if (const auto* u = obj(*m, "usage")) usage_ = *u;
+    }
+    chunk(out, json::object{{"role", "assistant"}, {"content", ""}}, nullptr);
+  }
+  void on_content_block_start(const json::object& e, std::string& out) {
+    const auto* block = obj(e, "content_block");
+    if (!block) return;
+    if (str(*block, "type") == "tool_use") {
+      std::int64_t k = tool_count_++;
+      tool_index_[integer(e, "index")] = ToolBlock{k, false};
+      chunk(out,
+            json::object{{"tool_calls",
+                          json::array{json::object{
+                              {"index", k},
+                              {"id", str(*block, "id")},
+                              {"type", "function"},
+                              {"function", json::object{{"name", str(*block, "name")}, {"arguments", ""}}}}}}},
+            nullptr);
+    } else if (str(*block, "type") == "text" && !str(*block, "text").empty()) {
+      chunk(out, json::object{{"content", str(*block, "text")}}, nullptr);
+    }
+  }
+  void on_content_block_delta(const json::object& e, std::string& out) {
+    const auto* d = obj(e, "delta");
+    if (!d) return;
+    std::string_view dt = str(*d, "type");
+    if (dt == "text_delta") {
+      chunk(out, json::object{{"content", str(*d, "text")}}, nullptr);
+    } else if (dt == "input_json_delta" && !str(*d, "partial_json").empty()) {
+      auto it = tool_index_.find(integer(e, "index"));
+      if (it == tool_index_.end()) return;
+      it->second.sent_arguments = true;
+      chunk(out,
+            json::object{{"tool_calls", json::array{json::object{
+                                            {"index", it->second.call},
+                                            {"function", json::object{{"arguments", str(*d, "partial_json")}}}}}}},
+            nullptr);
+    }
+  }
+  void on_content_block_stop(const json::object& e, std::string& out) {
+    // A tool called without arguments streams no argument text; OpenAI clients need "{}".
+    auto it = tool_index_.find(integer(e, "index"));
+    if (it != tool_index_.end() && !it->second.sent_arguments) {
+      it->second.sent_arguments = true;
+      chunk(out,
+            json::object{{"tool_calls", json::array{json::object{
+                                            {"index", it->second.call},
+                                            {"function", json::object{{"arguments", "{}"}}}}}}},
+            nullptr);
+    }
+  }
+  void on_message_delta(const json::object& e, std::string& out) {
+    if (const auto* u = obj(e, "usage")) {
+      // output_tokens, and maybe input and cache counts; a null does not erase a count.
+      for (const auto& [k, val] : *u) {
+        if (!val.is_null()) usage_[k] = val;
+      }
+    }
+    const auto* d = obj(e, "delta");
+    if (d && !str(*d, "stop_reason").empty() && !finished_) {
+      finished_ = true;
+      json::value finish(finish_reason_of(str(*d, "stop_reason")));
+      chunk(out, json::object{}, &finish);
+    }
+  }
+  void on_message_stop(std::string& out) {
+    if (!finished_) {
+      json::value finish("stop");
+      chunk(out, json::object{}, &finish);
+    }
+    if (include_usage_) {
+      json::object c = base();
+      c["choices"] = json::array{};
+      c["usage"] = usage_of(usage_);
+      append_data_event(out, c);
+    }
+    out += "data: [DONE]\n\n";
+    done_ = true;
+  }
+  void on_error(const json::object& e, std::string& out) {
+    std::string message = "the provider reported an error mid-stream";
+    std::string etype = "upstream_error";
+    if (const auto* err = obj(e, "error")) {
+      if (!str(*err, "message").empty()) message = str(*err, "message");
+      if (!str(*err, "type").empty()) etype = str(*err, "type");
+    }
+    append_data_event(out, json::object{{"error", json::object{{"message", message},
+                                                                {"type", etype},
+                                                                {"param", nullptr},
+                                                                {"code", etype}}}});
+    done_ = true;
+  }
+
   json::object base() const {
     return {{"id", id_}, {"object", "chat.completion.chunk"}, {"created", created_}, {"model", model_}};
   }
@@ -306,6 +329,135 @@ class AnthropicToOpenAI final : public ResponseTranslator {
   bool done_ = false;
 };
 
+// An assistant message's tool calls as tool_use blocks, after its text.
+std::optional<Error> append_tool_uses(const json::array& calls, const std::string& where, json::array& blocks) {
+  std::size_t j = 0;
+  for (const auto& cv : calls) {
+    std::string at = where + ".tool_calls[" + std::to_string(j++) + "]";
+    if (!cv.is_object()) return unsupported(at + " must be an object", "messages");
+    const auto& call = cv.get_object();
+    const auto* fn = obj(call, "function");
+    if (!fn) return unsupported(at + ".function is required", "messages");
+    json::value input = json::object{};
+    std::string_view args = str(*fn, "arguments");
+    if (!args.empty()) {
+      json::error_code ec;
+      input = json::parse(args, ec);
+      if (ec || !input.is_object()) {
+        return unsupported(at + ".function.arguments must be a JSON object (as text)", "messages");
+      }
+    }
+    blocks.push_back(json::object{{"type", "tool_use"},
+                                  {"id", str(call, "id")},
+                                  {"name", str(*fn, "name")},
+                                  {"input", std::move(input)}});
+  }
+  return std::nullopt;
+}
+
+// A chat message into the Messages request: system and developer text joins `system`; user,
+// assistant and tool messages become turns.
+std::optional<Error> append_message(const json::value& mv, const std::string& where, std::string& system,
+                                    json::array& messages) {
+  const auto& m = mv.get_object();
+  std::string_view role = str(m, "role");
+  const json::value* content = m.if_contains("content");
+  static const json::value kNull;
+  const json::value& c = content ? *content : kNull;
+  if (role == "system" || role == "developer") {
+    auto text = content_text(c, where + ".content");
+    if (auto* e = std::get_if<Error>(&text)) return std::move(*e);
+    if (!system.empty()) system += "\n\n";
+    system += std::get<std::string>(text);
+  } else if (role == "user") {
+    auto blocks = user_blocks(c, where);
+    if (auto* e = std::get_if<Error>(&blocks)) return std::move(*e);
+    append_turn(messages, "user", std::move(std::get<json::array>(blocks)));
+  } else if (role == "assistant") {
+    json::array blocks;
+    auto text = content_text(c, where + ".content");
+    if (auto* e = std::get_if<Error>(&text)) return std::move(*e);
+    if (!std::get<std::string>(text).empty()) {
+      blocks.push_back(json::object{{"type", "text"}, {"text", std::get<std::string>(text)}});
+    }
+    if (const auto* calls = arr(m, "tool_calls")) {
+      if (auto e = append_tool_uses(*calls, where, blocks)) return e;
+    }
+    append_turn(messages, "assistant", std::move(blocks));
+  } else if (role == "tool") {
+    auto text = content_text(c, where + ".content");
+    if (auto* e = std::get_if<Error>(&text)) return std::move(*e);
+    append_turn(messages, "user",
+                json::array{json::object{{"type", "tool_result"},
+                                         {"tool_use_id", str(m, "tool_call_id")},
+                                         {"content", std::get<std::string>(text)}}});
+  } else {
+    return unsupported(where + ".role '" + std::string(role) +
+                           "' is not supported (system, developer, user, assistant, tool)",
+                       "messages");
+  }
+  return std::nullopt;
+}
+
+// Anthropic refuses stop sequences without a visible character ("\n" is a common OpenAI one);
+// they are dropped rather than failing the request.
+void copy_stop_sequences(const json::value& stop, json::object& out) {
+  json::array sequences;
+  auto add = [&](const json::value& v) {
+    if (!v.is_string()) return;
+    std::string_view seq = v.get_string();
+    if (seq.find_first_not_of(" \t\r\n\f\v") != std::string_view::npos) sequences.push_back(v);
+  };
+  if (stop.is_array()) {
+    for (const auto& v : stop.get_array()) add(v);
+  } else {
+    add(stop);
+  }
+  if (!sequences.empty()) out["stop_sequences"] = std::move(sequences);
+}
+
+json::object tool_choice_of(const json::object& req) {
+  json::object choice{{"type", "auto"}};
+  if (const json::value* tc = req.if_contains("tool_choice")) {
+    if (tc->is_string()) {
+      std::string_view s = tc->get_string();
+      if (s == "required") choice["type"] = "any";
+      if (s == "none") choice["type"] = "none";
+    } else if (tc->is_object()) {
+      if (const auto* f = obj(tc->get_object(), "function")) {
+        choice = json::object{{"type", "tool"}, {"name", str(*f, "name")}};
+      }
+    }
+  }
+  if (const json::value* p = req.if_contains("parallel_tool_calls");
+      p && p->is_bool() && !p->get_bool() && str(choice, "type") != "none") {
+    choice["disable_parallel_tool_use"] = true;
+  }
+  return choice;
+}
+
+// Function tools as Anthropic tools, and the tool choice with them.
+std::optional<Error> convert_tools(const json::array& tools, const json::object& req, json::object& out) {
+  json::array converted;
+  std::size_t j = 0;
+  for (const auto& tv : tools) {
+    std::string at = "tools[" + std::to_string(j++) + "]";
+    const auto* fn = tv.is_object() ? obj(tv.get_object(), "function") : nullptr;
+    if (!fn || str(tv.get_object(), "type") != "function") {
+      return unsupported(at + ": only function tools can be sent to an Anthropic provider", "tools");
+    }
+    json::object tool{{"name", str(*fn, "name")}};
+    if (!str(*fn, "description").empty()) tool["description"] = str(*fn, "description");
+    const json::value* params = fn->if_contains("parameters");
+    tool["input_schema"] =
+        params && params->is_object() ? *params : json::value(json::object{{"type", "object"}, {"properties", json::object{}}});
+    converted.push_back(std::move(tool));
+  }
+  out["tools"] = std::move(converted);
+  out["tool_choice"] = tool_choice_of(req);
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::variant<std::string, Error> openai_request_to_anthropic(std::string_view body,
@@ -321,63 +473,7 @@ std::variant<std::string, Error> openai_request_to_anthropic(std::string_view bo
   std::size_t i = 0;
   for (const auto& mv : msgs ? *msgs : json::array{}) {
     std::string where = "messages[" + std::to_string(i++) + "]";
-    const auto& m = mv.get_object();
-    std::string_view role = str(m, "role");
-    const json::value* content = m.if_contains("content");
-    static const json::value kNull;
-    const json::value& c = content ? *content : kNull;
-    if (role == "system" || role == "developer") {
-      auto text = content_text(c, where + ".content");
-      if (auto* e = std::get_if<Error>(&text)) return std::move(*e);
-      if (!system.empty()) system += "\n\n";
-      system += std::get<std::string>(text);
-    } else if (role == "user") {
-      auto blocks = user_blocks(c, where);
-      if (auto* e = std::get_if<Error>(&blocks)) return std::move(*e);
-      append_turn(messages, "user", std::move(std::get<json::array>(blocks)));
-    } else if (role == "assistant") {
-      json::array blocks;
-      auto text = content_text(c, where + ".content");
-      if (auto* e = std::get_if<Error>(&text)) return std::move(*e);
-      if (!std::get<std::string>(text).empty()) {
-        blocks.push_back(json::object{{"type", "text"}, {"text", std::get<std::string>(text)}});
-      }
-      if (const auto* calls = arr(m, "tool_calls")) {
-        std::size_t j = 0;
-        for (const auto& cv : *calls) {
-          std::string at = where + ".tool_calls[" + std::to_string(j++) + "]";
-          if (!cv.is_object()) return unsupported(at + " must be an object", "messages");
-          const auto& call = cv.get_object();
-          const auto* fn = obj(call, "function");
-          if (!fn) return unsupported(at + ".function is required", "messages");
-          json::value input = json::object{};
-          std::string_view args = str(*fn, "arguments");
-          if (!args.empty()) {
-            json::error_code ec;
-            input = json::parse(args, ec);
-            if (ec || !input.is_object()) {
-              return unsupported(at + ".function.arguments must be a JSON object (as text)", "messages");
-            }
-          }
-          blocks.push_back(json::object{{"type", "tool_use"},
-                                        {"id", str(call, "id")},
-                                        {"name", str(*fn, "name")},
-                                        {"input", std::move(input)}});
-        }
-      }
-      append_turn(messages, "assistant", std::move(blocks));
-    } else if (role == "tool") {
-      auto text = content_text(c, where + ".content");
-      if (auto* e = std::get_if<Error>(&text)) return std::move(*e);
-      append_turn(messages, "user",
-                  json::array{json::object{{"type", "tool_result"},
-                                           {"tool_use_id", str(m, "tool_call_id")},
-                                           {"content", std::get<std::string>(text)}}});
-    } else {
-      return unsupported(where + ".role '" + std::string(role) +
-                             "' is not supported (system, developer, user, assistant, tool)",
-                         "messages");
-    }
+    if (auto e = append_message(mv, where, system, messages)) return std::move(*e);
   }
   if (messages.empty()) {
     return unsupported("the request has no user or assistant message with content", "messages");
@@ -397,22 +493,7 @@ std::variant<std::string, Error> openai_request_to_anthropic(std::string_view bo
                            " is not available from an Anthropic provider",
                        "response_format");
   }
-  if (const json::value* stop = req.if_contains("stop")) {
-    // Anthropic refuses stop sequences without a visible character ("\n" is a common OpenAI
-    // one); they are dropped rather than failing the request.
-    json::array sequences;
-    auto add = [&](const json::value& v) {
-      if (!v.is_string()) return;
-      std::string_view seq = v.get_string();
-      if (seq.find_first_not_of(" \t\r\n\f\v") != std::string_view::npos) sequences.push_back(v);
-    };
-    if (stop->is_array()) {
-      for (const auto& v : stop->get_array()) add(v);
-    } else {
-      add(*stop);
-    }
-    if (!sequences.empty()) out["stop_sequences"] = std::move(sequences);
-  }
+  if (const json::value* stop = req.if_contains("stop")) copy_stop_sequences(*stop, out);
   for (std::string_view k : {"temperature", "top_p"}) {
     if (const json::value* v = req.if_contains(k); v && v->is_number()) out[k] = *v;
   }
@@ -420,39 +501,7 @@ std::variant<std::string, Error> openai_request_to_anthropic(std::string_view bo
   if (!str(req, "user").empty()) out["metadata"] = json::object{{"user_id", str(req, "user")}};
 
   if (const auto* tools = arr(req, "tools"); tools && !tools->empty()) {
-    json::array converted;
-    std::size_t j = 0;
-    for (const auto& tv : *tools) {
-      std::string at = "tools[" + std::to_string(j++) + "]";
-      const auto* fn = tv.is_object() ? obj(tv.get_object(), "function") : nullptr;
-      if (!fn || str(tv.get_object(), "type") != "function") {
-        return unsupported(at + ": only function tools can be sent to an Anthropic provider", "tools");
-      }
-      json::object tool{{"name", str(*fn, "name")}};
-      if (!str(*fn, "description").empty()) tool["description"] = str(*fn, "description");
-      const json::value* params = fn->if_contains("parameters");
-      tool["input_schema"] =
-          params && params->is_object() ? *params : json::value(json::object{{"type", "object"}, {"properties", json::object{}}});
-      converted.push_back(std::move(tool));
-    }
-    out["tools"] = std::move(converted);
-    json::object choice{{"type", "auto"}};
-    if (const json::value* tc = req.if_contains("tool_choice")) {
-      if (tc->is_string()) {
-        std::string_view s = tc->get_string();
-        if (s == "required") choice["type"] = "any";
-        if (s == "none") choice["type"] = "none";
-      } else if (tc->is_object()) {
-        if (const auto* f = obj(tc->get_object(), "function")) {
-          choice = json::object{{"type", "tool"}, {"name", str(*f, "name")}};
-        }
-      }
-    }
-    if (const json::value* p = req.if_contains("parallel_tool_calls");
-        p && p->is_bool() && !p->get_bool() && str(choice, "type") != "none") {
-      choice["disable_parallel_tool_use"] = true;
-    }
-    out["tool_choice"] = std::move(choice);
+    if (auto e = convert_tools(*tools, req, out)) return std::move(*e);
   }
   return json::serialize(out);
 }
