@@ -56,7 +56,74 @@ std::string tags_text(const store::StoredKey& k) {
 
 std::string shown_prefix(const store::StoredKey& k) { return "gh_" + k.prefix + "\u2026"; }
 
-// Display columns of UTF-8 text (every character counts one: enough for names and dates).
+// Whether a new stored key may take `name`: a valid name that no key of the config file has.
+bool name_is_free(const config::Config& c, const std::string& name, const std::string& path, std::ostream& err) {
+  if (auto e = store::check_key_name(name)) {
+    err << *e << '\n';
+    return false;
+  }
+  for (const auto& k : c.keys) {
+    if (k.name == name) {
+      err << "a key named '" << name << "' is already defined in " << path
+          << " (keys:); choose another name\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether `role` fits the config: one of its roles once it defines roles, else none.
+bool role_fits(const config::Config& c, const std::string& role, const std::string& path, std::ostream& err) {
+  if (c.roles_defined) {
+    if (!c.roles.contains(role)) {
+      err << (role.empty() ? std::string("--role is required: ")
+                           : "role '" + role + "' is not defined in " + path + "; ")
+          << "the roles are: " << (c.roles.empty() ? "(none)" : join_names(c.roles)) << '\n';
+      return false;
+    }
+  } else if (!role.empty()) {
+    err << "role '" << role << "': " << path
+        << " defines no roles (add them under roles: first, or leave out --role)\n";
+    return false;
+  }
+  return true;
+}
+
+// --expires and --tag onto the key; false after a message.
+bool set_expiry_and_tags(store::StoredKey& key, std::int64_t now, const std::string& expires,
+                         const std::vector<std::string>& tags, std::ostream& err) {
+  if (!expires.empty()) {
+    auto lifetime = store::parse_lifetime(expires);
+    if (!lifetime) {
+      err << "--expires " << expires << ": write a count and a unit: 90m, 12h, 30d\n";
+      return false;
+    }
+    key.expires_at = now + *lifetime;
+  }
+  for (const auto& t : tags) {
+    auto eq = t.find('=');
+    if (eq == std::string::npos) {
+      err << "--tag " << t << ": write it as name=value\n";
+      return false;
+    }
+    key.tags.emplace_back(t.substr(0, eq), t.substr(eq + 1));
+  }
+  return true;
+}
+
+// What `keys create` says about the key it made; the secret itself comes last.
+void print_created(std::ostream& out, const store::StoredKey& k, const std::string& store_path,
+                   const std::string& secret) {
+  out << "created key '" << k.name << "' in " << store_path << '\n';
+  if (!k.role.empty()) out << "  role:    " << k.role << '\n';
+  if (!k.project.empty()) out << "  project: " << k.project << '\n';
+  if (!k.tags.empty()) out << "  tags:    " << tags_text(k) << '\n';
+  out << "  expires: " << (k.expires_at ? store::format_utc(k.expires_at) : "never") << '\n';
+  out << "The key follows. It is shown only this once (only its digest is kept): hand it over "
+         "now.\n";
+  out << secret << std::endl;
+}
+
 }  // namespace
 
 void KeysCommand::add_to(CLI::App& keys) {
@@ -109,50 +176,14 @@ int KeysCommand::create(std::ostream& out, std::ostream& err) const {
 
   store::StoredKey key;
   key.name = name_;
-  if (auto e = store::check_key_name(name_)) {
-    err << *e << '\n';
-    return 1;
-  }
-  for (const auto& k : c->keys) {
-    if (k.name == name_) {
-      err << "a key named '" << name_ << "' is already defined in " << config_path_
-          << " (keys:); choose another name\n";
-      return 1;
-    }
-  }
-  if (c->roles_defined) {
-    if (!c->roles.contains(role_)) {
-      err << (role_.empty() ? std::string("--role is required: ")
-                            : "role '" + role_ + "' is not defined in " + config_path_ + "; ")
-          << "the roles are: " << (c->roles.empty() ? "(none)" : join_names(c->roles)) << '\n';
-      return 1;
-    }
-  } else if (!role_.empty()) {
-    err << "role '" << role_ << "': " << config_path_
-        << " defines no roles (add them under roles: first, or leave out --role)\n";
-    return 1;
-  }
+  if (!name_is_free(*c, name_, config_path_, err)) return 1;
+  if (!role_fits(*c, role_, config_path_, err)) return 1;
   key.role = role_;
   key.project = project_;
 
   std::int64_t now = store::unix_now();
   key.created_at = now;
-  if (!expires_.empty()) {
-    auto lifetime = store::parse_lifetime(expires_);
-    if (!lifetime) {
-      err << "--expires " << expires_ << ": write a count and a unit: 90m, 12h, 30d\n";
-      return 1;
-    }
-    key.expires_at = now + *lifetime;
-  }
-  for (const auto& t : tags_) {
-    auto eq = t.find('=');
-    if (eq == std::string::npos) {
-      err << "--tag " << t << ": write it as name=value\n";
-      return 1;
-    }
-    key.tags.emplace_back(t.substr(0, eq), t.substr(eq + 1));
-  }
+  if (!set_expiry_and_tags(key, now, expires_, tags_, err)) return 1;
 
   std::string secret = store::new_secret();
   key.digest = config::sha256(secret);
@@ -175,14 +206,7 @@ int KeysCommand::create(std::ostream& out, std::ostream& err) const {
                      boost::json::serialize(boost::json::object{
                          {"role", k.role}, {"project", k.project}, {"expires_at", k.expires_at}}));
   if (!audit_error.empty()) err << "the key is created, but the audit chain could not record it: " << audit_error << '\n';
-  out << "created key '" << k.name << "' in " << c->store.sqlite_path << '\n';
-  if (!k.role.empty()) out << "  role:    " << k.role << '\n';
-  if (!k.project.empty()) out << "  project: " << k.project << '\n';
-  if (!k.tags.empty()) out << "  tags:    " << tags_text(k) << '\n';
-  out << "  expires: " << (k.expires_at ? store::format_utc(k.expires_at) : "never") << '\n';
-  out << "The key follows. It is shown only this once (only its digest is kept): hand it over "
-         "now.\n";
-  out << secret << std::endl;
+  print_created(out, k, c->store.sqlite_path, secret);
   return audit_error.empty() ? 0 : 1;
 }
 

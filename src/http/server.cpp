@@ -298,6 +298,54 @@ asio::awaitable<void> linger(beast::tcp_stream& stream) {
   stream.expires_never();
 }
 
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+
+// Reads one request: waits for it to start (keep-alive idle time), then for the rest of it.
+asio::awaitable<boost::system::error_code> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                                        RequestParser& parser, const Limits& limits) {
+  boost::system::error_code ec;
+  if (buffer.size() == 0) {
+    stream.expires_after(limits.keepalive_timeout);
+    auto [rec, n] = co_await bhttp::async_read_some(stream, buffer, parser, kTuple);
+    ec = rec;
+  }
+  if (!ec && !parser.is_header_done()) {
+    stream.expires_after(limits.header_timeout);
+    auto [rec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+    ec = rec;
+  }
+  if (!ec && !parser.is_done() && beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+    // curl sends this for bodies over 1 KiB and waits a second for it before sending anyway.
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream.expires_after(limits.write_timeout);
+    auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(kContinue), kTuple);
+    ec = wec;
+  }
+  if (!ec && !parser.is_done()) {
+    stream.expires_after(limits.header_timeout);
+    auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+    ec = rec;
+  }
+  stream.expires_never();
+  co_return ec;
+}
+
+// Answers a request that could not be read (too large, malformed) and lingers before the close.
+asio::awaitable<void> reject_before_routing(beast::tcp_stream& stream, Handler& handler, const Error& error,
+                                            const Limits& limits) {
+  std::string id = new_request_id();
+  Response res = handler.render_error(error, id);
+  res.set("x-request-id", id);
+  res.keep_alive(false);
+  res.prepare_payload();
+  std::string head = response_head(res.version(), res.result_int(), res.base());
+  std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(res.body())};
+  stream.expires_after(limits.write_timeout);
+  co_await asio::async_write(stream, wire, kTuple);
+  spdlog::info("{} rejected before routing: {} ({})", id, error.status, error.message);
+  co_await linger(stream);
+}
+
 }  // namespace
 
 asio::awaitable<void> Server::session(std::size_t index, tcp::socket socket) {
@@ -309,48 +357,13 @@ asio::awaitable<void> Server::session(std::size_t index, tcp::socket socket) {
 
   for (;;) {
     const Limits& limits = w.limits;
-    bhttp::request_parser<bhttp::string_body> parser;
+    RequestParser parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
 
-    // Wait for the request to start (keep-alive idle time), then for the rest of it.
-    if (buffer.size() == 0) {
-      stream.expires_after(limits.keepalive_timeout);
-      auto [rec, n] = co_await bhttp::async_read_some(stream, buffer, parser, kTuple);
-      ec = rec;
-    }
-    if (!ec && !parser.is_header_done()) {
-      stream.expires_after(limits.header_timeout);
-      auto [rec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
-      ec = rec;
-    }
-    if (!ec && !parser.is_done() && beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
-      // curl sends this for bodies over 1 KiB and waits a second for it before sending anyway.
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      stream.expires_after(limits.write_timeout);
-      auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(kContinue), kTuple);
-      ec = wec;
-    }
-    if (!ec && !parser.is_done()) {
-      stream.expires_after(limits.header_timeout);
-      auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
-      ec = rec;
-    }
-    stream.expires_never();
+    ec = co_await read_request(stream, buffer, parser, limits);
     if (ec) {
-      if (auto error = framing_error(ec, limits)) {
-        std::string id = new_request_id();
-        Response res = handler_.render_error(*error, id);
-        res.set("x-request-id", id);
-        res.keep_alive(false);
-        res.prepare_payload();
-        std::string head = response_head(res.version(), res.result_int(), res.base());
-        std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(res.body())};
-        stream.expires_after(limits.write_timeout);
-        co_await asio::async_write(stream, wire, kTuple);
-        spdlog::info("{} rejected before routing: {} ({})", id, error->status, error->message);
-        co_await linger(stream);
-      }
+      if (auto error = framing_error(ec, limits)) co_await reject_before_routing(stream, handler_, *error, limits);
       break;  // eof, timeout, reset or framing error: close
     }
 

@@ -172,6 +172,105 @@ std::vector<std::string> group_names(const json::value* v) {
   return out;
 }
 
+// The header's algorithm: RS256 or ES256; any other is refused.
+std::variant<Alg, Error> header_alg(const json::object& header) {
+  const json::value* alg_v = header.if_contains("alg");
+  if (!alg_v || !alg_v->is_string()) return malformed("its header has no \"alg\"");
+  if (alg_v->get_string() == "RS256") return Alg::kRS256;
+  if (alg_v->get_string() == "ES256") return Alg::kES256;
+  return invalid("the JWT's algorithm " + shown(alg_v->get_string()) +
+                 " is refused: tokens must be signed with RS256 or ES256");
+}
+
+// exp (required), nbf and iat against the clock, with the configured leeway. Returns exp in
+// milliseconds.
+std::variant<std::int64_t, Error> check_times(const json::object& claims, system_clock::time_point now,
+                                              milliseconds leeway) {
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count();
+  const std::int64_t leeway_ms = leeway.count();
+  const std::string leeway_note = "leeway " + std::to_string(leeway_ms / 1000) + " s";
+  bool bad = false;
+  const auto exp = numeric_date(claims, "exp", bad);
+  if (bad) return malformed("its \"exp\" is not a number");
+  if (!exp) return invalid("the JWT has no \"exp\" claim: tokens that never expire are refused");
+  if (now_ms >= *exp + leeway_ms) {
+    return invalid("the JWT expired at " + format_time(*exp) + " (now " + format_time(now_ms) +
+                   ", " + leeway_note + "): get a new token from the identity provider");
+  }
+  const auto nbf = numeric_date(claims, "nbf", bad);
+  if (bad) return malformed("its \"nbf\" is not a number");
+  if (nbf && now_ms + leeway_ms < *nbf) {
+    return invalid("the JWT is not valid before " + format_time(*nbf) + " (now " +
+                   format_time(now_ms) + ", " + leeway_note + ")");
+  }
+  const auto iat = numeric_date(claims, "iat", bad);
+  if (bad) return malformed("its \"iat\" is not a number");
+  if (iat && *iat > now_ms + leeway_ms) {
+    return invalid("the JWT was issued in the future, at " + format_time(*iat) + " (now " +
+                   format_time(now_ms) + ", " + leeway_note + "): check the clocks");
+  }
+  return *exp;
+}
+
+std::optional<Error> check_issuer(const json::object& claims, const std::string& issuer) {
+  const json::value* iss = claims.if_contains("iss");
+  if (!iss || !iss->is_string()) {
+    return invalid("the JWT has no \"iss\" claim; the configured issuer is " + shown(issuer));
+  }
+  if (iss->get_string() != issuer) {
+    return invalid("the JWT's issuer " + shown(iss->get_string()) +
+                   " is not the configured issuer " + shown(issuer));
+  }
+  return std::nullopt;
+}
+
+// `aud`, one string or a list, must include the configured audience.
+std::optional<Error> check_audience(const json::object& claims, const std::string& audience) {
+  const json::value* aud = claims.if_contains("aud");
+  bool audience_ok = false;
+  std::string audiences;
+  if (aud && aud->is_string()) {
+    audience_ok = aud->get_string() == audience;
+    audiences = shown(aud->get_string());
+  } else if (aud && aud->is_array()) {
+    for (const auto& a : aud->get_array()) {
+      if (!a.is_string()) continue;
+      audience_ok = audience_ok || a.get_string() == audience;
+      if (audiences.size() < 200)
+        audiences += (audiences.empty() ? "" : ", ") + shown(a.get_string());
+    }
+  }
+  if (!audience_ok) {
+    return invalid(audiences.empty()
+                       ? "the JWT has no \"aud\" claim; it must include " + shown(audience)
+                       : "the JWT's audience (" + audiences + ") does not include " +
+                             shown(audience));
+  }
+  return std::nullopt;
+}
+
+// The caller the verified claims name: user, groups, issuer, and when the token expires.
+std::variant<Identity, Error> identity_of(const json::object& claims, const config::JwtConfig& config,
+                                          std::int64_t exp_ms) {
+  auto user = user_name(claims.if_contains(config.user_claim));
+  if (!user) {
+    return invalid("the JWT has no " + shown(config.user_claim) +
+                   " claim (a string or number) naming the user: see auth.jwt.user_claim");
+  }
+
+  Identity id;
+  id.user = std::move(*user);
+  id.groups = group_names(claims.if_contains(config.groups_claim));
+  id.issuer = config.issuer;
+  const std::int64_t max_ms =
+      std::chrono::duration_cast<milliseconds>(system_clock::time_point::max().time_since_epoch())
+          .count();
+  id.expires = system_clock::time_point(
+      std::chrono::duration_cast<system_clock::duration>(milliseconds(std::min(exp_ms, max_ms))));
+  return id;
+}
+
 }  // namespace
 
 bool looks_like_jwt(std::string_view token) {
@@ -295,17 +394,8 @@ std::variant<Identity, Error> JwtVerifier::verify(std::string_view token,
   if (!seg) return malformed("not three base64url segments separated by dots");
   const auto header = decode_object(seg->header);
   if (!header) return malformed("its header is not a base64url-encoded JSON object");
-  const json::value* alg_v = header->if_contains("alg");
-  if (!alg_v || !alg_v->is_string()) return malformed("its header has no \"alg\"");
-  Alg alg;
-  if (alg_v->get_string() == "RS256") {
-    alg = Alg::kRS256;
-  } else if (alg_v->get_string() == "ES256") {
-    alg = Alg::kES256;
-  } else {
-    return invalid("the JWT's algorithm " + shown(alg_v->get_string()) +
-                   " is refused: tokens must be signed with RS256 or ES256");
-  }
+  auto alg = header_alg(*header);
+  if (auto* e = std::get_if<Error>(&alg)) return std::move(*e);
   if (header->contains("crit")) {
     return invalid(
         "the JWT's header lists critical extensions (\"crit\") that the gateway does not "
@@ -319,7 +409,7 @@ std::variant<Identity, Error> JwtVerifier::verify(std::string_view token,
     s.ask_for_fetch();
     return keys_not_loaded();
   }
-  auto chosen = s.choose_key(*keys, alg, kid_v != nullptr,
+  auto chosen = s.choose_key(*keys, std::get<Alg>(alg), kid_v != nullptr,
                              kid_v ? std::string_view(kid_v->get_string()) : "");
   if (auto* e = std::get_if<Error>(&chosen)) return std::move(*e);
   const Jwk& key = *std::get<const Jwk*>(chosen);
@@ -332,79 +422,11 @@ std::variant<Identity, Error> JwtVerifier::verify(std::string_view token,
   // From here on the claims are the identity provider's own words.
   const auto claims = decode_object(seg->payload);
   if (!claims) return malformed("its payload is not a base64url-encoded JSON object");
-
-  const std::int64_t now_ms =
-      std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count();
-  const std::int64_t leeway_ms = s.config.leeway.count();
-  const std::string leeway_note = "leeway " + std::to_string(leeway_ms / 1000) + " s";
-  bool bad = false;
-  const auto exp = numeric_date(*claims, "exp", bad);
-  if (bad) return malformed("its \"exp\" is not a number");
-  if (!exp) return invalid("the JWT has no \"exp\" claim: tokens that never expire are refused");
-  if (now_ms >= *exp + leeway_ms) {
-    return invalid("the JWT expired at " + format_time(*exp) + " (now " + format_time(now_ms) +
-                   ", " + leeway_note + "): get a new token from the identity provider");
-  }
-  const auto nbf = numeric_date(*claims, "nbf", bad);
-  if (bad) return malformed("its \"nbf\" is not a number");
-  if (nbf && now_ms + leeway_ms < *nbf) {
-    return invalid("the JWT is not valid before " + format_time(*nbf) + " (now " +
-                   format_time(now_ms) + ", " + leeway_note + ")");
-  }
-  const auto iat = numeric_date(*claims, "iat", bad);
-  if (bad) return malformed("its \"iat\" is not a number");
-  if (iat && *iat > now_ms + leeway_ms) {
-    return invalid("the JWT was issued in the future, at " + format_time(*iat) + " (now " +
-                   format_time(now_ms) + ", " + leeway_note + "): check the clocks");
-  }
-
-  const json::value* iss = claims->if_contains("iss");
-  if (!iss || !iss->is_string()) {
-    return invalid("the JWT has no \"iss\" claim; the configured issuer is " +
-                   shown(s.config.issuer));
-  }
-  if (iss->get_string() != s.config.issuer) {
-    return invalid("the JWT's issuer " + shown(iss->get_string()) +
-                   " is not the configured issuer " + shown(s.config.issuer));
-  }
-
-  const json::value* aud = claims->if_contains("aud");
-  bool audience_ok = false;
-  std::string audiences;
-  if (aud && aud->is_string()) {
-    audience_ok = aud->get_string() == s.config.audience;
-    audiences = shown(aud->get_string());
-  } else if (aud && aud->is_array()) {
-    for (const auto& a : aud->get_array()) {
-      if (!a.is_string()) continue;
-      audience_ok = audience_ok || a.get_string() == s.config.audience;
-      if (audiences.size() < 200)
-        audiences += (audiences.empty() ? "" : ", ") + shown(a.get_string());
-    }
-  }
-  if (!audience_ok) {
-    return invalid(audiences.empty()
-                       ? "the JWT has no \"aud\" claim; it must include " + shown(s.config.audience)
-                       : "the JWT's audience (" + audiences + ") does not include " +
-                             shown(s.config.audience));
-  }
-
-  auto user = user_name(claims->if_contains(s.config.user_claim));
-  if (!user) {
-    return invalid("the JWT has no " + shown(s.config.user_claim) +
-                   " claim (a string or number) naming the user: see auth.jwt.user_claim");
-  }
-
-  Identity id;
-  id.user = std::move(*user);
-  id.groups = group_names(claims->if_contains(s.config.groups_claim));
-  id.issuer = s.config.issuer;
-  const std::int64_t max_ms =
-      std::chrono::duration_cast<milliseconds>(system_clock::time_point::max().time_since_epoch())
-          .count();
-  id.expires = system_clock::time_point(
-      std::chrono::duration_cast<system_clock::duration>(milliseconds(std::min(*exp, max_ms))));
-  return id;
+  auto exp = check_times(*claims, now, s.config.leeway);
+  if (auto* e = std::get_if<Error>(&exp)) return std::move(*e);
+  if (auto e = check_issuer(*claims, s.config.issuer)) return std::move(*e);
+  if (auto e = check_audience(*claims, s.config.audience)) return std::move(*e);
+  return identity_of(*claims, s.config, std::get<std::int64_t>(exp));
 }
 
 }  // namespace gatehouse::identity

@@ -39,6 +39,88 @@ void tighten(HeaderView& v, long long limit, long long used, std::int64_t reset_
   }
 }
 
+// For one requirement: the first option with room for `need` (`choice`), or, when none has room,
+// the option the client would wait least for and that wait (-1: never).
+struct Pick {
+  Choice choice;
+  const Requirement::Option* best_option = nullptr;
+  std::int64_t best_wait = -1;
+};
+
+template <class CounterOf>
+Pick pick_option(const Requirement& req, long long need, std::int64_t now_s, CounterOf&& counter_of) {
+  Pick pick;
+  for (const auto& opt : req.options) {
+    auto c = counter_of(opt.subject);
+    if (fits(*c, req.metric, opt.limit, need, now_s)) {
+      pick.choice = {std::move(c), &opt};
+      break;
+    }
+    std::int64_t w = wait_of(*c, req.metric, opt.limit, need, now_s);
+    if (!pick.best_option || (w >= 0 && (pick.best_wait < 0 || w < pick.best_wait))) {
+      pick.best_wait = w;
+      pick.best_option = &opt;
+    }
+  }
+  return pick;
+}
+
+// Of several refusals, report the one the client must wait longest for ("never" first).
+void report_refusal(Admission& out, bool rejected_before, const Requirement& req, const Pick& pick, long long need) {
+  const bool worse = !rejected_before || (pick.best_wait < 0 && out.retry_after_s >= 0) ||
+                     (pick.best_wait >= 0 && out.retry_after_s >= 0 && pick.best_wait > out.retry_after_s);
+  if (worse) {
+    out.metric = req.metric;
+    out.label = pick.best_option->label;
+    out.limit = pick.best_option->limit;
+    out.retry_after_s = pick.best_wait;
+    out.needed = need;
+  }
+}
+
+// Admits: charges every chosen counter and hands the charges to the ticket, to be settled.
+void charge(std::span<const Requirement> requirements, std::vector<Choice>& chosen, long long tokens,
+            std::int64_t now_s, Admission& out) {
+  out.admitted = true;
+  out.ticket = std::make_shared<Ticket>();
+  out.ticket->reserved_tokens = tokens;
+  for (std::size_t i = 0; i < chosen.size(); ++i) {
+    auto& c = chosen[i];
+    if (!c.counter) continue;
+    const Metric m = requirements[i].metric;
+    const long long need = need_of(m, tokens);
+    switch (m) {
+      case Metric::kRequests: c.counter->requests.add(now_s, need, now_s); break;
+      case Metric::kTokens: c.counter->tokens.add(now_s, need, now_s); break;
+      case Metric::kConcurrency: c.counter->in_flight += need; break;
+    }
+    out.ticket->charges.push_back({c.counter, m, need, now_s});
+  }
+}
+
+// The headers: every requests/tokens limit that applies, after this decision.
+template <class CounterOf>
+void fill_headers(std::span<const Requirement> requirements, const std::vector<Choice>& chosen, std::int64_t now_s,
+                  Admission& out, CounterOf&& counter_of) {
+  for (std::size_t i = 0; i < requirements.size(); ++i) {
+    const auto& req = requirements[i];
+    if (req.metric == Metric::kConcurrency) continue;
+    HeaderView& view = req.metric == Metric::kRequests ? out.requests : out.tokens;
+    const Requirement::Option* opt = nullptr;
+    std::shared_ptr<Counter> c;
+    if (out.admitted && chosen[i].option) {
+      opt = chosen[i].option;
+      c = chosen[i].counter;
+    } else if (!out.admitted && !req.options.empty()) {
+      opt = &req.options.front();
+      c = counter_of(opt->subject);
+    }
+    if (!opt) continue;
+    const Window& w = req.metric == Metric::kRequests ? c->requests : c->tokens;
+    tighten(view, opt->limit, w.used(now_s), w.reset_s(now_s));
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<Counter> InProcessLimiter::counter(const std::string& subject) {
@@ -69,6 +151,7 @@ Admission InProcessLimiter::admit(std::span<const Requirement> requirements, lon
   const std::int64_t now_s = clock_() / 1000;
   std::lock_guard lock(mu_);
   sweep(now_s);
+  auto counter_of = [this](const std::string& subject) { return counter(subject); };
 
   std::vector<Choice> chosen;
   chosen.reserve(requirements.size());
@@ -79,73 +162,17 @@ Admission InProcessLimiter::admit(std::span<const Requirement> requirements, lon
       chosen.emplace_back();  // nothing to meet; keeps chosen[i] in step with requirements[i]
       continue;
     }
-    Choice pick;
-    std::int64_t best_wait = -1;
-    const Requirement::Option* best_option = nullptr;
-    for (const auto& opt : req.options) {
-      auto c = counter(opt.subject);
-      if (fits(*c, req.metric, opt.limit, need, now_s)) {
-        pick = {std::move(c), &opt};
-        break;
-      }
-      std::int64_t w = wait_of(*c, req.metric, opt.limit, need, now_s);
-      if (!best_option || (w >= 0 && (best_wait < 0 || w < best_wait))) {
-        best_wait = w;
-        best_option = &opt;
-      }
-    }
-    if (pick.option) {
-      chosen.push_back(std::move(pick));
+    Pick pick = pick_option(req, need, now_s, counter_of);
+    if (pick.choice.option) {
+      chosen.push_back(std::move(pick.choice));
       continue;
     }
-    // Of several refusals, report the one the client must wait longest for ("never" first).
-    const bool worse = !rejected || (best_wait < 0 && out.retry_after_s >= 0) ||
-                       (best_wait >= 0 && out.retry_after_s >= 0 && best_wait > out.retry_after_s);
-    if (worse) {
-      out.metric = req.metric;
-      out.label = best_option->label;
-      out.limit = best_option->limit;
-      out.retry_after_s = best_wait;
-      out.needed = need;
-    }
+    report_refusal(out, rejected, req, pick, need);
     rejected = true;
   }
 
-  if (!rejected) {
-    out.admitted = true;
-    out.ticket = std::make_shared<Ticket>();
-    out.ticket->reserved_tokens = tokens;
-    for (std::size_t i = 0; i < chosen.size(); ++i) {
-      auto& c = chosen[i];
-      if (!c.counter) continue;
-      const Metric m = requirements[i].metric;
-      const long long need = need_of(m, tokens);
-      switch (m) {
-        case Metric::kRequests: c.counter->requests.add(now_s, need, now_s); break;
-        case Metric::kTokens: c.counter->tokens.add(now_s, need, now_s); break;
-        case Metric::kConcurrency: c.counter->in_flight += need; break;
-      }
-      out.ticket->charges.push_back({c.counter, m, need, now_s});
-    }
-  }
-  // The headers: every requests/tokens limit that applies, after this decision.
-  for (std::size_t i = 0; i < requirements.size(); ++i) {
-    const auto& req = requirements[i];
-    if (req.metric == Metric::kConcurrency) continue;
-    HeaderView& view = req.metric == Metric::kRequests ? out.requests : out.tokens;
-    const Requirement::Option* opt = nullptr;
-    std::shared_ptr<Counter> c;
-    if (out.admitted && chosen[i].option) {
-      opt = chosen[i].option;
-      c = chosen[i].counter;
-    } else if (!out.admitted && !req.options.empty()) {
-      opt = &req.options.front();
-      c = counter(opt->subject);
-    }
-    if (!opt) continue;
-    const Window& w = req.metric == Metric::kRequests ? c->requests : c->tokens;
-    tighten(view, opt->limit, w.used(now_s), w.reset_s(now_s));
-  }
+  if (!rejected) charge(requirements, chosen, tokens, now_s, out);
+  fill_headers(requirements, chosen, now_s, out, counter_of);
   return out;
 }
 

@@ -88,9 +88,11 @@ std::string label_value(std::string_view v) {
   return out;
 }
 
-// One thread's counts. Keys are label tuples joined by '\x1f'.
-struct Metrics::Shard {
-  std::mutex mu;
+namespace {
+
+// The counts, keyed by label tuples joined by '\x1f': one thread's in a shard, every thread's
+// merged in a scrape.
+struct Counts {
   std::map<std::string, std::uint64_t> requests;  // model, provider, shape, status
   struct PerModel {
     Histogram total, upstream, overhead, ttft;
@@ -100,6 +102,98 @@ struct Metrics::Shard {
   std::map<std::string, PerModel> per_model;      // model, provider
   std::map<std::string, std::uint64_t> attempts;  // model, provider, outcome
   std::map<std::string, std::uint64_t> rate_limited, budget_exceeded, budget_warnings;
+
+  void add(const Counts& o) {
+    for (const auto& [k, v] : o.requests) requests[k] += v;
+    for (const auto& [k, v] : o.attempts) attempts[k] += v;
+    for (const auto& [k, v] : o.rate_limited) rate_limited[k] += v;
+    for (const auto& [k, v] : o.budget_exceeded) budget_exceeded[k] += v;
+    for (const auto& [k, v] : o.budget_warnings) budget_warnings[k] += v;
+    for (const auto& [k, m] : o.per_model) {
+      auto& t = per_model[k];
+      t.total.add(m.total);
+      t.upstream.add(m.upstream);
+      t.overhead.add(m.overhead);
+      t.ttft.add(m.ttft);
+      t.input_tokens += m.input_tokens;
+      t.output_tokens += m.output_tokens;
+      t.cost += m.cost;
+    }
+  }
+};
+
+std::vector<std::string> split_key(const std::string& key) {
+  std::vector<std::string> parts;
+  std::size_t at = 0;
+  for (;;) {
+    std::size_t next = key.find('\x1f', at);
+    parts.push_back(key.substr(at, next == std::string::npos ? std::string::npos : next - at));
+    if (next == std::string::npos) break;
+    at = next + 1;
+  }
+  return parts;
+}
+
+std::string model_labels(const std::string& key) {
+  auto p = split_key(key);
+  return "model=\"" + label_value(p[0]) + "\",provider=\"" + label_value(p[1]) + "\"";
+}
+
+void render_requests(std::string& out, const std::map<std::string, std::uint64_t>& requests) {
+  family(out, "gatehouse_requests_total", "counter", "Model requests answered, by model, provider, API shape and status.");
+  for (const auto& [k, v] : requests) {
+    auto p = split_key(k);
+    out += "gatehouse_requests_total{model=\"" + label_value(p[0]) + "\",provider=\"" + label_value(p[1]) +
+           "\",shape=\"" + label_value(p[2]) + "\",status=\"" + p[3] + "\"} " + std::to_string(v) + "\n";
+  }
+}
+
+// Per model and provider: the latency histograms, then tokens and cost.
+void render_per_model(std::string& out, const std::map<std::string, Counts::PerModel>& per_model) {
+  family(out, "gatehouse_request_duration_seconds", "histogram", "Time from a request's arrival to its end.");
+  for (const auto& [k, m] : per_model) histogram(out, "gatehouse_request_duration_seconds", model_labels(k), kLatencyBounds, m.total);
+  family(out, "gatehouse_upstream_duration_seconds", "histogram", "Time spent waiting on providers, per request that reached one.");
+  for (const auto& [k, m] : per_model) {
+    if (m.upstream.count) histogram(out, "gatehouse_upstream_duration_seconds", model_labels(k), kLatencyBounds, m.upstream);
+  }
+  family(out, "gatehouse_overhead_seconds", "histogram", "The gateway's own time per request: total minus upstream wait.");
+  for (const auto& [k, m] : per_model) histogram(out, "gatehouse_overhead_seconds", model_labels(k), kOverheadBounds, m.overhead);
+  family(out, "gatehouse_time_to_first_token_seconds", "histogram", "Streams: time from arrival to the first event relayed.");
+  for (const auto& [k, m] : per_model) {
+    if (m.ttft.count) histogram(out, "gatehouse_time_to_first_token_seconds", model_labels(k), kLatencyBounds, m.ttft);
+  }
+  family(out, "gatehouse_input_tokens_total", "counter", "Input (prompt) tokens the providers reported.");
+  for (const auto& [k, m] : per_model) out += "gatehouse_input_tokens_total{" + model_labels(k) + "} " + std::to_string(m.input_tokens) + "\n";
+  family(out, "gatehouse_output_tokens_total", "counter", "Output (completion) tokens the providers reported.");
+  for (const auto& [k, m] : per_model) out += "gatehouse_output_tokens_total{" + model_labels(k) + "} " + std::to_string(m.output_tokens) + "\n";
+  family(out, "gatehouse_cost_usd_total", "counter", "Cost of requests in US dollars, at the models' prices.");
+  for (const auto& [k, m] : per_model) out += "gatehouse_cost_usd_total{" + model_labels(k) + "} " + number(m.cost) + "\n";
+}
+
+void render_attempts(std::string& out, const std::map<std::string, std::uint64_t>& attempts) {
+  family(out, "gatehouse_upstream_attempts_total", "counter", "Upstream attempts (retries and fallbacks included), by outcome.");
+  for (const auto& [k, v] : attempts) {
+    auto p = split_key(k);
+    out += "gatehouse_upstream_attempts_total{model=\"" + label_value(p[0]) + "\",provider=\"" + label_value(p[1]) +
+           "\",outcome=\"" + label_value(p[2]) + "\"} " + std::to_string(v) + "\n";
+  }
+}
+
+// Requests refused by rate limits and budgets, and budget warnings.
+void render_refusals(std::string& out, const Counts& c) {
+  family(out, "gatehouse_rate_limit_rejections_total", "counter", "Requests refused by a rate limit, by limit.");
+  for (const auto& [k, v] : c.rate_limited) out += "gatehouse_rate_limit_rejections_total{limit=\"" + label_value(k) + "\"} " + std::to_string(v) + "\n";
+  family(out, "gatehouse_budget_rejections_total", "counter", "Requests refused by a spent budget, by scope.");
+  for (const auto& [k, v] : c.budget_exceeded) out += "gatehouse_budget_rejections_total{scope=\"" + label_value(k) + "\"} " + std::to_string(v) + "\n";
+  family(out, "gatehouse_budget_warnings_total", "counter", "Budgets whose warn_at fraction was crossed, by scope.");
+  for (const auto& [k, v] : c.budget_warnings) out += "gatehouse_budget_warnings_total{scope=\"" + label_value(k) + "\"} " + std::to_string(v) + "\n";
+}
+
+}  // namespace
+
+// One thread's counts, under its own lock.
+struct Metrics::Shard : Counts {
+  std::mutex mu;
 };
 
 Metrics::Metrics() : id_(next_registry_id.fetch_add(1)) {}
@@ -161,84 +255,20 @@ void Metrics::budget_warning(std::string_view scope) {
 }
 
 std::string Metrics::render(const std::vector<Collector>& extra) const {
-  // Merge the shards.
-  std::map<std::string, std::uint64_t> requests, attempts, rate_limited, budget_exceeded, budget_warnings;
-  std::map<std::string, Shard::PerModel> per_model;
+  Counts all;
   {
     std::lock_guard lock(shards_mu_);
     for (const auto& sp : shards_) {
       std::lock_guard sl(sp->mu);
-      for (const auto& [k, v] : sp->requests) requests[k] += v;
-      for (const auto& [k, v] : sp->attempts) attempts[k] += v;
-      for (const auto& [k, v] : sp->rate_limited) rate_limited[k] += v;
-      for (const auto& [k, v] : sp->budget_exceeded) budget_exceeded[k] += v;
-      for (const auto& [k, v] : sp->budget_warnings) budget_warnings[k] += v;
-      for (const auto& [k, m] : sp->per_model) {
-        auto& t = per_model[k];
-        t.total.add(m.total);
-        t.upstream.add(m.upstream);
-        t.overhead.add(m.overhead);
-        t.ttft.add(m.ttft);
-        t.input_tokens += m.input_tokens;
-        t.output_tokens += m.output_tokens;
-        t.cost += m.cost;
-      }
+      all.add(*sp);
     }
   }
-  auto split = [](const std::string& key) {
-    std::vector<std::string> parts;
-    std::size_t at = 0;
-    for (;;) {
-      std::size_t next = key.find('\x1f', at);
-      parts.push_back(key.substr(at, next == std::string::npos ? std::string::npos : next - at));
-      if (next == std::string::npos) break;
-      at = next + 1;
-    }
-    return parts;
-  };
-  auto model_labels = [&](const std::string& key) {
-    auto p = split(key);
-    return "model=\"" + label_value(p[0]) + "\",provider=\"" + label_value(p[1]) + "\"";
-  };
-
   std::string out;
   out.reserve(8192);
-  family(out, "gatehouse_requests_total", "counter", "Model requests answered, by model, provider, API shape and status.");
-  for (const auto& [k, v] : requests) {
-    auto p = split(k);
-    out += "gatehouse_requests_total{model=\"" + label_value(p[0]) + "\",provider=\"" + label_value(p[1]) +
-           "\",shape=\"" + label_value(p[2]) + "\",status=\"" + p[3] + "\"} " + std::to_string(v) + "\n";
-  }
-  family(out, "gatehouse_request_duration_seconds", "histogram", "Time from a request's arrival to its end.");
-  for (const auto& [k, m] : per_model) histogram(out, "gatehouse_request_duration_seconds", model_labels(k), kLatencyBounds, m.total);
-  family(out, "gatehouse_upstream_duration_seconds", "histogram", "Time spent waiting on providers, per request that reached one.");
-  for (const auto& [k, m] : per_model) {
-    if (m.upstream.count) histogram(out, "gatehouse_upstream_duration_seconds", model_labels(k), kLatencyBounds, m.upstream);
-  }
-  family(out, "gatehouse_overhead_seconds", "histogram", "The gateway's own time per request: total minus upstream wait.");
-  for (const auto& [k, m] : per_model) histogram(out, "gatehouse_overhead_seconds", model_labels(k), kOverheadBounds, m.overhead);
-  family(out, "gatehouse_time_to_first_token_seconds", "histogram", "Streams: time from arrival to the first event relayed.");
-  for (const auto& [k, m] : per_model) {
-    if (m.ttft.count) histogram(out, "gatehouse_time_to_first_token_seconds", model_labels(k), kLatencyBounds, m.ttft);
-  }
-  family(out, "gatehouse_input_tokens_total", "counter", "Input (prompt) tokens the providers reported.");
-  for (const auto& [k, m] : per_model) out += "gatehouse_input_tokens_total{" + model_labels(k) + "} " + std::to_string(m.input_tokens) + "\n";
-  family(out, "gatehouse_output_tokens_total", "counter", "Output (completion) tokens the providers reported.");
-  for (const auto& [k, m] : per_model) out += "gatehouse_output_tokens_total{" + model_labels(k) + "} " + std::to_string(m.output_tokens) + "\n";
-  family(out, "gatehouse_cost_usd_total", "counter", "Cost of requests in US dollars, at the models' prices.");
-  for (const auto& [k, m] : per_model) out += "gatehouse_cost_usd_total{" + model_labels(k) + "} " + number(m.cost) + "\n";
-  family(out, "gatehouse_upstream_attempts_total", "counter", "Upstream attempts (retries and fallbacks included), by outcome.");
-  for (const auto& [k, v] : attempts) {
-    auto p = split(k);
-    out += "gatehouse_upstream_attempts_total{model=\"" + label_value(p[0]) + "\",provider=\"" + label_value(p[1]) +
-           "\",outcome=\"" + label_value(p[2]) + "\"} " + std::to_string(v) + "\n";
-  }
-  family(out, "gatehouse_rate_limit_rejections_total", "counter", "Requests refused by a rate limit, by limit.");
-  for (const auto& [k, v] : rate_limited) out += "gatehouse_rate_limit_rejections_total{limit=\"" + label_value(k) + "\"} " + std::to_string(v) + "\n";
-  family(out, "gatehouse_budget_rejections_total", "counter", "Requests refused by a spent budget, by scope.");
-  for (const auto& [k, v] : budget_exceeded) out += "gatehouse_budget_rejections_total{scope=\"" + label_value(k) + "\"} " + std::to_string(v) + "\n";
-  family(out, "gatehouse_budget_warnings_total", "counter", "Budgets whose warn_at fraction was crossed, by scope.");
-  for (const auto& [k, v] : budget_warnings) out += "gatehouse_budget_warnings_total{scope=\"" + label_value(k) + "\"} " + std::to_string(v) + "\n";
+  render_requests(out, all.requests);
+  render_per_model(out, all.per_model);
+  render_attempts(out, all.attempts);
+  render_refusals(out, all);
   family(out, "gatehouse_in_flight_requests", "gauge", "Requests being answered now.");
   out += "gatehouse_in_flight_requests " + std::to_string(in_flight_.load()) + "\n";
   for (const auto& c : extra) c(out);

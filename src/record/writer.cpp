@@ -5,8 +5,60 @@
 namespace gatehouse::record {
 
 namespace {
+
 constexpr auto kRetentionEvery = std::chrono::hours(1);
+
+using CapturedRows = std::vector<std::pair<store::InferenceRecord, Capture>>;
+
+// The Unix time in milliseconds before which inference log rows are deleted.
+std::int64_t retention_cutoff_ms(int retention_days) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+             .count() -
+         std::int64_t(retention_days) * 86'400'000;
 }
+
+// Deletes inference log rows older than the cutoff (run without the writer's lock).
+void expire_inference(store::RecordStore& store, std::int64_t cutoff, int retention_days) {
+  auto removed = store.expire_inference(cutoff);
+  if (auto* e = std::get_if<std::string>(&removed)) {
+    spdlog::error("records: retention: {}", *e);
+  } else if (std::get<std::int64_t>(removed) > 0) {
+    spdlog::info("records: retention deleted {} inference log rows older than {} days",
+                 std::get<std::int64_t>(removed), retention_days);
+  }
+}
+
+// Moves up to `room` rows from the front of `from` to `to`.
+template <class Rows>
+void take_front(Rows& from, Rows& to, std::size_t room) {
+  const std::size_t n = std::min(from.size(), room);
+  to.assign(std::make_move_iterator(from.begin()), std::make_move_iterator(from.begin() + long(n)));
+  from.erase(from.begin(), from.begin() + long(n));
+}
+
+// The burst of denials that found the queue full, as one row.
+store::AuditRecord coalesced_denials_row(std::uint64_t count, std::int64_t from_ms, std::int64_t to_ms) {
+  store::AuditRecord r;
+  r.time_ms = to_ms;
+  r.kind = "request.denied.coalesced";
+  r.actor = "gatehouse";
+  r.subject = std::to_string(count) + " denied requests";
+  r.detail = "{\"count\":" + std::to_string(count) + ",\"from_ms\":" + std::to_string(from_ms) +
+             ",\"to_ms\":" + std::to_string(to_ms) + ",\"why\":\"the record queue was full\"}";
+  return r;
+}
+
+// A failed batch's rows back at the front of their queues, in order, to be written again.
+void requeue_in_front(store::RecordBatch& batch, std::vector<store::AuditRecord>& audit,
+                      std::vector<store::UsageRecord>& usage, CapturedRows& inference) {
+  audit.insert(audit.begin(), std::make_move_iterator(batch.audit.begin()), std::make_move_iterator(batch.audit.end()));
+  usage.insert(usage.begin(), std::make_move_iterator(batch.usage.begin()), std::make_move_iterator(batch.usage.end()));
+  CapturedRows back;
+  for (auto& r : batch.inference) back.emplace_back(std::move(r), Capture::kWhole);  // reassembled already
+  inference.insert(inference.begin(), std::make_move_iterator(back.begin()), std::make_move_iterator(back.end()));
+}
+
+}  // namespace
 
 RecordWriter::RecordWriter(std::shared_ptr<store::RecordStore> store, std::chrono::milliseconds flush_every,
                            std::size_t queue_rows)
@@ -127,17 +179,10 @@ void RecordWriter::run() {
     if (retention_days_ > 0 && (retention_changed_ || std::chrono::steady_clock::now() >= next_retention)) {
       retention_changed_ = false;
       next_retention = std::chrono::steady_clock::now() + kRetentionEvery;
-      const std::int64_t cutoff =
-          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count() -
-          std::int64_t(retention_days_) * 86'400'000;
+      const int days = retention_days_;
+      const std::int64_t cutoff = retention_cutoff_ms(days);
       lock.unlock();
-      auto removed = store_->expire_inference(cutoff);
-      if (auto* e = std::get_if<std::string>(&removed)) {
-        spdlog::error("records: retention: {}", *e);
-      } else if (std::get<std::int64_t>(removed) > 0) {
-        spdlog::info("records: retention deleted {} inference log rows older than {} days",
-                     std::get<std::int64_t>(removed), retention_days_);
-      }
+      expire_inference(*store_, cutoff, days);
       lock.lock();
     }
     retention_changed_ = false;
@@ -149,26 +194,12 @@ void RecordWriter::run() {
     }
     // Take up to a batch (audit first: it is what others wait for), write it without the lock.
     store::RecordBatch batch;
-    std::vector<std::pair<store::InferenceRecord, Capture>> captured;
-    auto take = [&](auto& from, auto& to) {
-      const std::size_t n = std::min(from.size(), kMaxBatch - batch.size() - captured.size());
-      to.assign(std::make_move_iterator(from.begin()), std::make_move_iterator(from.begin() + long(n)));
-      from.erase(from.begin(), from.begin() + long(n));
-    };
-    take(audit_, batch.audit);
-    take(usage_, batch.usage);
-    take(inference_, captured);
+    CapturedRows captured;
+    take_front(audit_, batch.audit, kMaxBatch - batch.size() - captured.size());
+    take_front(usage_, batch.usage, kMaxBatch - batch.size() - captured.size());
+    take_front(inference_, captured, kMaxBatch - batch.size() - captured.size());
     if (coalesced_denials_ > 0 && queued_locked() < queue_rows_) {
-      // The burst of denials that found the queue full, as one row.
-      store::AuditRecord r;
-      r.time_ms = coalesced_to_ms_;
-      r.kind = "request.denied.coalesced";
-      r.actor = "gatehouse";
-      r.subject = std::to_string(coalesced_denials_) + " denied requests";
-      r.detail = "{\"count\":" + std::to_string(coalesced_denials_) + ",\"from_ms\":" +
-                 std::to_string(coalesced_from_ms_) + ",\"to_ms\":" + std::to_string(coalesced_to_ms_) +
-                 ",\"why\":\"the record queue was full\"}";
-      batch.audit.push_back(std::move(r));
+      batch.audit.push_back(coalesced_denials_row(coalesced_denials_, coalesced_from_ms_, coalesced_to_ms_));
       ++submitted_[2];
       coalesced_denials_ = 0;
     }
@@ -183,11 +214,7 @@ void RecordWriter::run() {
       // Keep the rows (in front, in order) and try again shortly.
       failures_.fetch_add(1);
       ++consecutive_failures;
-      audit_.insert(audit_.begin(), std::make_move_iterator(batch.audit.begin()), std::make_move_iterator(batch.audit.end()));
-      usage_.insert(usage_.begin(), std::make_move_iterator(batch.usage.begin()), std::make_move_iterator(batch.usage.end()));
-      std::vector<std::pair<store::InferenceRecord, Capture>> back;
-      for (auto& r : batch.inference) back.emplace_back(std::move(r), Capture::kWhole);  // reassembled already
-      inference_.insert(inference_.begin(), std::make_move_iterator(back.begin()), std::make_move_iterator(back.end()));
+      requeue_in_front(batch, audit_, usage_, inference_);
       backoff = std::min<std::chrono::milliseconds>(std::max(backoff * 2, std::chrono::milliseconds(100)),
                                                     std::chrono::milliseconds(5000));
       const std::size_t kept = queued_locked();
