@@ -4,6 +4,7 @@
 #include <boost/json/string.hpp>
 #include <simdjson.h>
 
+#include "api/decode.h"
 #include "api/request.h"
 
 namespace gatehouse::api {
@@ -105,8 +106,11 @@ std::optional<Spans> find_spans(std::string_view body) {
     if (field.unescaped_key().get(key) || field.value().get(value)) return std::nullopt;
     while (k > padded.data() && *k != '"') --k;
     const std::size_t key_offset = std::size_t(k - padded.data());
-    // Other members are skipped by the iterator without being read.
-    if (key != "model" && key != "stream_options" && key != "data_class") continue;
+    // Other members are validated, not read: a replacement must be valid JSON throughout.
+    if (key != "model" && key != "stream_options" && key != "data_class") {
+      if (validate(value, 1)) return std::nullopt;
+      continue;
+    }
     std::string_view raw;
     od::json_type type;
     if (value.type().get(type)) return std::nullopt;
@@ -135,6 +139,8 @@ std::optional<Spans> find_spans(std::string_view body) {
       s.data_class_member_end = value_end;
     }
   }
+  const char* rest = nullptr;
+  if (doc.current_location().get(rest) == simdjson::SUCCESS) return std::nullopt;  // data after the object
   if (s.model_length == 0) s.model_offset = s.object_start;
   return s;
 }

@@ -8,8 +8,6 @@ namespace gatehouse::api {
 
 namespace od = simdjson::ondemand;
 
-namespace {
-
 constexpr std::size_t kMaxDepth = 128;
 
 // Touches every value under `v` so malformed JSON anywhere in the body is caught here, with a
@@ -58,6 +56,8 @@ simdjson::error_code validate(od::value v, std::size_t depth) {
   }
   return simdjson::INCORRECT_TYPE;
 }
+
+namespace {
 
 Error malformed(simdjson::error_code e) {
   return Error::bad_request(std::string("the request body is not valid JSON (") +

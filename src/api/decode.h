@@ -8,6 +8,8 @@
 #include <string_view>
 #include <variant>
 
+#include <simdjson.h>
+
 #include "api/request.h"
 
 namespace gatehouse::api {
@@ -26,5 +28,8 @@ struct Walked {
 };
 
 std::variant<Walked, Error> walk_request(std::string& body, Payload payload);
+
+// Touches every value under `v` (to a depth of 128) so malformed JSON anywhere is an error.
+simdjson::error_code validate(simdjson::ondemand::value v, std::size_t depth);
 
 }  // namespace gatehouse::api

@@ -108,9 +108,10 @@ Decision TracingStage::on_attempt(RequestContext& ctx) const {
   const auto& t = ctx.records.trace;
   if (t.sampled) {
     auto& spans = state<AttemptSpans>(ctx).ids;
-    spans.resize(std::max<std::size_t>(spans.size(), std::size_t(cur.number)));
-    spans[std::size_t(cur.number) - 1] = random_span_id();
-    cur.headers.emplace_back("traceparent", format_traceparent(t.trace_id, spans[std::size_t(cur.number) - 1], true));
+    const std::size_t at = std::size_t(std::max(cur.number, 1)) - 1;
+    if (spans.size() <= at) spans.resize(at + 1);
+    spans[at] = random_span_id();
+    cur.headers.emplace_back("traceparent", format_traceparent(t.trace_id, spans[at], true));
   } else if (!ctx.ingress.traceparent.empty() && parse_traceparent(ctx.ingress.traceparent)) {
     cur.headers.emplace_back("traceparent", std::string(ctx.ingress.traceparent));
   }

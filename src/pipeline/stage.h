@@ -129,7 +129,10 @@ class Stage {
   // Runs on each event of a provider's stream (one whole SSE event with its blank line, in the
   // provider's shape), before translation. Synchronous: it runs between two writes to the
   // client. May pass it, replace it (with zero or more events), drop it (holding it back), or
-  // refuse (the stream ends with that error as an event).
+  // refuse (the stream ends with that error as an event). A stage after one that replaced an
+  // event sees the replacement whole (it may hold several events); what a stage releases in
+  // on_stream_end reaches no later stage's on_event: a stage that must read every event (metering)
+  // stands before the stages that rewrite them.
   virtual Decision on_event(RequestContext& ctx, std::string_view event) const { return std::nullopt; }
   // Runs once when the provider's stream has ended (not when it broke): a stage that held events
   // back releases them here with replace(events).

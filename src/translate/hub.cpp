@@ -68,6 +68,7 @@ bool needs_translation(ApiShape client, ApiShape provider) { return body_shape(c
 
 std::variant<std::string, Error> translate_request(ApiShape from, ApiShape to, std::string_view body,
                                                    const RequestOptions& options) {
+  if (!needs_translation(from, to)) return std::string(body);
   const Codec& in = codec(from);
   const Codec& out = codec(to);
   std::string hub;
@@ -82,6 +83,7 @@ std::variant<std::string, Error> translate_request(ApiShape from, ApiShape to, s
 }
 
 std::unique_ptr<ResponseTranslator> translate_response(ApiShape from, ApiShape to, bool include_usage) {
+  if (!needs_translation(from, to)) return nullptr;
   const Codec& provider = codec(from);
   const Codec& client = codec(to);
   // The hub step between two codecs asks for usage: the second one needs it for its own shape.

@@ -25,13 +25,13 @@ struct RequestOptions {
   ChatTarget chat;                // what an OpenAI-shaped model takes beyond the chat API (translate.h)
 };
 
-// The request `body` (valid JSON in shape `from`) in shape `to`, without a "model" member. A 400
-// names anything `to` cannot express.
+// The request `body` (valid JSON in shape `from`) in shape `to`, without a "model" member (as it
+// is when the two need no translation). A 400 names anything `to` cannot express.
 std::variant<std::string, Error> translate_request(ApiShape from, ApiShape to, std::string_view body,
                                                    const RequestOptions& options);
 
 // A translator of answers in `from` (the provider's shape) into `to` (the client's);
-// `include_usage`: the client asked for a stream's usage chunk.
+// `include_usage`: the client asked for a stream's usage chunk. Null when the two need none.
 std::unique_ptr<ResponseTranslator> translate_response(ApiShape from, ApiShape to, bool include_usage);
 
 }  // namespace gatehouse::translate
