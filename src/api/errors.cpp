@@ -30,6 +30,7 @@ std::string_view anthropic_error_type(const Error& error) {
         case 404: return "not_found_error";
         case 413: return "request_too_large";
         case 429: return "rate_limit_error";
+        case 503:  // the provider is unavailable: Anthropic's word for it, as its own 529
         case 529: return "overloaded_error";
         default: return error.status >= 500 ? "api_error" : "invalid_request_error";
       }

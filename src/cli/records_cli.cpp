@@ -1,5 +1,8 @@
 #include "cli/records_cli.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include <boost/json.hpp>
@@ -130,6 +133,21 @@ int AuditCommand::run(std::ostream& out, std::ostream& err) const {
   return 1;
 }
 
+namespace {
+// The user this process runs as, from the system's user database by its real uid: $USER is the
+// shell's to set, and anyone can claim to be someone else with it. The uid when it has no name.
+std::string process_user() {
+  const uid_t uid = ::getuid();
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_name && *found->pw_name) {
+    return found->pw_name;
+  }
+  return "uid " + std::to_string(uid);
+}
+}  // namespace
+
 std::string audit_from_cli(const config::Config& config, std::string kind, std::string subject, std::string detail) {
   auto opened = store::open_sqlite_records(config.store.sqlite_path);
   if (auto* e = std::get_if<std::string>(&opened)) return *e;
@@ -137,8 +155,7 @@ std::string audit_from_cli(const config::Config& config, std::string kind, std::
   store::AuditRecord r;
   r.time_ms = limit::system_now_ms();
   r.kind = std::move(kind);
-  const char* user = std::getenv("USER");
-  r.actor = std::string("cli") + (user && *user ? " (" + std::string(user) + ")" : "");
+  r.actor = "cli (" + process_user() + ")";
   r.subject = std::move(subject);
   r.detail = std::move(detail);
   batch.audit.push_back(std::move(r));

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -273,8 +274,18 @@ void read_keys(Reader& r, const YAML::Node& ks, Config& c, std::vector<RoleRef>&
 void read_store(Reader& r, const YAML::Node& st, Config& c) {
   if (r.expect_map(st, "store", {"sqlite"}) && st["sqlite"]) {
     if (auto v = r.string(st["sqlite"], "store.sqlite")) {
-      c.store.sqlite_path = *v;
-      if (v->empty()) r.error(st["sqlite"], "store.sqlite must be a file path, e.g. \"./gatehouse.db\"");
+      if (v->empty()) return r.error(st["sqlite"], "store.sqlite must be a file path, e.g. \"./gatehouse.db\"");
+      // A relative path is the config file's neighbour, wherever the command runs from (a CLI
+      // run from another folder must find the same database, not create an empty one).
+      std::filesystem::path path(*v);
+      if (path.is_relative()) path = std::filesystem::path(r.file()).parent_path() / path;
+      c.store.sqlite_path = path.lexically_normal().string();
+      std::error_code ec;
+      const auto folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+      if (!std::filesystem::is_directory(folder, ec)) {
+        r.error(st["sqlite"], "store.sqlite: the folder '" + folder.string() + "' does not exist (create it, or " +
+                                  "name a file in an existing folder)");
+      }
     }
   }
 }

@@ -24,6 +24,8 @@ class Reader {
   Reader(std::string file, const EnvLookup& env) : file_(std::move(file)), env_(env) {}
 
   std::vector<Diagnostic>& diagnostics() { return diags_; }
+  // The configuration file's name, as given (relative paths in it are resolved against its folder).
+  const std::string& file() const { return file_; }
 
   void error(const YAML::Node& at, std::string message) {
     YAML::Mark m = at.Mark();

@@ -16,6 +16,20 @@ void append_fields(std::string& out, const boost::beast::http::fields& fields) {
 }
 }  // namespace
 
+std::string_view reason_phrase(unsigned status) {
+  std::string_view known = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
+  if (known != "<unknown-status>") return known;
+  // A status outside RFC 9110's list, relayed from a provider (Anthropic's 529): its class's name.
+  if (status == 529) return "Overloaded";
+  switch (status / 100) {
+    case 1: return "Informational";
+    case 2: return "Success";
+    case 3: return "Redirection";
+    case 4: return "Client Error";
+    default: return "Server Error";
+  }
+}
+
 std::string response_head(unsigned version, unsigned status,
                           const boost::beast::http::fields& fields) {
   std::string out;
@@ -25,7 +39,7 @@ std::string response_head(unsigned version, unsigned status,
   auto [end, ec] = std::to_chars(code, code + sizeof code, status);
   out.append(code, end);
   out.push_back(' ');
-  out.append(boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status)));
+  out.append(reason_phrase(status));
   out.append("\r\n");
   append_fields(out, fields);
   return out;

@@ -14,6 +14,10 @@
 namespace gatehouse::http {
 
 // "HTTP/1.x CODE Reason\r\n" + fields + "\r\n".
+// The reason phrase for `status` on a status line: RFC 9110's, or for a status outside its list
+// (a provider's own, e.g. Anthropic's 529) a phrase naming its class — never "<unknown-status>".
+std::string_view reason_phrase(unsigned status);
+
 std::string response_head(unsigned version, unsigned status,
                           const boost::beast::http::fields& fields);
 

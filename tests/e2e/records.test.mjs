@@ -10,7 +10,7 @@ import net from 'node:net';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
@@ -188,7 +188,10 @@ describe('audit chain', { timeout: 60_000 }, () => {
     const made = await admin('POST', '/admin/v1/keys', { name: 'made-by-api', role: 'app' });
     assert.equal(made.status, 201, JSON.stringify(made.json));
     assert.equal((await admin('DELETE', '/admin/v1/keys/made-by-api')).status, 200);
-    await run(gatehouseBin, ['keys', 'create', '--config', configPath, '--name', 'made-by-cli', '--role', 'app']);
+    // $USER is the shell's to set (anyone can claim to be someone else): the audit names the
+    // process's real user.
+    await run(gatehouseBin, ['keys', 'create', '--config', configPath, '--name', 'made-by-cli', '--role', 'app'],
+      { env: { ...process.env, USER: 'mallory' } });
     // Denied: a bad key (401), a model the role may not use (403).
     assert.equal((await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer nope' }, body: '{}' })).status, 401);
     const denied = await client().chat.completions.create({ model: 'secret-model', messages }).catch((e) => e);
@@ -213,6 +216,8 @@ describe('audit chain', { timeout: 60_000 }, () => {
       assert.ok(kinds.includes(k), `an audit row of kind ${k}: ${kinds.join(',')}`);
     }
     assert.equal(await sql("SELECT count(*) FROM audit WHERE kind = 'key.create' AND actor LIKE 'cli%' AND subject = 'key made-by-cli'"), '1');
+    assert.equal(await sql("SELECT actor FROM audit WHERE kind = 'key.create' AND subject = 'key made-by-cli'"),
+      `cli (${userInfo().username})`);
     assert.equal(await sql("SELECT actor FROM audit WHERE kind = 'kill.add'"), "key 'ops'");
     const ok = await verify();
     assert.equal(ok.code, 0, ok.stderr);

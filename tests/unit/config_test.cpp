@@ -2,6 +2,7 @@
 
 #include "config/env.h"
 #include "config/load.h"
+#include "temp_dir.h"
 
 namespace gatehouse::config {
 namespace {
@@ -181,6 +182,33 @@ TEST(EnvExpansion, ExpandsAndEscapes) {
   EXPECT_FALSE(expand_env("${}", env, err));
   EXPECT_FALSE(expand_env("${NOPE}", env, err));
   EXPECT_EQ(err, "environment variable NOPE is not set");
+}
+
+// A relative store path is the config file's neighbour, whatever folder the command runs from
+// (the CLI run elsewhere must not create a new, empty database).
+TEST(ConfigLoad, ARelativeStorePathIsResolvedAgainstTheConfigFilesFolder) {
+  test_util::TempDir dir;
+  std::filesystem::create_directories(dir.file("conf/data"));
+  const std::string yaml = std::string(kIssueExample) + "store: {sqlite: \"./data/gatehouse.db\"}\n";
+  auto r = load_string(yaml, dir.file("conf/gatehouse.yaml"), fake_env({{"LOCAL_TOKEN", "t"}}));
+  ASSERT_TRUE(r.diagnostics.empty()) << r.diagnostics.front().to_string();
+  EXPECT_EQ(r.config->store.sqlite_path, dir.file("conf/data/gatehouse.db"));
+  // An absolute path stays as it is.
+  auto abs = load_string(std::string(kIssueExample) + "store: {sqlite: \"" + dir.file("g.db") + "\"}\n",
+                         dir.file("conf/gatehouse.yaml"), fake_env({{"LOCAL_TOKEN", "t"}}));
+  ASSERT_TRUE(abs.diagnostics.empty()) << abs.diagnostics.front().to_string();
+  EXPECT_EQ(abs.config->store.sqlite_path, dir.file("g.db"));
+}
+
+// A store in a folder that does not exist is a config error at its line, not a failure at serve.
+TEST(ConfigLoad, AStoreInAMissingFolderIsAnError) {
+  test_util::TempDir dir;
+  const std::string yaml = std::string(kIssueExample) + "store: {sqlite: \"./nowhere/gatehouse.db\"}\n";
+  auto r = load_string(yaml, dir.file("gatehouse.yaml"), fake_env({{"LOCAL_TOKEN", "t"}}));
+  ASSERT_FALSE(r.config);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].line, 13);
+  EXPECT_NE(r.diagnostics[0].message.find("nowhere' does not exist"), std::string::npos) << r.diagnostics[0].message;
 }
 
 }  // namespace

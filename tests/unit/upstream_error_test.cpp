@@ -2,6 +2,7 @@
 
 #include "api/errors.h"
 #include "api/openai.h"
+#include "http/wire.h"
 
 namespace gatehouse::api {
 namespace {
@@ -67,6 +68,27 @@ TEST(UpstreamStatusError, OpenAIErrorsReachAnthropicClientsInTheirShape) {
             R"({"type":"error","error":{"type":"invalid_request_error","message":"bad temperature"}})");
   EXPECT_EQ(api::stream_error_event(ApiShape::kAnthropic, e),
             "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"bad temperature\"}}\n\n");
+}
+
+// An Anthropic client is told its provider is overloaded for a 503 as for a 529 (docs/errors.md).
+TEST(UpstreamStatusError, A503OrA529IsOverloadedForAnAnthropicClient) {
+  for (unsigned status : {503u, 529u}) {
+    Error e = upstream_status_error(status, "<html>busy</html>", "", "p");
+    EXPECT_EQ(anthropic_error_type(e), "overloaded_error") << status;
+  }
+  EXPECT_EQ(anthropic_error_type(upstream_status_error(500, "oops", "", "p")), "api_error");
+}
+
+// Every status the gateway may relay gets a reason phrase on its status line: 529 (Anthropic's
+// "overloaded") is not in RFC 9110's list, and "<unknown-status>" is not a reason phrase.
+TEST(ResponseHead, EveryStatusHasAValidReasonPhrase) {
+  boost::beast::http::fields none;
+  EXPECT_EQ(http::response_head(11, 529, none).substr(0, 25), "HTTP/1.1 529 Overloaded\r\n");
+  EXPECT_EQ(http::response_head(11, 503, none).substr(0, 34), "HTTP/1.1 503 Service Unavailable\r\n");
+  for (unsigned status = 100; status < 600; ++status) {
+    EXPECT_NE(http::reason_phrase(status), "<unknown-status>") << status;
+    EXPECT_FALSE(http::reason_phrase(status).empty()) << status;
+  }
 }
 
 }  // namespace
