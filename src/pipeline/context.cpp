@@ -19,11 +19,4 @@ void RequestContext::set_response_header(std::string_view name, std::string valu
   response_headers.emplace_back(std::string(name), std::move(value));
 }
 
-std::unique_ptr<StageState>& RequestContext::slot(std::size_t i) {
-  if (slots_.size() <= i) slots_.resize(i + 1);
-  return slots_[i];
-}
-
-StageState* RequestContext::find_slot(std::size_t i) const { return i < slots_.size() ? slots_[i].get() : nullptr; }
-
 }  // namespace gatehouse::pipeline

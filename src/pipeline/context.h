@@ -186,12 +186,15 @@ struct RequestContext {
     return attempted_model() ? std::string_view(upstream.provider) : std::string_view();
   }
 
+  // The most stages a pipeline may hold (Pipeline::add refuses more): each has one slot here,
+  // held inline so that a request whose stages keep nothing allocates nothing for them.
+  static constexpr std::size_t kMaxStages = 32;
   // A stage's slot (Stage::state): made by the stage on first use.
-  std::unique_ptr<StageState>& slot(std::size_t i);
-  StageState* find_slot(std::size_t i) const;
+  std::unique_ptr<StageState>& slot(std::size_t i) { return slots_[i]; }
+  StageState* find_slot(std::size_t i) const { return i < kMaxStages ? slots_[i].get() : nullptr; }
 
  private:
-  std::vector<std::unique_ptr<StageState>> slots_;
+  std::array<std::unique_ptr<StageState>, kMaxStages> slots_{};
 };
 
 }  // namespace gatehouse::pipeline

@@ -26,6 +26,11 @@ bool must_ask_usage(const RequestContext& ctx) {
 
 Decision MeterStage::on_attempt(RequestContext& ctx) const {
   auto& slot = ctx.slot(this->slot());
+  // A whole answer is read in on_response: only a stream needs a reader that outlives a call.
+  if (!ctx.request.stream) {
+    slot.reset();
+    return std::nullopt;
+  }
   auto state = std::make_unique<MeterState>(ctx.upstream.current.provider_shape);
   if (must_ask_usage(ctx)) {
     if (auto spans = api::find_spans(ctx.upstream.current.body)) {

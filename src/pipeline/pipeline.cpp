@@ -1,5 +1,7 @@
 #include "pipeline/pipeline.h"
 
+#include <stdexcept>
+
 namespace gatehouse::pipeline {
 
 namespace {
@@ -33,6 +35,8 @@ Decision run_in_order(const std::vector<std::unique_ptr<Stage>>& stages, Hook ho
 }  // namespace
 
 void Pipeline::add(std::unique_ptr<Stage> stage) {
+  // Each stage has one slot in every RequestContext; a pipeline is built from code, not config.
+  if (stages_.size() >= RequestContext::kMaxStages) throw std::logic_error("more stages than RequestContext has slots");
   stage->set_slot(stages_.size());
   stages_.push_back(std::move(stage));
 }
