@@ -86,7 +86,42 @@ Usage read_usage(ApiShape shape, std::string_view body) {
   return out;
 }
 
+namespace {
+
+// The length of the JSON string after `"key":` in `data` (an escape counts as one byte), or 0.
+// A scan, not a parse: it runs on every event of every stream.
+long long string_member_length(std::string_view data, std::string_view quoted_key) {
+  // The key may also stand as a value (`"type":"text"`): the member is the one followed by ':'.
+  for (std::size_t at = data.find(quoted_key); at != std::string_view::npos; at = data.find(quoted_key, at)) {
+    at += quoted_key.size();
+    while (at < data.size() && data[at] == ' ') ++at;
+    if (at >= data.size() || data[at] != ':') continue;
+    ++at;
+    while (at < data.size() && data[at] == ' ') ++at;
+    if (at >= data.size() || data[at] != '"') return 0;  // null, or not a string
+    long long n = 0;
+    for (++at; at < data.size() && data[at] != '"'; ++at, ++n) {
+      if (data[at] == '\\') ++at;
+    }
+    return n;
+  }
+  return 0;
+}
+
+// The output text an event carries: OpenAI's delta content and tool arguments, Anthropic's text,
+// partial_json and thinking deltas.
+long long text_bytes(std::string_view event) {
+  long long n = 0;
+  for (std::string_view key : {"\"content\"", "\"arguments\"", "\"text\"", "\"partial_json\"", "\"thinking\""}) {
+    n += string_member_length(event, key);
+  }
+  return n;
+}
+
+}  // namespace
+
 bool StreamUsage::event(std::string_view event) {
+  text_bytes_ += text_bytes(event);
   if (!failed_) {
     if (anthropic_) {
       failed_ = event.starts_with("event: error") || event.starts_with("event:error");

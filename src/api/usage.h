@@ -27,11 +27,15 @@ class StreamUsage {
   // The provider reported a failure inside the stream: an OpenAI-shape `data: {"error": ...}`
   // event, or Anthropic's `event: error`.
   bool failed() const { return failed_; }
+  // The output the events carried so far, in tokens at about four bytes of text each (content,
+  // tool arguments, thinking): what a stream cut before its usage report had relayed.
+  long long relayed_tokens() const { return (text_bytes_ + 3) / 4; }
 
  private:
   bool anthropic_;  // the provider speaks Anthropic's shape (else OpenAI's)
   Usage usage_;
   bool failed_ = false;
+  long long text_bytes_ = 0;
   long long anthropic_input_ = 0, anthropic_cache_read_ = 0, anthropic_cache_write_ = 0;
 };
 

@@ -46,12 +46,18 @@ void begin_record(pipeline::RequestContext& ctx, const route::Target& target) {
   ctx.upstream.attempt_log.push_back(std::move(rec));
 }
 
-// ...and closes when it ended, with the provider's status or the failure.
-void end_record(pipeline::RequestContext& ctx, const std::optional<Error>& error) {
+std::string code_of(const Error& e) { return e.code.empty() ? std::string(to_string(e.kind)) : e.code; }
+
+// ...and closes when it ended, with the provider's status and how the attempt failed, if it did.
+void end_record(pipeline::RequestContext& ctx, int status, std::string error) {
   auto& rec = ctx.upstream.attempt_log.back();
   rec.end_unix_ns = unix_now_ns();
-  rec.status = error ? error->upstream_status : ctx.outcome.status;
-  rec.error = error ? (error->code.empty() ? std::string(to_string(error->kind)) : error->code) : std::string();
+  rec.status = status;
+  rec.error = std::move(error);
+}
+void end_record(pipeline::RequestContext& ctx, const std::optional<Error>& error) {
+  if (error) return end_record(ctx, error->upstream_status, code_of(*error));
+  end_record(ctx, ctx.outcome.status, {});
 }
 
 void note_client_gone(const http::Exchange& ex, pipeline::RequestContext& ctx) {
@@ -203,22 +209,27 @@ asio::awaitable<AttemptResult> answer_stream(LlmRequest& r, Relay& relay, transl
     }
   }
   if (end.kind == Relay::StreamEnd::kClientGone) {
+    // The client left before the answer was complete: the records say so (499), and it is
+    // charged for what the provider sent until then (metering counts the relayed output).
+    ctx.outcome.status = 499;
     note_client_gone(ex, ctx);
-    end_record(ctx, std::nullopt);
+    end_record(ctx, 200, {});
     failover.succeeded(first_byte);  // the provider answered; the client left
     co_return AttemptResult{};
   }
   if (end.kind == Relay::StreamEnd::kBroken) {
     // The answer has started: the error can only travel inside the stream.
-    ctx.outcome.error_code = end.error->code.empty() ? std::string(to_string(end.error->kind)) : end.error->code;
+    ctx.outcome.error_code = code_of(*end.error);
     tail = api::stream_error_event(ctx.ingress.shape, *end.error);
   }
-  end_record(ctx, std::nullopt);
-  settle(ctx);  // charged before the client has the last bytes
   // The provider's connection broke, or it sent an error event: too late to fall back, not too
   // late to count against the target. (A stage that ended the stream is no fault of the target.)
   const bool target_failed = end.kind == Relay::StreamEnd::kBroken ? end.error->source == ErrorSource::kUpstream
                                                                    : !ctx.outcome.error_code.empty();
+  // The attempt's record says so too, as the request's does (an upstream timeout mid-stream is a
+  // failed attempt in the metrics, not an `ok` one).
+  end_record(ctx, 200, target_failed ? ctx.outcome.error_code : std::string());
+  settle(ctx);  // charged before the client has the last bytes
   if (target_failed) {
     failover.broke(ctx.outcome.error_code);
   } else {

@@ -64,13 +64,20 @@ Decision MeterStage::on_stream_end(RequestContext& ctx) const {
   return std::nullopt;
 }
 
-void MeterStage::meter(RequestContext& ctx) noexcept {
+long long MeterStage::relayed_tokens(const RequestContext& ctx) const noexcept {
+  const auto* s = find_state<MeterState>(ctx);
+  return s ? s->stream.relayed_tokens() : -1;
+}
+
+void MeterStage::meter(RequestContext& ctx, long long relayed_output) noexcept {
   auto& usage = ctx.accounting.usage;
   if (!usage.known && ctx.upstream.upstream_answered) {
-    // A stream cut before its final usage (Anthropic's message_start says the input, not the
-    // output): what it said, but never less than the estimate.
+    // No final usage (Anthropic's message_start says the input, not the output): what it said,
+    // but never less than the input's estimate (the provider read the whole request) or the
+    // output the stream relayed (or, for a whole answer, the output's estimate).
+    const long long output = relayed_output >= 0 ? relayed_output : ctx.request.estimated_output_tokens;
     usage.input_tokens = std::max(usage.input_tokens, ctx.request.estimated_input_tokens);
-    usage.output_tokens = std::max(usage.output_tokens, ctx.request.estimated_output_tokens);
+    usage.output_tokens = std::max(usage.output_tokens, output);
     usage.cached_input_tokens = std::min(usage.cached_input_tokens, usage.input_tokens);
     usage.estimated = true;
   }

@@ -22,13 +22,20 @@ class MeterStage final : public Stage {
   Decision on_response(RequestContext& ctx, std::string_view body) const override;
   Decision on_event(RequestContext& ctx, std::string_view event) const override;
   Decision on_stream_end(RequestContext& ctx) const override;
-  void on_settled(RequestContext& ctx) const noexcept override { meter(ctx); }
-  void on_complete(RequestContext& ctx) const noexcept override { meter(ctx); }
+  void on_settled(RequestContext& ctx) const noexcept override { meter(ctx, relayed_tokens(ctx)); }
+  void on_complete(RequestContext& ctx) const noexcept override { meter(ctx, relayed_tokens(ctx)); }
 
-  // The request's usage and cost, once the provider's answer is over: the provider's report; the
-  // estimate when it accepted the request but reported nothing; nothing when no provider did.
-  // The same however often it runs.
-  static void meter(RequestContext& ctx) noexcept;
+  // The request's usage and cost, once the provider's answer is over: the provider's report;
+  // when it accepted the request but reported nothing (a stream cut short, by the client or the
+  // provider, or a provider that never reports), what it said and the estimate of the input, and
+  // for the output the tokens its stream relayed (`relayed_output`, -1 for a whole answer: then
+  // the estimate, max_tokens or the default); nothing when no provider accepted it. The same
+  // however often it runs.
+  static void meter(RequestContext& ctx, long long relayed_output = -1) noexcept;
+
+ private:
+  // The output the current attempt's stream relayed, in tokens; -1 when it is not a stream.
+  long long relayed_tokens(const RequestContext& ctx) const noexcept;
 };
 
 }  // namespace gatehouse::pipeline

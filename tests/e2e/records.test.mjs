@@ -35,6 +35,11 @@ providers:
     kind: openai-compatible
     base_url: "${mock.base}/v1"
     auth: {token: "\${TEST_PROVIDER_TOKEN}"}
+  tight:
+    kind: openai-compatible
+    base_url: "${mock.base}/v1"
+    auth: {token: "\${TEST_PROVIDER_TOKEN}"}
+    timeouts: {idle_ms: 300}
   claude:
     kind: anthropic
     base_url: "${mock.base}"
@@ -44,6 +49,7 @@ models:
   claude-small: {provider: claude, upstream_model: "claude-x"}
   quiet-model: {provider: local, upstream_model: "gpt-q"}
   secret-model: {provider: local}
+  chat-tight: {provider: tight, upstream_model: "gpt-t"}
   assistant:
     route: {targets: [{model: quiet-model}, {model: chat-small}], cooldown: {after_failures: 100, seconds: 1}}
 keys:
@@ -174,6 +180,54 @@ describe('inference log', { timeout: 60_000 }, () => {
     assert.equal(row.error_code, 'all_targets_failed');
     assert.deepEqual(row.decisions.attempts.map((x) => [x.model, x.status]), [['quiet-model', 500], ['chat-small', 500]]);
     assert.equal(row.response.error.code, 'all_targets_failed');
+  });
+});
+
+describe('streams that end early, in the records', { timeout: 60_000 }, () => {
+  // The usage row of request `id`: [status_code, output_tokens, usage_estimated, error_code].
+  const usageRow = (id) => waitFor(async () => {
+    const row = await sql(`SELECT status_code, output_token_count, usage_estimated, error_code FROM usage WHERE request_id = '${id}'`);
+    return row ? row.split('|') : null;
+  }, { what: `the usage row of ${id}` });
+
+  test('a stream the client abandons is recorded as 499 and charged the output it relayed, not the estimate', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${gw.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chat-small', messages: [{ role: 'user', content: 'hi' }], stream: true,
+        mock: { tokens: 60, inter_token_ms: 100 } }),
+      signal: ac.signal,
+    });
+    assert.equal(res.status, 200);
+    const id = res.headers.get('x-request-id');
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while ((text.match(/"content":"[^"]+"/g) || []).length < 3) text += decoder.decode((await reader.read()).value);
+    ac.abort();
+    const [status, output, estimated] = await usageRow(id);
+    assert.equal(status, '499', 'the client went away before the answer was complete');
+    assert.equal(estimated, '1', 'the provider never reported usage: the gateway estimated it');
+    // What was relayed (a few words), not the 512-token estimate of an answer without max_tokens.
+    assert.ok(Number(output) >= 1 && Number(output) < 60, `output_tokens ${output}`);
+  });
+
+  test('a stream cut by an upstream timeout is a failed attempt in the metrics, as in its usage row', async () => {
+    const res = await fetch(`${gw.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chat-tight', messages: [{ role: 'user', content: 'hi' }], stream: true,
+        mock: { tokens: 3, inter_token_ms: 2000 } }),
+    });
+    const id = res.headers.get('x-request-id');
+    assert.match(await res.text(), /upstream_timeout/);
+    const [status, , , error] = await usageRow(id);
+    assert.equal(status, '200');
+    assert.equal(error, 'upstream_timeout');
+    const page = await (await fetch(`${gw.base}/metrics`)).text();
+    assert.match(page, /gatehouse_upstream_attempts_total\{model="chat-tight",provider="tight",outcome="timeout"\} 1\b/);
+    assert.doesNotMatch(page, /gatehouse_upstream_attempts_total\{model="chat-tight",provider="tight",outcome="ok"\}/);
   });
 });
 
