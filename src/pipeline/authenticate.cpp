@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "identity/jwt.h"
+#include "store/key_rules.h"
 #include "store/key_watcher.h"
 
 namespace gatehouse::pipeline {
@@ -96,6 +97,11 @@ Decision AuthenticateStage::on_request(RequestContext& ctx) const {
       ctx.identity.project = stored->project;
       assign_role(ctx, stored->role);
       return std::nullopt;
+    }
+    // Only the holder of the key itself learns that it expired (a digest match).
+    if (const auto expired = index ? index->expired_at(digest, now) : 0) {
+      return Error::unauthenticated("this Gatehouse key expired at " + store::format_utc(expired) +
+                                    ": ask whoever issued it for a new one");
     }
   }
   // Never echo the key, not even a prefix: it may be a real credential pasted by mistake.

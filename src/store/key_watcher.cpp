@@ -18,7 +18,9 @@ std::size_t KeyIndex::DigestHash::operator()(const config::Sha256& d) const noex
 
 KeyIndex::KeyIndex(std::vector<StoredKey> keys, std::int64_t now) {
   for (auto& k : keys) {
-    if (status_of(k, now) != KeyStatus::kActive) continue;
+    const KeyStatus status = status_of(k, now);
+    if (status == KeyStatus::kExpired) expired_.emplace(k.digest, k.expires_at);
+    if (status != KeyStatus::kActive) continue;
     if (k.expires_at != 0 && (next_expiry_ == 0 || k.expires_at < next_expiry_)) {
       next_expiry_ = k.expires_at;
     }
@@ -34,6 +36,14 @@ const StoredKey* KeyIndex::find(const config::Sha256& digest, std::int64_t now) 
   if (CRYPTO_memcmp(k.digest.data(), digest.data(), digest.size()) != 0) return nullptr;
   if (k.expires_at != 0 && now >= k.expires_at) return nullptr;
   return &k;
+}
+
+std::int64_t KeyIndex::expired_at(const config::Sha256& digest, std::int64_t now) const {
+  if (auto it = expired_.find(digest); it != expired_.end()) return it->second;
+  auto it = by_digest_.find(digest);
+  if (it == by_digest_.end() || CRYPTO_memcmp(it->second.digest.data(), digest.data(), digest.size()) != 0) return 0;
+  const auto expires = it->second.expires_at;
+  return expires != 0 && now >= expires ? expires : 0;
 }
 
 std::variant<std::unique_ptr<KeyWatcher>, std::string> KeyWatcher::start(

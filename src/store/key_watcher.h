@@ -25,13 +25,17 @@ namespace gatehouse::store {
 class KeyIndex {
  public:
   KeyIndex() = default;
-  // Keeps the keys of `keys` that are active at `now`.
+  // Keeps the keys of `keys` that are active at `now` (and when the expired ones expired).
   KeyIndex(std::vector<StoredKey> keys, std::int64_t now);
 
   // The key whose secret has the SHA-256 `digest` and that is still active at `now` (unix
   // seconds; a key may expire after the index was built), or null. A hash lookup (its timing can
   // only reveal digest bits, which do not help find a key) confirmed in constant time.
   const StoredKey* find(const config::Sha256& digest, std::int64_t now) const;
+
+  // When the key whose secret has the SHA-256 `digest` expired (unix seconds), if it is one of
+  // the store's keys that expired by `now` and was not revoked; else 0.
+  std::int64_t expired_at(const config::Sha256& digest, std::int64_t now) const;
 
   std::size_t size() const { return by_digest_.size(); }
   // The earliest expires_at among the keys held (0: none expires).
@@ -47,6 +51,7 @@ class KeyIndex {
     std::size_t operator()(const config::Sha256& d) const noexcept;
   };
   std::unordered_map<config::Sha256, StoredKey, DigestHash> by_digest_;
+  std::unordered_map<config::Sha256, std::int64_t, DigestHash> expired_;  // digest -> expires_at
   std::int64_t next_expiry_ = 0;
 };
 

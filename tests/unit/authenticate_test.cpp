@@ -2,7 +2,13 @@
 
 #include "pipeline/authenticate.h"
 
+#include <chrono>
 #include <memory>
+
+#include "store/key_rules.h"
+#include "store/key_store.h"
+#include "store/key_watcher.h"
+#include "temp_dir.h"
 
 namespace gatehouse::pipeline {
 namespace {
@@ -87,6 +93,44 @@ TEST(Authenticate, AnthropicClientsMaySendXApiKey) {
   auto d = stage.on_request(none);
   ASSERT_TRUE(d);
   EXPECT_NE(d->message.find("x-api-key"), std::string::npos);
+}
+
+// A stored key that expired is told so, and when: its holder knows to ask for a new one rather
+// than check what they pasted. (Only the holder of that very key learns it: a digest match.)
+TEST(Authenticate, AnExpiredStoredKeySaysItExpiredAndWhen) {
+  test_util::TempDir dir;
+  auto opened = store::open_sqlite(dir.file("keys.db"));
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<store::KeyStore>>(opened));
+  std::shared_ptr<store::KeyStore> keys = std::move(std::get<std::unique_ptr<store::KeyStore>>(opened));
+  const std::string secret = store::new_secret();
+  store::StoredKey k;
+  k.name = "old-bot";
+  k.digest = config::sha256(secret);
+  k.prefix = store::secret_prefix(secret);
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  k.created_at = now - 7200;
+  k.expires_at = now - 3600;
+  ASSERT_TRUE(std::holds_alternative<store::StoredKey>(keys->create(k)));
+  auto watcher = store::KeyWatcher::start(keys);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<store::KeyWatcher>>(watcher));
+  Holder h;
+  h.stored_keys = std::shared_ptr<const store::KeyWatcher>(std::move(std::get<std::unique_ptr<store::KeyWatcher>>(watcher)));
+  h.stage = std::make_unique<AuthenticateStage>(h.config, h.jwt, h.stored_keys);
+  RequestContext ctx;
+  const std::string header = "Bearer " + secret;
+  ctx.ingress.authorization = header;
+  auto d = h.on_request(ctx);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->status, 401);
+  EXPECT_NE(d->message.find("expired at " + store::format_utc(now - 3600)), std::string::npos) << d->message;
+  EXPECT_EQ(d->message.find(secret.substr(0, 8)), std::string::npos) << "the key is never echoed";
+  // Another key gets the usual answer.
+  RequestContext other;
+  const std::string wrong = "Bearer " + store::new_secret();
+  other.ingress.authorization = wrong;
+  auto e = h.on_request(other);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message.find("expired"), std::string::npos) << e->message;
 }
 
 }  // namespace

@@ -286,6 +286,25 @@ TEST(KeyIndex, HoldsActiveKeysAndChecksExpiryAtLookup) {
   EXPECT_FALSE(index.find(config::sha256("gh_unknown"), 600));
 }
 
+// An expired key is told it expired, and when (its holder then knows to ask for a new one rather
+// than check the key it pasted); a revoked or unknown key is not distinguished from a wrong one.
+TEST(KeyIndex, SaysWhenAKeyExpired) {
+  std::string soon = new_secret(), revoked = new_secret(), gone = new_secret();
+  StoredKey b = key_named("soon", soon);
+  b.expires_at = 1000;
+  StoredKey c = key_named("revoked", revoked);
+  c.revoked_at = 10;
+  c.expires_at = 400;
+  StoredKey d = key_named("gone", gone);
+  d.expires_at = 500;
+  KeyIndex index({b, c, d}, 600);
+  EXPECT_EQ(index.expired_at(config::sha256(gone), 600), 500) << "expired before the index was built";
+  EXPECT_EQ(index.expired_at(config::sha256(soon), 999), 0) << "still active";
+  EXPECT_EQ(index.expired_at(config::sha256(soon), 1000), 1000) << "expired after the index was built";
+  EXPECT_EQ(index.expired_at(config::sha256(revoked), 600), 0) << "revoked: not said";
+  EXPECT_EQ(index.expired_at(config::sha256("gh_unknown"), 600), 0);
+}
+
 // Waits up to `limit` for `pred`; returns how long it took, or nullopt.
 template <class Pred>
 std::optional<std::chrono::milliseconds> within(std::chrono::milliseconds limit, Pred pred) {
