@@ -642,7 +642,7 @@ describe('admin API: nothing accepted silently', () => {
     assert.equal(k.json.error.param, 'expires');
     assert.equal(k.json.error.code, 'unknown_parameter');
     assert.match(k.json.error.message, /'expires'/);
-    for (const f of ['name', 'role', 'project', 'expires_in', 'tags']) assert.match(k.json.error.message, new RegExp(f));
+    assert.match(k.json.error.message, /accepts: name, role, project, expires_in, tags$/);
     assert.ok(!(await keyNames()).includes('typo-bot'), 'no key was created');
 
     const before = (await kills()).length;
@@ -651,7 +651,7 @@ describe('admin API: nothing accepted silently', () => {
     assert.equal(x.json.error.code, 'unknown_parameter');
     assert.match(x.json.error.message, /'by'/);
     assert.match(x.json.error.message, /'reasn'/);
-    for (const f of ['model', 'provider', 'project', 'key', 'reason']) assert.match(x.json.error.message, new RegExp(f));
+    assert.match(x.json.error.message, /accepts: model, provider, project, key, reason$/);
     assert.equal((await kills()).length, before, 'no kill was added');
     assert.equal((await chat(gw.base, OPS_KEY, { model: 'chat-big' })).status, 200);
   });
