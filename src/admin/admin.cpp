@@ -2,11 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <map>
+#include <span>
+#include <vector>
 
 #include "limit/clock.h"
 #include "pipeline/kill_switch.h"
@@ -15,6 +18,7 @@
 #include "route/health.h"
 #include "store/key_rules.h"
 #include "store/key_store.h"
+#include "store/key_watcher.h"
 #include "store/store_executor.h"
 
 namespace gatehouse::admin {
@@ -97,10 +101,59 @@ json::object key_json(const store::StoredKey& k, std::int64_t now) {
           {"status", store::to_string(store::status_of(k, now))}};
 }
 
-std::variant<json::object, Error> body_object(const http::Request& request) {
+// A member an admin body may have, and the JSON kind its value must be (null is no kind: a field
+// is given with its kind or left out).
+enum class FieldKind { kString, kObject };
+struct Field {
+  std::string_view name;
+  FieldKind kind = FieldKind::kString;
+};
+
+constexpr Field kKillFields[] = {{"model"}, {"provider"}, {"project"}, {"key"}, {"reason"}};
+constexpr Field kKeyFields[] = {
+    {"name"}, {"role"}, {"project"}, {"expires_in"}, {"tags", FieldKind::kObject}};
+
+// The 400 for members no field of `accepted` names: a typo ("expires" for "expires_in") must not
+// be dropped and the rest done as if it were not there.
+Error unknown_fields(const std::vector<std::string_view>& unknown,
+                     std::span<const Field> accepted) {
+  std::string named, known;
+  for (std::size_t i = 0; i < unknown.size() && i < 10; ++i) {
+    named += (i ? ", '" : "'") + std::string(unknown[i].substr(0, 64)) + "'";
+  }
+  if (unknown.size() > 10) named += ", ...";
+  for (const auto& f : accepted) known += (known.empty() ? "" : ", ") + std::string(f.name);
+  Error e =
+      Error::bad_request(std::string(unknown.size() == 1 ? "unknown field " : "unknown fields ") +
+                             named + "; this endpoint accepts: " + known,
+                         std::string(unknown.front().substr(0, 64)));
+  e.code = "unknown_parameter";
+  return e;
+}
+
+// The body as a JSON object each of whose members is a field of `accepted` with a value of its
+// kind; or a 400 naming the unknown members (and the accepted fields), or the mistyped one.
+std::variant<json::object, Error> body_object(const http::Request& request,
+                                              std::span<const Field> accepted) {
   json::error_code ec;
   json::value v = json::parse(request.body(), ec);
   if (ec || !v.is_object()) return Error::bad_request("the body must be a JSON object");
+  std::vector<std::string_view> unknown;
+  for (const auto& [name, value] : v.get_object()) {
+    auto f = std::find_if(accepted.begin(), accepted.end(),
+                          [&](const Field& f) { return f.name == name; });
+    if (f == accepted.end()) unknown.push_back(name);
+  }
+  if (!unknown.empty()) return unknown_fields(unknown, accepted);
+  for (const auto& f : accepted) {
+    const json::value* m = v.get_object().if_contains(f.name);
+    if (!m || (f.kind == FieldKind::kString ? m->is_string() : m->is_object())) continue;
+    Error e = Error::bad_request("'" + std::string(f.name) + "' must be " +
+                                     (f.kind == FieldKind::kString ? "a string" : "an object"),
+                                 std::string(f.name));
+    e.code = "invalid_type";
+    return e;
+  }
   return std::move(v.get_object());
 }
 
@@ -124,6 +177,44 @@ void audit(const runtime::Snapshot& snapshot, const pipeline::RequestContext& ct
   snapshot.services.writer->submit(std::move(r));
 }
 
+// A 404 when `value` names no `scope` the gateway knows, so that a typo during an incident does
+// not look like a kill in force. Models and providers: the running config's. Keys: the config's
+// and the stored keys authentication accepts now (the watcher's index: a key created under a second
+// ago may not be in it yet, nor can it call yet). Projects: any of those keys' projects.
+std::optional<Error> unknown_target(std::string_view scope, const std::string& value,
+                                    const runtime::Snapshot& snapshot) {
+  const config::Config& config = *snapshot.config;
+  bool known = false;
+  if (scope == "model") {
+    known = config.models.contains(value);
+  } else if (scope == "provider") {
+    known = config.providers.contains(value);
+  } else {
+    auto names = [&](std::string_view name, std::string_view project) {
+      return scope == "key" ? name == value : project == value;
+    };
+    for (const auto& k : config.keys) known = known || names(k.name, k.project);
+    auto index = snapshot.services.stored_keys ? snapshot.services.stored_keys->current() : nullptr;
+    const std::int64_t now = store::unix_now();
+    if (!known && index) {
+      index->for_each([&](const store::StoredKey& k) {
+        known = known ||
+                (store::status_of(k, now) == store::KeyStatus::kActive && names(k.name, k.project));
+      });
+    }
+  }
+  if (known) return std::nullopt;
+  std::string where = scope == "model" || scope == "provider" ? "the running config"
+                      : snapshot.services.stored_keys
+                          ? "the config's keys or the active stored keys"
+                          : "the config's keys";
+  Error e = Error::not_found("no " + std::string(scope) + " named '" + value.substr(0, 128) +
+                                 "' in " + where + "; nothing was switched off",
+                             std::string(scope) + "_not_found");
+  e.param = std::string(scope);
+  return e;
+}
+
 std::variant<AdminAnswer, Error> kill(const http::Request& request, std::string_view path,
                                       const pipeline::RequestContext& ctx, const runtime::Snapshot& snapshot) {
   pipeline::KillSwitch& kills = *snapshot.services.kills;
@@ -134,7 +225,7 @@ std::variant<AdminAnswer, Error> kill(const http::Request& request, std::string_
       return AdminAnswer{200, json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}})};
     }
     if (request.method() != bhttp::verb::post) return not_allowed("GET, POST");
-    auto body = body_object(request);
+    auto body = body_object(request, kKillFields);
     if (auto* e = std::get_if<Error>(&body)) return std::move(*e);
     const auto& o = std::get<json::object>(body);
     std::string scope, value;
@@ -149,6 +240,7 @@ std::variant<AdminAnswer, Error> kill(const http::Request& request, std::string_
     if (scope.empty()) {
       return Error::bad_request("say what to switch off: {\"model\"|\"provider\"|\"project\"|\"key\": \"...\", \"reason\": \"...\"}");
     }
+    if (auto e = unknown_target(scope, value, snapshot)) return std::move(*e);
     auto k = kills.add(scope, value, std::string(str(o, "reason").substr(0, 500)), who(ctx));
     spdlog::warn("kill switch {}: {} '{}' switched off by {}: {}", k.id, k.scope, k.value, k.by, k.reason);
     audit(snapshot, ctx, "kill.add", k.scope + " " + k.value, json::object{{"id", k.id}, {"reason", k.reason}});
@@ -166,7 +258,7 @@ std::variant<AdminAnswer, Error> kill(const http::Request& request, std::string_
 std::variant<std::pair<store::StoredKey, std::string>, Error> new_key_from(const http::Request& request,
                                                                            const config::Config& config,
                                                                            std::int64_t now) {
-  auto body = body_object(request);
+  auto body = body_object(request, kKeyFields);
   if (auto* e = std::get_if<Error>(&body)) return std::move(*e);
   const auto& o = std::get<json::object>(body);
   store::StoredKey key;
@@ -183,14 +275,13 @@ std::variant<std::pair<store::StoredKey, std::string>, Error> new_key_from(const
     if (k.name == key.name) return Error::bad_request("a key named '" + key.name + "' is in the config file", "name");
   }
   if (const auto* tags = o.if_contains("tags")) {
-    if (!tags->is_object()) return Error::bad_request("tags must be an object of strings", "tags");
     for (const auto& [k, v] : tags->get_object()) {
       if (!v.is_string()) return Error::bad_request("tags must be an object of strings", "tags");
       key.tags.emplace_back(std::string(k), std::string(v.get_string()));
     }
   }
-  if (auto exp = str(o, "expires_in"); !exp.empty()) {
-    auto seconds = store::parse_lifetime(exp);
+  if (o.contains("expires_in")) {  // given empty, it is a mistake, not "never"
+    auto seconds = store::parse_lifetime(str(o, "expires_in"));
     if (!seconds) return Error::bad_request("expires_in must look like 90m, 12h or 30d", "expires_in");
     key.expires_at = now + *seconds;
   }

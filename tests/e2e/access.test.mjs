@@ -628,6 +628,94 @@ describe('stored keys', () => {
   });
 });
 
+// --- nothing accepted silently (admin bodies and kill names) --------------------------------------
+
+describe('admin API: nothing accepted silently', () => {
+  const post = (path, body) => call(gw.base, 'POST', path, { auth: OPS_KEY, body });
+  const kills = async () => (await call(gw.base, 'GET', '/admin/v1/kill', { auth: OPS_KEY })).json.data;
+  const keyNames = async () => (await call(gw.base, 'GET', '/admin/v1/keys', { auth: OPS_KEY })).json.data.map((k) => k.name);
+
+  test('an unknown field in a body is a 400 naming it and listing the accepted ones; nothing is done', async () => {
+    // `expires` meant `expires_in`: it must not create a key that never expires.
+    const k = await post('/admin/v1/keys', { name: 'typo-bot', role: 'analyst', expires: '1d' });
+    assert.equal(k.status, 400, k.text);
+    assert.equal(k.json.error.param, 'expires');
+    assert.equal(k.json.error.code, 'unknown_parameter');
+    assert.match(k.json.error.message, /'expires'/);
+    assert.match(k.json.error.message, /accepts: name, role, project, expires_in, tags$/);
+    assert.ok(!(await keyNames()).includes('typo-bot'), 'no key was created');
+
+    const before = (await kills()).length;
+    const x = await post('/admin/v1/kill', { model: 'chat-big', reasn: 'incident 7', by: 'me' });
+    assert.equal(x.status, 400, x.text);
+    assert.equal(x.json.error.code, 'unknown_parameter');
+    assert.match(x.json.error.message, /'by'/);
+    assert.match(x.json.error.message, /'reasn'/);
+    assert.match(x.json.error.message, /accepts: model, provider, project, key, reason$/);
+    assert.equal((await kills()).length, before, 'no kill was added');
+    assert.equal((await chat(gw.base, OPS_KEY, { model: 'chat-big' })).status, 200);
+  });
+
+  test('a field of the wrong type is a 400 naming it; nothing is done', async () => {
+    for (const [body, param] of [
+      [{ name: 'type-bot', role: 5 }, 'role'],
+      [{ name: 'type-bot', role: 'analyst', project: ['p1'] }, 'project'],
+      [{ name: 'type-bot', role: 'analyst', expires_in: 86400 }, 'expires_in'],
+      [{ name: 'type-bot', role: 'analyst', expires_in: '' }, 'expires_in'],
+      [{ name: 7, role: 'analyst' }, 'name'],
+      [{ name: 'type-bot', role: 'analyst', tags: ['a'] }, 'tags'],
+    ]) {
+      const r = await post('/admin/v1/keys', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
+      assert.equal(r.json.error.param, param, r.text);
+    }
+    assert.ok(!(await keyNames()).includes('type-bot'), 'no key was created');
+
+    const before = (await kills()).length;
+    for (const [body, param] of [
+      [{ model: 'chat-big', reason: 42 }, 'reason'],
+      [{ model: 5, reason: 'x' }, 'model'],
+      [{ model: 'chat-big', reason: null }, 'reason'],
+    ]) {
+      const r = await post('/admin/v1/kill', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
+      assert.equal(r.json.error.param, param, r.text);
+    }
+    assert.equal((await kills()).length, before, 'no kill was added');
+  });
+
+  test('a kill naming a model, provider, key or project that does not exist is a 404 naming it', async () => {
+    const before = (await kills()).length;
+    for (const [scope, code] of [['model', 'model_not_found'], ['provider', 'provider_not_found'],
+      ['key', 'key_not_found'], ['project', 'project_not_found']]) {
+      const r = await post('/admin/v1/kill', { [scope]: 'nope', reason: 'typo' });
+      assert.equal(r.status, 404, `${scope}: ${r.text}`);
+      assert.equal(r.json.error.code, code);
+      assert.equal(r.json.error.param, scope);
+      assert.match(r.json.error.message, /'nope'/);
+    }
+    assert.equal((await kills()).length, before, 'no kill was added');
+  });
+
+  test('a kill on a key or project known only from the store is accepted; a revoked key is not known', async () => {
+    const made = await post('/admin/v1/keys', { name: 'kill-bot', role: 'analyst', project: 'p9' });
+    assert.equal(made.status, 201, made.text);
+    secrets.created.push(made.json.key);
+    await waitFor(async () => (await chat(gw.base, made.json.key)).status === 200, { timeoutMs: 2000, what: 'the new key to work' });
+    // A config key without a project, a stored key, and a project only a stored key has.
+    for (const body of [{ key: 'norole' }, { key: 'kill-bot' }, { project: 'p9' }]) {
+      const k = await post('/admin/v1/kill', { ...body, reason: 'drill' });
+      assert.equal(k.status, 201, `${JSON.stringify(body)}: ${k.text}`);
+      assert.equal((await call(gw.base, 'DELETE', `/admin/v1/kill/${k.json.id}`, { auth: OPS_KEY })).status, 200);
+    }
+    assert.equal((await call(gw.base, 'DELETE', '/admin/v1/keys/kill-bot', { auth: OPS_KEY })).status, 200);
+    await waitFor(async () => (await chat(gw.base, made.json.key)).status === 401, { timeoutMs: 2000, what: 'the revoked key to be refused' });
+    const gone = await post('/admin/v1/kill', { key: 'kill-bot', reason: 'too late' });
+    assert.equal(gone.status, 404, gone.text);
+    assert.equal(gone.json.error.code, 'key_not_found');
+  });
+});
+
 // --- secrets --------------------------------------------------------------------------------------
 
 describe('secrets', () => {
