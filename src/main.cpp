@@ -10,6 +10,7 @@
 #include "cli/keys_cli.h"
 #include "cli/records_cli.h"
 #include "cli/usage_cli.h"
+#include "cli/usage_errors.h"
 
 int main(int argc, char** argv) {
   namespace cli = gatehouse::cli;
@@ -33,7 +34,17 @@ int main(int argc, char** argv) {
   cli::UsageCommand usage;
   usage.add_to(*app.add_subcommand("usage", "Requests, tokens and cost per project, key, user or model (from the store)"));
 
-  CLI11_PARSE(app, argc, argv);
+  // Usage errors exit 2, naming what was not understood (cli/usage_errors.h).
+  if (auto unknown = cli::unknown_argument(app, argc, argv)) {
+    std::cerr << *unknown << "\nRun with --help for more information.\n";
+    return cli::kUsageError;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help, the version, or the error
+    return code == 0 ? 0 : cli::kUsageError;
+  }
   std::signal(SIGPIPE, SIG_IGN);
   if (*serve_cmd) return gatehouse::app::serve(serve_path);
   if (*check_cmd) return cli::check_config(check_path, std::cout);

@@ -195,3 +195,21 @@ test('list of an empty store, and usage errors', () => {
     assert.notEqual(r.status, 1, args.join(' '));
   }
 });
+
+test('usage errors exit 2 and name what was not understood, with the nearest known name', () => {
+  const run = (...args) => spawnSync(gatehouseBin, args, { encoding: 'utf8', timeout: 15000 });
+  const usage = (r, pattern) => {
+    assert.equal(r.status, 2, `exit ${r.status}\nstderr: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+  };
+  // A mistyped option is named (not "--config is required").
+  usage(run('serve', '--confg', 'gatehouse.yaml'), /unknown option --confg for serve; did you mean --config\?/);
+  usage(run('servee', '--config', 'gatehouse.yaml'), /unknown command 'servee'; did you mean serve\?/);
+  usage(run('keys', 'lst', '--config', 'gatehouse.yaml'), /unknown command 'lst' for keys; did you mean list\?/);
+  usage(run('keys', 'create', '--config', 'gatehouse.yaml', '--nme', 'x'), /unknown option --nme for create; did you mean --name\?/);
+  usage(run('usage', '--config', 'gatehouse.yaml', '--by', 'proj'), /--by: proj not in/);
+  usage(run('check-config'), /file is required/);
+  usage(run(), /subcommand is required/);
+  assert.equal(run('--version').status, 0);
+  assert.equal(run('serve', '--help').status, 0);
+});
