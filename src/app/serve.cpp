@@ -40,7 +40,17 @@ http::Limits limits_of(const config::Config& c) {
   return l;
 }
 
+// A gateway that can authenticate nobody answers every model request 401: said at start, since
+// it is almost certainly not what its operator meant.
+void warn_no_callers(const config::Config& c) {
+  if (c.keys.empty() && c.store.sqlite_path.empty() && !c.jwt.enabled) {
+    spdlog::warn("no keys, no store.sqlite for stored keys and no auth.jwt: nobody can authenticate, so every "
+                 "model request will be refused with 401 (add keys: or auth.jwt)");
+  }
+}
+
 void warn_insecure(const config::Config& c) {
+  warn_no_callers(c);
   for (const auto& [name, p] : c.providers) {
     if (p.tls && !p.verify_tls) {
       spdlog::warn("providers.{}.tls.verify is false: the upstream's certificate is NOT checked", name);

@@ -1,6 +1,10 @@
 #include "cli/cli_common.h"
 
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <ostream>
@@ -86,6 +90,61 @@ void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream
     }
     out << line << '\n';
   }
+}
+
+namespace {
+
+void append_decimal(double d, std::string& out) {
+  if (!std::isfinite(d)) {
+    out += "null";  // JSON has no NaN or infinity
+    return;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9f", d);
+  std::string s(buf);
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  if (s == "-0") s = "0";
+  out += s;
+}
+
+void append_json(const boost::json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case boost::json::kind::double_: append_decimal(v.get_double(), out); return;
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        append_json(e, out);
+      }
+      out += ']';
+      return;
+    }
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, e] : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += boost::json::serialize(boost::json::string(k));
+        out += ':';
+        append_json(e, out);
+      }
+      out += '}';
+      return;
+    }
+    default: out += boost::json::serialize(v); return;
+  }
+}
+
+}  // namespace
+
+std::string json_text(const boost::json::value& v) {
+  std::string out;
+  append_json(v, out);
+  return out;
 }
 
 }  // namespace gatehouse::cli

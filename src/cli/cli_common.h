@@ -1,6 +1,8 @@
 // What the subcommands that read a configuration file share (keys, usage, logs, audit).
 #pragma once
 
+#include <boost/json/value.hpp>
+
 #include <iosfwd>
 #include <cstdint>
 #include <memory>
@@ -28,6 +30,10 @@ std::unique_ptr<store::RecordStore> open_records(const config::Config& c, const 
 // The start, in Unix ms, of the window `since` (90m, 12h, 7d) that ends now; nullopt after
 // saying on `err` that it is not a duration.
 std::optional<std::int64_t> since_start_ms(const std::string& since, std::ostream& err);
+
+// `v` as JSON text with every floating-point number written as a plain decimal (0.000684, 0,
+// 12.5): Boost.JSON writes 6.84E-4 and 0E0, which spreadsheets and eyes misread.
+std::string json_text(const boost::json::value& v);
 
 // Rows as aligned columns (two spaces apart), the first row being the header.
 void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out);

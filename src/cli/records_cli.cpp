@@ -52,6 +52,10 @@ int LogsCommand::run(std::ostream& out, std::ostream& err) const {
   if (!c) return 1;
   auto records = open_records(*c, config_path_, "records are kept", err);
   if (!records) return 1;
+  if (!c->records.inference_log.enabled) {
+    err << "note: the inference log is off in " << config_path_
+        << " (no records.inference_log): requests are not being logged; rows shown are from when it was on\n";
+  }
   auto rows = records->inference(model_, *since_ms, std::size_t(limit_));
   if (auto* e = std::get_if<std::string>(&rows)) {
     err << *e << '\n';
@@ -87,7 +91,7 @@ int LogsCommand::run(std::ostream& out, std::ostream& err) const {
           {"decisions", maybe_json(r.decisions)},
       });
     }
-    out << json::serialize(arr) << '\n';
+    out << json_text(arr) << '\n';
     return 0;
   }
   if (list.empty()) {

@@ -70,7 +70,7 @@ int UsageCommand::run(std::ostream& out, std::ostream& err) const {
                                         {"output_tokens", r.output_tokens},
                                         {"cost_usd", r.cost_usd}});
     }
-    out << boost::json::serialize(arr) << '\n';
+    out << json_text(arr) << '\n';
     return 0;
   }
   if (format_ == "csv") {

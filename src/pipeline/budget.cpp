@@ -15,10 +15,18 @@ namespace {
 constexpr config::BudgetPeriod kPeriods[] = {config::BudgetPeriod::kDaily, config::BudgetPeriod::kWeekly,
                                              config::BudgetPeriod::kMonthly, config::BudgetPeriod::kTotal};
 
+// Dollars with the precision that means something: cents from a dollar up ($12.50), below that
+// up to a millionth, trailing zeros dropped ($0.05, $0.000684), never a spend rounded to $0.0000.
 std::string dollars(double usd) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "$%.4f", usd);
-  return buf;
+  char buf[48];
+  if (usd >= 1 || usd == 0) {
+    std::snprintf(buf, sizeof buf, "$%.2f", usd);
+    return buf;
+  }
+  std::snprintf(buf, sizeof buf, "$%.6f", usd);
+  std::string s(buf);
+  while (s.back() == '0' && s.size() > s.find('.') + 3) s.pop_back();
+  return s;
 }
 
 std::string duration(std::int64_t s) {

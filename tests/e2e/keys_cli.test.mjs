@@ -213,3 +213,10 @@ test('usage errors exit 2 and name what was not understood, with the nearest kno
   assert.equal(run('--version').status, 0);
   assert.equal(run('serve', '--help').status, 0);
 });
+
+test('gatehouse logs says when the inference log is off', () => {
+  const { config } = setup();
+  const r = spawnSync(gatehouseBin, ['logs', '--config', config], { encoding: 'utf8', timeout: 15000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /the inference log is off in .*gatehouse\.yaml \(no records\.inference_log\)/);
+});

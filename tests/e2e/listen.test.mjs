@@ -21,3 +21,15 @@ test('a port in use is an error at start, not a shared port', async () => {
   const res = await fetch(`${gw.base}/healthz`);
   assert.equal(res.status, 200);
 });
+
+test('a gateway that can authenticate nobody says so at start; one with keys does not', async () => {
+  const nobody = configFor(mock).replace(/keys:\n  - \{name: test[^\n]*\n/, '');
+  assert.doesNotMatch(nobody, /keys:/);
+  const lonely = await startGateway({ yaml: nobody });
+  try {
+    assert.match(lonely.log(), /nobody can authenticate, so every model request will be refused with 401/);
+  } finally {
+    await lonely.stop();
+  }
+  assert.doesNotMatch(gw.log(), /nobody can authenticate/);
+});

@@ -83,7 +83,7 @@ TEST(BudgetStage, KeyBudgetIsExceededAfterEnoughSpend) {
   EXPECT_EQ(e->code, "budget_exceeded");
   EXPECT_EQ(e->type, "insufficient_quota");
   EXPECT_EQ(e->retry_after_s, 12 * 3600);  // at midnight UTC
-  EXPECT_EQ(e->message, "key 'k1' has spent its daily budget ($1.1000 of $1.0000); it resets in 12h 0m");
+  EXPECT_EQ(e->message, "key 'k1' has spent its daily budget ($1.10 of $1.00); it resets in 12h 0m");
   EXPECT_EQ(header(c, "x-should-retry"), "false");
   EXPECT_FALSE(c.accounting.budget_ticket);
   // Another key has no budget and is not affected.
@@ -125,7 +125,7 @@ TEST(BudgetStage, ProjectBudgetIsSharedByItsKeys) {
   auto c = f.ctx("k1", "p1");
   auto e = f.stage->on_routed(c);
   ASSERT_TRUE(e);
-  EXPECT_NE(e->message.find("project 'p1' has spent its weekly budget ($2.0000 of $2.0000)"), std::string::npos)
+  EXPECT_NE(e->message.find("project 'p1' has spent its weekly budget ($2.00 of $2.00)"), std::string::npos)
       << e->message;
   EXPECT_EQ(e->retry_after_s, (utc(2024y / March / 18) - f.now_ms) / 1000);  // next Monday
 }
