@@ -72,12 +72,14 @@ void Gateway::publish(std::shared_ptr<const runtime::Snapshot> snapshot) {
   }
 }
 
-http::Response Gateway::render_error(const Error& error, const std::string& request_id) {
+http::Response Gateway::render_error(const Error& error, const std::string& request_id, std::string_view target) {
+  const ApiShape shape = endpoint_of(target.substr(0, target.find('?'))).shape;
   http::Response res{static_cast<bhttp::status>(error.status), 11};
   res.set(bhttp::field::content_type, "application/json");
   res.set("x-request-id", request_id);
+  if (traits(shape).request_id_header) res.set("request-id", request_id);
   if (error.retry_after_s >= 0) res.set(bhttp::field::retry_after, std::to_string(error.retry_after_s));
-  res.body() = api::encode_error(ApiShape::kOpenAI, error);
+  res.body() = api::encode_error(shape, error);
   return res;
 }
 

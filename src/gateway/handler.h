@@ -22,7 +22,8 @@ class Gateway final : public http::Handler {
   void publish(std::shared_ptr<const runtime::Snapshot> snapshot);
 
   boost::asio::awaitable<void> handle(http::Exchange& exchange) override;
-  http::Response render_error(const Error& error, const std::string& request_id) override;
+  // In the shape of the endpoint `target` names (gateway/endpoints.h); OpenAI's when none.
+  http::Response render_error(const Error& error, const std::string& request_id, std::string_view target) override;
 
  private:
   http::Server* server_ = nullptr;

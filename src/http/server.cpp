@@ -331,10 +331,16 @@ asio::awaitable<boost::system::error_code> read_request(beast::tcp_stream& strea
 }
 
 // Answers a request that could not be read (too large, malformed) and lingers before the close.
+// What the parser did read decides the answer's shape: the start line (its target names the
+// endpoint) and, when the header block was read whole (`header_whole`), the client's own
+// x-request-id.
 asio::awaitable<void> reject_before_routing(beast::tcp_stream& stream, Handler& handler, const Error& error,
-                                            const Limits& limits) {
-  std::string id = new_request_id();
-  Response res = handler.render_error(error, id);
+                                            const RequestParser& parser, bool header_whole, const Limits& limits) {
+  const auto& partial = parser.get();
+  std::string_view incoming_id;
+  if (header_whole) incoming_id = partial["x-request-id"];
+  std::string id = acceptable_request_id(incoming_id) ? std::string(incoming_id) : new_request_id();
+  Response res = handler.render_error(error, id, partial.target());
   res.set("x-request-id", id);
   res.keep_alive(false);
   res.prepare_payload();
@@ -363,7 +369,12 @@ asio::awaitable<void> Server::session(std::size_t index, tcp::socket socket) {
 
     ec = co_await read_request(stream, buffer, parser, limits);
     if (ec) {
-      if (auto error = framing_error(ec, limits)) co_await reject_before_routing(stream, handler_, *error, limits);
+      // A Content-Length over the limit is refused once the header block is parsed, but before
+      // the parser counts it done.
+      const bool header_whole = parser.is_header_done() || ec == bhttp::error::body_limit;
+      if (auto error = framing_error(ec, limits)) {
+        co_await reject_before_routing(stream, handler_, *error, parser, header_whole, limits);
+      }
       break;  // eof, timeout, reset or framing error: close
     }
 
@@ -388,7 +399,7 @@ asio::awaitable<void> Server::session(std::size_t index, tcp::socket socket) {
         if (exchange.request_id().empty()) exchange.set_request_id(new_request_id());
         Response res = handler_.render_error(
             Error::internal("the gateway failed to handle this request; it has been logged"),
-            exchange.request_id());
+            exchange.request_id(), exchange.request().target());
         res.keep_alive(false);
         co_await exchange.respond(res);
       }

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -106,9 +107,11 @@ class Handler {
   // Answers one request. Runs on the connection's worker; must respond exactly once (a whole
   // response or a stream) unless the client went away. Must not throw for expected failures.
   virtual asio::awaitable<void> handle(Exchange& exchange) = 0;
-  // The body of an error response the server sends itself (framing errors, 413), in the
-  // handler's API shape. `request_id` is already in the x-request-id header.
-  virtual Response render_error(const Error& error, const std::string& request_id) = 0;
+  // An error response the server sends itself (framing errors, 413, a handler that threw), in
+  // the API shape of the endpoint `target` names (the request target as sent, query included;
+  // empty when not even the start line could be read), with x-request-id (and whatever else
+  // that shape's answers carry) set to `request_id`.
+  virtual Response render_error(const Error& error, const std::string& request_id, std::string_view target) = 0;
 };
 
 class Server {

@@ -430,6 +430,67 @@ describe('raw HTTP/1.1 framing, limits and endpoints', { timeout: 60_000 }, () =
     await healthy();
   });
 
+  // A framing error on an Anthropic or Databricks endpoint: that API's error shape, and the
+  // request id its SDK reads (Anthropic's `request-id` beside x-request-id).
+  async function rejectedIn(bytes, { status }) {
+    const c = await RawConn.open(gw.port);
+    try {
+      for (const piece of [].concat(bytes)) c.write(piece);
+      const r = await c.response();
+      assert.equal(r.status, status, r.text);
+      assert.match(r.headers['content-type'] ?? '', /application\/json/);
+      assert.equal((r.headers.connection ?? '').toLowerCase(), 'close', 'announces the close');
+      await c.closed();
+      return { ...r, body: JSON.parse(r.text) };
+    } finally {
+      c.destroy();
+    }
+  }
+  const big = () => JSON.stringify({ model: 'chat-small', max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(5000) }] });
+
+  test('413 and header-too-large on /v1/messages: Anthropic\'s error shape with request-id and x-request-id', async () => {
+    for (const path of ['/v1/messages', '/v1/messages?beta=true', '/messages/count_tokens']) {
+      const r = await rejectedIn(rawRequest({ method: 'POST', path, headers: { 'x-api-key': QUICK_KEY }, body: big() }), { status: 413 });
+      assert.match(r.headers['x-request-id'] ?? '', REQUEST_ID, `${path}: x-request-id`);
+      assert.equal(r.headers['request-id'], r.headers['x-request-id'], `${path}: request-id is the same id`);
+      assert.equal(r.body.type, 'error', r.text);
+      assert.equal(r.body.error.type, 'request_too_large', r.text);
+      assert.match(r.body.error.message, /max_body_bytes/);
+    }
+    const h = await rejectedIn(rawRequest({ path: '/v1/messages', headers: { 'x-big': 'a'.repeat(4096) } }), { status: 400 });
+    assert.match(h.headers['x-request-id'] ?? '', REQUEST_ID);
+    assert.equal(h.headers['request-id'], h.headers['x-request-id']);
+    assert.equal(h.body.type, 'error', h.text);
+    assert.equal(h.body.error.type, 'invalid_request_error', h.text);
+    assert.match(h.body.error.message, /header/i);
+    await healthy();
+  });
+
+  test('413 and header-too-large on /serving-endpoints/{model}/invocations: Databricks\' error shape with x-request-id', async () => {
+    const path = '/serving-endpoints/chat-small/invocations';
+    const r = await rejectedIn(rawRequest({ method: 'POST', path, headers: AUTH, body: big() }), { status: 413 });
+    assert.match(r.headers['x-request-id'] ?? '', REQUEST_ID);
+    assert.equal(r.headers['request-id'], undefined, 'request-id is Anthropic\'s header');
+    assert.equal(r.body.error_code, 'REQUEST_TOO_LARGE', r.text);
+    assert.match(r.body.message, /max_body_bytes/);
+    const h = await rejectedIn(rawRequest({ method: 'POST', path, headers: { ...AUTH, 'x-big': 'a'.repeat(4096) }, body: '{}' }), { status: 400 });
+    assert.match(h.headers['x-request-id'] ?? '', REQUEST_ID);
+    assert.equal(h.body.error_code, 'BAD_REQUEST', h.text);
+    // The OpenAI SDK pointed at a workspace speaks OpenAI's shape there.
+    const o = await rejectedIn(rawRequest({ method: 'POST', path: '/serving-endpoints/chat/completions', headers: AUTH, body: big() }), { status: 413 });
+    assertOpenAIError(o.body, { code: 'request_too_large' });
+    await healthy();
+  });
+
+  test('a 413 whose headers were read whole keeps the client\'s x-request-id', async () => {
+    const r = await rejectedIn(rawRequest({ method: 'POST', path: '/v1/messages', headers: { 'x-request-id': 'client-413' }, body: big() }), { status: 413 });
+    assert.equal(r.headers['x-request-id'], 'client-413');
+    assert.equal(r.headers['request-id'], 'client-413');
+    // A header block cut off by the limit is not trusted for it.
+    const h = await rejectedIn(rawRequest({ path: '/v1/messages', headers: { 'x-request-id': 'client-400', 'x-big': 'a'.repeat(4096) } }), { status: 400 });
+    assert.match(h.headers['x-request-id'] ?? '', REQUEST_ID);
+  });
+
   test('chunked request body is accepted (valid framing)', async () => {
     const body = chatBody();
     const half = Math.floor(body.length / 2);
