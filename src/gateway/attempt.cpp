@@ -162,7 +162,7 @@ asio::awaitable<AttemptResult> answer_whole(LlmRequest& r, Relay& relay, transla
   if (Decision d = ctx.pipeline->on_response(ctx, body); d.kind() == Decision::Kind::kRefuse) {
     // The provider answered; a stage will not let the answer through.
     failover.succeeded(relay.elapsed());
-    end_record(ctx, std::nullopt);
+    end_record(ctx, int(status), {});
     co_await respond_error(r.ex, ctx, d.error());
     co_return AttemptResult{};
   }
