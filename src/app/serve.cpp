@@ -96,6 +96,7 @@ void reload(const std::string& path, std::shared_ptr<const config::Config>& conf
       next.config->server.workers != config->server.workers) {
     spdlog::warn("server.listen and server.workers change only on restart");
   }
+  for (const auto& w : next.warnings) spdlog::warn("{}", w.to_string());
   warn_insecure(*next.config);
   auto rebuilt = make_services(*next.config, &services);
   if (auto* e = std::get_if<std::string>(&rebuilt)) return refuse(*e);
@@ -119,6 +120,7 @@ int serve(const std::string& path) {
   }
   auto config = loaded.config;
   setup_logging(config->log.level);
+  for (const auto& w : loaded.warnings) spdlog::warn("{}", w.to_string());
   warn_insecure(*config);
 
   auto started = make_services(*config, nullptr);

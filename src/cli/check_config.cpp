@@ -8,10 +8,9 @@ namespace gatehouse::cli {
 
 int check_config(const std::string& path, std::ostream& out) {
   auto loaded = config::load_file(path);
-  if (!loaded.config) {
-    for (const auto& d : loaded.diagnostics) out << d.to_string() << '\n';
-    return 1;
-  }
+  for (const auto& d : loaded.diagnostics) out << d.to_string() << '\n';
+  for (const auto& w : loaded.warnings) out << w.to_string() << '\n';
+  if (!loaded.config) return 1;
   const auto& c = *loaded.config;
   out << path << ": OK (" << c.providers.size() << " providers, " << c.models.size() << " models, " << c.keys.size()
       << " keys)\n";

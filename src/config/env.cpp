@@ -13,7 +13,7 @@ EnvLookup process_env() {
 }
 
 std::optional<std::string> expand_env(const std::string& value, const EnvLookup& env,
-                                      std::string& error) {
+                                      std::string& error, std::vector<std::string>* empty) {
   std::string out;
   out.reserve(value.size());
   for (std::size_t i = 0; i < value.size(); ++i) {
@@ -49,6 +49,7 @@ std::optional<std::string> expand_env(const std::string& value, const EnvLookup&
       error = "environment variable " + name + " is not set";
       return std::nullopt;
     }
+    if (v->empty() && empty != nullptr) empty->push_back(name);
     out += *v;
     i = close;
   }

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -15,7 +16,7 @@ namespace gatehouse::config {
 
 std::string Diagnostic::to_string() const {
   std::ostringstream os;
-  os << file << ':' << line << ':' << column << ": " << message;
+  os << file << ':' << line << ':' << column << ": " << (warning ? "warning: " : "") << message;
   return os.str();
 }
 
@@ -34,6 +35,28 @@ bool split_host_port(const std::string& s, std::string& host, std::string& port)
 }
 
 namespace {
+
+// yaml-cpp keeps one of two equal keys in a mapping (which one depends on how it is looked up: a
+// second `listen:` lost, a second model won), but iterating a mapping still yields both pairs.
+// Every mapping in the file is checked here, before anything is read.
+void check_duplicate_keys(Reader& r, const YAML::Node& n, std::set<std::pair<int, int>>& reported) {
+  if (n.IsSequence()) {
+    for (const auto& item : n) check_duplicate_keys(r, item, reported);
+  } else if (n.IsMap()) {
+    std::map<std::string, YAML::Mark> first;
+    for (const auto& kv : n) {
+      if (kv.first.IsScalar()) {
+        auto [it, fresh] = first.emplace(kv.first.Scalar(), kv.first.Mark());
+        const YAML::Mark at = kv.first.Mark();
+        // An alias repeats a node: its duplicates are reported once, at their own place.
+        if (!fresh && reported.insert({at.line, at.column}).second) {
+          r.error(kv.first, "duplicate key '" + kv.first.Scalar() + "' (first at " + r.place(it->second) + ")");
+        }
+      }
+      check_duplicate_keys(r, kv.second, reported);
+    }
+  }
+}
 
 void read_server(Reader& r, const YAML::Node& n, ServerConfig& s) {
   if (!r.expect_map(n, "server",
@@ -94,9 +117,11 @@ void read_jwt(Reader& r, const YAML::Node& n, JwtConfig& j) {
     return;
   }
   j.enabled = true;
+  // Each of these names a trust anchor or a place: an empty value (or a variable set but empty)
+  // is an error, not a check that passes everything or nothing.
   auto str = [&](const char* key, std::string& out) {
     if (n[key]) {
-      if (auto v = r.string(n[key], std::string("auth.jwt.") + key)) out = *v;
+      if (auto v = r.required(n[key], std::string("auth.jwt.") + key)) out = *v;
     }
   };
   str("issuer", j.issuer);
@@ -105,9 +130,9 @@ void read_jwt(Reader& r, const YAML::Node& n, JwtConfig& j) {
   str("jwks_file", j.jwks_file);
   str("user_claim", j.user_claim);
   str("groups_claim", j.groups_claim);
-  if (j.issuer.empty()) r.error(n, "auth.jwt.issuer is required: the \"iss\" your identity provider puts in its tokens");
-  if (j.audience.empty()) r.error(n, "auth.jwt.audience is required: the \"aud\" tokens for the gateway carry");
-  if (j.jwks_url.empty() == j.jwks_file.empty()) {
+  if (!n["issuer"]) r.error(n, "auth.jwt.issuer is required: the \"iss\" your identity provider puts in its tokens");
+  if (!n["audience"]) r.error(n, "auth.jwt.audience is required: the \"aud\" tokens for the gateway carry");
+  if (bool(n["jwks_url"]) == bool(n["jwks_file"])) {
     r.error(n, "auth.jwt needs exactly one of jwks_url (the identity provider's keys, e.g. "
                "https://idp.example.com/.well-known/jwks.json) or jwks_file");
   }
@@ -180,6 +205,7 @@ void read_model(Reader& r, const std::string& name, const YAML::Node& n, Config&
     read_route(r, n["route"], where + ".route", route);
     m.route = std::move(route);
     if (n["provider"] || n["upstream_model"]) {
+      // One error: the provider is not read, so it is not also reported as undefined.
       r.error(n["route"], where + ": a model has either a provider (and upstream_model) or a route, not both");
     }
   }
@@ -193,18 +219,20 @@ void read_model(Reader& r, const std::string& name, const YAML::Node& n, Config&
       }
     }
   }
-  if (!n["provider"]) {
-    if (!m.route) r.error(n, where + ".provider is required (or a route: {targets: [...]})");
-  } else if (auto p = r.string(n["provider"], where + ".provider")) {
-    m.provider = *p;
-    if (!c.providers.contains(*p)) {
-      r.error(n["provider"], where + ".provider '" + *p + "' is not defined under providers");
+  if (!m.route) {  // a route's provider and upstream_model are reported above
+    if (!n["provider"]) {
+      r.error(n, where + ".provider is required (or a route: {targets: [...]})");
+    } else if (auto p = r.string(n["provider"], where + ".provider")) {
+      m.provider = *p;
+      if (!c.providers.contains(*p)) {
+        r.error(n["provider"], where + ".provider '" + *p + "' is not defined under providers");
+      }
     }
-  }
-  if (n["upstream_model"]) {
-    if (auto u = r.string(n["upstream_model"], where + ".upstream_model")) m.upstream_model = *u;
-  } else if (!m.route) {
-    m.upstream_model = name;  // the provider knows the model by the same name
+    if (n["upstream_model"]) {
+      if (auto u = r.string(n["upstream_model"], where + ".upstream_model")) m.upstream_model = *u;
+    } else {
+      m.upstream_model = name;  // the provider knows the model by the same name
+    }
   }
   if (n["reasoning_effort"]) {
     if (auto v = r.boolean(n["reasoning_effort"], where + ".reasoning_effort")) m.reasoning_effort = *v;
@@ -241,6 +269,7 @@ void read_keys(Reader& r, const YAML::Node& ks, Config& c, std::vector<RoleRef>&
     return;
   }
   std::set<std::string> names;
+  std::map<Sha256, std::pair<std::string, YAML::Mark>> digests;  // the first key with each digest
   for (const auto& n : ks) {
     if (!r.expect_map(n, "keys[]", {"name", "sha256", "role", "project"})) continue;
     KeyConfig k;
@@ -256,6 +285,12 @@ void read_keys(Reader& r, const YAML::Node& ks, Config& c, std::vector<RoleRef>&
     } else if (auto v = r.string(n["sha256"], "keys[].sha256")) {
       if (auto d = parse_hex_digest(*v)) {
         k.sha256 = *d;
+        auto [first, fresh] = digests.emplace(*d, std::pair{k.name, n["sha256"].Mark()});
+        if (!fresh) {
+          // Two names for one key: which name (and role) a caller gets would be a lookup's accident.
+          r.error(n["sha256"], "keys[" + k.name + "].sha256 is the same key as keys[" + first->second.first +
+                                   "] (first at " + r.place(first->second.second) + ")");
+        }
       } else {
         r.error(n["sha256"], "keys[].sha256 must be 64 hex digits (printf %s \"$KEY\" | sha256sum)");
       }
@@ -400,11 +435,14 @@ LoadResult load_string(const std::string& yaml, const std::string& file_name, co
   auto c = std::make_shared<Config>();
   c->source_file = file_name;
   try {
+    std::set<std::pair<int, int>> reported;
+    check_duplicate_keys(r, root, reported);
     read_config(r, root, *c);
   } catch (const YAML::Exception& e) {
     r.error_at(e.mark, e.msg);
   }
   result.diagnostics = std::move(r.diagnostics());
+  result.warnings = std::move(r.warnings());
   if (result.diagnostics.empty()) result.config = std::move(c);
   return result;
 }

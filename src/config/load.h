@@ -17,12 +17,16 @@ struct Diagnostic {
   int line = 0;    // 1-based; 0 when the problem has no place (file unreadable)
   int column = 0;  // 1-based
   std::string message;
-  std::string to_string() const;  // "FILE:LINE:COL: message"
+  bool warning = false;           // worth saying, but the file is accepted
+  std::string to_string() const;  // "FILE:LINE:COL: message" ("FILE:LINE:COL: warning: message")
 };
 
 struct LoadResult {
   std::shared_ptr<const Config> config;  // null when diagnostics is not empty
   std::vector<Diagnostic> diagnostics;
+  // What is accepted but probably not meant (a limit for a key the file does not name); the
+  // caller shows them: `serve` logs them, `check-config` prints them.
+  std::vector<Diagnostic> warnings;
 };
 
 // Looks up an environment variable; tests inject their own.

@@ -29,6 +29,19 @@ std::optional<BudgetPeriod> parse_period(std::string_view s) {
   return std::nullopt;
 }
 
+// A key or project rule whose match names no key or project of the file (keys are read before
+// limits and budgets): a warning, not an error, since a key created in the store may take that
+// name or project later. A typo would otherwise limit nothing, silently.
+void warn_if_unmatched(Reader& r, const YAML::Node& at, const std::string& where, bool key_scope,
+                       const std::string& match, const Config& c) {
+  for (const auto& k : c.keys) {
+    if ((key_scope ? k.name : k.project) == match) return;
+  }
+  const std::string what = key_scope ? "key" : "project";
+  r.warn(at, where + ": no " + what + " '" + match + "' is configured under keys (it applies only if a key " +
+                 (key_scope ? "of that name" : "of that project") + " is created in the store)");
+}
+
 }  // namespace
 
 void read_limits(Reader& r, const YAML::Node& n, Config& c) {
@@ -67,6 +80,9 @@ void read_limits(Reader& r, const YAML::Node& n, Config& c) {
     }
     const std::string where = "limits[" + std::string(to_string(rule.scope)) +
                               (rule.match.empty() ? "" : " " + rule.match) + "]";
+    if (!rule.match.empty() && (rule.scope == LimitScope::kKey || rule.scope == LimitScope::kProject)) {
+      warn_if_unmatched(r, item["match"], where, rule.scope == LimitScope::kKey, rule.match, c);
+    }
     auto metric = [&](const char* key, long long& out) {
       if (!item[key]) return;
       if (auto v = r.integer(item[key], where + "." + key, 1, 1'000'000'000'000LL)) {
@@ -120,6 +136,7 @@ void read_budgets(Reader& r, const YAML::Node& n, Config& c) {
     }
     const std::string where = "budgets[" + std::string(to_string(rule.scope)) +
                               (rule.match.empty() ? "" : " " + rule.match) + "]";
+    if (!rule.match.empty()) warn_if_unmatched(r, item["match"], where, rule.scope == BudgetScope::kKey, rule.match, c);
     if (!item["usd"]) {
       r.error(item, where + ".usd is required: the US dollars the period allows");
     } else if (auto v = r.number(item["usd"], where + ".usd", 0.000001, 1e12)) {
@@ -242,7 +259,7 @@ void read_tracing(Reader& r, const YAML::Node& n, Config& c) {
     r.error(n, "tracing.otlp_endpoint is required, e.g. \"http://127.0.0.1:4318/v1/traces\"");
     return;
   }
-  if (auto v = r.string(n["otlp_endpoint"], "tracing.otlp_endpoint")) {
+  if (auto v = r.required(n["otlp_endpoint"], "tracing.otlp_endpoint")) {
     t.otlp_endpoint = *v;
     if (auto why = otlp_endpoint_problem(*v)) r.error(n["otlp_endpoint"], "tracing.otlp_endpoint " + *why);
   }
@@ -272,7 +289,7 @@ void read_tracing(Reader& r, const YAML::Node& n, Config& c) {
           r.error(kv.first, "tracing.headers: '" + name + "' is not an HTTP header name");
           continue;
         }
-        auto v = r.string(kv.second, "tracing.headers." + name);
+        auto v = r.required(kv.second, "tracing.headers." + name);
         if (!v) continue;
         if (v->find_first_of("\r\n") != std::string::npos || v->find('\0') != std::string::npos) {
           r.error(kv.second, "tracing.headers." + name + ": a header value cannot hold a line break");

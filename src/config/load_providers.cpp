@@ -72,7 +72,7 @@ void read_provider_location(Reader& r, const std::string& where, const YAML::Nod
     r.error(n["host"], where + ": host is for databricks providers; use base_url");
   }
   if (n[url_key]) {
-    url = r.string(n[url_key], where + "." + url_key);
+    url = r.required(n[url_key], where + "." + url_key);
   } else if (dbx) {
     url = r.env("DATABRICKS_HOST");
     if (!url || url->empty()) {
@@ -117,20 +117,23 @@ void read_provider_auth(Reader& r, const std::string& where, const YAML::Node& n
       }
       if (p.auth_passthrough) return;
     }
+    // An empty credential (`token: "${TOK}"` with TOK set to "") would send no Authorization:
+    // refused here, naming the variable, rather than as the provider's 401 on every request.
     if (auth["token"]) {
-      if (auto t = r.string(auth["token"], where + ".auth.token")) p.token = *t;
+      if (auto t = r.required(auth["token"], where + ".auth.token")) p.token = *t;
     }
     if (auth["client_id"]) {
-      if (auto t = r.string(auth["client_id"], where + ".auth.client_id")) p.client_id = *t;
+      if (auto t = r.required(auth["client_id"], where + ".auth.client_id")) p.client_id = *t;
     }
     if (auth["client_secret"]) {
-      if (auto t = r.string(auth["client_secret"], where + ".auth.client_secret")) p.client_secret = *t;
+      if (auto t = r.required(auth["client_secret"], where + ".auth.client_secret")) p.client_secret = *t;
     }
+    // By presence: an empty value is reported above.
     if (auth["token"] && (auth["client_id"] || auth["client_secret"])) {
       r.error(auth, where + ".auth: give either token or client_id + client_secret, not both");
-    } else if (!p.client_id.empty() != !p.client_secret.empty()) {
+    } else if (!auth["client_id"] != !auth["client_secret"]) {
       r.error(auth, where + ".auth: OAuth needs both client_id and client_secret");
-    } else if (dbx && !auth["token"] && p.client_id.empty()) {
+    } else if (dbx && !auth["token"] && !auth["client_id"]) {
       r.error(auth, where + ".auth needs token (a personal access token) or client_id + client_secret");
     }
     return;
@@ -149,7 +152,15 @@ void read_provider_auth(Reader& r, const std::string& where, const YAML::Node& n
     }
   } else if (p.kind == ProviderKind::kAnthropic && !n["base_url"]) {
     // Only towards Anthropic's own API: a key from the environment must not go to another host.
-    if (auto t = r.env("ANTHROPIC_API_KEY")) p.token = *t;
+    // Anthropic's API refuses every request without one, so none is a configuration error (as for
+    // databricks), not a 401 relayed to each client.
+    auto t = r.env("ANTHROPIC_API_KEY");
+    if (t && !t->empty()) {
+      p.token = *t;
+    } else {
+      r.error(n, where + ".auth is required: {token: \"${ANTHROPIC_API_KEY}\"} (or set ANTHROPIC_API_KEY" +
+                     (t ? "; it is set but empty)" : ")"));
+    }
   }
 }
 

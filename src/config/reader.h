@@ -36,6 +36,18 @@ class Reader {
   void error_at(const YAML::Mark& m, std::string message) {
     diags_.push_back({file_, m.line + 1, m.column + 1, std::move(message)});
   }
+  // Accepted, but probably not what was meant (LoadResult::warnings).
+  void warn(const YAML::Node& at, std::string message) {
+    YAML::Mark m = at.Mark();
+    int line = m.line < 0 ? 0 : m.line + 1;
+    int col = m.column < 0 ? 0 : m.column + 1;
+    warnings_.push_back({file_, line, col, std::move(message), true});
+  }
+  std::vector<Diagnostic>& warnings() { return warnings_; }
+  // "FILE:LINE:COL" of a node, for a message that names a second place.
+  std::string place(const YAML::Mark& m) const {
+    return file_ + ':' + std::to_string(m.line + 1) + ':' + std::to_string(m.column + 1);
+  }
 
   // Reports keys of `map` not in `allowed` (a typo must not silently do nothing).
   bool expect_map(const YAML::Node& node, const std::string& where,
@@ -65,6 +77,31 @@ class Reader {
     std::string err;
     auto v = expand_env(node.Scalar(), env_, err);
     if (!v) error(node, what + ": " + err);
+    return v;
+  }
+
+  // A string that must not be empty: a secret, a URL, a path. An environment variable that is set
+  // but empty is named (a credential that expands to nothing would send no Authorization at all).
+  std::optional<std::string> required(const YAML::Node& node, const std::string& what) {
+    if (!node.IsScalar()) {
+      error(node, what + " must be a string");
+      return std::nullopt;
+    }
+    std::string err;
+    std::vector<std::string> empty;
+    auto v = expand_env(node.Scalar(), env_, err, &empty);
+    if (!v) {
+      error(node, what + ": " + err);
+    } else if (!empty.empty()) {
+      std::string names;
+      for (const auto& e : empty) names += (names.empty() ? "" : ", ") + e;
+      error(node, what + ": environment variable" + (empty.size() > 1 ? "s " : " ") + names + " " +
+                      (empty.size() > 1 ? "are" : "is") + " set but empty");
+      v.reset();
+    } else if (v->empty()) {
+      error(node, what + " must not be empty");
+      v.reset();
+    }
     return v;
   }
 
@@ -120,6 +157,7 @@ class Reader {
   std::string file_;
   const EnvLookup& env_;
   std::vector<Diagnostic> diags_;
+  std::vector<Diagnostic> warnings_;
 };
 
 
