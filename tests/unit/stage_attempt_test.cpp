@@ -5,6 +5,8 @@
 // log keeps of the answer as the client gets it (InferenceLogStage::on_sent).
 #include <gtest/gtest.h>
 
+#include "fake_collector.h"
+
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -168,67 +170,15 @@ namespace bhttp = boost::beast::http;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
 
-// An OTLP collector on 127.0.0.1 that keeps every POSTed body and answers 200.
-class Collector {
- public:
-  Collector() : acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    port_ = acceptor_.local_endpoint().port();
-    thread_ = std::thread([this] { serve(); });
+// Every span the fake collector received so far.
+std::vector<json::object> spans_received(test_util::FakeCollector& collector) {
+  std::vector<json::object> out;
+  for (const auto& r : collector.requests()) {
+    const json::value body = json::parse(r.body);  // spans_of views into it
+    for (const auto& span : test_util::spans_of(body)) out.push_back(span.as_object());
   }
-  ~Collector() {
-    stop_ = true;
-    boost::system::error_code ec;
-    asio::io_context c;
-    tcp::socket wake(c);
-    wake.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1/traces"; }
-  // Every span received so far.
-  std::vector<json::object> spans() {
-    std::lock_guard lock(mu_);
-    std::vector<json::object> out;
-    for (const auto& b : bodies_) {
-      const json::value body = json::parse(b);
-      for (const auto& s : body.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").as_array()) {
-        out.push_back(s.as_object());
-      }
-    }
-    return out;
-  }
-
- private:
-  void serve() {
-    for (;;) {
-      tcp::socket sock(ioc_);
-      boost::system::error_code ec;
-      acceptor_.accept(sock, ec);
-      if (stop_) return;
-      if (ec) continue;
-      boost::beast::flat_buffer buffer;
-      bhttp::request<bhttp::string_body> req;
-      bhttp::read(sock, buffer, req, ec);
-      if (ec) continue;
-      {
-        std::lock_guard lock(mu_);
-        bodies_.push_back(req.body());
-      }
-      bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
-      res.set(bhttp::field::content_type, "application/json");
-      res.body() = "{}";
-      res.prepare_payload();
-      bhttp::write(sock, res, ec);
-      sock.shutdown(tcp::socket::shutdown_both, ec);
-    }
-  }
-  asio::io_context ioc_;
-  tcp::acceptor acceptor_;
-  unsigned short port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::vector<std::string> bodies_;
-  std::thread thread_;
-};
+  return out;
+}
 
 config::TracingConfig tracing(const std::string& endpoint) {
   config::TracingConfig c;
@@ -290,7 +240,7 @@ std::optional<TraceParent> attempt(const TracingStage& stage, RequestContext& x,
 }
 
 TEST(TracingAttempt, SampledEachAttemptSendsItsOwnSpanAndThatSpanIsExported) {
-  Collector collector;
+  test_util::FakeCollector collector(200);
   Traced f;
   std::vector<json::object> spans;
   TraceParent first, second;
@@ -327,7 +277,7 @@ TEST(TracingAttempt, SampledEachAttemptSendsItsOwnSpanAndThatSpanIsExported) {
     x.outcome.status = 200;
     stage.on_complete(x);
     const auto until = std::chrono::steady_clock::now() + 3s;
-    while ((spans = collector.spans()).size() < 3 && std::chrono::steady_clock::now() < until) {
+    while ((spans = spans_received(collector)).size() < 3 && std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(5ms);
     }
   }

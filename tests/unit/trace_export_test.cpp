@@ -12,10 +12,14 @@
 #include <mutex>
 #include <thread>
 
+#include "fake_collector.h"
 #include "record/trace.h"
 
 namespace gatehouse::record {
 namespace {
+
+using test_util::FakeCollector;
+using test_util::spans_of;
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
@@ -46,9 +50,6 @@ Span make_span(std::uint8_t n, bool root = true) {
   return s;
 }
 
-const json::array& spans_of(const json::value& body) {
-  return body.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").as_array();
-}
 
 // The attribute `key` of a span (or resource), or null.
 json::value attribute(const json::value& holder, const std::string& key) {
@@ -131,82 +132,6 @@ TEST(OtlpJson, NoSpansIsStillAValidRequest) {
   EXPECT_TRUE(spans_of(body).empty());
 }
 
-// A collector on 127.0.0.1 that records each POST and answers `status`.
-class FakeCollector {
- public:
-  struct Request {
-    std::string method, target, content_type, body;
-    std::map<std::string, std::string> headers;  // every field, by its lower-case name
-  };
-  explicit FakeCollector(int status) : status_(status), acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    port_ = acceptor_.local_endpoint().port();
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~FakeCollector() {
-    stop_ = true;
-    boost::system::error_code ec;
-    asio::io_context c;
-    tcp::socket wake(c);
-    wake.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);  // unblocks accept()
-    thread_.join();
-  }
-  std::string url(const std::string& path = "/v1/traces") const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-  unsigned short port() const { return port_; }
-  std::vector<Request> requests() {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-  std::size_t spans_received() {
-    std::size_t n = 0;
-    for (const auto& r : requests()) n += spans_of(json::parse(r.body)).size();
-    return n;
-  }
-
- private:
-  void serve() {
-    for (;;) {
-      tcp::socket sock(ioc_);
-      boost::system::error_code ec;
-      acceptor_.accept(sock, ec);
-      if (stop_) return;
-      if (ec) continue;
-      boost::beast::flat_buffer buffer;
-      bhttp::request_parser<bhttp::string_body> parser;
-      parser.body_limit(64 * 1024 * 1024);
-      bhttp::read(sock, buffer, parser, ec);
-      if (ec) continue;
-      const auto& req = parser.get();
-      {
-        std::lock_guard lock(mu_);
-        Request r{std::string(req.method_string()), std::string(req.target()),
-                  std::string(req[bhttp::field::content_type]), req.body(), {}};
-        for (const auto& f : req) {
-          std::string name(f.name_string());
-          for (auto& ch : name) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-          r.headers[name] = std::string(f.value());
-        }
-        requests_.push_back(std::move(r));
-      }
-      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status_), 11};
-      res.set(bhttp::field::content_type, "application/json");
-      res.body() = "{}";
-      res.prepare_payload();
-      bhttp::write(sock, res, ec);
-      sock.shutdown(tcp::socket::shutdown_both, ec);
-    }
-  }
-
-  const int status_;
-  asio::io_context ioc_;
-  tcp::acceptor acceptor_;
-  unsigned short port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::vector<Request> requests_;
-  std::thread thread_;
-};
 
 // Waits (at most 3 s) until `done` holds.
 template <class Fn>
