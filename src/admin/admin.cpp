@@ -16,6 +16,7 @@
 #include "pipeline/records.h"
 #include "record/writer.h"
 #include "route/health.h"
+#include "route/router.h"
 #include "store/key_rules.h"
 #include "store/key_store.h"
 #include "store/key_watcher.h"
@@ -33,11 +34,27 @@ constexpr std::string_view kKill = "/admin/v1/kill";
 constexpr std::string_view kKeys = "/admin/v1/keys";
 constexpr std::string_view kHealth = "/admin/v1/health";
 
-// Every route target's health: the state the gateway keeps (route/health.h), and the routes that
-// use each target. A target no request has tried yet is healthy.
+// Every route target's health: the state the gateway keeps (route/health.h), shared by the routes
+// that use it and judged by their thresholds ("cooling" while it cools for at least one of them),
+// and beside it what single routes hold against it alone (their own stricter timeouts). A target
+// no request has tried yet is healthy.
 std::string health_json(const runtime::Snapshot& snapshot) {
   std::map<std::string, route::TargetState> states;
-  for (auto& s : snapshot.services.health->states()) states[s.model] = s;
+  std::map<std::string, json::array> route_only;
+  for (auto& s : snapshot.services.health->states(route::policies_of(*snapshot.config))) {
+    if (s.route.empty()) {
+      states[s.model] = s;
+      continue;
+    }
+    route_only[s.target].push_back(json::object{
+        {"route", s.route},
+        {"state", s.state},
+        {"consecutive_failures", s.consecutive_failures},
+        {"cooldown_remaining_s", (s.cooldown_remaining_ms + 999) / 1000},
+        {"failures", s.failures},
+        {"last_error", s.last_error.empty() ? json::value(nullptr) : json::value(s.last_error)},
+    });
+  }
   std::map<std::string, json::array> used_by;
   for (const auto& [name, m] : snapshot.config->models) {
     if (!m.route) continue;
@@ -65,6 +82,7 @@ std::string health_json(const runtime::Snapshot& snapshot) {
         {"failures", s.failures},
         {"last_error", s.last_error.empty() ? json::value(nullptr) : json::value(s.last_error)},
         {"routes", used_by.contains(name) ? used_by[name] : json::array()},
+        {"route_only", route_only.contains(name) ? route_only[name] : json::array()},
     });
   }
   return json::serialize(json::object{{"targets", std::move(targets)}});

@@ -4,6 +4,7 @@
 #include "record/trace.h"
 #include "record/writer.h"
 #include "route/health.h"
+#include "route/router.h"
 
 namespace gatehouse::admin {
 
@@ -21,7 +22,11 @@ std::string render_metrics(const runtime::Snapshot& snapshot) {
   extra.push_back([&](std::string& out) {
     // Every route target, whether or not a request has tried it yet.
     std::map<std::string, route::TargetState> states;
-    for (auto& s : services.health->states()) states[s.model] = s;
+    // Shared health, judged by the thresholds of the routes that use each target; what a single
+    // route holds against a target alone (its stricter timeouts) is in the admin API only.
+    for (auto& s : services.health->states(route::policies_of(*snapshot.config))) {
+      if (s.route.empty()) states[s.model] = s;
+    }
     for (const auto& [name, m] : snapshot.config->models) {
       if (!m.route) continue;
       for (const auto& t : m.route->targets) {

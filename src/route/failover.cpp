@@ -52,9 +52,7 @@ Failover::Failover(const Plan& plan, TargetHealth& health, std::string request_i
       request_id_(std::move(request_id)),
       jitter_(jitter ? std::move(jitter) : Jitter(&default_jitter)) {}
 
-Failover::~Failover() {
-  if (pass_.probe) health_.release(name(), true);
-}
+Failover::~Failover() { release_probes(); }
 
 std::optional<Failover::Step> Failover::next() {
   assert(state_ != State::kAttempting && "next() before the last step's outcome was reported");
@@ -66,14 +64,29 @@ std::optional<Failover::Step> Failover::next() {
   while (next_index_ < plan_.targets.size()) {
     const Target& candidate = plan_.targets[next_index_++];
     if (plan_.route) {
+      // The target's shared health, then what this route alone has seen of it (its own stricter
+      // timeouts), each judged by this route's thresholds.
+      const auto& route = *plan_.route;
       std::string why;
-      const auto pass = health_.acquire(candidate.model->name, why);
+      const auto pass =
+          health_.acquire(candidate.model->name, route.cooldown_failures, route.cooldown, why);
       if (!pass) {
         summaries_.push_back(candidate.model->name + ": " + why);
         failed_upstream_ = true;
         continue;
       }
+      std::string scoped = scoped_key(candidate.model->name, plan_.model->name);
+      const auto scoped_pass =
+          health_.acquire(scoped, route.cooldown_failures, route.cooldown, why);
+      if (!scoped_pass) {
+        health_.release(candidate.model->name, pass.probe);
+        summaries_.push_back(candidate.model->name + ": for this route, " + why);
+        failed_upstream_ = true;
+        continue;
+      }
       pass_ = pass;
+      scoped_pass_ = scoped_pass;
+      scoped_key_ = std::move(scoped);
     }
     target_ = &candidate;
     tries_ = 0;
@@ -87,8 +100,7 @@ std::optional<Failover::Step> Failover::next() {
 void Failover::skipped(Error error) {
   assert(state_ == State::kAttempting && "skipped() without a step");
   if (state_ != State::kAttempting) return;
-  if (pass_.probe) health_.release(name(), true);
-  pass_.probe = false;
+  release_probes();
   std::string summary = name() + ": " + error.message.substr(0, 160);
   last_error_ = std::move(error);
   move_on(std::move(summary), false);
@@ -105,14 +117,13 @@ void Failover::failed(Error error, std::chrono::microseconds took) {
   const unsigned cls = failure_class(error);
   if (cls == 0) {
     // The target answered; the request is what is wrong: no other target would do better.
-    health_.success(name(), took);
-    pass_.probe = false;
+    count_success(took);
     return end_with(std::move(error));
   }
   const std::string summary = summary_of(error);
   if (!(route->fallback_on & cls)) {
     // Not a failure this route retries or falls back on: the client gets it as it is.
-    count_failure(-1, summary);
+    count_failure(error, -1, summary);
     spdlog::warn("{} route {}: target {} ({}) failed: {}", request_id_, plan_.model->name, name(),
                  target_->provider->name, summary);
     return end_with(std::move(error));
@@ -121,12 +132,13 @@ void Failover::failed(Error error, std::chrono::microseconds took) {
   const bool retry_here = cls != config::kFail429 && tries_ < 1 + route->retries;
   spdlog::warn("{} route {}: target {} ({}) failed{}: {}", request_id_, plan_.model->name, name(),
                target_->provider->name, retry_here ? ", retrying" : "", summary);
+  // Every failed attempt counts, a retry's too (a 429, never retried, is counted once).
+  count_failure(error, cls == config::kFail429 ? error.retry_after_s : -1, summary);
   if (retry_here) {
     last_error_ = std::move(error);
     state_ = State::kRetrying;
     return;
   }
-  count_failure(cls == config::kFail429 ? error.retry_after_s : -1, summary);
   last_error_ = std::move(error);
   move_on(name() + ": " + summary, true);
 }
@@ -134,23 +146,20 @@ void Failover::failed(Error error, std::chrono::microseconds took) {
 void Failover::succeeded(std::chrono::microseconds latency) {
   assert(state_ == State::kAttempting && "succeeded() without a step");
   if (state_ != State::kAttempting) return;
-  if (plan_.route) {
-    health_.success(name(), latency);
-    pass_.probe = false;
-  }
+  if (plan_.route) count_success(latency);
   state_ = State::kAnswered;
 }
 
 void Failover::broke(std::string_view code) {
   assert(state_ == State::kAttempting && "broke() without a step");
   if (state_ != State::kAttempting) return;
-  if (plan_.route) count_failure(-1, "the stream broke after it started (" + std::string(code) + ")");
+  if (plan_.route)
+    count_failure(Error{}, -1, "the stream broke after it started (" + std::string(code) + ")");
   state_ = State::kAnswered;
 }
 
 void Failover::abandoned() {
-  if (pass_.probe) health_.release(name(), true);
-  pass_.probe = false;
+  release_probes();
   state_ = State::kAnswered;
 }
 
@@ -198,11 +207,42 @@ void Failover::finish() {
   end_with(std::move(e));
 }
 
-// A failure the route counts against the current target; the probe it held is spent.
-void Failover::count_failure(int retry_after_s, const std::string& summary) {
-  const auto& route = *plan_.route;
-  health_.failure(name(), route.cooldown_failures, route.cooldown, retry_after_s, summary, pass_.probe);
+// Whether `settings` (a route's entry for a target) sets any timeout of its own.
+static bool overrides_timeouts(const config::RouteTarget* settings) {
+  return settings &&
+         (settings->connect || settings->first_byte || settings->idle || settings->total);
+}
+
+// A failure the route counts against the current target; the probe it held is spent. A timeout
+// at a target whose route entry sets its own timeouts may be that route's strictness alone (the
+// endpoint may answer every other route in time): it counts for this route only, under its
+// scoped key, and the shared probe goes back untouched.
+void Failover::count_failure(const Error& error, int retry_after_s, const std::string& summary) {
+  if (error.kind == ErrorKind::kUpstreamTimeout && overrides_timeouts(target_->settings)) {
+    health_.release(name(), pass_.probe);
+    health_.failure(scoped_key_, retry_after_s, summary, scoped_pass_.probe);
+  } else {
+    health_.release(scoped_key_, scoped_pass_.probe);
+    health_.failure(name(), retry_after_s, summary, pass_.probe);
+  }
   pass_.probe = false;
+  scoped_pass_.probe = false;
+}
+
+// The target answered: healthy for every route, and nothing this route held against it remains.
+void Failover::count_success(std::chrono::microseconds latency) {
+  health_.success(name(), latency);
+  health_.clear(scoped_key_);
+  pass_.probe = false;
+  scoped_pass_.probe = false;
+}
+
+// The probes this request holds go back (no verdict on the target).
+void Failover::release_probes() {
+  if (pass_.probe) health_.release(name(), true);
+  if (scoped_pass_.probe) health_.release(scoped_key_, true);
+  pass_.probe = false;
+  scoped_pass_.probe = false;
 }
 
 }  // namespace gatehouse::route

@@ -12,9 +12,12 @@
 //   if (!failover.answered()) respond_error(failover.error());
 //
 // A plain model (plan.route == null) is one target tried once, and health is never consulted.
-// A route tries its targets in plan order: each must pass TargetHealth::acquire (a cooling target
-// is skipped and counts as a failure), is tried 1 + retries times on the failures the route falls
-// back on (never twice after a 429), and then the next target is tried.
+// A route tries its targets in plan order: each must pass TargetHealth::acquire with the route's
+// thresholds, for the target's shared health and for its route-scoped entry (a cooling target is
+// skipped and counts as a failure), is tried 1 + retries times on the failures the route falls
+// back on (never twice after a 429), and then the next target is tried. Every failed attempt
+// counts against the target; a timeout where the route's entry sets its own timeouts counts for
+// this route alone (route/health.h).
 #pragma once
 
 #include <chrono>
@@ -72,9 +75,10 @@ class Failover {
   void skipped(Error error);
   // The attempt failed before anything reached the client; `took` is how long it ran. Decides
   // from failure_class(error) and the route: retry this target (next() returns it again, with a
-  // backoff), fall back (next() moves on; the target's health counts a failure), or end with
+  // backoff), fall back (next() moves on), or end with
   // `error` as it is (a plain model; a failure no other target would fix, which counts as the
-  // target's success; a class this route does not fall back on).
+  // target's success; a class this route does not fall back on). Every failure of a class the
+  // route knows counts against the target's health, retried or not.
   void failed(Error error, std::chrono::microseconds took);
   // The answer is complete (or, for a stream, whole from the provider): the target is healthy,
   // `latency` (a stream's time to first byte, else the whole exchange) feeds its EWMA. Ends the
@@ -109,7 +113,9 @@ class Failover {
   void move_on(std::string summary, bool upstream_failed);
   void end_with(Error error);
   void finish();
-  void count_failure(int retry_after_s, const std::string& summary);
+  void count_failure(const Error& error, int retry_after_s, const std::string& summary);
+  void count_success(std::chrono::microseconds latency);
+  void release_probes();
   const std::string& name() const { return target_->model->name; }
 
   const Plan& plan_;
@@ -120,6 +126,8 @@ class Failover {
   std::size_t next_index_ = 0;         // the next target of plan_.targets to consider
   const Target* target_ = nullptr;
   TargetHealth::Pass pass_;            // the current target's: whether this request holds its probe
+  std::string scoped_key_;             // the current target's scoped_key() for this route
+  TargetHealth::Pass scoped_pass_;     // whether this request holds the scoped entry's probe
   int tries_ = 0;                      // at the current target so far
   int attempts_ = 0;
   std::optional<Error> last_error_;

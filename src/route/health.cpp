@@ -8,14 +8,28 @@ namespace {
 constexpr double kEwmaWeight = 0.3;  // of the newest sample: recent enough to notice a change fast
 }
 
-TargetHealth::Pass TargetHealth::acquire(const std::string& model, std::string& why) {
+std::int64_t TargetHealth::cooling_ms(const Entry& e, const Policy& p, std::int64_t now,
+                                      bool& needs_probe) {
+  const bool down = e.consecutive_failures >= p.threshold || e.probe_failed;
+  needs_probe = down || e.retry_after_until_ms != 0;
+  std::int64_t left = std::max<std::int64_t>(0, e.retry_after_until_ms - now);
+  if (down)
+    left = std::max(left, e.last_failure_ms + std::int64_t(p.cooldown.count()) * 1000 - now);
+  return left;
+}
+
+TargetHealth::Pass TargetHealth::acquire(const std::string& key, int threshold,
+                                         std::chrono::seconds cooldown, std::string& why) {
   std::lock_guard lock(mu_);
-  Entry& e = entries_[model];
-  const std::int64_t now = clock_();
-  if (e.cooling_until_ms == 0) return {true, false};
-  if (now < e.cooling_until_ms) {
-    why = "cooling down for " + std::to_string((e.cooling_until_ms - now + 999) / 1000) + " s more after " +
-          e.last_error;
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return {true, false};
+  Entry& e = it->second;
+  bool needs_probe = false;
+  const std::int64_t left = cooling_ms(e, Policy{threshold, cooldown}, clock_(), needs_probe);
+  if (!needs_probe) return {true, false};
+  if (left > 0) {
+    why =
+        "cooling down for " + std::to_string((left + 999) / 1000) + " s more after " + e.last_error;
     return {};
   }
   if (e.probing) {
@@ -26,60 +40,83 @@ TargetHealth::Pass TargetHealth::acquire(const std::string& model, std::string& 
   return {true, true};
 }
 
-void TargetHealth::success(const std::string& model, std::chrono::microseconds latency) {
+void TargetHealth::success(const std::string& key, std::chrono::microseconds latency) {
   std::lock_guard lock(mu_);
-  Entry& e = entries_[model];
+  Entry& e = entries_[key];
   e.consecutive_failures = 0;
-  e.cooling_until_ms = 0;
+  e.retry_after_until_ms = 0;
+  e.probe_failed = false;
   e.probing = false;
   ++e.successes;
   const double ms = double(latency.count()) / 1000.0;
   e.latency_ms = e.latency_ms < 0 ? ms : (1 - kEwmaWeight) * e.latency_ms + kEwmaWeight * ms;
 }
 
-void TargetHealth::failure(const std::string& model, int threshold, std::chrono::seconds cooldown,
-                           int retry_after_s, std::string summary, bool probe) {
+void TargetHealth::clear(const std::string& key) {
   std::lock_guard lock(mu_);
-  Entry& e = entries_[model];
+  entries_.erase(key);
+}
+
+void TargetHealth::failure(const std::string& key, int retry_after_s, std::string summary,
+                           bool probe) {
+  std::lock_guard lock(mu_);
+  Entry& e = entries_[key];
   const std::int64_t now = clock_();
   ++e.failures;
   ++e.consecutive_failures;
+  e.last_failure_ms = now;
   e.last_error = std::move(summary);
-  const bool failed_probe = probe && e.probing;
-  if (failed_probe) e.probing = false;
-  std::int64_t cool_ms = -1;
-  if (retry_after_s >= 0) {
-    cool_ms = std::int64_t(std::max(1, retry_after_s)) * 1000;  // the provider said how long
-  } else if (failed_probe || e.consecutive_failures >= threshold) {
-    cool_ms = std::int64_t(cooldown.count()) * 1000;
+  if (probe && e.probing) {
+    e.probing = false;
+    e.probe_failed = true;
   }
-  if (cool_ms > 0) e.cooling_until_ms = std::max(e.cooling_until_ms, now + cool_ms);
-  if (failed_probe && cool_ms > 0) e.cooling_until_ms = now + cool_ms;
+  if (retry_after_s >= 0) {
+    // The provider said how long (0: "not now", a second). A shorter one never cuts a longer short.
+    e.retry_after_until_ms =
+        std::max(e.retry_after_until_ms, now + std::int64_t(std::max(1, retry_after_s)) * 1000);
+  }
 }
 
-void TargetHealth::release(const std::string& model, bool probe) {
+void TargetHealth::release(const std::string& key, bool probe) {
   if (!probe) return;
   std::lock_guard lock(mu_);
-  if (auto it = entries_.find(model); it != entries_.end()) it->second.probing = false;
+  if (auto it = entries_.find(key); it != entries_.end()) it->second.probing = false;
 }
 
-double TargetHealth::latency_ms(const std::string& model) {
+double TargetHealth::latency_ms(const std::string& key) {
   std::lock_guard lock(mu_);
-  auto it = entries_.find(model);
+  auto it = entries_.find(key);
   return it == entries_.end() ? -1 : it->second.latency_ms;
 }
 
-std::vector<TargetState> TargetHealth::states() {
+std::vector<TargetState> TargetHealth::states(const Policies& policies) {
   std::lock_guard lock(mu_);
   const std::int64_t now = clock_();
   std::vector<TargetState> out;
-  for (const auto& [name, e] : entries_) {
+  for (const auto& [key, e] : entries_) {
     TargetState s;
-    s.model = name;
-    const bool cooling = e.cooling_until_ms != 0 && now < e.cooling_until_ms;
-    s.state = cooling ? "cooling" : e.cooling_until_ms != 0 ? "probing" : "healthy";
+    s.model = key;
+    s.target = key;
+    // A scoped key is one the routes' policies name both as itself and as its target.
+    if (auto at = key.rfind('@'); at != std::string::npos && policies.contains(key) &&
+                                  policies.contains(std::string_view(key).substr(0, at))) {
+      s.target = key.substr(0, at);
+      s.route = key.substr(at + 1);
+    }
+    // The key's routes, or none: then only a Retry-After or a failed probe cools it.
+    static const std::vector<Policy> kNone{Policy{1 << 30, std::chrono::seconds(0)}};
+    auto p = policies.find(key);
+    const auto& judged_by = p != policies.end() && !p->second.empty() ? p->second : kNone;
+    std::int64_t left = 0;
+    bool needs_probe = false;
+    for (const auto& policy : judged_by) {
+      bool probe = false;
+      left = std::max(left, cooling_ms(e, policy, now, probe));
+      needs_probe = needs_probe || probe;
+    }
+    s.state = left > 0 ? "cooling" : needs_probe || e.probing ? "probing" : "healthy";
     s.consecutive_failures = e.consecutive_failures;
-    s.cooldown_remaining_ms = cooling ? e.cooling_until_ms - now : 0;
+    s.cooldown_remaining_ms = left;
     s.latency_ms = e.latency_ms;
     s.successes = e.successes;
     s.failures = e.failures;

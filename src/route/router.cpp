@@ -20,6 +20,19 @@ Error model_not_found(std::string_view model) {
                           "model_not_found");
 }
 
+Policies policies_of(const config::Config& config) {
+  Policies out;
+  for (const auto& [name, m] : config.models) {
+    if (!m.route) continue;
+    const Policy p{m.route->cooldown_failures, m.route->cooldown};
+    for (const auto& t : m.route->targets) {
+      out[t.model].push_back(p);
+      out[scoped_key(t.model, name)].push_back(p);
+    }
+  }
+  return out;
+}
+
 Router::Router(const config::Config& config, TargetHealth& health) : config_(config), health_(health) {}
 
 std::variant<Plan, Error> Router::resolve(std::string_view model) const {

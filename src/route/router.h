@@ -31,6 +31,10 @@ struct Plan {
   std::vector<Target> targets;                 // in the order to try
 };
 
+// The health policies of every route in `config`, by the keys each consults (its targets' model
+// names and their scoped_key()s): for the admin API and metrics, which judge shared health by them.
+Policies policies_of(const config::Config& config);
+
 // 404 model_not_found naming `model` (cut short, control characters replaced).
 Error model_not_found(std::string_view model);
 

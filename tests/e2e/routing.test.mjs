@@ -57,6 +57,10 @@ models:
     route:
       targets: [{model: a-model, timeouts: {first_byte_ms: 150}}, {model: b-model}]
       cooldown: {after_failures: 50, seconds: 1}
+  hasty:
+    route:
+      targets: [{model: a-model, timeouts: {first_byte_ms: 150}}, {model: b-model}]
+      cooldown: {after_failures: 1, seconds: 60}
   cross-shape:
     route:
       targets: [{model: a-model}, {model: b-claude}]
@@ -127,7 +131,7 @@ describe('priority and fallback', { timeout: 60_000 }, () => {
     let h = await health();
     assert.equal(h['a-model'].state, 'cooling');
     assert.match(h['a-model'].last_error, /HTTP 500/);
-    assert.deepEqual(h['a-model'].routes.sort(), ['assistant', 'cross-shape', 'fastest', 'impatient', 'only-429', 'polite', 'retrying', 'ab-test'].sort());
+    assert.deepEqual(h['a-model'].routes.sort(), ['assistant', 'cross-shape', 'fastest', 'hasty', 'impatient', 'only-429', 'polite', 'retrying', 'ab-test'].sort());
 
     // Cooling: the primary is skipped at once, even though it has recovered.
     await setMockDefaults(a, {});
@@ -197,7 +201,9 @@ describe('priority and fallback', { timeout: 60_000 }, () => {
     assert.equal(e.status, 500);
     await setMockDefaults(a, { status: 400 });
     const cb = await count(b);
-    e = await chat('assistant').catch((x) => x);
+    // polite, not assistant: a-model's shared health now holds the failures of the tests before
+    // (every retry counts), which is past assistant's threshold of 2.
+    e = await chat('polite').catch((x) => x);
     assert.ok(e instanceof OpenAI.BadRequestError, e.constructor?.name);
     assert.equal(await count(b), cb, 'a bad request is not sent to another target');
   });
@@ -221,6 +227,28 @@ describe('priority and fallback', { timeout: 60_000 }, () => {
     assert.equal(data.model, 'model-b');
     assert.equal(response.headers.get('x-gatehouse-attempts'), '2');
     assert.ok(Date.now() - started < 3000, `gave up on the first target early: took ${Date.now() - started} ms`);
+  });
+
+  test('a timeout under a route\'s own stricter timeout cools the target for that route alone', async () => {
+    // Healthy first (the tests before failed it, and hasty cools it after one failure).
+    assert.equal((await chat('polite')).data.model, 'model-a');
+    await setMockDefaults(a, { latency_ms: 2000 });
+    const before = (await health())['a-model'];
+    assert.equal((await chat('hasty')).data.model, 'model-b');
+    let h = (await health())['a-model'];
+    assert.equal(h.failures, before?.failures ?? 0, 'the shared health did not count hasty\'s timeout');
+    const mine = h.route_only.find((r) => r.route === 'hasty');
+    assert.ok(mine, JSON.stringify(h.route_only));
+    assert.equal(mine.state, 'cooling');
+    assert.equal(mine.consecutive_failures, 1);
+    // a-model is fast again: hasty still passes it over (its own cooldown), polite uses it.
+    await setMockDefaults(a, {});
+    const ca = await count(a);
+    const { data, response } = await chat('hasty');
+    assert.equal(data.model, 'model-b');
+    assert.equal(response.headers.get('x-gatehouse-attempts'), '1', 'a-model passed over at once');
+    assert.equal(await count(a), ca);
+    assert.equal((await chat('polite')).data.model, 'model-a');
   });
 
   test('fallback across shapes: an OpenAI client falls back to an Anthropic provider, translated', async () => {
@@ -280,6 +308,10 @@ describe('streams', { timeout: 60_000 }, () => {
 
 describe('strategies', { timeout: 120_000 }, () => {
   test('weighted 80/20 splits 2000 requests within ±3%', async () => {
+    // a-model's health is shared: the failures of the tests before, made through other routes,
+    // cool it for ab-test (default threshold 3). One answer through polite (threshold 50) makes it
+    // healthy for every route.
+    assert.equal((await chat('polite')).data.model, 'model-a');
     const targets = [];
     for (let batch = 0; batch < 100; batch++) {
       const rs = await Promise.all(Array.from({ length: 20 }, () =>

@@ -36,6 +36,12 @@ models:
     route: {targets: [{model: a}, {model: b}], fallback_on: [5xx], retries: {attempts: 2}}
   once:
     route: {targets: [{model: a}, {model: b}], cooldown: {after_failures: 1, seconds: 60}}
+  strict:
+    route:
+      targets: [{model: a, timeouts: {first_byte_ms: 100}}, {model: b}]
+      cooldown: {after_failures: 1, seconds: 60}
+  patient:
+    route: {targets: [{model: a}, {model: b}], cooldown: {after_failures: 5, seconds: 600}}
 keys:
   - {name: k1, sha256: "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"}
 )";
@@ -76,6 +82,10 @@ struct Fixture {
     return empty;
   }
   Plan plan(std::string_view model) {
+    if (loaded.config && loaded.config->models.contains(std::string(model)) &&
+        loaded.config->models.at(std::string(model)).route) {
+      judged_by = std::string(model);
+    }
     auto r = router.resolve(model);
     if (auto* e = std::get_if<Error>(&r)) {
       ADD_FAILURE() << "resolve(" << model << "): " << e->message;
@@ -86,9 +96,25 @@ struct Fixture {
   std::unique_ptr<Failover> failover(const Plan& p, Failover::Jitter jitter = &fixed_jitter) {
     return std::make_unique<Failover>(p, health, "req-1", std::move(jitter));
   }
-  // The health of `model`; a failure when health never heard of it.
-  TargetState state(const std::string& model) {
-    for (auto& s : health.states()) {
+  // The policies of route `route` alone (by its targets and their scoped keys).
+  Policies policies(const std::string& route) {
+    Policies out;
+    if (!loaded.config) return out;
+    for (auto& [key, list] : policies_of(*loaded.config)) {
+      for (const auto& t : loaded.config->models.at(route).route->targets) {
+        if (key == t.model || key == scoped_key(t.model, route)) {
+          const auto& r = *loaded.config->models.at(route).route;
+          out[key].push_back(Policy{r.cooldown_failures, r.cooldown});
+        }
+      }
+    }
+    return out;
+  }
+  // The health of `model` (a target, or a scoped key) as the route last planned judges it; a
+  // failure when health never heard of it.
+  TargetState state(const std::string& model, std::string route = "") {
+    if (route.empty()) route = judged_by;
+    for (auto& s : health.states(route.empty() ? Policies{} : policies(route))) {
       if (s.model == model) return s;
     }
     ADD_FAILURE() << "no state for " << model;
@@ -101,7 +127,9 @@ struct Fixture {
     return false;
   }
   // Puts `model` in cooldown (a 429 with Retry-After `seconds` cools any target at once).
-  void cool(const std::string& model, int seconds) { health.failure(model, 3, std::chrono::seconds(300), seconds, "x"); }
+  void cool(const std::string& model, int seconds) { health.failure(model, seconds, "x"); }
+
+  std::string judged_by;  // the route state() judges health by: the last one planned
   void advance_s(int seconds) { now += std::int64_t(seconds) * 1000; }
 };
 
@@ -193,7 +221,7 @@ TEST(Failover, TransportFailuresFallBack) {
 }
 
 // Retries stay on the target with backoff * 2^(retry-1) times the jitter; the target's health
-// hears one failure, when its tries are spent.
+// hears every failed try, the retries' too.
 TEST(Failover, RetriesWithExponentialBackoff) {
   Fixture f;
   auto p = f.plan("retry");  // 2 retries, 100 ms
@@ -203,12 +231,12 @@ TEST(Failover, RetriesWithExponentialBackoff) {
   STEP(*fo, "a");
   fo->failed(http_error(502, "p1"), microseconds(1000));
   STEP(*fo, "a", 2, milliseconds(50));  // 100 * 1 * 0.5
-  EXPECT_FALSE(f.known("a") && f.state("a").failures > 0) << "a failure counted before the tries ran out";
+  EXPECT_EQ(f.state("a").failures, 1u) << "the first failed try counts at once";
   fo->failed(Error::upstream_timeout("slow"), microseconds(1000));
   STEP(*fo, "a", 3, milliseconds(250));  // 100 * 2 * 1.25
   fo->failed(http_error(500, "p1"), microseconds(1000));
-  EXPECT_EQ(f.state("a").failures, 1u);
-  EXPECT_EQ(f.state("a").consecutive_failures, 1);
+  EXPECT_EQ(f.state("a").failures, 3u);
+  EXPECT_EQ(f.state("a").consecutive_failures, 3);
   STEP(*fo, "b");
   EXPECT_EQ(fo->attempts(), 4);
   fo->failed(http_error(503, "p2"), microseconds(1000));
@@ -216,6 +244,40 @@ TEST(Failover, RetriesWithExponentialBackoff) {
   fo->succeeded(microseconds(1000));
   EXPECT_FALSE(fo->next());
   EXPECT_EQ(fo->attempts(), 5);
+  EXPECT_EQ(f.state("a").state, "cooling")
+      << "three failed tries in one request reach the threshold of 3";
+  EXPECT_EQ(f.state("b").failures, 1u);
+}
+
+// Every failed attempt counts: one request whose three tries at a target fail puts it in cooldown
+// (threshold 3), so the next request passes it over. Counting a request's tries as one failure
+// would leave it healthy.
+TEST(Failover, EveryFailedAttemptCounts) {
+  Fixture f;
+  auto p = f.plan("retry");  // 2 retries; cools after 3 failures in a row
+  auto fo = f.failover(p);
+  STEP(*fo, "a");
+  fo->failed(Error::upstream_connect("refused"), microseconds(1));
+  STEP(*fo, "a", 2, milliseconds(100));
+  fo->failed(Error::upstream_connect("refused"), microseconds(1));
+  STEP(*fo, "a", 3, milliseconds(200));
+  fo->failed(Error::upstream_connect("refused"), microseconds(1));
+  STEP(*fo, "b");
+  fo->succeeded(microseconds(1));
+  EXPECT_EQ(f.state("a").consecutive_failures, 3);
+  auto fo2 = f.failover(p);
+  STEP(*fo2, "b");  // a is cooling
+  fo2->succeeded(microseconds(1));
+
+  // A 429 with Retry-After, never retried, is recorded once.
+  Fixture g;
+  auto q = g.plan("retry");
+  auto fo3 = g.failover(q);
+  STEP(*fo3, "a");
+  fo3->failed(http_error(429, "p1", 5), microseconds(1));
+  STEP(*fo3, "b");
+  fo3->succeeded(microseconds(1));
+  EXPECT_EQ(g.state("a").failures, 1u);
 }
 
 // The default jitter keeps each delay within [0.5, 1.5) of its base.
@@ -406,8 +468,8 @@ TEST(Failover, SkippedTargetsAndNoTargetCouldTakeIt) {
   EXPECT_FALSE(fo->answered());
   EXPECT_EQ(fo->error().status, 400);
   EXPECT_EQ(fo->error().message, "model 'b' is served by provider 'p2', which does not serve this operation");
-  EXPECT_EQ(f.state("a").failures + f.state("a").successes, 0u);
-  EXPECT_EQ(f.state("b").failures + f.state("b").successes, 0u);
+  EXPECT_FALSE(f.known("a")) << "a skip is no verdict";
+  EXPECT_FALSE(f.known("b")) << "a skip is no verdict";
 }
 
 // A skip among failures is listed in the 503 by its message, cut to 160 characters.
@@ -507,8 +569,12 @@ TEST(Failover, ProbeGoesBackWhenDestroyedMidLoop) {
   STEP(*again, "a");  // the probe is free again
   again->failed(http_error(503, "p1"), microseconds(1000));
   again.reset();  // mid-backoff: the retry was never made
+  // The failed try was counted at once (every attempt counts): the probe was spent on it and the
+  // target cools again; after that cooldown the next probe is free, not stuck.
   std::string why;
-  EXPECT_TRUE(f.health.acquire("a", why)) << why;
+  EXPECT_FALSE(f.health.acquire("a", 3, std::chrono::seconds(300), why));
+  f.advance_s(300);
+  EXPECT_TRUE(f.health.acquire("a", 3, std::chrono::seconds(300), why).probe) << why;
 }
 
 // The client leaving ends the loop with no verdict: the probe goes back, nothing is counted.
@@ -568,6 +634,118 @@ TEST(Failover, BrokenStreamCountsAFailure) {
   fo2->broke("x");
   EXPECT_TRUE(fo2->answered());
   EXPECT_TRUE(g.health.states().empty());
+}
+
+// ---- Health shared by routes, each with its own thresholds.
+
+// One failure at a is seen by every route that uses it: "once" (threshold 1) passes it over,
+// "patient" (threshold 5) still tries it, and patient's success makes it healthy for "once" too.
+TEST(Failover, HealthIsSharedAndEachRouteAppliesItsThresholds) {
+  Fixture f;
+  auto once = f.plan("once");
+  auto patient = f.plan("patient");
+  auto fo = f.failover(once);
+  STEP(*fo, "a");
+  fo->failed(http_error(503, "p1"), microseconds(1));
+  STEP(*fo, "b");
+  fo->succeeded(microseconds(1));
+
+  auto fo2 = f.failover(once);
+  STEP(*fo2, "b");  // a cools for "once"
+  fo2->succeeded(microseconds(1));
+  EXPECT_EQ(f.state("a", "once").state, "cooling");
+  EXPECT_EQ(f.state("a", "patient").state, "healthy");
+  EXPECT_EQ(f.state("a", "patient").consecutive_failures, 1) << "patient sees once's failure";
+
+  auto fo3 = f.failover(patient);
+  STEP(*fo3, "a");  // one failure is far from patient's 5
+  fo3->succeeded(microseconds(1));
+  auto fo4 = f.failover(once);
+  STEP(*fo4, "a");  // the endpoint answered: healthy for every route
+  fo4->succeeded(microseconds(1));
+
+  // Failures from both routes add up: four via patient and once's failed probe reach patient's 5.
+  for (int i = 0; i < 4; ++i) {
+    auto r = f.failover(patient);
+    STEP(*r, "a");
+    r->failed(http_error(500, "p1"), microseconds(1));
+    STEP(*r, "b");
+    r->succeeded(microseconds(1));
+  }
+  auto last = f.failover(once);
+  STEP(*last, "b");  // cooling for once since the first of them
+  last->succeeded(microseconds(1));
+  EXPECT_EQ(f.state("a", "patient").state, "healthy");
+  f.advance_s(60);
+  auto probe = f.failover(once);  // once's cooldown is over: it takes the probe
+  STEP(*probe, "a");
+  probe->failed(http_error(500, "p1"), microseconds(1));
+  STEP(*probe, "b");
+  probe->succeeded(microseconds(1));
+  EXPECT_EQ(f.state("a", "patient").consecutive_failures, 5);
+  EXPECT_EQ(f.state("a", "patient").state, "cooling");
+  auto p2 = f.failover(patient);
+  STEP(*p2, "b");  // 5 in a row: cooling for patient as well, for its own 600 s
+  p2->succeeded(microseconds(1));
+  EXPECT_EQ(f.state("a", "patient").cooldown_remaining_ms, 600'000);
+  EXPECT_EQ(f.state("a", "once").cooldown_remaining_ms, 60'000)
+      << "the failed probe restarts once's cooldown";
+}
+
+// A timeout at a target whose route entry sets its own timeouts counts for that route alone:
+// "strict" (first_byte_ms 100, threshold 1) passes a over afterwards, "once" (same threshold,
+// the provider's timeouts) still tries it; a success via strict forgets it.
+TEST(Failover, StricterTimeoutCountsForItsRouteAlone) {
+  Fixture f;
+  auto strict = f.plan("strict");
+  auto once = f.plan("once");
+  auto fo = f.failover(strict);
+  STEP(*fo, "a");
+  fo->failed(Error::upstream_timeout("no first byte in 100 ms"), microseconds(1));
+  STEP(*fo, "b");
+  fo->succeeded(microseconds(1));
+  EXPECT_FALSE(f.known("a") && f.state("a").failures > 0)
+      << "the shared health counted strict's timeout";
+  EXPECT_EQ(f.state("a@strict", "strict").state, "cooling");
+
+  auto fo2 = f.failover(strict);
+  STEP(*fo2, "b");
+  fo2->failed(http_error(500, "p2"), microseconds(1));
+  EXPECT_FALSE(fo2->next());
+  EXPECT_NE(fo2->error().message.find("a: for this route, cooling down for 60 s more"),
+            std::string::npos)
+      << fo2->error().message;
+
+  auto fo3 = f.failover(once);
+  STEP(*fo3, "a");  // once never saw it
+  fo3->succeeded(microseconds(1));
+
+  // Other failures at a via strict are the endpoint's, shared.
+  f.advance_s(60);
+  auto fo4 = f.failover(strict);
+  STEP(*fo4, "a");  // strict's probe
+  fo4->failed(http_error(503, "p1"), microseconds(1));
+  STEP(*fo4, "b");
+  fo4->succeeded(microseconds(1));
+  EXPECT_EQ(f.state("a", "once").failures, 1u);
+  EXPECT_EQ(f.state("a", "once").state, "cooling");
+
+  // A success via strict clears what strict held against a.
+  f.advance_s(60);
+  auto fo5 = f.failover(strict);
+  STEP(*fo5, "a");
+  fo5->succeeded(microseconds(1));
+  EXPECT_FALSE(f.known("a@strict"));
+  EXPECT_EQ(f.state("a", "once").state, "healthy");
+
+  // A timeout via a route that does not override the provider's timeouts is the endpoint's.
+  auto fo6 = f.failover(once);
+  STEP(*fo6, "a");
+  fo6->failed(Error::upstream_timeout("slow"), microseconds(1));
+  STEP(*fo6, "b");
+  fo6->succeeded(microseconds(1));
+  EXPECT_EQ(f.state("a", "strict").state, "cooling");
+  EXPECT_FALSE(f.known("a@once"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "route/health.h"
 
@@ -21,23 +22,26 @@ struct Fixture {
   std::int64_t now = kStart;
   TargetHealth health{[this] { return now; }};
 
+  // As a route with kThreshold and kCooldown asks.
   bool acquire(const std::string& model) {
     std::string why;
-    return health.acquire(model, why);
+    return health.acquire(model, kThreshold, kCooldown, why);
   }
   std::string refusal(const std::string& model) {
     std::string why;
-    EXPECT_FALSE(health.acquire(model, why)) << model << " was let through";
+    EXPECT_FALSE(health.acquire(model, kThreshold, kCooldown, why)) << model << " was let through";
     return why;
   }
   void fail(const std::string& model, int retry_after_s = -1, std::string summary = "HTTP 503") {
-    health.failure(model, kThreshold, kCooldown, retry_after_s, std::move(summary));
+    health.failure(model, retry_after_s, std::move(summary));
   }
   void fail_times(const std::string& model, int n) {
     for (int i = 0; i < n; ++i) fail(model);
   }
-  TargetState state(const std::string& model) {
-    for (auto& s : health.states()) {
+  // As the routes' `policies` judge it (default: one route with kThreshold and kCooldown).
+  TargetState state(const std::string& model,
+                    std::vector<Policy> policies = {Policy{kThreshold, kCooldown}}) {
+    for (auto& s : health.states(Policies{{model, policies}})) {
       if (s.model == model) return s;
     }
     ADD_FAILURE() << "no state for " << model;
@@ -47,13 +51,16 @@ struct Fixture {
 
 // ---- Healthy and counting failures.
 
-// A target never seen is usable, has no latency, and is not listed until touched.
+// A target never seen is usable, has no latency, and is not listed until a verdict (acquire
+// alone creates nothing: route-scoped keys are asked on every request).
 TEST(RouteHealth, UnknownTargetIsHealthy) {
   Fixture f;
   EXPECT_TRUE(f.health.states().empty());
   EXPECT_EQ(f.health.latency_ms("a"), -1);
   EXPECT_TRUE(f.acquire("a"));
   EXPECT_TRUE(f.acquire("a"));  // healthy: any number of requests at once
+  EXPECT_TRUE(f.health.states().empty());
+  f.health.success("a", microseconds(1));
   auto s = f.state("a");
   EXPECT_EQ(s.state, "healthy");
   EXPECT_EQ(s.consecutive_failures, 0);
@@ -197,7 +204,7 @@ TEST(RouteHealth, ProbeFailureCoolsAgainForTheFullCooldown) {
   f.now += 300'000;
   ASSERT_TRUE(f.acquire("a"));
   f.now += 10'000;  // the probe took 10 s
-  f.health.failure("a", kThreshold, kCooldown, -1, "timeout", /*probe=*/true);
+  f.health.failure("a", -1, "timeout", /*probe=*/true);
   auto s = f.state("a");
   EXPECT_EQ(s.state, "cooling");
   EXPECT_EQ(s.cooldown_remaining_ms, 300'000);
@@ -214,10 +221,12 @@ TEST(RouteHealth, ProbeFailureCoolsWhateverTheThreshold) {
   Fixture f;
   f.fail("a", 1, "HTTP 429");
   f.now += 1000;
-  ASSERT_TRUE(f.acquire("a"));
-  f.health.failure("a", 1000, seconds(60), -1, "HTTP 500", /*probe=*/true);
-  EXPECT_EQ(f.state("a").state, "cooling");
-  EXPECT_EQ(f.state("a").cooldown_remaining_ms, 60'000);
+  std::string why;
+  ASSERT_TRUE(f.health.acquire("a", 1000, seconds(60), why).probe);
+  f.health.failure("a", -1, "HTTP 500", /*probe=*/true);
+  EXPECT_EQ(f.state("a", {Policy{1000, seconds(60)}}).state, "cooling");
+  EXPECT_EQ(f.state("a", {Policy{1000, seconds(60)}}).cooldown_remaining_ms, 60'000);
+  EXPECT_FALSE(f.health.acquire("a", 1000, seconds(60), why));
 }
 
 // A probe that ends without a verdict is handed back: the next request probes instead.
@@ -239,6 +248,7 @@ TEST(RouteHealth, ReleaseWithoutAProbeIsHarmless) {
   Fixture f;
   f.health.release("nobody", true);
   EXPECT_TRUE(f.health.states().empty());
+  f.health.success("a", microseconds(1));
   EXPECT_TRUE(f.acquire("a"));
   f.health.release("a", true);
   EXPECT_TRUE(f.acquire("a"));
@@ -291,8 +301,10 @@ TEST(RouteHealth, StatesAreSortedWithCounters) {
   f.health.success("zeta", microseconds(1000));
   f.health.success("zeta", microseconds(1000));
   f.fail_times("alpha", kThreshold);
+  f.fail("mid");  // one failure: below the threshold
   EXPECT_TRUE(f.acquire("mid"));
-  auto all = f.health.states();
+  const std::vector<Policy> one{Policy{kThreshold, kCooldown}};
+  auto all = f.health.states(Policies{{"alpha", one}, {"mid", one}, {"zeta", one}});
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[0].model, "alpha");
   EXPECT_EQ(all[1].model, "mid");
@@ -303,7 +315,8 @@ TEST(RouteHealth, StatesAreSortedWithCounters) {
   EXPECT_EQ(all[0].consecutive_failures, 3);
   EXPECT_EQ(all[0].last_error, "HTTP 503");
   EXPECT_EQ(all[1].state, "healthy");
-  EXPECT_EQ(all[1].failures + all[1].successes, 0u);
+  EXPECT_EQ(all[1].failures, 1u);
+  EXPECT_EQ(all[1].consecutive_failures, 1);
   EXPECT_EQ(all[2].state, "healthy");
   EXPECT_EQ(all[2].successes, 2u);
   EXPECT_TRUE(all[2].last_error.empty());
@@ -323,6 +336,76 @@ TEST(RouteHealth, StatesFollowTheClock) {
   EXPECT_EQ(f.state("a").state, "probing");
   f.health.success("a", microseconds(1));
   EXPECT_EQ(f.state("a").state, "healthy");
+}
+
+// ---- Shared by routes, each with its own thresholds.
+
+// One target's failures are seen by every route; each judges them by its own threshold and
+// cooldown. A route with threshold 1 passes it over after one failure while a route with 3 still
+// tries it; its cooldown over, the strict route takes the single probe (the other needs none), and
+// a failed probe restarts every route's cooldown, each for its own length.
+TEST(RouteHealth, SharedHealthEachRouteItsOwnThresholds) {
+  Fixture f;
+  const Policy strict{1, seconds(60)}, lenient{kThreshold, kCooldown};
+  std::string why;
+  f.fail("a");
+  EXPECT_FALSE(f.health.acquire("a", strict.threshold, strict.cooldown, why));
+  EXPECT_NE(why.find("cooling down for 60 s more after HTTP 503"), std::string::npos) << why;
+  auto pass = f.health.acquire("a", lenient.threshold, lenient.cooldown, why);
+  EXPECT_TRUE(pass);
+  EXPECT_FALSE(pass.probe) << "a route below its threshold needs no probe";
+  EXPECT_EQ(f.state("a", {strict}).state, "cooling");
+  EXPECT_EQ(f.state("a", {lenient}).state, "healthy");
+  // Judged by both (the admin API): cooling for at least one route.
+  EXPECT_EQ(f.state("a", {lenient, strict}).state, "cooling");
+  EXPECT_EQ(f.state("a", {lenient, strict}).cooldown_remaining_ms, 60'000);
+
+  f.now += 60'000;
+  auto probe = f.health.acquire("a", strict.threshold, strict.cooldown, why);
+  ASSERT_TRUE(probe.probe);
+  EXPECT_FALSE(f.health.acquire("a", strict.threshold, strict.cooldown, why)) << "a second probe";
+  EXPECT_TRUE(f.health.acquire("a", lenient.threshold, lenient.cooldown, why)) << why;
+  f.health.failure("a", -1, "HTTP 500", /*probe=*/true);
+  // The failed probe restarts every route's cooldown, the lenient route's too (below its
+  // threshold).
+  EXPECT_FALSE(f.health.acquire("a", lenient.threshold, lenient.cooldown, why));
+  EXPECT_EQ(f.state("a", {lenient}).cooldown_remaining_ms, 300'000);
+  EXPECT_EQ(f.state("a", {strict}).cooldown_remaining_ms, 60'000);
+  f.now += 60'000;
+  ASSERT_TRUE(f.health.acquire("a", strict.threshold, strict.cooldown, why).probe);
+  f.health.success("a", microseconds(1));
+  EXPECT_TRUE(f.health.acquire("a", lenient.threshold, lenient.cooldown, why));
+  EXPECT_EQ(f.state("a", {lenient, strict}).state, "healthy");
+}
+
+// A Retry-After holds off every route, whatever its threshold.
+TEST(RouteHealth, RetryAfterHoldsOffEveryRoute) {
+  Fixture f;
+  std::string why;
+  f.fail("a", 10, "HTTP 429");
+  EXPECT_FALSE(f.health.acquire("a", 1000, seconds(1), why));
+  EXPECT_FALSE(f.health.acquire("a", 1, seconds(1), why));
+  f.now += 10'000;
+  EXPECT_TRUE(f.health.acquire("a", 1000, seconds(1), why).probe);
+}
+
+// A route-scoped key is an entry like any other, and clear() forgets it.
+TEST(RouteHealth, ScopedKeysAreSeparateAndCleared) {
+  Fixture f;
+  const std::string scoped = scoped_key("a", "fast");
+  EXPECT_EQ(scoped, "a@fast");
+  f.fail_times(scoped, kThreshold);
+  EXPECT_FALSE(f.acquire(scoped));
+  EXPECT_TRUE(f.acquire("a"));
+  const std::vector<Policy> one{Policy{kThreshold, kCooldown}};
+  auto all = f.health.states(Policies{{"a", one}, {scoped, one}});
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].target, "a");
+  EXPECT_EQ(all[0].route, "fast");
+  EXPECT_EQ(all[0].state, "cooling");
+  f.health.clear(scoped);
+  EXPECT_TRUE(f.acquire(scoped));
+  EXPECT_TRUE(f.health.states().empty());
 }
 
 }  // namespace

@@ -155,7 +155,7 @@ TEST(Router, PriorityKeepsConfigOrderWithSettings) {
 // Priority never rotates, and health does not reorder it (the caller skips cooling targets).
 TEST(Router, PriorityIsStable) {
   Fixture f;
-  for (int i = 0; i < 3; ++i) f.health.failure("b", 1, std::chrono::seconds(60), -1, "x");
+  for (int i = 0; i < 3; ++i) f.health.failure("b", -1, "x");
   for (int i = 0; i < 50; ++i) EXPECT_EQ(f.order("prio"), (Names{"b", "a", "c"})) << i;
 }
 
