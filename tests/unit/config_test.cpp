@@ -2,18 +2,13 @@
 
 #include "config/env.h"
 #include "config/load.h"
+#include "diagnostics_util.h"
 #include "temp_dir.h"
 
 namespace gatehouse::config {
 namespace {
 
-EnvLookup fake_env(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using test_util::fake_env;
 
 const char* kIssueExample = R"(server:
   listen: "127.0.0.1:8080"

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -14,6 +15,15 @@ namespace gatehouse::test_util {
 // An environment with no variables set (a test's config names none it relies on).
 inline config::EnvLookup no_env() {
   return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+}
+
+// An environment holding exactly `vars`.
+inline config::EnvLookup fake_env(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
 }
 
 // The diagnostics as "test.yaml:LINE:COL: message" lines, for failure output and searching.
