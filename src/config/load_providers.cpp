@@ -161,6 +161,11 @@ void read_provider_auth(Reader& r, const std::string& where, const YAML::Node& n
       r.error(n, where + ".auth is required: {token: \"${ANTHROPIC_API_KEY}\"} (or set ANTHROPIC_API_KEY" +
                      (t ? "; it is set but empty)" : ")"));
     }
+  } else if (p.kind == ProviderKind::kAnthropic && !n["auth"] && p.host == "api.anthropic.com") {
+    // Anthropic's API named by its URL: the environment's key is not used for a base_url (it must
+    // not go to another host), so no key would be sent and every request refused upstream.
+    r.error(n, where + ".auth is required for Anthropic's API: {token: \"${ANTHROPIC_API_KEY}\"} (or leave base_url out "
+                       "to use ANTHROPIC_API_KEY)");
   }
 }
 

@@ -207,6 +207,23 @@ TEST(ConfigRefusals, AnAnthropicProviderWithoutAnyKeyIsRefused) {
   EXPECT_EQ(ok.config->providers.at("claude").token, "sk-ant");
 }
 
+// Anthropic's own API named by its URL, with no auth: no key would be sent (the environment's is
+// used only without a base_url) and every request would be refused upstream.
+TEST(ConfigRefusals, AnthropicsOwnApiWithoutAuthIsRefused) {
+  const char* yaml = R"(providers:
+  claude: {kind: anthropic, base_url: "https://api.anthropic.com"}
+)";
+  auto r = load_string(yaml, "g.yaml", fake_env({{"ANTHROPIC_API_KEY", "sk-ant"}}));
+  ASSERT_FALSE(r.config);
+  ASSERT_EQ(r.diagnostics.size(), 1u) << all(r.diagnostics);
+  EXPECT_EQ(r.diagnostics[0].line, 2);
+  EXPECT_NE(r.diagnostics[0].message.find("providers.claude.auth is required"), std::string::npos) << all(r.diagnostics);
+  // Another host (a local fake, a proxy that adds the key) may take requests without one.
+  auto local = load_string("providers:\n  claude: {kind: anthropic, base_url: \"http://127.0.0.1:9911\"}\n", "g.yaml",
+                           fake_env({}));
+  EXPECT_TRUE(local.config) << all(local.diagnostics);
+}
+
 // --- rules that match nothing configured: warnings ------------------------------------------
 
 const char* kWithKeys = R"(providers:
