@@ -50,7 +50,6 @@ void warn_no_callers(const config::Config& c) {
 }
 
 void warn_insecure(const config::Config& c) {
-  warn_no_callers(c);
   for (const auto& [name, p] : c.providers) {
     if (p.tls && !p.verify_tls) {
       spdlog::warn("providers.{}.tls.verify is false: the upstream's certificate is NOT checked", name);
@@ -98,6 +97,7 @@ void reload(const std::string& path, std::shared_ptr<const config::Config>& conf
   }
   for (const auto& w : next.warnings) spdlog::warn("{}", w.to_string());
   warn_insecure(*next.config);
+  warn_no_callers(*next.config);
   auto rebuilt = make_services(*next.config, &services);
   if (auto* e = std::get_if<std::string>(&rebuilt)) return refuse(*e);
   services = std::move(std::get<runtime::Services>(rebuilt));
@@ -122,6 +122,7 @@ int serve(const std::string& path) {
   setup_logging(config->log.level);
   for (const auto& w : loaded.warnings) spdlog::warn("{}", w.to_string());
   warn_insecure(*config);
+  warn_no_callers(*config);
 
   auto started = make_services(*config, nullptr);
   if (auto* e = std::get_if<std::string>(&started)) {
