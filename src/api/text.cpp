@@ -25,7 +25,6 @@
 #include "api/text.h"
 
 #include <algorithm>
-#include <cassert>
 #include <forward_list>
 #include <limits>
 #include <memory>
@@ -48,10 +47,11 @@ constexpr std::size_t kKeepBytes = std::size_t(8) << 20;
 constexpr std::uint32_t kChannelsPerChoice = 1024;
 constexpr std::uint32_t kContentChannel = 0;
 constexpr std::uint32_t kFirstToolChannel = 1;  // tool call t: 1 + t
-constexpr std::uint32_t kMaxToolIndex = 1020;   // higher indexes share the last one
+constexpr std::uint64_t kMaxToolIndex = 1020;   // higher indexes share the last one
 constexpr std::uint32_t kReasoningChannel = 1022;
 constexpr std::uint32_t kRefusalChannel = 1023;
-constexpr std::uint64_t kMaxChoice = std::numeric_limits<std::uint32_t>::max() / kChannelsPerChoice;
+constexpr std::uint64_t kMaxChoice =
+    std::numeric_limits<std::uint32_t>::max() / kChannelsPerChoice - 1;
 
 // The `type` values that decide which members of a block (content part, content block, document
 // source, stream delta, stream event) hold text. A piece found under a member carries the bit
@@ -98,6 +98,34 @@ std::uint32_t type_bit(std::string_view t) {
     if (t == name) return bit;
   }
   return kOtherType;
+}
+
+// Which type a member `key` of a block of `kind` needs to hold text (kAlways: it never does).
+// `output`: the body is an answer or an event (thinking counts).
+std::uint32_t member_bit(std::uint32_t kind, std::string_view key, bool output) {
+  switch (kind) {
+    case kAlways:  // an Anthropic content block
+      if (key == "text") return kText;
+      if (key == "input") return kToolUse;
+      if (key == "content") return kToolResult;
+      if (key == "source") return kDocument;
+      if (key == "thinking" && output) return kThinking;
+      return kAlways;
+    case kDocument:  // a document's source
+      if (key == "data") return kText;
+      if (key == "content") return kContentSource;
+      return kAlways;
+    case kBlockDelta:
+      if (key == "text") return kTextDelta;
+      if (key == "partial_json") return kJsonDelta;
+      if (key == "thinking") return kThinkingDelta;
+      return kAlways;
+    case kBlockStart:
+      if (key == "text") return kText;
+      if (key == "thinking") return kThinking;
+      return kAlways;
+  }
+  return kAlways;
 }
 
 // A piece found by the walk, not yet reported.
@@ -175,21 +203,16 @@ void append_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
-constexpr std::uint32_t kReplacement = 0xFFFD;
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// The four hex digits of a \u escape at token[at] (after "\u"), or -1.
-long hex4(std::string_view token, std::size_t at) {
-  if (at + 4 > token.size()) return -1;
+// The four hex digits of a \u escape at s[at], or -1.
+long hex4(std::string_view s, std::size_t at) {
+  if (at + 4 > s.size()) return -1;
   long v = 0;
   for (std::size_t i = at; i < at + 4; ++i) {
-    int d = hex_digit(token[i]);
+    const char c = s[i];
+    const int d = c >= '0' && c <= '9'   ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                         : -1;
     if (d < 0) return -1;
     v = v * 16 + d;
   }
@@ -203,9 +226,8 @@ bool unescape_lenient(std::string_view token, std::string& out) {
   token = token.substr(1, token.size() - 2);
   out.reserve(token.size());
   for (std::size_t i = 0; i < token.size(); ++i) {
-    char c = token[i];
-    if (c != '\\') {
-      out.push_back(c);
+    if (token[i] != '\\') {
+      out.push_back(token[i]);
       continue;
     }
     if (++i >= token.size()) return false;
@@ -238,18 +260,15 @@ bool unescape_lenient(std::string_view token, std::string& out) {
         long cp = hex4(token, i + 1);
         if (cp < 0) return false;
         i += 4;
-        if (cp >= 0xD800 && cp < 0xDC00) {
-          long low = i + 2 < token.size() && token[i + 1] == '\\' && token[i + 2] == 'u'
-                         ? hex4(token, i + 3)
-                         : -1;
+        if (cp >= 0xD800 && cp < 0xE000) {
+          const bool pair = cp < 0xDC00 && token.substr(i + 1, 2) == "\\u";
+          const long low = pair ? hex4(token, i + 3) : -1;
           if (low >= 0xDC00 && low < 0xE000) {
             cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
             i += 6;
           } else {
-            cp = kReplacement;
+            cp = 0xFFFD;
           }
-        } else if (cp >= 0xDC00 && cp < 0xE000) {
-          cp = kReplacement;
         }
         append_utf8(out, std::uint32_t(cp));
         break;
@@ -261,160 +280,138 @@ bool unescape_lenient(std::string_view token, std::string& out) {
   return true;
 }
 
-// `s` with every invalid UTF-8 sequence replaced by U+FFFD (each maximal bad prefix once).
-std::string valid_utf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 8);
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    std::uint32_t lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-    if (b < 0x80) {
-      out.push_back(char(b));
-      ++i;
-      continue;
-    }
-    if (b >= 0xC2 && b <= 0xDF) {
-      n = 1;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-      n = 2;
-      if (b == 0xE0) lo = 0xA0;  // no overlongs
-      if (b == 0xED) hi = 0x9F;  // no surrogates
-    } else if (b >= 0xF0 && b <= 0xF4) {
-      n = 3;
-      if (b == 0xF0) lo = 0x90;
-      if (b == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-    }
-    std::size_t good = 0;
-    for (std::size_t k = 1; n > 0 && k <= n && i + k < s.size(); ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      if (k == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF)) break;
-      good = k;
-    }
-    if (n > 0 && good == n) {
-      out.append(s.substr(i, n + 1));
-      i += n + 1;
-    } else {
-      append_utf8(out, kReplacement);
-      i += good + 1;
-    }
-  }
-  return out;
+// The next member of an object: its unescaped key and its value.
+error_code member(simdjson::simdjson_result<od::field> field, std::string_view& key, od::value& v) {
+  od::field f;
+  if (auto e = std::move(field).get(f)) return e;
+  if (auto e = f.unescaped_key().get(key)) return e;
+  v = f.value();
+  return SUCCESS;
 }
 
-// The walk over one parsed document: what it finds goes to `found`, in body order.
+// fn(key, value) for each member of `v` when it is an object (anything else: nothing).
+template <class F>
+error_code each_member(od::value& v, F&& fn) {
+  od::json_type t;
+  if (auto e = v.type().get(t)) return e;
+  if (t != od::json_type::object) return SUCCESS;
+  od::object o;
+  if (auto e = v.get_object().get(o)) return e;
+  for (auto field : o) {
+    std::string_view key;
+    od::value m;
+    if (auto e = member(field, key, m)) return e;
+    if (auto e = fn(key, m)) return e;
+  }
+  return SUCCESS;
+}
+
+// fn(position, element) for each element of `v` when it is an array (anything else: nothing).
+template <class F>
+error_code each_element(od::value& v, F&& fn) {
+  od::json_type t;
+  if (auto e = v.type().get(t)) return e;
+  if (t != od::json_type::array) return SUCCESS;
+  od::array a;
+  if (auto e = v.get_array().get(a)) return e;
+  std::uint64_t position = 0;
+  for (auto el : a) {
+    od::value item;
+    if (auto e = el.get(item)) return e;
+    if (auto e = fn(position++, item)) return e;
+  }
+  return SUCCESS;
+}
+
+bool is_string(od::value& v) {
+  od::json_type t;
+  return v.type().get(t) == SUCCESS && t == od::json_type::string;
+}
+
+// An `index` member, or `fallback` when it is not a non-negative integer.
+std::uint64_t index_of(od::value& v, std::uint64_t fallback) {
+  std::uint64_t i = 0;
+  return v.get_uint64().get(i) == SUCCESS ? i : fallback;
+}
+
+// The walk over one parsed document: what it finds goes to `found`, in body order. `output`: an
+// answer or a stream event (thinking is text there).
 class Walk {
  public:
   Walk(const char* base, std::vector<Found>& found, bool output)
       : base_(base), found_(found), output_(output) {}
 
   // Top-level members of a request.
-  error_code request(od::object& root, ApiShape shape, Operation op) {
+  error_code request(od::value& root, ApiShape shape, Operation op) {
     const bool anthropic = shape == ApiShape::kAnthropic;
     const bool chat = anthropic || op != Operation::kEmbeddings;
     const bool embeddings =
         !anthropic && (op == Operation::kEmbeddings || op == Operation::kInvocations);
-    for (auto field : root) {
-      std::string_view key;
-      od::value v;
-      if (auto e = member(field, key, v)) return e;
-      error_code e = SUCCESS;
+    return each_member(root, [&](std::string_view key, od::value& v) {
       if (chat && key == "messages") {
-        e = messages(v, anthropic);
-      } else if (anthropic && key == "system") {
-        e = anthropic_content(v, 1);
-      } else if (embeddings && key == "input") {
-        e = embeddings_input(v);
+        return each_element(v, [&](std::uint64_t, od::value& m) {
+          return anthropic ? anthropic_message(m) : openai_message(m);
+        });
       }
-      if (e) return e;
-    }
-    return SUCCESS;
+      if (anthropic && key == "system") return anthropic_content(v, 1);
+      if (embeddings && key == "input") {
+        if (is_string(v)) return text(v);
+        return each_element(v, [&](std::uint64_t, od::value& item) { return text(item); });
+      }
+      return SUCCESS;
+    });
   }
 
-  // Top-level members of a whole answer.
-  error_code answer(od::object& root, ApiShape shape) {
+  // Top-level members of a whole answer: an Anthropic message's content, a chat completion's
+  // choices[k].message.
+  error_code answer(od::value& root, ApiShape shape) {
     const bool anthropic = shape == ApiShape::kAnthropic;
-    for (auto field : root) {
-      std::string_view key;
-      od::value v;
-      if (auto e = member(field, key, v)) return e;
-      error_code e = SUCCESS;
-      if (anthropic && key == "content") {
-        e = anthropic_content(v, 1);
-      } else if (!anthropic && key == "choices") {
-        e = choices(v, "message");
-      }
-      if (e) return e;
-    }
-    return SUCCESS;
+    return each_member(root, [&](std::string_view key, od::value& v) {
+      if (anthropic && key == "content") return anthropic_content(v, 1);
+      if (!anthropic && key == "choices") return choices(v, "message");
+      return SUCCESS;
+    });
   }
 
   // A chat.completion.chunk: choices[k].delta.
-  error_code openai_chunk(od::object& root) {
-    for (auto field : root) {
-      std::string_view key;
-      od::value v;
-      if (auto e = member(field, key, v)) return e;
-      if (key == "choices") {
-        if (auto e = choices(v, "delta")) return e;
-      }
-    }
-    return SUCCESS;
+  error_code openai_chunk(od::value& root) {
+    return each_member(root, [&](std::string_view key, od::value& v) {
+      return key == "choices" ? choices(v, "delta") : SUCCESS;
+    });
   }
 
   // An Anthropic stream event: content_block_delta's delta, content_block_start's block; the
   // channel is the event's index.
-  error_code anthropic_event(od::object& root) {
+  error_code anthropic_event(od::value& root) {
     std::uint32_t types = 0;
     std::uint64_t index = 0;
-    for (auto field : root) {
-      std::string_view key;
-      od::value v;
-      if (auto e = member(field, key, v)) return e;
+    auto e = each_member(root, [&](std::string_view key, od::value& v) {
+      if (key == "type") return add_type(v, types);
+      if (key == "index") index = index_of(v, 0);
+      const std::uint32_t bit = key == "delta"           ? kBlockDelta
+                                : key == "content_block" ? kBlockStart
+                                                         : kAlways;
+      if (bit == kAlways || !wanted(types, bit)) return SUCCESS;
       const std::size_t from = found_.size();
-      error_code e = SUCCESS;
-      if (key == "type") {
-        e = add_type(v, types);
-      } else if (key == "index") {
-        if (v.get_uint64().get(index)) index = 0;
-      } else if (key == "delta" && wanted(types, kBlockDelta)) {
-        e = block(v, 1, kBlockDelta);
-      } else if (key == "content_block" && wanted(types, kBlockStart)) {
-        e = block(v, 1, kBlockStart);
-      }
-      if (e) return e;
-      need(from, key == "delta" ? kBlockDelta : kBlockStart);
-    }
+      if (auto e = block(v, 1, bit)) return e;
+      need(from, bit);
+      return SUCCESS;
+    });
+    if (e) return e;
     keep(0, types);
-    const auto channel =
-        std::uint32_t(std::min<std::uint64_t>(index, std::numeric_limits<std::uint32_t>::max()));
+    const auto channel = std::uint32_t(std::min<std::uint64_t>(index, ~std::uint32_t(0)));
     for (Found& f : found_) f.channel = channel;
     return SUCCESS;
   }
 
  private:
-  // The next member of an object: its unescaped key and value.
-  static error_code member(simdjson::simdjson_result<od::field> field, std::string_view& key,
-                           od::value& v) {
-    od::field f;
-    if (auto e = std::move(field).get(f)) return e;
-    if (auto e = f.unescaped_key().get(key)) return e;
-    v = f.value();
-    return SUCCESS;
-  }
-
-  static error_code type_of(od::value& v, od::json_type& t) { return v.type().get(t); }
-
   // A string value as a piece (anything else: nothing).
-  error_code text(od::value& v, std::uint32_t channel = 0) {
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    if (t != od::json_type::string) return SUCCESS;
+  error_code text(od::value& v, std::uint32_t channel = kContentChannel) {
+    if (!is_string(v)) return SUCCESS;
     std::string_view token = v.raw_json_token();
     while (!token.empty() && token.back() != '"') token.remove_suffix(1);
     std::string_view s;
-    error_code e = v.get_string().get(s);
+    const error_code e = v.get_string().get(s);
     if (e == simdjson::STRING_ERROR) {
       std::string& spilled = spill_.emplace_front();
       if (!unescape_lenient(token, spilled)) return e;
@@ -422,12 +419,12 @@ class Walk {
     } else if (e) {
       return e;
     }
-    if (s.empty()) return SUCCESS;
-    found_.push_back(Found{std::size_t(token.data() - base_), token.size(), s, channel, kAlways});
+    if (!s.empty())
+      found_.push_back(Found{std::size_t(token.data() - base_), token.size(), s, channel});
     return SUCCESS;
   }
 
-  // A `type` member: its bit added to the block's; a second one makes the block ambiguous.
+  // A `type` member: its bit becomes the block's; a second one makes the block ambiguous.
   static error_code add_type(od::value& v, std::uint32_t& types) {
     if (types != 0) return simdjson::INCORRECT_TYPE;
     std::string_view t;
@@ -435,27 +432,26 @@ class Walk {
     return SUCCESS;
   }
 
-  // Whether a member needing `bit` may hold text given the block's types so far (a type not
-  // seen yet may come later: the member is walked and settled at the block's end).
+  // Whether a member needing `bit` may hold text given the block's type so far (none yet: it
+  // may come later, so the member is walked and settled at the block's end).
   static bool wanted(std::uint32_t types, std::uint32_t bit) {
     return types == 0 || (types & bit) != 0;
   }
 
-  // The pieces found since `from` need `bit` of the block they are in.
+  // The pieces found since `from` need `bit` in the type of the block they are in.
   void need(std::size_t from, std::uint32_t bit) {
     for (std::size_t i = from; i < found_.size(); ++i) found_[i].need = bit;
   }
 
-  // At a block's end: drops the pieces since `from` its types do not make text. A block without
+  // At a block's end: drops the pieces since `from` its type does not make text. A block without
   // a type keeps its `text` (a part a provider would refuse anyway, but text all the same).
   void keep(std::size_t from, std::uint32_t types) {
     std::size_t out = from;
     for (std::size_t i = from; i < found_.size(); ++i) {
-      const Found& f = found_[i];
-      if (f.need == kAlways || (types & f.need) != 0 || (types == 0 && f.need == kText)) {
-        found_[out] = f;
-        found_[out].need = kAlways;
-        ++out;
+      const std::uint32_t need = found_[i].need;
+      if (need == kAlways || (types & need) != 0 || (types == 0 && need == kText)) {
+        found_[out] = found_[i];
+        found_[out++].need = kAlways;
       }
     }
     found_.resize(out);
@@ -468,276 +464,120 @@ class Walk {
 
   // ---- OpenAI (and Databricks) shapes.
 
-  error_code messages(od::value& v, bool anthropic) {
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    if (t != od::json_type::array) return SUCCESS;
-    od::array a;
-    if (auto e = v.get_array().get(a)) return e;
-    for (auto el : a) {
-      od::value m;
-      if (auto e = el.get(m)) return e;
-      if (auto e = anthropic ? anthropic_message(m) : openai_message(m)) return e;
-    }
-    return SUCCESS;
-  }
-
-  error_code embeddings_input(od::value& v) {
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    if (t == od::json_type::string) return text(v);
-    if (t != od::json_type::array) return SUCCESS;
-    od::array a;
-    if (auto e = v.get_array().get(a)) return e;
-    for (auto el : a) {
-      od::value item;
-      if (auto e = el.get(item)) return e;
-      if (auto e = text(item)) return e;  // token arrays: nothing
-    }
-    return SUCCESS;
-  }
-
   // choices[k].message (answer) or choices[k].delta (chunk); choice k's channels from k * 1024.
-  error_code choices(od::value& v, std::string_view member_name) {
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    if (t != od::json_type::array) return SUCCESS;
-    od::array a;
-    if (auto e = v.get_array().get(a)) return e;
-    std::uint64_t position = 0;
-    for (auto el : a) {
-      od::value choice;
-      if (auto e = el.get(choice)) return e;
-      if (auto e = type_of(choice, t)) return e;
-      std::uint64_t k = position++;
-      if (t != od::json_type::object) continue;
+  error_code choices(od::value& v, std::string_view name) {
+    return each_element(v, [&](std::uint64_t position, od::value& choice) {
       const std::size_t from = found_.size();
-      od::object o;
-      if (auto e = choice.get_object().get(o)) return e;
-      for (auto field : o) {
-        std::string_view key;
-        od::value m;
-        if (auto e = member(field, key, m)) return e;
-        if (key == "index") {
-          if (m.get_uint64().get(k)) k = position - 1;
-        } else if (key == member_name) {
-          if (auto e = openai_message(m)) return e;
-        }
-      }
-      shift_channels(from, std::uint32_t(std::min(k, kMaxChoice - 1)) * kChannelsPerChoice);
-    }
-    return SUCCESS;
+      std::uint64_t k = position;
+      auto e = each_member(choice, [&](std::string_view key, od::value& m) {
+        if (key == "index") k = index_of(m, position);
+        return key == name ? openai_message(m) : SUCCESS;
+      });
+      shift_channels(from, std::uint32_t(std::min(k, kMaxChoice)) * kChannelsPerChoice);
+      return e;
+    });
   }
 
   // A chat message, a choice's message or a chunk's delta.
   error_code openai_message(od::value& v) {
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    if (t != od::json_type::object) return SUCCESS;
-    od::object o;
-    if (auto e = v.get_object().get(o)) return e;
-    for (auto field : o) {
-      std::string_view key;
-      od::value m;
-      if (auto e = member(field, key, m)) return e;
-      error_code e = SUCCESS;
+    return each_member(v, [&](std::string_view key, od::value& m) {
       if (key == "content") {
-        e = openai_content(m);
-      } else if (key == "tool_calls") {
-        e = tool_calls(m);
-      } else if (key == "function_call") {  // the legacy single call: tool channel 0
-        const std::size_t from = found_.size();
-        e = call_arguments(m, "arguments");
-        shift_channels(from, kFirstToolChannel);
-      } else if (key == "refusal") {
-        e = text(m, kRefusalChannel);
-      } else if (output_ && key == "reasoning_content") {
-        e = text(m, kReasoningChannel);
+        if (is_string(m)) return text(m);
+        return each_element(m, [&](std::uint64_t, od::value& part) { return openai_part(part); });
       }
-      if (e) return e;
-    }
-    return SUCCESS;
+      if (key == "tool_calls") return tool_calls(m);
+      if (key == "function_call") {  // the legacy single call: tool channel 0
+        const std::size_t from = found_.size();
+        auto e = strings_named(m, "arguments");
+        shift_channels(from, kFirstToolChannel);
+        return e;
+      }
+      if (key == "refusal") return text(m, kRefusalChannel);
+      if (output_ && key == "reasoning_content") return text(m, kReasoningChannel);
+      return SUCCESS;
+    });
   }
 
-  // `content`: a string or an array of parts.
-  error_code openai_content(od::value& v) {
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    if (t == od::json_type::string) return text(v, kContentChannel);
-    if (t != od::json_type::array) return SUCCESS;
-    od::array a;
-    if (auto e = v.get_array().get(a)) return e;
-    for (auto el : a) {
-      od::value part;
-      if (auto e = el.get(part)) return e;
-      if (auto e = openai_part(part)) return e;
-    }
-    return SUCCESS;
-  }
-
-  // A content part: text, refusal; in answers, a Databricks reasoning part's summary texts.
+  // A content part: text, refusal; in outputs, a Databricks reasoning part's summary texts.
   // Images, audio and files are not text.
   error_code openai_part(od::value& v) {
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    if (t != od::json_type::object) return SUCCESS;
-    od::object o;
-    if (auto e = v.get_object().get(o)) return e;
     const std::size_t block_from = found_.size();
     std::uint32_t types = 0;
-    for (auto field : o) {
-      std::string_view key;
-      od::value m;
-      if (auto e = member(field, key, m)) return e;
+    auto e = each_member(v, [&](std::string_view key, od::value& m) {
+      if (key == "type") return add_type(m, types);
       const std::size_t from = found_.size();
       error_code e = SUCCESS;
       std::uint32_t bit = kAlways;
-      if (key == "type") {
-        e = add_type(m, types);
-      } else if (key == "text" && wanted(types, kText)) {
+      if (key == "text" && wanted(types, kText)) {
         bit = kText;
-        e = text(m, kContentChannel);
+        e = text(m);
       } else if (key == "refusal" && wanted(types, kRefusal)) {
         bit = kRefusal;
         e = text(m, kRefusalChannel);
       } else if (output_ && key == "summary" && wanted(types, kReasoning)) {
-        bit = kReasoning;
-        e = reasoning_summary(m);
+        bit = kReasoning;  // [{type: summary_text, text}]
+        e = each_element(m, [&](std::uint64_t, od::value& item) {
+          return strings_named(item, "text", kReasoningChannel);
+        });
       }
-      if (e) return e;
       need(from, bit);
-    }
+      return e;
+    });
+    if (e) return e;
     keep(block_from, types);
-    return SUCCESS;
-  }
-
-  // [{type: summary_text, text}]
-  error_code reasoning_summary(od::value& v) {
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    if (t != od::json_type::array) return SUCCESS;
-    od::array a;
-    if (auto e = v.get_array().get(a)) return e;
-    for (auto el : a) {
-      od::value item;
-      if (auto e = el.get(item)) return e;
-      if (auto e = call_arguments(item, "text", kReasoningChannel)) return e;
-    }
     return SUCCESS;
   }
 
   // tool_calls[j]: function.arguments (or a custom tool's custom.input); channel 1 + its index.
   error_code tool_calls(od::value& v) {
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    if (t != od::json_type::array) return SUCCESS;
-    od::array a;
-    if (auto e = v.get_array().get(a)) return e;
-    std::uint64_t position = 0;
-    for (auto el : a) {
-      od::value call;
-      if (auto e = el.get(call)) return e;
-      if (auto e = type_of(call, t)) return e;
-      std::uint64_t index = position++;
-      if (t != od::json_type::object) continue;
+    return each_element(v, [&](std::uint64_t position, od::value& call) {
       const std::size_t from = found_.size();
-      od::object o;
-      if (auto e = call.get_object().get(o)) return e;
-      for (auto field : o) {
-        std::string_view key;
-        od::value m;
-        if (auto e = member(field, key, m)) return e;
-        error_code e = SUCCESS;
-        if (key == "index") {
-          if (m.get_uint64().get(index)) index = position - 1;
-        } else if (key == "function") {
-          e = call_arguments(m, "arguments");
-        } else if (key == "custom") {
-          e = call_arguments(m, "input");
-        }
-        if (e) return e;
-      }
-      shift_channels(
-          from, kFirstToolChannel + std::uint32_t(std::min<std::uint64_t>(index, kMaxToolIndex)));
-    }
-    return SUCCESS;
+      std::uint64_t t = position;
+      auto e = each_member(call, [&](std::string_view key, od::value& m) {
+        if (key == "index") t = index_of(m, position);
+        if (key == "function") return strings_named(m, "arguments");
+        if (key == "custom") return strings_named(m, "input");
+        return SUCCESS;
+      });
+      shift_channels(from, kFirstToolChannel + std::uint32_t(std::min(t, kMaxToolIndex)));
+      return e;
+    });
   }
 
-  // The string member `name` of an object (every one, should it repeat).
-  error_code call_arguments(od::value& v, std::string_view name, std::uint32_t channel = 0) {
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    if (t != od::json_type::object) return SUCCESS;
-    od::object o;
-    if (auto e = v.get_object().get(o)) return e;
-    for (auto field : o) {
-      std::string_view key;
-      od::value m;
-      if (auto e = member(field, key, m)) return e;
-      if (key == name) {
-        if (auto e = text(m, channel)) return e;
-      }
-    }
-    return SUCCESS;
+  // Every string member `name` of an object (all of them, should it repeat).
+  error_code strings_named(od::value& v, std::string_view name,
+                           std::uint32_t channel = kContentChannel) {
+    return each_member(v, [&](std::string_view key, od::value& m) {
+      return key == name ? text(m, channel) : SUCCESS;
+    });
   }
 
   // ---- Anthropic.
 
   error_code anthropic_message(od::value& v) {
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    if (t != od::json_type::object) return SUCCESS;
-    od::object o;
-    if (auto e = v.get_object().get(o)) return e;
-    for (auto field : o) {
-      std::string_view key;
-      od::value m;
-      if (auto e = member(field, key, m)) return e;
-      if (key == "content") {
-        if (auto e = anthropic_content(m, 1)) return e;
-      }
-    }
-    return SUCCESS;
+    return each_member(v, [&](std::string_view key, od::value& m) {
+      return key == "content" ? anthropic_content(m, 1) : SUCCESS;
+    });
   }
 
   // `system`, a message's `content`, a tool result's `content`: a string or content blocks.
   error_code anthropic_content(od::value& v, std::size_t depth) {
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    if (t == od::json_type::string) return text(v);
-    if (t != od::json_type::array) return SUCCESS;
-    od::array a;
-    if (auto e = v.get_array().get(a)) return e;
-    for (auto el : a) {
-      od::value b;
-      if (auto e = el.get(b)) return e;
-      if (auto e = block(b, depth + 1, kAlways)) return e;
-    }
-    return SUCCESS;
+    if (is_string(v)) return text(v);
+    return each_element(v,
+                        [&](std::uint64_t, od::value& b) { return block(b, depth + 1, kAlways); });
   }
 
-  // An Anthropic object with a `type`: a content block, a document source, a stream delta or a
-  // content_block_start's block. `kind` says which members can be text (kAlways: content block).
+  // An Anthropic object with a `type`: a content block (`kind` kAlways), a document's source
+  // (kDocument), a stream delta (kBlockDelta) or a content_block_start's block (kBlockStart).
   error_code block(od::value& v, std::size_t depth, std::uint32_t kind) {
     if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    if (t != od::json_type::object) return SUCCESS;
-    od::object o;
-    if (auto e = v.get_object().get(o)) return e;
     const std::size_t block_from = found_.size();
     std::uint32_t types = 0;
-    for (auto field : o) {
-      std::string_view key;
-      od::value m;
-      if (auto e = member(field, key, m)) return e;
-      if (key == "type") {
-        if (auto e = add_type(m, types)) return e;
-        continue;
-      }
+    auto e = each_member(v, [&](std::string_view key, od::value& m) {
+      if (key == "type") return add_type(m, types);
+      const std::uint32_t bit = member_bit(kind, key, output_);
+      if (bit == kAlways || !wanted(types, bit)) return SUCCESS;
       const std::size_t from = found_.size();
-      const std::uint32_t bit = member_bit(kind, key);
-      if (bit == kAlways || !wanted(types, bit)) continue;
       error_code e = SUCCESS;
       switch (bit) {
         case kToolUse:
@@ -756,72 +596,24 @@ class Walk {
           e = text(m);
           break;
       }
-      if (e) return e;
       need(from, bit);
-    }
+      return e;
+    });
+    if (e) return e;
     keep(block_from, types);
     return SUCCESS;
-  }
-
-  // Which type a member `key` of a block of `kind` needs to be text (kAlways: never text).
-  std::uint32_t member_bit(std::uint32_t kind, std::string_view key) const {
-    switch (kind) {
-      case kAlways:  // a content block
-        if (key == "text") return kText;
-        if (key == "input") return kToolUse;
-        if (key == "content") return kToolResult;
-        if (key == "source") return kDocument;
-        if (key == "thinking" && output_) return kThinking;
-        return kAlways;
-      case kDocument:  // its source
-        if (key == "data") return kText;
-        if (key == "content") return kContentSource;
-        return kAlways;
-      case kBlockDelta:
-        if (key == "text") return kTextDelta;
-        if (key == "partial_json") return kJsonDelta;
-        if (key == "thinking") return kThinkingDelta;
-        return kAlways;
-      case kBlockStart:
-        if (key == "text") return kText;
-        if (key == "thinking") return kThinking;
-        return kAlways;
-    }
-    return kAlways;
   }
 
   // Every string value inside a tool_use's `input` (keys are not text).
   error_code strings_in(od::value& v, std::size_t depth) {
     if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
-    od::json_type t;
-    if (auto e = type_of(v, t)) return e;
-    switch (t) {
-      case od::json_type::string:
-        return text(v);
-      case od::json_type::object: {
-        od::object o;
-        if (auto e = v.get_object().get(o)) return e;
-        for (auto field : o) {
-          std::string_view key;
-          od::value m;
-          if (auto e = member(field, key, m)) return e;
-          if (auto e = strings_in(m, depth + 1)) return e;
-        }
-        return SUCCESS;
-      }
-      case od::json_type::array: {
-        od::array a;
-        if (auto e = v.get_array().get(a)) return e;
-        for (auto el : a) {
-          od::value item;
-          if (auto e = el.get(item)) return e;
-          if (auto e = strings_in(item, depth + 1)) return e;
-        }
-        return SUCCESS;
-      }
-      default:
-        return SUCCESS;
+    if (is_string(v)) return text(v);
+    if (auto e = each_member(
+            v, [&](std::string_view, od::value& m) { return strings_in(m, depth + 1); })) {
+      return e;
     }
+    return each_element(
+        v, [&](std::uint64_t, od::value& item) { return strings_in(item, depth + 1); });
   }
 
   const char* base_;
@@ -839,8 +631,10 @@ bool walk_and_report(Scratch& s, bool output, bool channels, const TextFn& fn, F
   s.buffer.reserve(size + simdjson::SIMDJSON_PADDING);
   od::document doc;
   if (s.parser.iterate(s.buffer.data(), size, s.buffer.capacity()).get(doc)) return false;
-  od::object root;
-  if (doc.get_object().get(root)) return false;
+  od::json_type t;
+  if (doc.type().get(t) || t != od::json_type::object) return false;
+  od::value root;
+  if (doc.get_value().get(root)) return false;
   Walk walk(s.buffer.data(), s.found, output);
   if (walk_root(walk, root)) return false;
   const char* rest = nullptr;
@@ -862,6 +656,26 @@ bool walk_and_report(Scratch& s, bool output, bool channels, const TextFn& fn, F
   return true;
 }
 
+// Fills s.buffer with the event's `data:` lines joined with '\n' (SSE), and s.segments with where
+// each line sits. Lines end with \r\n, \n or \r.
+void join_data_lines(std::string_view event, Scratch& s) {
+  for (std::size_t at = 0; at < event.size();) {
+    std::size_t eol = event.find_first_of("\r\n", at);
+    if (eol == std::string_view::npos) eol = event.size();
+    const std::string_view line = event.substr(at, eol - at);
+    if (line.starts_with("data:") || line == "data") {
+      std::size_t value_at = std::min(at + 5, eol);
+      if (value_at < eol && event[value_at] == ' ') ++value_at;
+      if (!s.segments.empty()) s.buffer.push_back('\n');
+      s.segments.push_back(Segment{value_at, s.buffer.size(), eol - value_at});
+      s.buffer.append(event.substr(value_at, eol - value_at));
+    }
+    at = eol;
+    if (at < event.size() && event[at] == '\r') ++at;
+    if (at < event.size() && event[at] == '\n') ++at;
+  }
+}
+
 }  // namespace
 
 bool request_texts(ApiShape shape, Operation op, std::string_view body, const TextFn& fn) {
@@ -870,7 +684,7 @@ bool request_texts(ApiShape shape, Operation op, std::string_view body, const Te
   s->buffer.assign(body);
   const ApiShape walked = body_shape(shape);
   return walk_and_report(*s, false, false, fn,
-                         [&](Walk& w, od::object& root) { return w.request(root, walked, op); });
+                         [&](Walk& w, od::value& root) { return w.request(root, walked, op); });
 }
 
 bool response_texts(ApiShape shape, std::string_view body, const TextFn& fn) {
@@ -879,72 +693,24 @@ bool response_texts(ApiShape shape, std::string_view body, const TextFn& fn) {
   s->buffer.assign(body);
   const ApiShape walked = body_shape(shape);
   return walk_and_report(*s, true, false, fn,
-                         [&](Walk& w, od::object& root) { return w.answer(root, walked); });
+                         [&](Walk& w, od::value& root) { return w.answer(root, walked); });
 }
 
 bool event_texts(ApiShape shape, std::string_view event, const TextFn& fn) {
   ScratchLease s;
   s->buffer.reserve(event.size() + simdjson::SIMDJSON_PADDING);
-  // The data lines, joined with '\n' (SSE); lines end with \r\n, \n or \r.
-  for (std::size_t at = 0; at < event.size();) {
-    std::size_t eol = event.find_first_of("\r\n", at);
-    if (eol == std::string_view::npos) eol = event.size();
-    std::string_view line = event.substr(at, eol - at);
-    std::size_t value_at = at;
-    bool data = false;
-    if (line.starts_with("data:")) {
-      data = true;
-      value_at += 5;
-      if (value_at < eol && event[value_at] == ' ') ++value_at;
-    } else if (line == "data") {
-      data = true;
-      value_at = eol;
-    }
-    if (data) {
-      if (!s->segments.empty()) s->buffer.push_back('\n');
-      s->segments.push_back(Segment{value_at, s->buffer.size(), eol - value_at});
-      s->buffer.append(event.substr(value_at, eol - value_at));
-    }
-    at = eol;
-    if (at < event.size() && event[at] == '\r') ++at;
-    if (at < event.size() && event[at] == '\n') ++at;
-  }
+  join_data_lines(event, *s);
   std::string_view data = s->buffer;
-  const auto space = data.find_first_not_of(" \t\r\n");
-  if (space == std::string_view::npos) return true;  // no data (a comment, a bare event line)
-  data.remove_prefix(space);
-  data = data.substr(0, data.find_last_not_of(" \t\r\n") + 1);
+  const std::size_t first = data.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return true;  // no data: a comment, a bare event line
+  data = data.substr(first, data.find_last_not_of(" \t\r\n") + 1 - first);
   if (data == "[DONE]") return true;
   if (body_shape(shape) == ApiShape::kAnthropic) {
     return walk_and_report(*s, true, true, fn,
-                           [](Walk& w, od::object& root) { return w.anthropic_event(root); });
+                           [](Walk& w, od::value& root) { return w.anthropic_event(root); });
   }
   return walk_and_report(*s, true, true, fn,
-                         [](Walk& w, od::object& root) { return w.openai_chunk(root); });
-}
-
-std::string apply_text_edits(std::string_view body, std::vector<TextEdit> edits) {
-  std::sort(edits.begin(), edits.end(),
-            [](const TextEdit& a, const TextEdit& b) { return a.offset < b.offset; });
-  std::size_t grow = 0;
-  for (const TextEdit& e : edits) grow += e.text.size() + e.text.size() / 8 + 2;
-  std::string out;
-  out.reserve(body.size() + grow);
-  std::size_t at = 0;
-  for (const TextEdit& e : edits) {
-    // Overlapping or outside the body: a caller's bug. Skipped rather than read out of bounds.
-    const bool fits =
-        e.offset >= at && e.offset <= body.size() && e.length <= body.size() - e.offset;
-    assert(fits && "apply_text_edits: edits overlap or lie outside the body");
-    if (!fits) continue;
-    out.append(body.substr(at, e.offset - at));
-    // A mask cut inside a multi-byte character must not make the body invalid JSON.
-    out.append(simdjson::validate_utf8(e.text) ? json_quote(e.text)
-                                               : json_quote(valid_utf8(e.text)));
-    at = e.offset + e.length;
-  }
-  out.append(body.substr(at));
-  return out;
+                         [](Walk& w, od::value& root) { return w.openai_chunk(root); });
 }
 
 }  // namespace gatehouse::api
