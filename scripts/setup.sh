@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 mode=${1:-test}
 packages=(g++ cmake ninja-build ccache pkg-config ca-certificates openssl curl
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
-          libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev)
+          libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev
+          libhyperscan-dev
+          libphonenumber8 libprotobuf-dev libabsl-dev libicu-dev)
 if [[ $mode != --runtime ]]; then
   # sqlite3: the records tests tamper with the audit table; prometheus: promtool checks /metrics
   # and a real Prometheus server scrapes it.
@@ -39,6 +41,32 @@ if ((${#missing[@]})); then
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+# libphonenumber's headers: Debian 12's libphonenumber-dev depends on libboost-thread-dev, i.e.
+# Boost 1.74, which cannot be installed beside libboost1.81-dev (apt refuses the conflict). The
+# library itself (libphonenumber8) and the headers' own dependencies (protobuf, abseil) install
+# fine, so the -dev package is fetched with `apt-get download` and only its headers are unpacked
+# into .deps/libphonenumber/ (gitignored), where src/guard/CMakeLists.txt looks for them. The
+# binary links the runtime libphonenumber.so.8; nothing of Boost 1.74 is used.
+phonenumber_headers=.deps/libphonenumber/usr/include/phonenumbers/phonenumberutil.h
+if [[ ! -f $phonenumber_headers ]]; then
+  echo "setup: unpacking libphonenumber-dev's headers into .deps/libphonenumber"
+  tmp=$(mktemp -d)
+  # apt-get download as root drops to the _apt user, which must be able to write here.
+  chmod 777 "$tmp"
+  (cd "$tmp" && apt-get download -q libphonenumber-dev 2>&1 | grep -v "_apt" || true)
+  deb=$(ls "$tmp"/libphonenumber-dev_*.deb 2>/dev/null | head -n1 || true)
+  if [[ -z $deb ]]; then
+    rm -rf "$tmp"
+    echo "setup: could not download libphonenumber-dev (apt-get update, network?)" >&2
+    exit 1
+  fi
+  dpkg-deb -x "$deb" "$tmp/root"
+  mkdir -p .deps/libphonenumber/usr
+  rm -rf .deps/libphonenumber/usr/include
+  cp -r "$tmp/root/usr/include" .deps/libphonenumber/usr/include
+  rm -rf "$tmp"
+fi
+
 # nginx-light's package starts a system nginx on port 80; the benchmark runs its own.
 if [[ $mode == --bench ]] && command -v systemctl >/dev/null; then
   systemctl stop nginx 2>/dev/null || true

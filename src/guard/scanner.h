@@ -51,8 +51,17 @@ class Scanner {
 
   // Appends to `out` the matches in `text` of the rules of the guardrails in `set`, sorted by
   // start; where two overlap, the one that starts first (then the longer) is kept, so masking
-  // them in order is well defined. Thread-safe.
+  // them in order is well defined -- except that a block match is never dropped for a mask or
+  // log match, nor a mask match for a log one (a shadow-mode rule must not unmask text, nor a
+  // mask rule hide a block). Thread-safe.
   void scan(std::string_view text, GuardrailSet set, std::vector<Match>& out) const;
+
+  // scan() in two steps, for a stream (stream.h), which must know every confirmed match before
+  // overlaps are resolved to decide where it may cut the text. candidates() appends them to
+  // `out` (one rule's never overlap one another; any order); resolve() keeps the ones scan()
+  // keeps, sorted by start.
+  void candidates(std::string_view text, GuardrailSet set, std::vector<Match>& out) const;
+  void resolve(std::vector<Match>& matches) const;
 
   // For a stream: how many bytes at the end of `text` must be held back because a match of a
   // guardrail in `set` may start in them and end in text not seen yet. Every match that starts
