@@ -7,6 +7,7 @@
 
 #include "app/serve.h"
 #include "cli/check_config.h"
+#include "cli/guardrails_cli.h"
 #include "cli/keys_cli.h"
 #include "cli/records_cli.h"
 #include "cli/usage_cli.h"
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
   logs.add_to(*app.add_subcommand("logs", "The inference log: requests and answers of the logged models (from the store)"));
   cli::AuditCommand audit;
   audit.add_to(*app.add_subcommand("audit", "The audit chain: gatehouse audit verify --config FILE"));
+  cli::GuardrailsCommand guardrails;
+  guardrails.add_to(*app.add_subcommand("guardrails", "Try a guardrail: gatehouse guardrails test --config FILE --guardrail NAME TEXT"));
   cli::UsageCommand usage;
   usage.add_to(*app.add_subcommand("usage", "Requests, tokens and cost per project, key, user or model (from the store)"));
 
@@ -52,5 +55,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("usage")) return usage.run(std::cout, std::cerr);
   if (app.got_subcommand("logs")) return logs.run(std::cout, std::cerr);
   if (app.got_subcommand("audit")) return audit.run(std::cout, std::cerr);
+  if (app.got_subcommand("guardrails")) return guardrails.run(std::cout, std::cerr);
   return 2;
 }

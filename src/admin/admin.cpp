@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "limit/clock.h"
+#include "pipeline/guard.h"
 #include "pipeline/kill_switch.h"
 #include "pipeline/records.h"
 #include "record/writer.h"
@@ -33,6 +34,7 @@ namespace {
 constexpr std::string_view kKill = "/admin/v1/kill";
 constexpr std::string_view kKeys = "/admin/v1/keys";
 constexpr std::string_view kHealth = "/admin/v1/health";
+constexpr std::string_view kGuardrailTest = "/admin/v1/guardrails/test";
 
 // Every route target's health: the state the gateway keeps (route/health.h), shared by the routes
 // that use it and judged by their thresholds ("cooling" while it cools for at least one of them),
@@ -86,6 +88,24 @@ std::string health_json(const runtime::Snapshot& snapshot) {
     });
   }
   return json::serialize(json::object{{"targets", std::move(targets)}});
+}
+
+Error not_allowed(std::string_view allowed);
+
+// POST {"guardrail": NAME, "text": TEXT}: what the guardrail finds (pipeline::test_guardrail).
+std::variant<AdminAnswer, Error> guardrail_test(const http::Request& request, const runtime::Snapshot& snapshot) {
+  if (request.method() != bhttp::verb::post) return not_allowed("POST");
+  json::error_code ec;
+  json::value v = json::parse(request.body(), ec);
+  const json::object* o = !ec && v.is_object() ? &v.get_object() : nullptr;
+  const json::value* name = o ? o->if_contains("guardrail") : nullptr;
+  const json::value* text = o ? o->if_contains("text") : nullptr;
+  if (!name || !name->is_string() || !text || !text->is_string()) {
+    return Error::bad_request("send {\"guardrail\": \"<name>\", \"text\": \"<text to scan>\"}");
+  }
+  auto report = pipeline::test_guardrail(*snapshot.config, name->get_string(), text->get_string());
+  if (auto* e = std::get_if<Error>(&report)) return std::move(*e);
+  return AdminAnswer{200, std::move(std::get<std::string>(report))};
 }
 
 Error not_allowed(std::string_view allowed) {
@@ -425,8 +445,12 @@ asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Reque
     }
     co_return AdminAnswer{200, health_json(snapshot)};
   }
+  if (path == kGuardrailTest) {
+    std::variant<AdminAnswer, Error> answer = guardrail_test(request, snapshot);
+    co_return answer;
+  }
   Error unknown = Error::not_found("no such admin endpoint: " + std::string(path.substr(0, 200)) +
-                                       " (/admin/v1/kill, /admin/v1/keys, /admin/v1/health)",
+                                       " (/admin/v1/kill, /admin/v1/keys, /admin/v1/health, /admin/v1/guardrails/test)",
                                    "unknown_url");
   co_return unknown;
 }

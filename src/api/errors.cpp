@@ -13,6 +13,8 @@ namespace gatehouse::api {
 namespace json = boost::json;
 
 std::string_view anthropic_error_type(const Error& error) {
+  // A guardrail's refusal names itself in every shape (docs/guardrails.md).
+  if (error.code == "guardrail_blocked") return "guardrail_blocked";
   switch (error.kind) {
     case ErrorKind::kBadRequest:
     case ErrorKind::kMethodNotAllowed:
@@ -46,6 +48,7 @@ std::string_view anthropic_error_type(const Error& error) {
 }
 
 std::string_view databricks_error_code(const Error& error) {
+  if (error.code == "guardrail_blocked") return "GUARDRAIL_BLOCKED";
   if (error.kind == ErrorKind::kNotFound && error.code == "model_not_found") return "ENDPOINT_NOT_FOUND";
   switch (error.status) {
     case 400: return error.param.empty() ? "BAD_REQUEST" : "INVALID_PARAMETER_VALUE";

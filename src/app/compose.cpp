@@ -4,6 +4,7 @@
 #include "pipeline/authenticate.h"
 #include "pipeline/authorize.h"
 #include "pipeline/budget.h"
+#include "pipeline/guard.h"
 #include "pipeline/limit.h"
 #include "pipeline/meter.h"
 #include "pipeline/observe.h"
@@ -43,16 +44,23 @@ Pipeline build_pipeline(const config::Config& config, const runtime::Services& s
   if (services.writer && config.records.inference_log.enabled) {
     p.add(std::make_unique<InferenceLogStage>(config.records.inference_log, *services.writer));
   }
-  // 6. Budgets before rate limits: a request a spent budget refuses must not use up a rate
+  // 6. Input guardrails before anything spends: a request they block costs no budget and no rate
+  //    window (and after the inference log's decision, so a blocked request is logged — without
+  //    the text that was blocked).
+  if (config.scanner) p.add(std::make_unique<InputGuardStage>(config, config.scanner));
+  // 7. Budgets before rate limits: a request a spent budget refuses must not use up a rate
   //    window; one the limits refuse gives its budget reservation back in on_complete.
   if (services.budgets) p.add(std::make_unique<BudgetStage>(config, *services.budgets, services.metrics.get()));
-  // 7. Rate limits last before the provider: they charge what is about to be spent.
+  // 8. Rate limits last before the provider: they charge what is about to be spent.
   if (!config.limits.empty()) p.add(std::make_unique<LimitStage>(config, *services.limiter));
-  // 8. Metering after the limits and budgets: its on_settled and on_complete run before theirs
+  // 9. Metering after the limits and budgets: its on_settled and on_complete run before theirs
   //    (reverse order), so they settle on the usage and cost it found. Stages that change the
   //    answer or its events (output guardrails) come after it: it reads them as the provider
   //    sent them.
   p.add(std::make_unique<MeterStage>());
+  // 10. Output guardrails after metering, which must read the provider's events as they came; on
+  //     the answer's way out they are the last to change it before translation for the client.
+  if (config.scanner) p.add(std::make_unique<OutputGuardStage>(config, config.scanner));
   return p;
 }
 

@@ -101,3 +101,19 @@ std::string_view to_string(RouteStrategy s) {
 }
 
 }  // namespace gatehouse::config
+
+namespace gatehouse::config {
+
+int Config::guardrail_index(std::string_view name) const {
+  for (std::size_t i = 0; i < guardrails.size(); ++i) {
+    if (guardrails[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+const guard::GuardrailSpec* Config::find_guardrail(std::string_view name) const {
+  int i = guardrail_index(name);
+  return i < 0 ? nullptr : &guardrails[std::size_t(i)];
+}
+
+}  // namespace gatehouse::config

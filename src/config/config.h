@@ -6,10 +6,14 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "guard/scanner.h"
+#include "guard/spec.h"
 
 namespace gatehouse::config {
 
@@ -123,6 +127,13 @@ struct RouteConfig {
   std::chrono::seconds cooldown{300};    // how long a failing target is skipped
 };
 
+// Which guardrails (names under the top-level `guardrails`) check what a model reads (input) and
+// writes (output), in order. A model's and a role's both apply, the model's first.
+struct GuardrailLists {
+  std::vector<std::string> input, output;
+  bool operator==(const GuardrailLists&) const = default;
+};
+
 struct ModelConfig {
   std::string name;
   std::string provider;         // key into Config::providers; empty for a route
@@ -133,6 +144,8 @@ struct ModelConfig {
   // The model takes OpenAI's `reasoning_effort` (an OpenAI-shaped provider's reasoning model):
   // an Anthropic client's output_config.effort is translated to it instead of being dropped.
   bool reasoning_effort = false;
+  // guardrails: {input: [...], output: [...]}: names under the top-level `guardrails`.
+  GuardrailLists guardrails;
 };
 
 // limits: rate limits per minute and in flight. A rule with an empty `match` is the default for
@@ -226,6 +239,7 @@ struct RoleConfig {
   std::vector<DataClass> data_classes;      // empty with !data_classes_set: every class
   bool data_classes_set = false;
   bool admin = false;                       // may use /admin/v1/...
+  GuardrailLists guardrails;                // applied to every request of a caller with this role
 };
 
 // Where keys created at run time (gatehouse keys create, /admin/v1/keys) are kept.
@@ -256,6 +270,15 @@ struct Config {
   RecordsConfig records;
   MetricsConfig metrics;
   TracingConfig tracing;
+  // guardrails: in the file's order (a guardrail's index here is its index in the scanner).
+  std::vector<guard::GuardrailSpec> guardrails;
+  // The guardrail named `name`, or null.
+  const guard::GuardrailSpec* find_guardrail(std::string_view name) const;
+  // Its index in `guardrails`, or -1.
+  int guardrail_index(std::string_view name) const;
+  // Every pattern guardrail compiled into one database (guard/scanner.h): compiled when the file
+  // is loaded, so a pattern that does not compile is a config error; null without guardrails.
+  std::shared_ptr<const guard::Scanner> scanner;
 };
 
 // SHA-256 of a byte string (the key digest clients' keys are compared with).

@@ -155,7 +155,7 @@ void read_jwt(Reader& r, const YAML::Node& n, JwtConfig& j) {
 void read_role(Reader& r, const YAML::Node& n, RoleConfig& role) {
   std::string where = "roles." + role.name;
   if (n.IsNull()) return;  // a role that allows nothing
-  if (!r.expect_map(n, where, {"models", "max_tokens_per_request", "data_classes", "admin"})) return;
+  if (!r.expect_map(n, where, {"models", "max_tokens_per_request", "data_classes", "admin", "guardrails"})) return;
   if (const auto& ms = n["models"]) {
     if (ms.IsSequence()) {
       for (const auto& m : ms) {
@@ -197,7 +197,7 @@ void read_model(Reader& r, const std::string& name, const YAML::Node& n, Config&
   std::string where = "models." + name;
   ModelConfig m;
   m.name = name;
-  if (!r.expect_map(n, where, {"provider", "upstream_model", "max_data_class", "price", "route", "reasoning_effort"})) {
+  if (!r.expect_map(n, where, {"provider", "upstream_model", "max_data_class", "price", "route", "reasoning_effort", "guardrails"})) {
     return;
   }
   if (n["route"]) {
@@ -335,7 +335,7 @@ void read_roles(Reader& r, const YAML::Node& rs, Config& c) {
       c.roles[role.name] = std::move(role);
     }
   } else if (!rs.IsNull()) {
-    r.error(rs, "roles must be a mapping of role name to {models, max_tokens_per_request, data_classes, admin}");
+    r.error(rs, "roles must be a mapping of role name to {models, max_tokens_per_request, data_classes, admin, guardrails}");
   }
 }
 
@@ -388,7 +388,7 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
   std::vector<RoleRef> role_refs;
   if (!r.expect_map(root, "the top level",
                     {"server", "providers", "models", "keys", "store", "auth", "roles", "groups", "log",
-                     "limits", "budgets", "records", "metrics", "tracing"})) {
+                     "limits", "budgets", "records", "metrics", "tracing", "guardrails"})) {
     return;
   }
   if (root["server"]) read_server(r, root["server"], c.server);
@@ -402,6 +402,8 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
   if (const auto& rs = root["roles"]) read_roles(r, rs, c);
   if (const auto& gs = root["groups"]) read_groups(r, gs, c, role_refs);
   check_role_refs(r, role_refs, c);
+  if (const auto& gs = root["guardrails"]) read_guardrails(r, gs, c);
+  check_guardrails(r, root, c);
   check_auth_passthrough(r, root, c);
 
   check_routes(r, root, c);

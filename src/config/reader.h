@@ -183,4 +183,9 @@ void check_routes(Reader& r, const YAML::Node& root, Config& c);
 // Checks what needs the whole file read (a budget needs a store, a limit's model must exist).
 void check_limits(Reader& r, const YAML::Node& root, Config& c);
 
+// guardrails: (load_guardrails.cpp), and the models' and roles' lists that name them (checked
+// once models, roles and guardrails are read).
+void read_guardrails(Reader& r, const YAML::Node& n, Config& c);
+void check_guardrails(Reader& r, const YAML::Node& root, Config& c);
+
 }  // namespace gatehouse::config

@@ -4,7 +4,11 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "gateway/attempt.h"
+#include "gateway/classify.h"
+#include "pipeline/guard.h"
 #include "gateway/respond.h"
 #include "pipeline/pipeline.h"
 #include "route/failover.h"
@@ -78,6 +82,39 @@ std::optional<Error> decode_replacement(pipeline::RequestContext& ctx, api::Cano
   return std::nullopt;
 }
 
+// The model guardrails the input stage left to ask (I/O, so not in a stage): an "unsafe" verdict
+// blocks (or, with action log, is only recorded); a classifier that fails or times out lets the
+// request through (on_error: allow, logged) or refuses it with a 503 (on_error: block).
+asio::awaitable<std::optional<Error>> ask_model_guardrails(http::Exchange& ex, pipeline::RequestContext& ctx,
+                                                           const runtime::Snapshot& snapshot) {
+  for (const auto& check : ctx.guard.checks) {
+    const auto& g = *check.guardrail;
+    auto verdict = co_await classify(snapshot, ex, g, check.text);
+    if (auto* e = std::get_if<Error>(&verdict)) {
+      spdlog::warn("{} guardrail {}: the classifier ({}) failed: {}; on_error: {}", ctx.ingress.request_id, g.name,
+                   g.model, e->message, g.block_on_error ? "block" : "allow");
+      ctx.guard.hit(g, "classifier_error", g.block_on_error ? guard::Action::kBlock : guard::Action::kLog, false);
+      if (!g.block_on_error) continue;
+      Error refusal;
+      refusal.kind = ErrorKind::kUnavailable;
+      refusal.status = 503;
+      refusal.retryable = true;
+      refusal.code = "guardrail_unavailable";
+      refusal.message = "guardrail '" + g.name + "' could not check the request (its classifier failed: " +
+                        to_string(e->kind).data() + "), and it refuses what it cannot check; try again later";
+      ctx.guard.blocked = g.name + "/classifier_error";
+      co_return refusal;
+    }
+    const auto& v = std::get<Verdict>(verdict);
+    if (v.safe) continue;
+    ctx.guard.hit(g, "unsafe", g.action, false);
+    if (g.action != guard::Action::kBlock) continue;
+    ctx.guard.blocked = g.name + "/unsafe";
+    co_return pipeline::guardrail_blocked(g, v.categories.empty() ? "unsafe" : "unsafe (" + v.categories + ")", false);
+  }
+  co_return std::nullopt;
+}
+
 asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {
   asio::steady_timer timer(co_await asio::this_coro::executor, delay);
   co_await timer.async_wait(asio::use_awaitable);
@@ -138,6 +175,9 @@ asio::awaitable<void> serve_llm(http::Exchange& ex, pipeline::RequestContext& ct
   }
   if (replaced) {
     if (auto e = decode_replacement(ctx, canonical)) co_return co_await respond_error(ex, ctx, *e);
+  }
+  if (!ctx.guard.checks.empty()) {
+    if (auto e = co_await ask_model_guardrails(ex, ctx, snapshot)) co_return co_await respond_error(ex, ctx, *e);
   }
 
   if (canonical.op == api::Operation::kCountTokens &&

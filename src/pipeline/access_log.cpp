@@ -102,6 +102,7 @@ void AccessLogStage::on_complete(RequestContext& ctx) const noexcept {
       field(line, "cost_usd", ctx.accounting.cost_usd, 6);
     }
     field(line, "client_gone", ctx.upstream.client_gone);
+    if (!ctx.guard.hits.empty()) field(line, "guardrails", ctx.guard.summary());
     line += '}';
     // The access logger writes the line as it is (one JSON object per line, on stderr, through
     // spdlog's background thread); without one (tests), the default logger does.

@@ -146,6 +146,33 @@ struct Records {
   } trace;
 };
 
+// Set by the guardrail stages (pipeline/guard.h): what the guardrails did — never the text they
+// matched. Read by the records (access log, inference log, metrics, audit, spans).
+struct GuardHit {
+  const guard::GuardrailSpec* guardrail = nullptr;
+  std::string entity;            // EMAIL_ADDRESS, a pattern's name, a secret kind, PROMPT_INJECTION, unsafe
+  guard::Action action = guard::Action::kLog;
+  bool output = false;           // found in the answer (else in the request)
+  int count = 0;                 // matches of this guardrail, entity, action and direction
+};
+// A model guardrail the LLM path asks before the request goes upstream (its text is what the
+// input guardrails left of the request: masks applied).
+struct ModelCheck {
+  const guard::GuardrailSpec* guardrail = nullptr;
+  std::string text;
+};
+struct Guardrails {
+  std::vector<GuardHit> hits;    // one per guardrail, entity, action and direction
+  std::string blocked;           // "guardrail/entity" that refused the request or its answer
+  bool input_masked = false;     // the request body went on with masks (the inference log keeps that body)
+  std::vector<ModelCheck> checks;
+  // Counts one match (the first kMaxHits distinct ones are kept).
+  void hit(const guard::GuardrailSpec& g, std::string_view entity, guard::Action action, bool output);
+  // "pii/EMAIL_ADDRESS:mask:input×2 dlp/databricks-pat:block:input", for logs; "" when none.
+  std::string summary() const;
+  static constexpr std::size_t kMaxHits = 32;
+};
+
 // Set as the request ends; read by on_complete.
 struct Outcome {
   int status = 0;
@@ -167,6 +194,7 @@ struct RequestContext {
   Upstream upstream;
   Accounting accounting;
   Records records;
+  Guardrails guard;
   Outcome outcome;
   // Headers every answer to this request carries (x-ratelimit-*, x-should-retry, x-gatehouse-*).
   Headers response_headers;

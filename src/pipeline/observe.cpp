@@ -63,6 +63,10 @@ void MetricsStage::on_complete(RequestContext& ctx) const noexcept {
       }
       metrics_.observe(record::AttemptObservation{a.model, a.provider, outcome});
     }
+    for (const auto& h : ctx.guard.hits) {
+      metrics_.guardrail_hits(h.guardrail->name, h.entity, guard::to_string(h.action), h.output ? "output" : "input",
+                              std::uint64_t(h.count));
+    }
     if (ctx.accounting.refused_by.starts_with("budget:")) {
       metrics_.budget_exceeded(std::string_view(ctx.accounting.refused_by).substr(7));
     } else if (!ctx.accounting.refused_by.empty()) {
@@ -155,6 +159,8 @@ void TracingStage::on_complete(RequestContext& ctx) const noexcept {
         attr("gen_ai.usage.output_tokens", std::int64_t(ctx.accounting.usage.output_tokens));
       }
       attr("gatehouse.attempts", std::int64_t(ctx.upstream.attempts));
+      if (!ctx.guard.hits.empty()) attr("gatehouse.guardrails", ctx.guard.summary());
+      if (!ctx.guard.blocked.empty()) attr("gatehouse.guardrail.blocked", ctx.guard.blocked);
       attr("gatehouse.stream", ctx.request.stream);
       if (ctx.accounting.cost_usd > 0) attr("gatehouse.cost_usd", ctx.accounting.cost_usd);
     }

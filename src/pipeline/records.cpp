@@ -24,6 +24,19 @@ bool sampled(double fraction) {
   return std::uniform_real_distribution<double>(0, 1)(rng) < fraction;
 }
 
+// What the guardrails did, for the inference log's decisions and the audit chain.
+json::array guardrail_hits(const RequestContext& ctx) {
+  json::array out;
+  for (const auto& h : ctx.guard.hits) {
+    out.push_back(json::object{{"guardrail", h.guardrail->name},
+                               {"entity", h.entity},
+                               {"action", guard::to_string(h.action)},
+                               {"direction", h.output ? "output" : "input"},
+                               {"count", h.count}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string caller_of(const RequestContext& ctx) {
@@ -86,10 +99,14 @@ void InferenceLogStage::on_complete(RequestContext& ctx) const noexcept {
     record::Capture capture = record::Capture::kWhole;
     if (ctx.records.capture_payloads) {
       // The body as the client sent it; its credential travels in headers, which are never kept.
-      std::string_view body = ctx.request.client_body.substr(0, config_.max_payload_bytes);
-      r.request_body = std::string(body);
+      // Guardrails that masked it: the body as it went on (masked) — never the text they
+      // masked; that blocked it: none (it holds what was blocked).
+      std::string_view sent = ctx.guard.input_masked ? ctx.request.body : ctx.request.client_body;
+      const bool input_blocked = !ctx.guard.blocked.empty() && ctx.upstream.attempts == 0;
+      std::string_view body = input_blocked ? std::string_view() : sent.substr(0, config_.max_payload_bytes);
+      if (!input_blocked) r.request_body = std::string(body);
       r.response_body = ctx.records.response_capture;
-      r.payload_truncated = ctx.records.capture_truncated || body.size() < ctx.request.client_body.size();
+      r.payload_truncated = ctx.records.capture_truncated || body.size() < sent.size();
       // A stream that was answered is reassembled; an error answer (JSON) is kept as it is.
       if (ctx.request.stream && ctx.outcome.status == 200) {
         capture = ctx.ingress.shape == ApiShape::kAnthropic ? record::Capture::kAnthropicStream : record::Capture::kOpenAIStream;
@@ -108,6 +125,7 @@ void InferenceLogStage::on_complete(RequestContext& ctx) const noexcept {
     if (!ctx.accounting.budget_decision.empty()) decisions["budget"] = ctx.accounting.budget_decision;
     if (ctx.accounting.usage.estimated) decisions["usage"] = "estimated";
     if (ctx.upstream.client_gone) decisions["client"] = "gone";
+    if (!ctx.guard.hits.empty()) decisions["guardrails"] = guardrail_hits(ctx);
     r.decisions = json::serialize(decisions);
     writer_.submit(std::move(r), capture);
   } catch (...) {
@@ -116,6 +134,24 @@ void InferenceLogStage::on_complete(RequestContext& ctx) const noexcept {
 }
 
 void AuditStage::on_complete(RequestContext& ctx) const noexcept {
+  if (!ctx.guard.blocked.empty()) {
+    // A guardrail's block is a security event: who, what it found (never the text), which way.
+    try {
+      store::AuditRecord r;
+      r.time_ms = ctx.ingress.started_unix_ms;
+      r.kind = "guardrail.blocked";
+      r.actor = caller_of(ctx);
+      r.subject = "model " + ctx.request.model.substr(0, 200);
+      r.request_id = ctx.ingress.request_id;
+      r.detail = json::serialize(json::object{{"status", ctx.outcome.status},
+                                              {"blocked", ctx.guard.blocked},
+                                              {"direction", ctx.upstream.attempts == 0 ? "input" : "output"},
+                                              {"guardrails", guardrail_hits(ctx)}});
+      writer_.submit(std::move(r));
+    } catch (...) {
+    }
+    return;
+  }
   const bool denied = ctx.outcome.status == 401 || ctx.outcome.status == 403 || ctx.outcome.error_code == "kill_switch";
   if (!denied) return;
   try {

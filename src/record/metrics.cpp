@@ -102,6 +102,7 @@ struct Counts {
   std::map<std::string, PerModel> per_model;      // model, provider
   std::map<std::string, std::uint64_t> attempts;  // model, provider, outcome
   std::map<std::string, std::uint64_t> rate_limited, budget_exceeded, budget_warnings;
+  std::map<std::string, std::uint64_t> guardrail_hits;  // guardrail \x1f entity \x1f action \x1f direction
 
   void add(const Counts& o) {
     for (const auto& [k, v] : o.requests) requests[k] += v;
@@ -109,6 +110,7 @@ struct Counts {
     for (const auto& [k, v] : o.rate_limited) rate_limited[k] += v;
     for (const auto& [k, v] : o.budget_exceeded) budget_exceeded[k] += v;
     for (const auto& [k, v] : o.budget_warnings) budget_warnings[k] += v;
+    for (const auto& [k, v] : o.guardrail_hits) guardrail_hits[k] += v;
     for (const auto& [k, m] : o.per_model) {
       auto& t = per_model[k];
       t.total.add(m.total);
@@ -187,6 +189,14 @@ void render_refusals(std::string& out, const Counts& c) {
   for (const auto& [k, v] : c.budget_exceeded) out += "gatehouse_budget_rejections_total{scope=\"" + label_value(k) + "\"} " + std::to_string(v) + "\n";
   family(out, "gatehouse_budget_warnings_total", "counter", "Budgets whose warn_at fraction was crossed, by scope.");
   for (const auto& [k, v] : c.budget_warnings) out += "gatehouse_budget_warnings_total{scope=\"" + label_value(k) + "\"} " + std::to_string(v) + "\n";
+  family(out, "gatehouse_guardrail_hits_total", "counter",
+         "Guardrail matches, by guardrail, entity or pattern, action and direction (input or output).");
+  for (const auto& [k, v] : c.guardrail_hits) {
+    auto p = split_key(k);
+    if (p.size() != 4) continue;
+    out += "gatehouse_guardrail_hits_total{guardrail=\"" + label_value(p[0]) + "\",entity=\"" + label_value(p[1]) +
+           "\",action=\"" + label_value(p[2]) + "\",direction=\"" + label_value(p[3]) + "\"} " + std::to_string(v) + "\n";
+  }
 }
 
 }  // namespace
@@ -240,6 +250,18 @@ void Metrics::rate_limited(std::string_view limit) {
   Shard& s = shard();
   std::lock_guard lock(s.mu);
   ++s.rate_limited[std::string(limit)];
+}
+
+void Metrics::guardrail_hits(std::string_view guardrail, std::string_view entity, std::string_view action,
+                             std::string_view direction, std::uint64_t count) {
+  std::string key;
+  for (auto part : {guardrail, entity, action, direction}) {
+    if (!key.empty()) key += '\x1f';
+    key += part;
+  }
+  Shard& s = shard();
+  std::lock_guard lock(s.mu);
+  s.guardrail_hits[key] += count;
 }
 
 void Metrics::budget_exceeded(std::string_view scope) {

@@ -57,6 +57,9 @@ class Metrics {
   void rate_limited(std::string_view limit);  // "requests", "tokens", "concurrency"
   void budget_exceeded(std::string_view scope);
   void budget_warning(std::string_view scope);
+  // A guardrail's matches in one request (labels: configured names and fixed words only).
+  void guardrail_hits(std::string_view guardrail, std::string_view entity, std::string_view action,
+                      std::string_view direction, std::uint64_t count);
   void in_flight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
 
   // Gauges sampled at scrape time by whoever owns them (target health, the record queue...):

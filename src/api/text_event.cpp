@@ -1,0 +1,139 @@
+#include "api/text_event.h"
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace gatehouse::api {
+
+namespace json = boost::json;
+
+namespace {
+
+// The payload of an event's (single) `data:` line.
+std::string_view data_of(std::string_view event) {
+  std::size_t pos = 0;
+  while (pos < event.size()) {
+    std::size_t eol = event.find('\n', pos);
+    std::string_view line = event.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.starts_with("data:")) {
+      line.remove_prefix(5);
+      if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+      return line;
+    }
+    if (eol == std::string_view::npos) break;
+    pos = eol + 1;
+  }
+  return {};
+}
+
+json::object parse_object(std::string_view data) {
+  boost::system::error_code ec;
+  json::value v = json::parse(data, ec);
+  if (ec || !v.is_object()) return {};
+  return std::move(v.get_object());
+}
+
+// OpenAI-style chunks: channel = choice * 1024 + (0 content | 1 + tool call index | 1023 refusal).
+constexpr std::uint32_t kPerChoice = 1024;
+
+}  // namespace
+
+ChannelsClosed channels_closed(ApiShape shape, std::string_view event) {
+  ChannelsClosed out;
+  std::string_view data = data_of(event);
+  if (shape == ApiShape::kAnthropic) {
+    // Cheap tests first: most events are content_block_delta.
+    if (data.find("\"content_block_stop\"") != std::string_view::npos) {
+      json::object o = parse_object(data);
+      if (const auto* i = o.if_contains("index"); i && i->is_int64() && i->get_int64() >= 0) {
+        auto idx = static_cast<std::uint32_t>(i->get_int64());
+        out.ranges.emplace_back(idx, idx);
+      } else {
+        out.all = true;
+      }
+    } else if (data.find("\"message_delta\"") != std::string_view::npos ||
+               data.find("\"message_stop\"") != std::string_view::npos ||
+               data.find("\"error\"") != std::string_view::npos) {
+      out.all = true;
+    }
+    return out;
+  }
+  if (data == "[DONE]") {
+    out.all = true;
+    return out;
+  }
+  if (data.find("\"finish_reason\"") == std::string_view::npos && data.find("\"usage\"") == std::string_view::npos &&
+      data.find("\"error\"") == std::string_view::npos) {
+    return out;
+  }
+  json::object o = parse_object(data);
+  if (o.contains("error")) {
+    out.all = true;
+    return out;
+  }
+  const auto* choices = o.if_contains("choices");
+  if (!choices || !choices->is_array() || choices->get_array().empty()) {
+    out.all = o.contains("usage");  // a usage-only chunk: the answer's text is over
+    return out;
+  }
+  std::uint32_t k = 0;
+  for (const auto& c : choices->get_array()) {
+    if (!c.is_object()) continue;
+    const auto& co = c.get_object();
+    std::uint32_t index = k++;
+    if (const auto* i = co.if_contains("index"); i && i->is_int64() && i->get_int64() >= 0 && i->get_int64() < 1'000'000) {
+      index = static_cast<std::uint32_t>(i->get_int64());
+    }
+    if (const auto* f = co.if_contains("finish_reason"); f && f->is_string()) {
+      out.ranges.emplace_back(index * kPerChoice, index * kPerChoice + kPerChoice - 1);
+    }
+  }
+  return out;
+}
+
+std::string text_delta_event(ApiShape shape, std::string_view like, std::uint32_t channel, std::string_view text) {
+  json::object src = parse_object(data_of(like));
+  if (src.empty()) return {};
+  if (shape == ApiShape::kAnthropic) {
+    // The delta's type follows the block's: text, a tool call's JSON, thinking.
+    std::string_view type = "text_delta";
+    if (const auto* d = src.if_contains("delta"); d && d->is_object()) {
+      if (const auto* t = d->get_object().if_contains("type"); t && t->is_string()) type = t->get_string();
+    }
+    json::object delta;
+    delta["type"] = type;
+    delta[type == "input_json_delta" ? "partial_json" : type == "thinking_delta" ? "thinking" : "text"] = text;
+    json::object out;
+    out["type"] = "content_block_delta";
+    out["index"] = channel;
+    out["delta"] = std::move(delta);
+    return "event: content_block_delta\ndata: " + json::serialize(out) + "\n\n";
+  }
+  json::object out;
+  for (const char* key : {"id", "object", "created", "model", "system_fingerprint"}) {
+    if (const auto* v = src.if_contains(key)) out[key] = *v;
+  }
+  const std::uint32_t choice = channel / kPerChoice, sub = channel % kPerChoice;
+  json::object delta;
+  if (sub == 0) {
+    delta["content"] = text;
+  } else if (sub == kPerChoice - 1) {
+    delta["refusal"] = text;
+  } else {
+    json::object call;
+    call["index"] = sub - 1;
+    call["function"] = json::object{{"arguments", text}};
+    delta["tool_calls"] = json::array{std::move(call)};
+  }
+  json::object c;
+  c["index"] = choice;
+  c["delta"] = std::move(delta);
+  c["finish_reason"] = nullptr;
+  out["choices"] = json::array{std::move(c)};
+  return "data: " + json::serialize(out) + "\n\n";
+}
+
+}  // namespace gatehouse::api

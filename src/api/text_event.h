@@ -1,0 +1,35 @@
+// What an output guardrail needs to know of a stream's events beyond their text (api/text.h):
+// which runs of text ("channels") an event closes, and how to write a delta event that carries
+// text held back from earlier events.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/shape.h"
+
+namespace gatehouse::api {
+
+// The channels (api::TextPiece::channel) a stream event closes: no text can follow in them, so
+// text held back for them must be released before this event goes out.
+struct ChannelsClosed {
+  bool all = false;  // the message is over ([DONE], a usage-only chunk, message_delta/stop, error)
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges;  // inclusive [first, last] ranges
+  bool closes(std::uint32_t channel) const {
+    if (all) return true;
+    for (auto [a, b] : ranges) {
+      if (channel >= a && channel <= b) return true;
+    }
+    return false;
+  }
+};
+ChannelsClosed channels_closed(ApiShape shape, std::string_view event);
+
+// A delta event of `shape` that carries `text` in `channel`, modelled on `like` (an earlier event
+// of that channel: its id, model, delta type). Empty when `like` is not such an event.
+std::string text_delta_event(ApiShape shape, std::string_view like, std::uint32_t channel, std::string_view text);
+
+}  // namespace gatehouse::api

@@ -1,0 +1,290 @@
+#include "pipeline/guard.h"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <map>
+
+#include "api/text.h"
+#include "api/text_event.h"
+#include "guard/stream.h"
+
+namespace gatehouse::pipeline {
+
+namespace json = boost::json;
+
+namespace {
+
+// The most text of a request a model guardrail is asked about (a classifier reads the start).
+constexpr std::size_t kMaxCheckBytes = 256u << 10;
+
+void add_list(const config::Config& config, const std::vector<std::string>& names, guard::GuardrailSet& set,
+              std::vector<const guard::GuardrailSpec*>* models) {
+  for (const auto& name : names) {
+    const int i = config.guardrail_index(name);
+    if (i < 0) continue;  // the config loader checked every name
+    const auto& g = config.guardrails[std::size_t(i)];
+    if (g.kind == guard::Kind::kModel) {
+      if (models && std::find(models->begin(), models->end(), &g) == models->end()) models->push_back(&g);
+    } else {
+      set |= guard::GuardrailSet{1} << i;
+    }
+  }
+}
+
+// Records `matches` (of one piece) as hits; the first blocking match is the refusal.
+std::optional<Error> judge(const config::Config& config, const guard::Scanner& scanner, RequestContext& ctx,
+                           bool output, const std::vector<guard::Match>& matches, bool& masks) {
+  std::optional<Error> refusal;
+  for (const auto& m : matches) {
+    const auto& rule = scanner.rule(m.rule);
+    const auto& g = config.guardrails[rule.guardrail];
+    ctx.guard.hit(g, rule.entity, rule.action, output);
+    if (rule.action == guard::Action::kBlock && !refusal) {
+      ctx.guard.blocked = g.name + "/" + rule.entity;
+      refusal = guardrail_blocked(g, rule.entity, output);
+    }
+    masks = masks || rule.action == guard::Action::kMask;
+  }
+  return refusal;
+}
+
+// Scans every piece of a request or a whole answer (`texts` reports them): a refusal, or the
+// edits that mask what was found (none: the body goes on as it came). `seen` gets each piece's
+// text after masking (the model guardrails read it).
+template <class Texts>
+std::optional<Error> scan_pieces(const config::Config& config, const guard::Scanner& scanner, RequestContext& ctx,
+                                 guard::GuardrailSet set, bool output, Texts texts, std::vector<api::TextEdit>& edits,
+                                 std::string* seen) {
+  std::optional<Error> refusal;
+  thread_local std::vector<guard::Match> matches;
+  const bool ok = texts([&](const api::TextPiece& p) {
+    if (refusal) return;
+    std::string_view text = p.text;
+    std::string masked;
+    if (set) {
+      matches.clear();
+      scanner.scan(p.text, set, matches);
+      bool masks = false;
+      if (!matches.empty()) refusal = judge(config, scanner, ctx, output, matches, masks);
+      if (refusal) return;
+      if (masks) {
+        masked = guard::apply_masks(scanner, p.text, matches);
+        text = masked;
+        edits.push_back(api::TextEdit{p.offset, p.length, masked});
+      }
+    }
+    if (seen && seen->size() < kMaxCheckBytes) {
+      seen->append(text.substr(0, kMaxCheckBytes - seen->size()));
+      seen->push_back('\n');
+    }
+  });
+  if (!ok && !refusal) {
+    // Not the body its shape should be: what cannot be read cannot be let through.
+    return Error::bad_request(std::string("the guardrails could not read the ") + (output ? "answer" : "request") +
+                              "'s text; send a well-formed body");
+  }
+  return refusal;
+}
+
+// One run of streamed text being scanned, and the last event that carried it (the model for an
+// event of its own, when held text must be released before the run closes).
+struct Run {
+  guard::TextStream stream;
+  std::string like;
+};
+
+struct OutputState final : StageState {
+  guard::GuardrailSet set = 0;
+  std::map<std::uint32_t, Run> runs;
+};
+
+// A run's step: its hits counted; the refusal when it found something to block.
+std::optional<Error> take_step(const config::Config& config, const guard::Scanner& scanner, RequestContext& ctx,
+                               guard::TextStream::Step& step) {
+  bool masks = false;
+  auto refusal = judge(config, scanner, ctx, true, step.hits, masks);
+  if (!refusal && step.blocked) refusal = Error::internal("a guardrail blocked the stream without naming a match");
+  return refusal;
+}
+
+}  // namespace
+
+GuardrailPlan plan_guardrails(const config::Config& config, const RequestContext& ctx) {
+  GuardrailPlan plan;
+  if (config.guardrails.empty()) return plan;
+  // The model's first, then each role's (a model guardrail asked once however often listed).
+  if (const auto* m = ctx.request.model_config) {
+    add_list(config, m->guardrails.input, plan.input, &plan.input_models);
+    add_list(config, m->guardrails.output, plan.output, nullptr);
+  }
+  for (const auto* role : ctx.identity.roles) {
+    add_list(config, role->guardrails.input, plan.input, &plan.input_models);
+    add_list(config, role->guardrails.output, plan.output, nullptr);
+  }
+  return plan;
+}
+
+Error guardrail_blocked(const guard::GuardrailSpec& g, std::string_view entity, bool output) {
+  Error e;
+  e.kind = ErrorKind::kBadRequest;
+  e.source = output ? ErrorSource::kGateway : ErrorSource::kClient;
+  e.status = 400;
+  e.code = "guardrail_blocked";
+  e.type = "guardrail_blocked";
+  const std::string what = g.kind == guard::Kind::kRegex  ? "pattern '" + std::string(entity) + "'"
+                           : g.kind == guard::Kind::kModel ? "content the classifier judged " + std::string(entity)
+                                                           : std::string(entity);
+  e.message = output ? "the answer was blocked by guardrail '" + g.name + "': it contained " + what +
+                           " (the gateway does not let it through)"
+                     : "the request was blocked by guardrail '" + g.name + "': it contains " + what +
+                           "; remove it and send the request again";
+  return e;
+}
+
+std::variant<std::string, Error> test_guardrail(const config::Config& config, std::string_view name,
+                                                std::string_view text) {
+  const int i = config.guardrail_index(name);
+  if (i < 0) {
+    std::string known;
+    for (const auto& g : config.guardrails) known += (known.empty() ? "" : ", ") + g.name;
+    return Error::bad_request("no guardrail named '" + std::string(name.substr(0, 64)) + "' (defined: " +
+                                  (known.empty() ? "none" : known) + ")",
+                              "guardrail");
+  }
+  const auto& g = config.guardrails[std::size_t(i)];
+  if (g.kind == guard::Kind::kModel || !config.scanner) {
+    return Error::bad_request("guardrail '" + g.name + "' asks model '" + g.model +
+                                  "': try it with a request through the gateway",
+                              "guardrail");
+  }
+  std::vector<guard::Match> matches;
+  config.scanner->scan(text, guard::GuardrailSet{1} << i, matches);
+  json::array found;
+  bool block = false, mask = false;
+  for (const auto& m : matches) {
+    const auto& rule = config.scanner->rule(m.rule);
+    block = block || rule.action == guard::Action::kBlock;
+    mask = mask || rule.action == guard::Action::kMask;
+    found.push_back(json::object{{"entity", rule.entity},
+                                 {"action", guard::to_string(rule.action)},
+                                 {"start", m.start},
+                                 {"end", m.end},
+                                 {"text", text.substr(m.start, m.end - m.start)}});
+  }
+  json::object out{{"guardrail", g.name},
+                   {"kind", guard::to_string(g.kind)},
+                   {"result", block ? "block" : mask ? "mask" : matches.empty() ? "pass" : "log"},
+                   {"output", block ? json::value(nullptr) : json::value(guard::apply_masks(*config.scanner, text, matches))}};
+  out["matches"] = std::move(found);
+  return json::serialize(out);
+}
+
+Decision InputGuardStage::on_routed(RequestContext& ctx) const {
+  const GuardrailPlan plan = plan_guardrails(config_, ctx);
+  if (!plan.input && plan.input_models.empty()) return std::nullopt;
+  std::vector<api::TextEdit> edits;
+  std::string seen;
+  const auto body = ctx.request.body;
+  auto refusal = scan_pieces(
+      config_, *scanner_, ctx, plan.input, false,
+      [&](const api::TextFn& fn) { return api::request_texts(ctx.ingress.shape, ctx.request.op, body, fn); }, edits,
+      plan.input_models.empty() ? nullptr : &seen);
+  if (refusal) return std::move(*refusal);
+  for (const auto* g : plan.input_models) ctx.guard.checks.push_back(ModelCheck{g, seen});
+  if (edits.empty()) return std::nullopt;
+  ctx.guard.input_masked = true;
+  return Decision::replace(api::apply_text_edits(body, std::move(edits)));
+}
+
+Decision OutputGuardStage::on_routed(RequestContext& ctx) const {
+  const guard::GuardrailSet set = plan_guardrails(config_, ctx).output;
+  if (set) state<OutputState>(ctx).set = set;
+  return std::nullopt;
+}
+
+Decision OutputGuardStage::on_attempt(RequestContext& ctx) const {
+  // A new attempt is a new answer: nothing of an earlier one is held.
+  if (auto* s = find_state<OutputState>(ctx)) s->runs.clear();
+  return std::nullopt;
+}
+
+Decision OutputGuardStage::on_response(RequestContext& ctx, std::string_view body) const {
+  auto* s = find_state<OutputState>(ctx);
+  if (!s) return std::nullopt;
+  std::vector<api::TextEdit> edits;
+  const ApiShape shape = ctx.upstream.current.provider_shape;
+  auto refusal = scan_pieces(
+      config_, *scanner_, ctx, s->set, true,
+      [&](const api::TextFn& fn) { return api::response_texts(shape, body, fn); }, edits, nullptr);
+  if (refusal) return std::move(*refusal);
+  if (edits.empty()) return std::nullopt;
+  return Decision::replace(api::apply_text_edits(body, std::move(edits)));
+}
+
+Decision OutputGuardStage::on_event(RequestContext& ctx, std::string_view event) const {
+  auto* s = find_state<OutputState>(ctx);
+  if (!s) return std::nullopt;
+  const ApiShape shape = ctx.upstream.current.provider_shape;
+  // The runs this event closes: what they hold goes out now (in this event, or before it).
+  const api::ChannelsClosed closed = s->runs.empty() ? api::ChannelsClosed{} : api::channels_closed(shape, event);
+  std::vector<api::TextEdit> edits;
+  std::optional<Error> refusal;
+  std::vector<std::uint32_t> fed;
+  const bool ok = api::event_texts(shape, event, [&](const api::TextPiece& p) {
+    if (refusal) return;
+    Run& run = s->runs[p.channel];
+    fed.push_back(p.channel);
+    auto step = run.stream.feed(*scanner_, s->set, p.text);
+    if ((refusal = take_step(config_, *scanner_, ctx, step))) return;
+    std::string release = std::move(step.release);
+    if (closed.closes(p.channel)) {
+      auto last = run.stream.finish(*scanner_, s->set);
+      if ((refusal = take_step(config_, *scanner_, ctx, last))) return;
+      release += last.release;
+    } else if (run.stream.held() > 0) {
+      run.like.assign(event);
+    }
+    if (release != p.text) edits.push_back(api::TextEdit{p.offset, p.length, std::move(release)});
+  });
+  if (refusal) return std::move(*refusal);
+  if (!ok) return Error::upstream_protocol("the guardrails could not read an event of the provider's stream");
+  std::string before;
+  for (auto it = s->runs.begin(); it != s->runs.end();) {
+    const bool in_event = std::find(fed.begin(), fed.end(), it->first) != fed.end();
+    if (!closed.closes(it->first)) {
+      ++it;
+      continue;
+    }
+    if (!in_event) {
+      auto last = it->second.stream.finish(*scanner_, s->set);
+      if (auto r = take_step(config_, *scanner_, ctx, last)) return std::move(*r);
+      if (!last.release.empty()) before += api::text_delta_event(shape, it->second.like, it->first, last.release);
+    }
+    it = s->runs.erase(it);
+  }
+  if (before.empty() && edits.empty()) return std::nullopt;
+  if (!edits.empty()) {
+    before += api::apply_text_edits(event, std::move(edits));
+  } else {
+    before.append(event);
+  }
+  return Decision::replace(std::move(before));
+}
+
+Decision OutputGuardStage::on_stream_end(RequestContext& ctx) const {
+  auto* s = find_state<OutputState>(ctx);
+  if (!s || s->runs.empty()) return std::nullopt;
+  const ApiShape shape = ctx.upstream.current.provider_shape;
+  std::string out;
+  for (auto& [channel, run] : s->runs) {
+    auto last = run.stream.finish(*scanner_, s->set);
+    if (auto r = take_step(config_, *scanner_, ctx, last)) return std::move(*r);
+    if (!last.release.empty()) out += api::text_delta_event(shape, run.like, channel, last.release);
+  }
+  s->runs.clear();
+  if (out.empty()) return std::nullopt;
+  return Decision::replace(std::move(out));
+}
+
+}  // namespace gatehouse::pipeline

@@ -1,0 +1,396 @@
+// The guardrail stages (src/pipeline/guard.cpp) and their config (src/config/load_guardrails.cpp):
+// input block/mask/log in every ingress shape, whole answers, streams masked across events in the
+// provider's shape, the held text released before the event that closes its run, a block
+// mid-stream, the records the hits leave, and the config's refusals with their places.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <memory>
+#include <string>
+
+#include "config/load.h"
+#include "gateway/classify.h"
+#include "pipeline/guard.h"
+#include "pipeline/pipeline.h"
+
+namespace gatehouse::pipeline {
+namespace {
+
+const std::string kConfig = R"(providers:
+  oai: {kind: openai-compatible, base_url: "http://127.0.0.1:9911/v1"}
+  anth: {kind: anthropic, base_url: "http://127.0.0.1:9912"}
+guardrails:
+  pii: {kind: pii, entities: [EMAIL_ADDRESS, CREDIT_CARD], action: mask}
+  dlp:
+    kind: regex
+    patterns:
+      - {name: databricks-pat, regex: 'dapi[a-f0-9]{32}', action: block}
+      - {name: ticket, regex: 'TICKET-[0-9]{4}', action: mask}
+  shadow: {kind: pii, entities: [EMAIL_ADDRESS], action: log}
+  classifier: {kind: model, model: guard}
+models:
+  chat: {provider: oai, guardrails: {input: [dlp, pii], output: [pii, dlp]}}
+  claude: {provider: anth, guardrails: {input: [pii], output: [pii]}}
+  plain: {provider: oai}
+  shadowed: {provider: oai, guardrails: {input: [shadow]}}
+  checked: {provider: oai, guardrails: {input: [classifier, pii]}}
+  guard: {provider: oai}
+roles:
+  contractor: {models: ["*"], guardrails: {input: [dlp]}}
+)";
+
+std::optional<std::string> no_env(const std::string&) { return std::nullopt; }
+
+struct Fixture {
+  std::shared_ptr<const config::Config> config;
+  Pipeline pipeline;
+
+  Fixture() {
+    auto r = config::load_string(kConfig, "g.yaml", no_env);
+    for (const auto& d : r.diagnostics) ADD_FAILURE() << d.to_string();
+    config = r.config;
+    if (!config) return;
+    pipeline.add(std::make_unique<InputGuardStage>(*config, config->scanner));
+    pipeline.add(std::make_unique<OutputGuardStage>(*config, config->scanner));
+  }
+
+  RequestContext request(const std::string& model, ApiShape shape, const std::string& body, bool stream = false,
+                         ApiShape provider = ApiShape::kOpenAI) {
+    RequestContext ctx;
+    ctx.config = config.get();
+    ctx.pipeline = &pipeline;
+    ctx.ingress.shape = shape;
+    ctx.request.model = model;
+    ctx.request.model_config = &config->models.at(model);
+    ctx.request.stream = stream;
+    ctx.request.body_storage = body;
+    ctx.request.body = ctx.request.body_storage;
+    ctx.request.client_body = ctx.request.body;
+    ctx.upstream.current.provider_shape = provider;
+    return ctx;
+  }
+
+  // on_routed; the body the provider would get.
+  Decision routed(RequestContext& ctx, std::string& body) {
+    bool replaced = false;
+    Decision d = pipeline.on_routed(ctx, &replaced);
+    body = std::string(ctx.request.body);
+    return d;
+  }
+
+  // A stream's events through on_event and on_stream_end: what the client would get.
+  std::string stream(RequestContext& ctx, const std::vector<std::string>& events, std::optional<Error>* refused = nullptr) {
+    pipeline.on_attempt(ctx);
+    std::string out;
+    for (const auto& e : events) {
+      Decision d = pipeline.on_event(ctx, e);
+      if (d.kind() == Decision::Kind::kRefuse) {
+        if (refused) *refused = d.error();
+        return out;
+      }
+      if (d.kind() == Decision::Kind::kReplace) {
+        out += d.body();
+      } else if (d.proceeds()) {
+        out += e;
+      }
+    }
+    Decision end = pipeline.on_stream_end(ctx);
+    if (end.kind() == Decision::Kind::kReplace) out += end.body();
+    return out;
+  }
+};
+
+std::string chunk(const std::string& content) {
+  return "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+         "\"delta\":{\"content\":" + boost::json::serialize(boost::json::value(content)) + "},\"finish_reason\":null}]}\n\n";
+}
+const std::string kFinish =
+    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+    "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+const std::string kDone = "data: [DONE]\n\n";
+
+// The text a client reassembles from OpenAI chunks.
+std::string content_of(const std::string& sse) {
+  std::string text;
+  std::size_t pos = 0;
+  while ((pos = sse.find("data: {", pos)) != std::string::npos) {
+    std::size_t eol = sse.find('\n', pos);
+    auto v = boost::json::parse(sse.substr(pos + 6, eol - pos - 6));
+    for (const auto& c : v.at("choices").as_array()) {
+      const auto& d = c.at("delta").as_object();
+      if (const auto* t = d.if_contains("content"); t && t->is_string()) text += t->as_string().c_str();
+    }
+    pos = eol;
+  }
+  return text;
+}
+
+const std::string kPat = "dapi0123456789abcdef0123456789abcdef";
+
+TEST(GuardStage, ARequestWithNoHitGoesOnByteForByte) {
+  Fixture f;
+  const std::string body = R"({"model":"chat","messages":[{"role":"user","content":"hello there, nothing to see"}]})";
+  auto ctx = f.request("chat", ApiShape::kOpenAI, body);
+  std::string sent;
+  EXPECT_TRUE(f.routed(ctx, sent).proceeds());
+  EXPECT_EQ(sent, body);
+  EXPECT_TRUE(ctx.guard.hits.empty());
+  EXPECT_FALSE(ctx.guard.input_masked);
+}
+
+TEST(GuardStage, InputMasksReplaceOnlyTheStringsThatMatched) {
+  Fixture f;
+  const std::string body =
+      R"({"model":"chat","messages":[{"role":"system","content":"be brief"},)"
+      R"({"role":"user","content":[{"type":"text","text":"mail jane.doe@example.com about TICKET-1234"}]}]})";
+  auto ctx = f.request("chat", ApiShape::kOpenAI, body);
+  std::string sent;
+  Decision d = f.routed(ctx, sent);
+  ASSERT_TRUE(d.proceeds()) << d->message;
+  EXPECT_EQ(sent, R"({"model":"chat","messages":[{"role":"system","content":"be brief"},)"
+                  R"({"role":"user","content":[{"type":"text","text":"mail <EMAIL_ADDRESS> about <ticket>"}]}]})");
+  EXPECT_TRUE(ctx.guard.input_masked);
+  EXPECT_EQ(ctx.guard.summary(), "pii/EMAIL_ADDRESS:mask:input dlp/ticket:mask:input");
+}
+
+TEST(GuardStage, AnInputBlockNamesTheGuardrailAndPatternNeverTheText) {
+  Fixture f;
+  const std::string body = R"({"model":"chat","messages":[{"role":"user","content":"my token is )" + kPat + R"("}]})";
+  auto ctx = f.request("chat", ApiShape::kOpenAI, body);
+  std::string sent;
+  Decision d = f.routed(ctx, sent);
+  ASSERT_EQ(d.kind(), Decision::Kind::kRefuse);
+  EXPECT_EQ(d->status, 400);
+  EXPECT_EQ(d->code, "guardrail_blocked");
+  EXPECT_EQ(d->type, "guardrail_blocked");
+  EXPECT_NE(d->message.find("'dlp'"), std::string::npos) << d->message;
+  EXPECT_NE(d->message.find("databricks-pat"), std::string::npos) << d->message;
+  EXPECT_EQ(d->message.find("dapi0123"), std::string::npos) << d->message;
+  EXPECT_EQ(ctx.guard.blocked, "dlp/databricks-pat");
+}
+
+TEST(GuardStage, AnthropicSystemToolUseAndToolResultsAreScanned) {
+  Fixture f;
+  const std::string body =
+      R"({"model":"claude","max_tokens":10,"system":[{"type":"text","text":"owner: ann@corp.example"}],"messages":[)"
+      R"({"role":"user","content":"hi"},)"
+      R"({"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"send","input":{"to":"bob@corp.example"}}]},)"
+      R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"sent to bob@corp.example"}]}]})";
+  auto ctx = f.request("claude", ApiShape::kAnthropic, body);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  EXPECT_EQ(sent.find("@corp.example"), std::string::npos) << sent;
+  EXPECT_NE(sent.find(R"("input":{"to":"<EMAIL_ADDRESS>"})"), std::string::npos) << sent;
+  EXPECT_NE(sent.find(R"("tool_use_id":"t1")"), std::string::npos) << sent;  // ids untouched
+  ASSERT_EQ(ctx.guard.hits.size(), 1u);
+  EXPECT_EQ(ctx.guard.hits[0].count, 3);
+}
+
+TEST(GuardStage, ADatabricksInvocationAndEmbeddingsInputAreScanned) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kDatabricks, R"({"messages":[{"role":"user","content":"x@y.example.com"}]})");
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  EXPECT_EQ(sent, R"({"messages":[{"role":"user","content":"<EMAIL_ADDRESS>"}]})");
+  auto emb = f.request("chat", ApiShape::kOpenAI, R"({"model":"chat","input":["a@b.example.org","fine"]})");
+  emb.request.op = api::Operation::kEmbeddings;
+  ASSERT_TRUE(f.routed(emb, sent).proceeds());
+  EXPECT_EQ(sent, R"({"model":"chat","input":["<EMAIL_ADDRESS>","fine"]})");
+}
+
+TEST(GuardStage, ShadowModeChangesNothingAndRecordsTheHit) {
+  Fixture f;
+  const std::string body = R"({"model":"shadowed","messages":[{"role":"user","content":"jane@example.com"}]})";
+  auto ctx = f.request("shadowed", ApiShape::kOpenAI, body);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  EXPECT_EQ(sent, body);
+  EXPECT_EQ(ctx.guard.summary(), "shadow/EMAIL_ADDRESS:log:input");
+}
+
+TEST(GuardStage, ARolesGuardrailsApplyAfterTheModels) {
+  Fixture f;
+  const auto& role = f.config->roles.at("contractor");
+  auto ctx = f.request("plain", ApiShape::kOpenAI, R"({"model":"plain","messages":[{"role":"user","content":")" + kPat + R"("}]})");
+  std::string sent;
+  EXPECT_TRUE(f.routed(ctx, sent).proceeds());  // no role: plain has no guardrails
+  auto with_role = f.request("plain", ApiShape::kOpenAI, R"({"model":"plain","messages":[{"role":"user","content":")" + kPat + R"("}]})");
+  with_role.identity.roles.push_back(&role);
+  EXPECT_EQ(f.routed(with_role, sent).kind(), Decision::Kind::kRefuse);
+}
+
+TEST(GuardStage, AModelGuardrailIsLeftForTheLlmPathWithTheMaskedText) {
+  Fixture f;
+  auto ctx = f.request("checked", ApiShape::kOpenAI, R"({"model":"checked","messages":[{"role":"user","content":"hi a@b.example.com"}]})");
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  ASSERT_EQ(ctx.guard.checks.size(), 1u);
+  EXPECT_EQ(ctx.guard.checks[0].guardrail->name, "classifier");
+  EXPECT_EQ(ctx.guard.checks[0].text, "hi <EMAIL_ADDRESS>\n");
+}
+
+TEST(GuardStage, AWholeAnswerIsMaskedOrRefusedInTheProvidersShape) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kOpenAI, R"({"model":"chat","messages":[{"role":"user","content":"hi"}]})");
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  f.pipeline.on_attempt(ctx);
+  std::string answer = R"({"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"call 4111 1111 1111 1111"}}]})";
+  ASSERT_TRUE(f.pipeline.on_response(ctx, answer).proceeds());
+  EXPECT_EQ(answer, R"({"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"call <CREDIT_CARD>"}}]})");
+  std::string leak = R"({"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":")" + kPat + R"("}}]})";
+  Decision d = f.pipeline.on_response(ctx, leak);
+  ASSERT_EQ(d.kind(), Decision::Kind::kRefuse);
+  EXPECT_EQ(d->code, "guardrail_blocked");
+  EXPECT_NE(d->message.find("answer"), std::string::npos);
+  EXPECT_EQ(ctx.guard.summary(), "pii/CREDIT_CARD:mask:output dlp/databricks-pat:block:output");
+}
+
+TEST(GuardStage, AnEmailSplitAcrossEventsIsMaskedAndNoPieceOfItReachesTheClient) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kOpenAI, R"({"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]})", true);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  std::string out = f.stream(ctx, {chunk("Write to jane.do"), chunk("e@exam"), chunk("ple.com today."), kFinish, kDone});
+  EXPECT_EQ(content_of(out), "Write to <EMAIL_ADDRESS> today.");
+  EXPECT_EQ(out.find("jane"), std::string::npos) << out;
+  EXPECT_EQ(out.find("exam"), std::string::npos) << out;
+  // The finish chunk and [DONE] still close the stream, after the text.
+  EXPECT_LT(out.rfind("<EMAIL_ADDRESS>"), out.find("\"finish_reason\":\"stop\""));
+  EXPECT_TRUE(out.ends_with(kDone));
+}
+
+TEST(GuardStage, HeldTextIsReleasedInAnEventOfItsOwnBeforeTheRunCloses) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kOpenAI, R"({"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]})", true);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  // The stream ends on a word that might have grown into an address.
+  std::string out = f.stream(ctx, {chunk("ask jane.doe"), kFinish, kDone});
+  EXPECT_EQ(content_of(out), "ask jane.doe");
+  EXPECT_LT(out.rfind("jane.doe"), out.find("\"finish_reason\":\"stop\""));
+}
+
+TEST(GuardStage, AnAnthropicStreamIsMaskedPerContentBlock) {
+  Fixture f;
+  auto ctx = f.request("claude", ApiShape::kAnthropic, R"({"model":"claude","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]})",
+                       true, ApiShape::kAnthropic);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  auto delta = [](const std::string& t) {
+    return "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":" +
+           boost::json::serialize(boost::json::value(t)) + "}}\n\n";
+  };
+  const std::string start = "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n";
+  const std::string stop = "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
+  const std::string ping = "event: ping\ndata: {\"type\":\"ping\"}\n\n";
+  std::string out = f.stream(ctx, {start, delta("to jo@ex"), ping, delta("ample.org"), stop});
+  EXPECT_EQ(out.find("jo@"), std::string::npos) << out;
+  EXPECT_EQ(out.find("ample.org"), std::string::npos) << out;
+  EXPECT_NE(out.find("<EMAIL_ADDRESS>"), std::string::npos) << out;
+  EXPECT_LT(out.find("<EMAIL_ADDRESS>"), out.find("content_block_stop"));
+}
+
+TEST(GuardStage, ABlockMidStreamEndsItBeforeAnyPartOfTheMatchWasSent) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kOpenAI, R"({"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]})", true);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  std::optional<Error> refused;
+  std::string out = f.stream(ctx, {chunk("the key: dapi0123"), chunk("456789abcdef0123456789ab"), chunk("cdef and more"), kDone}, &refused);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->code, "guardrail_blocked");
+  EXPECT_EQ(out.find("dapi"), std::string::npos) << out;
+  EXPECT_EQ(out.find("0123"), std::string::npos) << out;
+}
+
+TEST(GuardStage, AStreamWithNoGuardrailsPassesEveryEventAsItCame) {
+  Fixture f;
+  auto ctx = f.request("plain", ApiShape::kOpenAI, R"({"model":"plain","stream":true,"messages":[{"role":"user","content":"hi"}]})", true);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  f.pipeline.on_attempt(ctx);
+  EXPECT_TRUE(f.pipeline.on_event(ctx, chunk("mail jane@example.com")).proceeds());
+}
+
+TEST(GuardStage, TheTestReportShowsMatchesAndTheOutput) {
+  Fixture f;
+  auto report = test_guardrail(*f.config, "pii", "mail jane@example.com now");
+  ASSERT_TRUE(std::holds_alternative<std::string>(report));
+  auto v = boost::json::parse(std::get<std::string>(report));
+  EXPECT_EQ(v.at("result").as_string(), "mask");
+  EXPECT_EQ(v.at("output").as_string(), "mail <EMAIL_ADDRESS> now");
+  EXPECT_EQ(v.at("matches").as_array().at(0).at("start").to_number<int>(), 5);
+  EXPECT_TRUE(std::holds_alternative<Error>(test_guardrail(*f.config, "nope", "x")));
+  EXPECT_TRUE(std::holds_alternative<Error>(test_guardrail(*f.config, "classifier", "x")));
+}
+
+TEST(GuardVerdict, LlamaGuardsConventionIsRead) {
+  using gateway::read_verdict;
+  using gateway::Verdict;
+  EXPECT_TRUE(std::get<Verdict>(read_verdict("safe")).safe);
+  EXPECT_TRUE(std::get<Verdict>(read_verdict("\n\n Safe \n")).safe);
+  auto u = std::get<Verdict>(read_verdict("unsafe\nS1,S10"));
+  EXPECT_FALSE(u.safe);
+  EXPECT_EQ(u.categories, "S1,S10");
+  EXPECT_TRUE(std::holds_alternative<Error>(read_verdict("I cannot help with that")));
+  EXPECT_TRUE(std::holds_alternative<Error>(read_verdict("")));
+}
+
+std::vector<config::Diagnostic> problems(const std::string& yaml) {
+  return config::load_string(yaml, "g.yaml", no_env).diagnostics;
+}
+std::string all(const std::vector<config::Diagnostic>& ds) {
+  std::string out;
+  for (const auto& d : ds) out += d.to_string() + "\n";
+  return out;
+}
+
+TEST(GuardConfig, AnInvalidPatternIsAnErrorAtItsPlaceWithTheCompilersMessage) {
+  auto ds = problems(R"(guardrails:
+  dlp:
+    kind: regex
+    patterns:
+      - {name: bad, regex: '(unclosed'}
+)");
+  ASSERT_EQ(ds.size(), 1u) << all(ds);
+  EXPECT_EQ(ds[0].line, 5);
+  EXPECT_NE(ds[0].message.find("patterns[0] (bad)"), std::string::npos) << ds[0].message;
+  EXPECT_NE(ds[0].message.find("does not compile"), std::string::npos) << ds[0].message;
+}
+
+TEST(GuardConfig, UnknownEntitiesKindsActionsAndNamesAreErrors) {
+  auto ds = problems(R"(providers:
+  oai: {kind: openai-compatible, base_url: "http://127.0.0.1:9911/v1"}
+guardrails:
+  pii: {kind: pii, entities: [EMAIL, CREDIT_CARD], action: redact}
+  odd: {kind: magic}
+  m: {kind: model, model: nowhere}
+models:
+  chat: {provider: oai, guardrails: {input: [pii, missing], output: [m]}}
+roles:
+  r: {models: ["*"], guardrails: {input: [ghost]}}
+)");
+  const std::string text = all(ds);
+  EXPECT_NE(text.find("g.yaml:4:31: guardrails.pii.entities: unknown entity 'EMAIL'"), std::string::npos) << text;
+  EXPECT_NE(text.find("guardrails.pii.action must be one of block, mask, log"), std::string::npos) << text;
+  EXPECT_NE(text.find("guardrails.odd.kind must be one of"), std::string::npos) << text;
+  EXPECT_NE(text.find("model 'nowhere' is not defined"), std::string::npos) << text;
+  EXPECT_NE(text.find("guardrail 'missing' is not defined under guardrails"), std::string::npos) << text;
+  EXPECT_NE(text.find("'m' is a model guardrail; those check inputs only"), std::string::npos) << text;
+  EXPECT_NE(text.find("roles.r.guardrails.input: guardrail 'ghost'"), std::string::npos) << text;
+}
+
+TEST(GuardConfig, KeysOfAnotherKindAreErrorsNotNoOps) {
+  auto ds = problems(R"(guardrails:
+  s: {kind: secrets, patterns: [{name: x, regex: y}], region: US}
+)");
+  const std::string text = all(ds);
+  EXPECT_NE(text.find("guardrails.s.patterns does not apply to a secrets guardrail"), std::string::npos) << text;
+  EXPECT_NE(text.find("guardrails.s.region does not apply to a secrets guardrail"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace gatehouse::pipeline
