@@ -27,7 +27,8 @@ bool is_string_of(const json::value* v, std::string_view s) {
 struct Plan {
   std::string model_json;  // the request's model, already a JSON string
   bool stream = false;
-  int tokens = 8;  // output tokens
+  int tokens = 8;          // output tokens: the text's deltas, or the tool call's
+  shape::AnswerText text;  // a text answer (not a tool use)
   std::string_view stop_reason = "end_turn";
   std::string stop_sequence_json = "null";
   bool tool_use = false;
@@ -226,12 +227,6 @@ std::optional<Reply> read_request(const json::object& req, const Control& contro
     return bad_request("stream: Input should be a valid boolean");
   }
 
-  plan.tokens = control.tokens;
-  if (limit && *limit < plan.tokens) {
-    plan.tokens = static_cast<int>(*limit);
-    plan.stop_reason = "max_tokens";
-  }
-
   const json::string* first_stop = nullptr;
   if (const auto* stops = req.if_contains("stop_sequences"); stops && !stops->is_null()) {
     if (!stops->is_array()) return bad_request("stop_sequences: Input should be a valid list");
@@ -285,10 +280,22 @@ std::optional<Reply> read_request(const json::object& req, const Control& contro
     std::string user_text;
     if (last_user_content) shape::append_text(*last_user_content, user_text);
     plan.input = shape::echo_arguments(user_text);
-  } else if (first_stop && control.stop_sequence_hit) {
+    plan.tokens = control.tokens;
+    if (limit && *limit < plan.tokens) plan.tokens = static_cast<int>(*limit);
+    return std::nullopt;
+  }
+  std::string guard_input;
+  const bool guard =
+      !control.reply && shape::is_guard_model(req.at("model").get_string());  // checked a string
+  if (guard && last_user_content) shape::append_text(*last_user_content, guard_input);
+  plan.text = shape::answer_text(control, guard ? &guard_input : nullptr, limit);
+  plan.tokens = plan.text.tokens();
+  if (first_stop && control.stop_sequence_hit) {  // wins over a cut, as before
     plan.stop_reason = "stop_sequence";
     plan.stop_sequence_json.clear();
     append_json_string(plan.stop_sequence_json, *first_stop);
+  } else if (plan.text.cut) {
+    plan.stop_reason = "max_tokens";
   }
   return std::nullopt;
 }
@@ -335,7 +342,7 @@ Reply answer(const Plan& plan) {
     append_tool_use_block(out, plan, shape::random_id("toolu_01", 22), plan.input);
   } else {
     out += "{\"type\":\"text\",\"text\":";
-    append_json_string(out, shape::generated_text(plan.tokens));
+    append_json_string(out, plan.text.text);
     out += '}';
   }
   out += "],\"stop_reason\":\"";
@@ -404,7 +411,7 @@ Reply stream(const Plan& plan) {
     if (plan.tool_use) {
       add_delta(reply, "input_json_delta", "partial_json", pieces[static_cast<std::size_t>(step)]);
     } else {
-      add_delta(reply, "text_delta", "text", shape::stream_token(step, plan.tokens));
+      add_delta(reply, "text_delta", "text", plan.text.delta(step));
     }
   }
   if (plan.stream_error_after >= 0) {

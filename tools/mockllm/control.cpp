@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstdint>
 
+#include <boost/json/array.hpp>
+
 #include <boost/json/serialize.hpp>
 
 namespace mockllm {
@@ -13,6 +15,8 @@ namespace {
 constexpr int kMaxDelayMs = 600'000;
 constexpr int kMaxTokens = 100'000;
 constexpr int kMaxCacheTokens = 100'000'000;
+constexpr std::size_t kMaxReplyBytes = 1 << 20;
+constexpr std::size_t kMaxReplyChunks = 100'000;
 
 enum class Option {
   kLatency,
@@ -27,6 +31,9 @@ enum class Option {
   kCacheCreation,
   kStopSequenceHit,
   kStreamErrorAfter,
+  kReply,
+  kReplyChunk,
+  kReplyChunks,
   kUnknown
 };
 
@@ -43,6 +50,9 @@ Option option_named(std::string_view name) {
   if (name == "cache_creation_tokens") return Option::kCacheCreation;
   if (name == "stop_sequence_hit") return Option::kStopSequenceHit;
   if (name == "stream_error_after") return Option::kStreamErrorAfter;
+  if (name == "reply") return Option::kReply;
+  if (name == "reply_chunk") return Option::kReplyChunk;
+  if (name == "reply_chunks") return Option::kReplyChunks;
   return Option::kUnknown;
 }
 
@@ -50,7 +60,7 @@ std::string unknown_option(std::string_view name) {
   return "unknown mock option '" + std::string(name) +
          "' (known: latency_ms, tokens, inter_token_ms, status, error_body, "
          "error_content_type, retry_after, reset, cache_read_tokens, cache_creation_tokens, "
-         "stop_sequence_hit, stream_error_after)";
+         "stop_sequence_hit, stream_error_after, reply, reply_chunk, reply_chunks)";
 }
 
 std::string bad_value(std::string_view name, std::string_view expected) {
@@ -62,6 +72,8 @@ struct Value {
   std::optional<std::int64_t> integer;
   std::optional<std::string_view> text;
   std::optional<bool> boolean;
+  const boost::json::array* array = nullptr;  // only from a body (or the sticky defaults)
+  bool from_header = false;
 };
 
 std::optional<std::string> apply(Control& c, std::string_view name, const Value& v) {
@@ -124,6 +136,36 @@ std::optional<std::string> apply(Control& c, std::string_view name, const Value&
         return bad_value(name, "a boolean");
       }
       return std::nullopt;
+    case Option::kReply:
+      if (!v.text) return bad_value(name, "a string");
+      if (v.text->size() > kMaxReplyBytes) return bad_value(name, "at most 1 MiB");
+      c.reply = std::string(*v.text);
+      c.reply_chunks.clear();
+      return std::nullopt;
+    case Option::kReplyChunk:
+      return integer_in(c.reply_chunk, 0, static_cast<std::int64_t>(kMaxReplyBytes));
+    case Option::kReplyChunks: {
+      if (v.from_header) {
+        return bad_value(name,
+                         "a JSON array: set it in the body's \"mock\" object or in "
+                         "/__mock/defaults (there is no header form)");
+      }
+      if (!v.array || v.array->empty() || v.array->size() > kMaxReplyChunks) {
+        return bad_value(name, "a non-empty array of at most 100000 strings");
+      }
+      std::vector<std::string> chunks;
+      std::string text;
+      chunks.reserve(v.array->size());
+      for (const auto& chunk : *v.array) {
+        if (!chunk.is_string()) return bad_value(name, "an array of strings");
+        text.append(chunk.get_string().data(), chunk.get_string().size());
+        if (text.size() > kMaxReplyBytes) return bad_value(name, "at most 1 MiB in all");
+        chunks.emplace_back(chunk.get_string());
+      }
+      c.reply = std::move(text);
+      c.reply_chunks = std::move(chunks);
+      return std::nullopt;
+    }
     case Option::kUnknown:
       break;
   }
@@ -133,6 +175,10 @@ std::optional<std::string> apply(Control& c, std::string_view name, const Value&
 }  // namespace
 
 std::optional<std::string> apply_body_options(Control& control, const boost::json::object& mock) {
+  // Which of the two would win depends on the keys' order: say so instead.
+  if (mock.contains("reply") && mock.contains("reply_chunks")) {
+    return std::string("mock options 'reply' and 'reply_chunks' exclude each other");
+  }
   for (const auto& [key, value] : mock) {
     Value v;
     if (value.is_int64()) {
@@ -147,6 +193,8 @@ std::optional<std::string> apply_body_options(Control& control, const boost::jso
       v.text = std::string_view(value.get_string());
     } else if (value.is_bool()) {
       v.boolean = value.get_bool();
+    } else if (value.is_array()) {
+      v.array = &value.get_array();
     }
     if (auto err = apply(control, key, v)) return err;
   }
@@ -161,6 +209,7 @@ std::optional<std::string> apply_header_option(Control& control, std::string_vie
   }
   Value v;
   v.text = value;
+  v.from_header = true;
   std::int64_t n = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (ec == std::errc() && end == value.data() + value.size()) v.integer = n;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -36,6 +37,16 @@ struct Control {
   int cache_creation_tokens = 0;   // prompt tokens reported as written to it (Anthropic only)
   bool stop_sequence_hit = false;  // Anthropic: end on the request's first stop sequence
   int stream_error_after = -1;     // >= 0: a stream ends with an error event after N deltas
+  // The answer's text instead of the generated words (and of the classifier stand-in's
+  // verdict); `tokens` does not apply then. Set by `reply`, or by `reply_chunks` as their
+  // concatenation.
+  std::optional<std::string> reply;
+  // Stream deltas of `reply`: 0 splits it on word boundaries (a word with the whitespace after
+  // it per delta), N > 0 in pieces of N bytes that never split a UTF-8 sequence.
+  int reply_chunk = 0;
+  // `reply_chunks`: exactly these deltas (non-empty only with `reply`; `reply_chunk` does not
+  // apply then).
+  std::vector<std::string> reply_chunks;
 };
 
 // Applies the options of a body's "mock" object. Returns an error message for an unknown option

@@ -52,7 +52,8 @@ struct ChatPlan {
   bool stream = false;
   bool include_usage = false;
   bool usage_in_every_chunk = false;
-  int tokens = 8;
+  int tokens = 8;          // completion tokens per choice: the text's deltas, or the tool call's
+  shape::AnswerText text;  // a text answer (not a tool call)
   std::string_view finish_reason = "stop";
   bool tool_call = false;
   std::string tool_name;
@@ -65,13 +66,15 @@ struct ChatPlan {
 std::optional<Reply> read_chat(const json::object& req, const Control& control,
                                const Flavor& flavor, ChatPlan& plan) {
   const auto* model = req.if_contains("model");
+  std::string_view model_name;
   if (flavor.model) {
-    append_json_string(plan.model_json, *flavor.model);
+    model_name = *flavor.model;
   } else if (!model || !model->is_string()) {
     return bad_param("you must provide a model parameter", "model");
   } else {
-    append_json_string(plan.model_json, model->get_string());
+    model_name = model->get_string();
   }
+  append_json_string(plan.model_json, model_name);
   plan.usage_in_every_chunk = flavor.usage_in_every_chunk;
   plan.stream_error_after = control.stream_error_after;
 
@@ -127,17 +130,14 @@ std::optional<Reply> read_chat(const json::object& req, const Control& control,
     }
   }
 
-  // A max_tokens below the mock's token count cuts the answer short, as a real model would.
-  plan.tokens = control.tokens;
+  // A max_tokens below the answer's token count cuts it short, as a real model would.
+  std::optional<std::int64_t> limit;
   for (std::string_view key : {"max_completion_tokens", "max_tokens"}) {
-    std::optional<std::int64_t> limit;
-    if (!shape::optional_int(req, key, 1, INT32_MAX, limit)) {
+    std::optional<std::int64_t> value;
+    if (!shape::optional_int(req, key, 1, INT32_MAX, value)) {
       return bad_param("'" + std::string(key) + "' must be a positive integer", key);
     }
-    if (limit && *limit < plan.tokens) {
-      plan.tokens = static_cast<int>(*limit);
-      plan.finish_reason = "length";
-    }
+    if (value && (!limit || *value < *limit)) limit = value;
   }
 
   // Tools: call one whenever the caller offers tools and did not just hand back a result.
@@ -162,7 +162,16 @@ std::optional<Reply> read_chat(const json::object& req, const Control& control,
     std::string user_text;
     if (last_user_content) shape::append_text(*last_user_content, user_text);
     plan.arguments = shape::echo_arguments(user_text);
+    plan.tokens = control.tokens;
+    if (limit && *limit < plan.tokens) plan.tokens = static_cast<int>(*limit);
+    return std::nullopt;
   }
+  std::string guard_input;
+  const bool guard = !control.reply && shape::is_guard_model(model_name);
+  if (guard && last_user_content) shape::append_text(*last_user_content, guard_input);
+  plan.text = shape::answer_text(control, guard ? &guard_input : nullptr, limit);
+  plan.tokens = plan.text.tokens();
+  if (plan.text.cut) plan.finish_reason = "length";
   return std::nullopt;
 }
 
@@ -196,7 +205,7 @@ void append_tool_call(std::string& out, const ChatPlan& plan, bool with_index,
 }
 
 Reply chat_answer(const ChatPlan& plan) {
-  const std::string text = plan.tool_call ? std::string() : shape::generated_text(plan.tokens);
+  const std::string& text = plan.text.text;
   Reply reply;
   std::string& out = reply.body;
   out.reserve(256 + plan.choices * (text.size() + 128));
@@ -299,7 +308,7 @@ Reply chat_stream(const ChatPlan& plan) {
       delta += "}}]}";
     } else {
       delta = "{\"content\":";
-      append_json_string(delta, shape::stream_token(step, plan.tokens));
+      append_json_string(delta, plan.text.delta(step));
       delta += "}";
     }
     for (int i = 0; i < plan.choices; ++i) {

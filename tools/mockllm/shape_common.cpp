@@ -48,19 +48,95 @@ std::string_view token_word(int i) {
   return kWords[static_cast<std::size_t>(i) % std::size(kWords)];
 }
 
-std::string generated_text(int tokens) {
-  std::string text;
-  for (int i = 0; i < tokens; ++i) {
-    text += token_word(i);
-    if (i + 1 < tokens) text += ' ';
-  }
-  return text;
+std::string_view AnswerText::delta(int i) const {
+  const auto k = static_cast<std::size_t>(i);
+  const std::size_t begin = k == 0 ? 0 : ends[k - 1];
+  return std::string_view(text).substr(begin, ends[k] - begin);
 }
 
-std::string stream_token(int i, int tokens) {
-  std::string token(token_word(i));
-  if (i + 1 < tokens) token += ' ';
-  return token;
+bool is_guard_model(std::string_view model) {
+  static constexpr std::string_view kGuard = "guard";
+  for (std::size_t i = 0; i + kGuard.size() <= model.size(); ++i) {
+    std::size_t k = 0;
+    while (k < kGuard.size() && (model[i + k] | 0x20) == kGuard[k]) ++k;
+    if (k == kGuard.size()) return true;
+  }
+  return false;
+}
+
+std::string_view guard_verdict(std::string_view last_user_text) {
+  return last_user_text.find("UNSAFE-CONTENT") != std::string_view::npos ? "unsafe\nS1" : "safe";
+}
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// A word and the whitespace after it per delta; leading whitespace goes with the first word.
+void split_words(const std::string& text, std::vector<std::size_t>& ends) {
+  std::size_t i = 0;
+  while (i < text.size() && is_space(text[i])) ++i;
+  while (i < text.size()) {
+    while (i < text.size() && !is_space(text[i])) ++i;
+    while (i < text.size() && is_space(text[i])) ++i;
+    ends.push_back(i);
+  }
+  if (ends.empty() && !text.empty()) ends.push_back(text.size());  // whitespace only
+}
+
+// `size`-byte pieces, each ending on a code point boundary (at least one code point each).
+void split_bytes(const std::string& text, std::size_t size, std::vector<std::size_t>& ends) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = code_point_boundary(text, start + size);
+    if (end <= start) {  // one code point is longer than `size`: send it whole
+      end = start + 1;
+      while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+    }
+    ends.push_back(end);
+    start = end;
+  }
+}
+
+}  // namespace
+
+AnswerText answer_text(const Control& control, const std::string* guard_input,
+                       std::optional<std::int64_t> limit) {
+  AnswerText a;
+  if (!control.reply && !guard_input) {
+    // The generated words; a cut answer's last word has no trailing space.
+    int tokens = control.tokens;
+    if (limit && *limit < tokens) {
+      tokens = static_cast<int>(*limit);
+      a.cut = true;
+    }
+    a.ends.reserve(static_cast<std::size_t>(tokens));
+    for (int i = 0; i < tokens; ++i) {
+      a.text += token_word(i);
+      if (i + 1 < tokens) a.text += ' ';
+      a.ends.push_back(a.text.size());
+    }
+    return a;
+  }
+  if (control.reply) {
+    a.text = *control.reply;
+  } else {
+    a.text = std::string(guard_verdict(*guard_input));
+  }
+  if (control.reply && !control.reply_chunks.empty()) {
+    std::size_t end = 0;
+    for (const auto& chunk : control.reply_chunks) a.ends.push_back(end += chunk.size());
+  } else if (control.reply && control.reply_chunk > 0) {
+    split_bytes(a.text, static_cast<std::size_t>(control.reply_chunk), a.ends);
+  } else {
+    split_words(a.text, a.ends);
+  }
+  if (limit && *limit < a.tokens()) {
+    a.ends.resize(static_cast<std::size_t>(*limit));
+    a.text.resize(a.ends.empty() ? 0 : a.ends.back());
+    a.cut = true;
+  }
+  return a;
 }
 
 void append_text(const json::value& content, std::string& out) {

@@ -24,12 +24,30 @@ std::string random_id(std::string_view prefix, int length = 24);
 // The word that token `i` of every generated text is made of (without its trailing space).
 std::string_view token_word(int i);
 
-// Tokens 0..tokens-1 joined by single spaces.
-std::string generated_text(int tokens);
+// What a text answer says and the stream deltas it is sent in: the generated words, the
+// control's `reply` (in `reply_chunks`, `reply_chunk`-byte pieces or words), or the
+// classifier stand-in's verdict. Every delta counts as one completion token.
+struct AnswerText {
+  std::string text;               // the concatenation of the deltas
+  std::vector<std::size_t> ends;  // where each delta ends in `text`
+  bool cut = false;               // max_tokens cut it short
 
-// Token `i` of a streamed text: its word, with a space after it unless it is the last, so the
-// deltas concatenate to generated_text().
-std::string stream_token(int i, int tokens);
+  int tokens() const { return static_cast<int>(ends.size()); }
+  std::string_view delta(int i) const;
+};
+
+// Whether a model name asks for the classifier stand-in: it contains "guard" (any case), as
+// `llama-guard-3` or `Meta-Llama-Guard-3-8B` do.
+bool is_guard_model(std::string_view model);
+
+// Llama Guard's convention: "unsafe\nS1" when `last_user_text` holds `UNSAFE-CONTENT`, else "safe".
+std::string_view guard_verdict(std::string_view last_user_text);
+
+// The answer's text. `guard_input` is the last user message's text when the model is a
+// classifier stand-in (else nullptr): its verdict is the reply unless the control sets `reply`.
+// `limit` (max_tokens), when below the delta count, keeps the first `limit` deltas (`cut`).
+AnswerText answer_text(const Control& control, const std::string* guard_input,
+                       std::optional<std::int64_t> limit);
 
 // Appends the text of a message content: a plain string, or the "text" blocks/parts of an
 // array (OpenAI content parts and Anthropic content blocks share that form). Anthropic
