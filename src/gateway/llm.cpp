@@ -68,11 +68,13 @@ std::optional<Error> take_data_class(pipeline::RequestContext& ctx, api::Canonic
 }
 
 // A stage replaced the request body: it is decoded again (the replacement must be a request of
-// the same shape; what it says of stream, max_tokens... now holds).
-std::optional<Error> decode_replacement(pipeline::RequestContext& ctx, api::CanonicalRequest& canonical) {
+// the same shape and endpoint — `op` is the endpoint's: a Databricks invocation decodes as one
+// again —; what it says of stream, max_tokens... now holds).
+std::optional<Error> decode_replacement(pipeline::RequestContext& ctx, api::Operation op,
+                                        api::CanonicalRequest& canonical) {
   std::string& body = ctx.request.body_storage;
   const std::string model = canonical.model;
-  auto again = api::decode_request(ctx.ingress.shape, canonical.op, body);
+  auto again = api::decode_request(ctx.ingress.shape, op, body);
   if (auto* e = std::get_if<Error>(&again)) {
     return Error::internal("a stage replaced the request with one that does not decode: " + e->message);
   }
@@ -174,7 +176,7 @@ asio::awaitable<void> serve_llm(http::Exchange& ex, pipeline::RequestContext& ct
     co_return co_await respond(ex, ctx, a.status, a.content_type, std::move(a.body));
   }
   if (replaced) {
-    if (auto e = decode_replacement(ctx, canonical)) co_return co_await respond_error(ex, ctx, *e);
+    if (auto e = decode_replacement(ctx, endpoint.op, canonical)) co_return co_await respond_error(ex, ctx, *e);
   }
   if (!ctx.guard.checks.empty()) {
     if (auto e = co_await ask_model_guardrails(ex, ctx, snapshot)) co_return co_await respond_error(ex, ctx, *e);
