@@ -11,7 +11,7 @@ packages=(g++ cmake ninja-build ccache pkg-config ca-certificates openssl curl
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
           libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev
           libhyperscan-dev
-          libphonenumber8 libprotobuf-dev libabsl-dev libicu-dev)
+          libphonenumber8 libprotobuf-dev libabsl-dev)
 if [[ $mode != --runtime ]]; then
   # sqlite3: the records tests tamper with the audit table; prometheus: promtool checks /metrics
   # and a real Prometheus server scrapes it.

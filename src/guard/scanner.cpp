@@ -448,6 +448,7 @@ std::variant<std::shared_ptr<const Scanner>, Scanner::BuildError> Scanner::build
       x.hold.caseless = r.caseless;
       x.hold.pem = r.spans == Spans::kPem;
       x.hold.cap = r.max_len + kContextBytes;
+      detail::finish(x.hold);
       return x;
     });
   };
@@ -507,6 +508,7 @@ std::variant<std::shared_ptr<const Scanner>, Scanner::BuildError> Scanner::build
             x.hold.prefixes = detail::literal_prefixes(p.regex);
             x.hold.caseless = p.caseless;
             x.hold.cap = std::min(c.width, detail::kUnboundedWindow) + kContextBytes;
+            detail::finish(x.hold);
             return x;
           });
         }
@@ -541,6 +543,7 @@ std::variant<std::shared_ptr<const Scanner>, Scanner::BuildError> Scanner::build
     });
     if (failed) return *failed;
   }
+  detail::index_holds(impl.exprs, impl.holds);
   scanner->specs_ = std::move(specs);
   return std::shared_ptr<const Scanner>(std::move(scanner));
 }
