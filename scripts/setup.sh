@@ -11,7 +11,7 @@ packages=(g++ cmake ninja-build ccache pkg-config ca-certificates openssl curl
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
           libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev
           libhyperscan-dev
-          libphonenumber8 libprotobuf-dev libabsl-dev libicu-dev)
+          libphonenumber8 libprotobuf-dev libabsl-dev)
 if [[ $mode != --runtime ]]; then
   # sqlite3: the records tests tamper with the audit table; prometheus: promtool checks /metrics
   # and a real Prometheus server scrapes it.
@@ -53,7 +53,17 @@ if [[ ! -f $phonenumber_headers ]]; then
   tmp=$(mktemp -d)
   # apt-get download as root drops to the _apt user, which must be able to write here.
   chmod 777 "$tmp"
-  (cd "$tmp" && apt-get download -q libphonenumber-dev 2>&1 | grep -v "_apt" || true)
+  # The headers of the very version of the library installed.
+  want="libphonenumber-dev=$(dpkg-query -W -f='${Version}' libphonenumber8)"
+  download() { (cd "$tmp" && apt-get download -q "$want" 2>&1 | grep -v "_apt" || true); }
+  download
+  if ! ls "$tmp"/libphonenumber-dev_*.deb >/dev/null 2>&1; then
+    # No package lists (a container that cleaned them): fetch them, then try again.
+    sudo=""
+    if [[ $(id -u) != 0 ]]; then sudo="sudo"; fi
+    $sudo apt-get update -q
+    download
+  fi
   deb=$(ls "$tmp"/libphonenumber-dev_*.deb 2>/dev/null | head -n1 || true)
   if [[ -z $deb ]]; then
     rm -rf "$tmp"

@@ -19,18 +19,21 @@ namespace detail {
 
 namespace {
 
+unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+
 bool starts_like(std::string_view text, std::size_t p, const std::string& prefix, bool caseless) {
   const std::size_t m = std::min(prefix.size(), text.size() - p);
   for (std::size_t i = 0; i < m; ++i) {
     const auto a = static_cast<unsigned char>(text[p + i]);
     const auto b = static_cast<unsigned char>(prefix[i]);
     if (a == b) continue;
-    if (!caseless || std::tolower(a) != std::tolower(b)) return false;
+    if (!caseless || lower(a) != lower(b)) return false;
   }
   return true;
 }
 
-std::size_t hold_one(const HoldShape& h, std::string_view text) {
+// A built-in's hold: the trailing run of its class, from its first possible start.
+std::size_t hold_run(const HoldShape& h, std::string_view text) {
   const std::size_t n = text.size(), lim = std::min(n, h.cap);
   if (h.pem) {
     // A key block starts at a '-' of its BEGIN line and is held until it is closed (or cannot
@@ -46,9 +49,9 @@ std::size_t hold_one(const HoldShape& h, std::string_view text) {
     return 0;
   }
   std::size_t run = 0;
-  while (run < lim && h.cls.test(static_cast<unsigned char>(text[n - 1 - run]))) ++run;
+  while (run < lim && h.cls[static_cast<unsigned char>(text[n - 1 - run])]) ++run;
   for (std::size_t p = n - run; p < n; ++p) {
-    if (!h.first.test(static_cast<unsigned char>(text[p]))) continue;
+    if (!h.first[static_cast<unsigned char>(text[p])]) continue;
     if (!h.prefixes.empty() &&
         std::none_of(h.prefixes.begin(), h.prefixes.end(),
                      [&](const std::string& pre) { return starts_like(text, p, pre, h.caseless); }))
@@ -138,6 +141,36 @@ std::string leading_literal(std::string_view alt) {
 
 }  // namespace
 
+void finish(HoldShape& h) {
+  if (h.prefixes.empty()) return;
+  // Only where a prefix's first byte is can a match start: the cheap test comes first.
+  ByteSet first;
+  for (const std::string& pre : h.prefixes) {
+    const auto c = static_cast<unsigned char>(pre[0]);
+    first.set(c);
+    if (h.caseless) {
+      first.set(lower(c));
+      if (c >= 'a' && c <= 'z') first.set(c - ('a' - 'A'));
+    }
+  }
+  h.first &= first;
+}
+
+void index_holds(const std::vector<Expr>& exprs, HoldIndex& out) {
+  for (std::uint32_t i = 0; i < exprs.size(); ++i) {
+    const HoldShape& h = exprs[i].hold;
+    if (h.pem || !h.cls.all()) {
+      out.runs.push_back(i);
+    } else if (h.prefixes.empty()) {
+      out.anywhere.push_back(i);
+    } else {
+      for (unsigned c = 0; c < 256; ++c)
+        if (h.first[c]) out.by_first[c].push_back(i);
+      out.by_first_cap = std::max(out.by_first_cap, h.cap);
+    }
+  }
+}
+
 std::vector<std::string> literal_prefixes(std::string_view regex) {
   std::vector<std::string> out;
   for (std::string_view alt : alternatives(regex)) {
@@ -151,11 +184,34 @@ std::vector<std::string> literal_prefixes(std::string_view regex) {
 }  // namespace detail
 
 std::size_t Scanner::hold(std::string_view text, GuardrailSet set) const {
+  const detail::HoldIndex& index = impl_->holds;
+  const auto& exprs = impl_->exprs;
+  const std::size_t n = text.size();
   std::size_t most = 0;
-  for (const detail::Expr& x : impl_->exprs) {
-    if (!(x.guardrails & set)) continue;
-    most = std::max(most, detail::hold_one(x.hold, text));
-    if (most == text.size()) break;
+  for (std::uint32_t i : index.anywhere)
+    if (exprs[i].guardrails & set) most = std::max(most, std::min(n, exprs[i].hold.cap));
+  // Expressions with prefixes, in one pass from the furthest start any of them allows: the first
+  // position where one may start is the longest hold they ask for.
+  for (std::size_t p = n - std::min(n, index.by_first_cap); p + most < n; ++p) {
+    bool found = false;
+    for (std::uint32_t i : index.by_first[static_cast<unsigned char>(text[p])]) {
+      const detail::HoldShape& h = exprs[i].hold;
+      if (!(exprs[i].guardrails & set) || p + h.cap < n) continue;
+      if (std::any_of(h.prefixes.begin(), h.prefixes.end(), [&](const std::string& pre) {
+            return detail::starts_like(text, p, pre, h.caseless);
+          })) {
+        found = true;
+        break;
+      }
+    }
+    if (found) {
+      most = n - p;
+      break;
+    }
+  }
+  for (std::uint32_t i : index.runs) {
+    if (!(exprs[i].guardrails & set) || exprs[i].hold.cap <= most) continue;
+    most = std::max(most, detail::hold_run(exprs[i].hold, text));
   }
   return most;
 }

@@ -54,6 +54,9 @@ struct Recognizer {
   ByteSet after;               // kWindowed: nor ends right before one of these
   std::vector<std::string> prefixes;  // every match starts with one of these (empty: no rule)
   int tries = 1;               // kWindowed: how many ends of one start are tried, longest first
+  // kWindowed: whether a match may start at text[s] at all (beyond `first` and `before`), from
+  // the text before it; null: wherever those allow. Starts it refuses are not even looked at.
+  bool (*valid_start)(std::string_view text, std::size_t s) = nullptr;
   // kWindowed: whether the span is one (beyond the context checks above); null: every span.
   // It may read the text before the span freely, and after it only text[end] and, when that
   // byte is in `cls`, text[end + 1] (a stream holds back exactly that much: see hold.cpp).

@@ -268,36 +268,47 @@ void exact_spans(const Expr& x, std::string_view text, const std::vector<std::si
 }
 
 // Spans::kWindowed: from the first start (in a window that reaches the first pass's next end)
-// on: a start right after a `before` byte is inside a longer token, and so is every start up
-// to the end of that run; otherwise its ends, longest first, until one passes the `after` check
-// and the validator. The next start searched is after the match, or after the refused start.
+// on, its ends, longest first, until one passes the `after` check and the validator. A start
+// right after a `before` byte is inside a longer token, and the recognizer's valid_start may
+// refuse others: such starts are skipped without a scan. The next start searched is after the
+// match, or after the refused start.
 void windowed_spans(const Expr& x, std::string_view text, const std::vector<std::size_t>& ends,
-                    ThreadState& ts, hs_scratch_t* scratch) {
+                    ThreadState& ts, hs_scratch_t* scratch, std::size_t starts_from,
+                    std::size_t starts_before) {
   const Recognizer& r = *x.builtin;
   const std::size_t n = text.size(), w = x.width;
   auto& pairs = ts.pairs;
   std::vector<std::size_t> ends_of_start;
-  std::size_t cursor = 0, i = 0;
+  auto may_start = [&](std::size_t t) {
+    return r.first.test(static_cast<unsigned char>(text[t])) &&
+           !(t > 0 && r.before.test(static_cast<unsigned char>(text[t - 1]))) &&
+           (!r.valid_start || r.valid_start(text, t));
+  };
+  auto next_start = [&](std::size_t t) {
+    while (t < n && !may_start(t)) ++t;
+    return t;
+  };
+  // A start is decided from the text around it and from where the last accepted match ended;
+  // none straddles starts_from (the caller's word), so the search may begin there.
+  std::size_t cursor = next_start(starts_from), i = 0;
   for (;;) {
     while (i < ends.size() && ends[i] <= cursor) ++i;
-    if (i == ends.size()) break;
+    if (i == ends.size() || cursor >= starts_before) break;
     const std::size_t lo = std::max(cursor, ends[i] > w ? ends[i] - w : 0);
     const std::size_t hi = std::min(n, lo + 2 * w + 1);
     som_pairs(x.som, text, lo, hi, scratch, pairs);
     if (pairs.empty()) {
-      cursor = lo + w + 1;
+      cursor = next_start(lo + w + 1);
       continue;
     }
     std::size_t s = SIZE_MAX;
     for (const Span& p : pairs) s = std::min(s, p.start);
     if (s > lo + w) {  // its longer matches may reach past this window
-      cursor = s;
+      cursor = next_start(s);
       continue;
     }
-    if (s > 0 && r.before.test(static_cast<unsigned char>(text[s - 1]))) {
-      std::size_t t = s + 1;
-      while (t < n && r.before.test(static_cast<unsigned char>(text[t - 1]))) ++t;
-      cursor = t;
+    if (!may_start(s)) {
+      cursor = next_start(s + 1);
       continue;
     }
     ends_of_start.clear();
@@ -308,15 +319,15 @@ void windowed_spans(const Expr& x, std::string_view text, const std::vector<std:
     int tries = 0;
     for (std::size_t e : ends_of_start) {
       if (e - s > w) continue;
-      if (tries++ == r.tries) break;
       if (e < n && r.after.test(static_cast<unsigned char>(text[e]))) continue;
+      if (tries++ == r.tries) break;
       if (r.valid && !r.valid({text, s, e, x.region})) continue;
       ts.spans.push_back({s, e});
       cursor = e;
       accepted = true;
       break;
     }
-    if (!accepted) cursor = s + 1;
+    if (!accepted) cursor = next_start(s + 1);
   }
 }
 
@@ -437,6 +448,7 @@ std::variant<std::shared_ptr<const Scanner>, Scanner::BuildError> Scanner::build
       x.hold.caseless = r.caseless;
       x.hold.pem = r.spans == Spans::kPem;
       x.hold.cap = r.max_len + kContextBytes;
+      detail::finish(x.hold);
       return x;
     });
   };
@@ -496,6 +508,7 @@ std::variant<std::shared_ptr<const Scanner>, Scanner::BuildError> Scanner::build
             x.hold.prefixes = detail::literal_prefixes(p.regex);
             x.hold.caseless = p.caseless;
             x.hold.cap = std::min(c.width, detail::kUnboundedWindow) + kContextBytes;
+            detail::finish(x.hold);
             return x;
           });
         }
@@ -530,6 +543,7 @@ std::variant<std::shared_ptr<const Scanner>, Scanner::BuildError> Scanner::build
     });
     if (failed) return *failed;
   }
+  detail::index_holds(impl.exprs, impl.holds);
   scanner->specs_ = std::move(specs);
   return std::shared_ptr<const Scanner>(std::move(scanner));
 }
@@ -538,7 +552,8 @@ Scanner::~Scanner() = default;
 
 // --- scan ----------------------------------------------------------------------------------------
 
-void Scanner::candidates(std::string_view text, GuardrailSet set, std::vector<Match>& out) const {
+void Scanner::candidates(std::string_view text, GuardrailSet set, std::vector<Match>& out,
+                         std::size_t starts_from, std::size_t starts_before) const {
   if (!impl_->first_pass || text.empty()) return;
   ThreadState& ts = thread_state();
   hs_scratch_t* scratch = scratch_for(ts, *impl_);
@@ -568,10 +583,13 @@ void Scanner::candidates(std::string_view text, GuardrailSet set, std::vector<Ma
     ts.spans.clear();
     switch (x.spans) {
       case Spans::kExact: exact_spans(x, text, ts.ends, ts, scratch); break;
-      case Spans::kWindowed: windowed_spans(x, text, ts.ends, ts, scratch); break;
+      case Spans::kWindowed:
+        windowed_spans(x, text, ts.ends, ts, scratch, starts_from, starts_before);
+        break;
       case Spans::kPem: pem_spans(text, ts.ends, ts); break;
     }
     for (Span s : ts.spans) {
+      if (s.start >= starts_before) continue;
       widen_to_characters(text, s);
       for (std::uint32_t rule : x.rules)
         if ((set >> rules_[rule].guardrail) & 1) out.push_back({s.start, s.end, rule});

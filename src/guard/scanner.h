@@ -59,8 +59,12 @@ class Scanner {
   // scan() in two steps, for a stream (stream.h), which must know every confirmed match before
   // overlaps are resolved to decide where it may cut the text. candidates() appends them to
   // `out` (one rule's never overlap one another; any order); resolve() keeps the ones scan()
-  // keeps, sorted by start.
-  void candidates(std::string_view text, GuardrailSet set, std::vector<Match>& out) const;
+  // keeps, sorted by start. A stream does not need, nor want to pay validators for, matches
+  // that start in text it has released or in text it holds back anyway: candidates() may leave
+  // out those that start before `starts_from` (text before it is context: \b, the byte before a
+  // match), which the caller knows no match straddles, or from `starts_before` on.
+  void candidates(std::string_view text, GuardrailSet set, std::vector<Match>& out,
+                  std::size_t starts_from = 0, std::size_t starts_before = SIZE_MAX) const;
   void resolve(std::vector<Match>& matches) const;
 
   // For a stream: how many bytes at the end of `text` must be held back because a match of a

@@ -4,6 +4,7 @@
 
 #include <hs/hs.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -71,6 +72,18 @@ std::variant<CompiledPattern, std::string> compile_pattern(std::string_view rege
 // Literal strings one of which every match of the user pattern `regex` starts with (compared
 // caselessly when the pattern is); empty when that cannot be told for sure (hold.cpp).
 std::vector<std::string> literal_prefixes(std::string_view regex);
+// Narrows `first` to the prefixes' first bytes once the shape is complete.
+void finish(HoldShape& h);
+
+// The expressions grouped by how hold() looks at them (hold.cpp), built once per scanner.
+struct HoldIndex {
+  std::vector<std::uint32_t> anywhere;  // any byte, no prefix: they hold their cap
+  // Any byte, prefixes: by the first bytes of their prefixes, looked at in one pass.
+  std::array<std::vector<std::uint32_t>, 256> by_first;
+  std::size_t by_first_cap = 0;
+  std::vector<std::uint32_t> runs;      // a class of bytes (the built-ins), PEM blocks
+};
+void index_holds(const std::vector<Expr>& exprs, HoldIndex& out);
 
 }  // namespace detail
 
@@ -78,6 +91,7 @@ struct Scanner::Impl {
   std::uint64_t id = 0;      // unique per scanner: each thread's scratch knows what it fits
   detail::Database first_pass;  // every expression (id = index in exprs); null when none
   std::vector<detail::Expr> exprs;
+  detail::HoldIndex holds;
 };
 
 }  // namespace gatehouse::guard

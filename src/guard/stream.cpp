@@ -1,6 +1,7 @@
 #include "guard/stream.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace gatehouse::guard {
 
@@ -9,6 +10,8 @@ namespace {
 // Bytes kept before the release point, so that the next scan sees what precedes new text (\b,
 // a validator's look at the byte before a match, where a pattern's earlier matches ended).
 constexpr std::size_t kStreamContext = 256;
+// Bytes after a match that decide it (Scanner::hold counts them too): \b, validators, `$`.
+constexpr std::size_t kDecidingBytes = 2;
 
 // How many bytes at the end of `t` begin a UTF-8 character that is not complete yet: they wait
 // for the next piece, so a match never ends inside a character cut by the stream.
@@ -71,8 +74,12 @@ TextStream::Step TextStream::decide(const Scanner& s, GuardrailSet set, bool las
   const std::size_t complete = std::max(released_, last ? n : n - incomplete_tail(buf_));
   const std::string_view view(buf_.data(), complete - base_);
 
+  // Where no match can start in unseen text (Scanner::hold); matches that start after it are
+  // undecided whatever they are, so they are not even looked for.
+  const std::size_t hold_from =
+      last ? complete : complete - std::min(view.size(), s.hold(view, set));
   found_.clear();
-  s.candidates(view, set, found_);
+  s.candidates(view, set, found_, released_ - base_, last ? SIZE_MAX : hold_from - base_);
   std::size_t kept = 0;
   for (Match m : found_) {
     m.start += base_;
@@ -85,14 +92,15 @@ TextStream::Step TextStream::decide(const Scanner& s, GuardrailSet set, bool las
   }
   found_.resize(kept);
 
-  // Release up to where no match can still start in unseen text (hold), and never inside a
-  // match: one that is still growing is held whole.
-  std::size_t cut = last ? complete : complete - std::min(view.size(), s.hold(view, set));
-  cut = std::max(cut, released_);
+  // Release up to there, and never inside a match: one that is still growing is held whole.
+  std::size_t cut = std::max(hold_from, released_);
+  // A match that reaches the end of the text seen (or the bytes that decide it) may still grow,
+  // even when it started before the hold: an unbounded pattern's long match.
+  const std::size_t open_from = last ? SIZE_MAX : complete - std::min(complete, kDecidingBytes);
   for (bool moved = true; moved;) {
     moved = false;
     for (const Match& m : found_)
-      if (m.start < cut && m.end > cut) cut = m.start, moved = true;
+      if (m.start < cut && (m.end > cut || m.end > open_from)) cut = m.start, moved = true;
   }
   // The matches that end before the cut overlap no other (none straddles it), so resolving them
   // alone decides them as resolving the whole text would.
