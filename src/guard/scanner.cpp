@@ -78,7 +78,7 @@ std::size_t max_width(const std::string& regex, unsigned flags) {
 }  // namespace
 
 std::variant<CompiledPattern, std::string> compile_pattern(std::string_view regex_view,
-                                                          bool caseless) {
+                                                           bool caseless) {
   if (regex_view.find('\0') != std::string_view::npos) return std::string("contains a NUL byte");
   const std::string regex(regex_view);
   const unsigned flags = caseless ? HS_FLAG_CASELESS : 0;
@@ -381,9 +381,12 @@ void widen_to_characters(std::string_view t, Span& s) {
 
 int tier(Action a) {
   switch (a) {
-    case Action::kBlock: return 0;
-    case Action::kMask: return 1;
-    case Action::kLog: return 2;
+    case Action::kBlock:
+      return 0;
+    case Action::kMask:
+      return 1;
+    case Action::kLog:
+      return 2;
   }
   return 0;
 }
@@ -434,7 +437,8 @@ std::variant<std::shared_ptr<const Scanner>, Scanner::BuildError> Scanner::build
       x.width = r.max_len;
       x.region = region;
       if (r.spans != Spans::kPem) {
-        const std::string& span = r.spans == Spans::kWindowed && !r.span.empty() ? r.span : r.detect;
+        const std::string& span =
+            r.spans == Spans::kWindowed && !r.span.empty() ? r.span : r.detect;
         const unsigned flags = x.flags | HS_FLAG_SOM_LEFTMOST;
         x.som = detail::cached("som\n" + std::to_string(flags) + "\n" + span, [&] {
           auto db = detail::compile_one(span, flags);
@@ -468,9 +472,8 @@ std::variant<std::shared_ptr<const Scanner>, Scanner::BuildError> Scanner::build
           const auto recognizers =
               pii ? detail::pii_recognizers(names[j]) : detail::secret_recognizers(names[j]);
           if (recognizers.empty())
-            return BuildError{g, j,
-                              std::string(pii ? "unknown pii entity " : "unknown secret kind ") +
-                                  names[j]};
+            return BuildError{
+                g, j, std::string(pii ? "unknown pii entity " : "unknown secret kind ") + names[j]};
           std::string region;
           if (names[j] == "PHONE_NUMBER") {
             if (!detail::phone_region_known(spec.region))
@@ -484,7 +487,8 @@ std::variant<std::shared_ptr<const Scanner>, Scanner::BuildError> Scanner::build
       }
       case Kind::kPromptInjection: {
         const std::uint32_t rule = add_rule(g, std::string(kPromptInjectionEntity), spec.action);
-        for (const Recognizer& r : detail::injection_recognizers()) add_builtin(rule, r, "", {g, 0});
+        for (const Recognizer& r : detail::injection_recognizers())
+          add_builtin(rule, r, "", {g, 0});
         break;
       }
       case Kind::kRegex:
@@ -569,8 +573,8 @@ void Scanner::candidates(std::string_view text, GuardrailSet set, std::vector<Ma
     return 0;
   };
   ts.hits.clear();
-  check_scan(hs_scan(impl_->first_pass.get(), text.data(), scan_length(text), 0, scratch, on_match,
-                     &ctx));
+  check_scan(
+      hs_scan(impl_->first_pass.get(), text.data(), scan_length(text), 0, scratch, on_match, &ctx));
   if (ts.hits.empty()) return;  // the common case: one pass over the text, nothing else
 
   std::sort(ts.hits.begin(), ts.hits.end());
@@ -582,11 +586,15 @@ void Scanner::candidates(std::string_view text, GuardrailSet set, std::vector<Ma
     const Expr& x = impl_->exprs[id];
     ts.spans.clear();
     switch (x.spans) {
-      case Spans::kExact: exact_spans(x, text, ts.ends, ts, scratch); break;
+      case Spans::kExact:
+        exact_spans(x, text, ts.ends, ts, scratch);
+        break;
       case Spans::kWindowed:
         windowed_spans(x, text, ts.ends, ts, scratch, starts_from, starts_before);
         break;
-      case Spans::kPem: pem_spans(text, ts.ends, ts); break;
+      case Spans::kPem:
+        pem_spans(text, ts.ends, ts);
+        break;
     }
     for (Span s : ts.spans) {
       if (s.start >= starts_before) continue;
