@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <new>
@@ -45,8 +46,7 @@ std::variant<Database, std::string> compile_one(const std::string& regex, unsign
 // Databases are immutable and thread-safe, and the built-ins' are the same in every scanner:
 // compiled once per process (while some scanner uses them), so a reload or a test that builds
 // many scanners does not pay Hyperscan's compile time (milliseconds per expression) again.
-template <typename Compile>
-Database cached(const std::string& key, Compile&& compile) {
+Database cached(const std::string& key, const std::function<Database()>& compile) {
   static std::mutex mu;
   static std::map<std::string, std::weak_ptr<const hs_database_t>> cache;
   {
@@ -87,18 +87,20 @@ std::variant<CompiledPattern, std::string> compile_pattern(std::string_view rege
   CompiledPattern out;
   out.width = max_width(regex, flags);
   auto som = compile_one(regex, flags | HS_FLAG_SOM_LEFTMOST);
-  if (auto* db = std::get_if<Database>(&som)) {
-    out.som = std::move(*db);
+  if (auto* db = std::get_if<Database>(&som)) out.som = std::move(*db);
+  if (out.width == kUnbounded) {
+    if (!out.som) return std::get<std::string>(som) + " (with start of match)";
     return out;
   }
-  // Hyperscan refuses start of match for large bounded repeats ("Pattern is too large"); a
-  // bounded pattern's starts can be probed one by one instead.
-  std::string message = std::get<std::string>(som) + " (with start of match)";
-  if (out.width == kUnbounded) return message;
+  // Anchored probes: a match from one given start. They find where the next match starts after
+  // one that hid it, and replace start of match where Hyperscan refuses it for large bounded
+  // repeats ("Pattern is too large").
   auto at_0 = compile_one(R"(\A(?:)" + regex + ")", flags);
   auto after_1 = compile_one(R"(\A[\s\S](?:)" + regex + ")", flags);
-  if (!std::holds_alternative<Database>(at_0) || !std::holds_alternative<Database>(after_1))
-    return message;
+  if (!std::holds_alternative<Database>(at_0) || !std::holds_alternative<Database>(after_1)) {
+    if (!out.som) return std::get<std::string>(som) + " (with start of match)";
+    return out;
+  }
   out.probe_at_0 = std::get<Database>(std::move(at_0));
   out.probe_after_1 = std::get<Database>(std::move(after_1));
   return out;
@@ -188,30 +190,69 @@ void som_pairs(const Database& db, std::string_view text, std::size_t from, std:
                      scratch, on_match, &ctx));
 }
 
-// The leftmost start of a match of `x` that ends at `end`, tried start by start with the
-// anchored probes (a pattern Hyperscan cannot compile with start of match); SIZE_MAX if none.
-std::size_t probe_start(const Expr& x, std::string_view text, std::size_t end,
-                        hs_scratch_t* scratch) {
+// The leftmost starts of the matches of `x` that end at `ends` (sorted) in text[a, b), for a
+// pattern Hyperscan cannot compile with start of match: start by start from the first one a
+// match can have, the anchored probe reports every end a match from there reaches (one scan of
+// at most width bytes each), until every end has its start.
+void probe_pairs(const Expr& x, std::string_view text, std::size_t a, std::size_t b,
+                 const std::vector<std::size_t>& ends, hs_scratch_t* scratch,
+                 std::vector<Span>& out, std::size_t only_start = SIZE_MAX) {
+  out.clear();
+  auto first = std::upper_bound(ends.begin(), ends.end(), a);
+  auto last = std::upper_bound(first, ends.end(), b);
+  if (first == last) return;
+  std::vector<bool> done(std::size_t(last - first), false);
+  std::size_t left = done.size();
   struct Ctx {
-    unsigned long long want;
-    bool found = false;
+    std::size_t from, start;
+    std::vector<std::size_t>::const_iterator first, last;
+    std::vector<bool>* done;
+    std::size_t* left;
+    std::vector<Span>* out;
   };
   auto on_match = [](unsigned, unsigned long long, unsigned long long to, unsigned,
                      void* c) -> int {
-    auto* x = static_cast<Ctx*>(c);
-    if (to != x->want) return 0;
-    x->found = true;
-    return 1;
+    auto* k = static_cast<Ctx*>(c);
+    const std::size_t end = k->from + std::size_t(to);
+    auto it = std::lower_bound(k->first, k->last, end);
+    if (it == k->last || *it != end) return 0;
+    const std::size_t i = std::size_t(it - k->first);
+    if ((*k->done)[i]) return 0;
+    (*k->done)[i] = true;
+    --*k->left;
+    k->out->push_back({k->start, end});
+    return 0;
   };
-  const std::size_t to = std::min(text.size(), end + kContextBytes);
-  for (std::size_t s = end > x.width ? end - x.width : 0; s < end; ++s) {
+  const std::size_t n = text.size();
+  std::size_t s = a == 0 ? 0 : a + 1;
+  const std::size_t stop = only_start == SIZE_MAX ? *(last - 1) : only_start + 1;
+  if (only_start != SIZE_MAX) s = only_start;
+  for (; left > 0 && s < stop; ++s) {
     const std::size_t from = s == 0 ? 0 : s - 1;
-    Ctx ctx{end - from};
+    const std::size_t to = std::min(n, s + x.width + kContextBytes);
+    Ctx ctx{from, s, first, last, &done, &left, &out};
     check_scan(hs_scan((s == 0 ? x.probe_at_0 : x.probe_after_1).get(), text.data() + from,
                        scan_length(text.substr(from, to - from)), 0, scratch, on_match, &ctx));
-    if (ctx.found) return s;
   }
-  return SIZE_MAX;
+}
+
+// The first match that starts at or after `from` (> 0), with its longest end among `ends`:
+// probed start by start (finditer's "search again after the match").
+std::optional<Span> next_start_after(const Expr& x, std::string_view text, std::size_t from,
+                                     const std::vector<std::size_t>& ends, hs_scratch_t* scratch) {
+  auto first = std::upper_bound(ends.begin(), ends.end(), from);
+  if (first == ends.end()) return std::nullopt;
+  std::vector<Span> reached;
+  for (std::size_t s = from; s < ends.back(); ++s) {
+    probe_pairs(x, text, s - 1, std::min(text.size(), s + x.width + kContextBytes), ends, scratch,
+                reached, s);
+    if (!reached.empty()) {
+      Span best = reached.front();
+      for (const Span& r : reached) best.end = std::max(best.end, r.end);
+      return best;
+    }
+  }
+  return std::nullopt;
 }
 
 // Spans::kExact: for each end the first pass found, the leftmost start (found in the region
@@ -223,15 +264,10 @@ void exact_spans(const Expr& x, std::string_view text, const std::vector<std::si
   auto& pairs = ts.pairs;
   std::vector<Span> all;
   auto region = [&](std::size_t a, std::size_t b) {
-    if (x.som) {
+    if (x.som)
       som_pairs(x.som, text, a, b, scratch, pairs);
-    } else {
-      pairs.clear();
-      for (auto it = std::upper_bound(ends.begin(), ends.end(), a); it != ends.end() && *it <= b;
-           ++it)
-        if (std::size_t s = probe_start(x, text, *it, scratch); s != SIZE_MAX)
-          pairs.push_back({s, *it});
-    }
+    else
+      probe_pairs(x, text, a, b, ends, scratch, pairs);
     for (const Span& p : pairs) {
       // A match that starts on the context byte before the region, or ends where the region
       // (not the text) ends, is an artefact of the cut: the real ones end where the first pass
@@ -259,8 +295,21 @@ void exact_spans(const Expr& x, std::string_view text, const std::vector<std::si
   });
   std::size_t last_end = 0;
   bool any = false;
-  for (const Span& p : all) {
-    if (any && p.start < last_end) continue;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Span& p = all[i];
+    if (any && p.start < last_end) {
+      // A match ends after the one kept, but its leftmost start is inside it: a match may still
+      // start after it ([a-z]{20,250} over 300 letters: the last 50). Look for the next start.
+      if (p.end > last_end && x.probe_after_1) {
+        if (auto next = next_start_after(x, text, last_end, ends, scratch)) {
+          ts.spans.push_back(*next);
+          last_end = next->end;
+        } else {
+          break;  // no match starts after the one kept
+        }
+      }
+      continue;
+    }
     ts.spans.push_back(p);
     last_end = p.end;
     any = true;

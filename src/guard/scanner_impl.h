@@ -52,8 +52,9 @@ struct Expr {
   std::size_t width = 0;                // the longest match (kUnbounded: no bound)
   std::string region;                   // PHONE_NUMBER: libphonenumber's default region
   Database som;                         // the span expression, with start of match
-  // A user pattern that Hyperscan cannot compile with start of match (large bounded repeats):
-  // `\A(?:P)` and `\A[\s\S](?:P)` (one byte of left context), tried at each possible start.
+  // A bounded user pattern's anchored probes, `\A(?:P)` and `\A[\s\S](?:P)` (one byte of left
+  // context): the matches from one given start. They find the next start after a kept match that
+  // hid it, and stand in for `som` where Hyperscan refuses start of match (large bounded repeats).
   Database probe_at_0, probe_after_1;
   HoldShape hold;
   std::vector<std::uint32_t> rules;  // the rules it reports

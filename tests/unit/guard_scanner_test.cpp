@@ -208,6 +208,18 @@ TEST(GuardScanner, UserPatternSpans) {
   EXPECT_EQ(found(*s, "ENDING"), Found{});
 }
 
+TEST(GuardScanner, NextMatchStartsAfterTheOneKept) {
+  // As a regex engine's finditer: after a match, the next one is searched from its end, even
+  // where the leftmost start of a later end lies inside the kept match.
+  auto s = testing::build({testing::regex(
+      "r", {pattern("long", "[a-z]{20,250}"), pattern("short", "[0-9]{3,5}")}, Action::kMask)});
+  const std::string letters(300, 'q');
+  EXPECT_EQ(found(*s, "<" + letters + ">"),
+            (Found{{"long", letters.substr(0, 250)}, {"long", letters.substr(0, 50)}}));
+  EXPECT_EQ(found(*s, "12345678 x"), (Found{{"short", "12345"}, {"short", "678"}}));
+  EXPECT_EQ(found(*s, "1234567 x"), (Found{{"short", "12345"}}));  // "67" is too short
+}
+
 TEST(GuardScanner, UnboundedPatternSpansTheWholeRun) {
   auto s = testing::build(
       {testing::regex("r", {pattern("url", R"(jdbc:databricks://[^\s]+)")}, Action::kMask)});
