@@ -35,14 +35,13 @@ bool alnum(char c) { return digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c
 // The byte at `i`, or 0 past the end (a NUL is in no recognizer's classes).
 char at(std::string_view t, std::size_t i) { return i < t.size() ? t[i] : '\0'; }
 
-std::string_view span_of(const Candidate& c) {
-  return c.text.substr(c.start, c.end - c.start);
-}
+std::string_view span_of(const Candidate& c) { return c.text.substr(c.start, c.end - c.start); }
 
 // A following ".5" or "-7" continues a number: the span is a piece of a longer one.
 bool continues_number(const Candidate& c, std::string_view joiners) {
   const char next = at(c.text, c.end);
-  return next != '\0' && joiners.find(next) != std::string_view::npos && digit(at(c.text, c.end + 1));
+  return next != '\0' && joiners.find(next) != std::string_view::npos &&
+         digit(at(c.text, c.end + 1));
 }
 bool after_number(const Candidate& c, std::string_view joiners) {
   return c.start >= 2 && joiners.find(c.text[c.start - 1]) != std::string_view::npos &&
@@ -116,19 +115,17 @@ struct IbanCountry {
 };
 // The IBAN registry's countries and lengths (SWIFT, 2023).
 constexpr IbanCountry kIbanCountries[] = {
-    {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16},
-    {"BG", 22}, {"BH", 22}, {"BI", 27}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22},
-    {"CY", 28}, {"CZ", 24}, {"DE", 22}, {"DJ", 27}, {"DK", 18}, {"DO", 28}, {"EE", 20},
-    {"EG", 29}, {"ES", 24}, {"FI", 18}, {"FK", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22},
-    {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27}, {"GT", 28}, {"HR", 21}, {"HU", 28},
-    {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26}, {"IT", 27}, {"JO", 30}, {"KW", 30},
-    {"KZ", 20}, {"LB", 28}, {"LC", 32}, {"LI", 21}, {"LT", 20}, {"LU", 20}, {"LV", 21},
-    {"LY", 25}, {"MC", 27}, {"MD", 24}, {"ME", 22}, {"MK", 19}, {"MN", 20}, {"MR", 27},
-    {"MT", 31}, {"MU", 30}, {"NI", 28}, {"NL", 18}, {"NO", 15}, {"OM", 23}, {"PK", 24},
-    {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"RU", 33},
-    {"SA", 24}, {"SC", 31}, {"SD", 18}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27},
-    {"SO", 23}, {"ST", 25}, {"SV", 28}, {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29},
-    {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30},
+    {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16}, {"BG", 22},
+    {"BH", 22}, {"BI", 27}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22}, {"CY", 28}, {"CZ", 24},
+    {"DE", 22}, {"DJ", 27}, {"DK", 18}, {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24}, {"FI", 18},
+    {"FK", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22}, {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27},
+    {"GT", 28}, {"HR", 21}, {"HU", 28}, {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26}, {"IT", 27},
+    {"JO", 30}, {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LC", 32}, {"LI", 21}, {"LT", 20}, {"LU", 20},
+    {"LV", 21}, {"LY", 25}, {"MC", 27}, {"MD", 24}, {"ME", 22}, {"MK", 19}, {"MN", 20}, {"MR", 27},
+    {"MT", 31}, {"MU", 30}, {"NI", 28}, {"NL", 18}, {"NO", 15}, {"OM", 23}, {"PK", 24}, {"PL", 28},
+    {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"RU", 33}, {"SA", 24}, {"SC", 31},
+    {"SD", 18}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27}, {"SO", 23}, {"ST", 25}, {"SV", 28},
+    {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30},
 };
 
 // Country code, two check digits, the account part: the country's length, spaces (if any)
@@ -147,8 +144,9 @@ bool valid_iban(const Candidate& c) {
     compact += s[i];
   }
   if (s.back() == ' ') return false;
-  const auto* country = std::find_if(std::begin(kIbanCountries), std::end(kIbanCountries),
-                                     [&](const IbanCountry& k) { return compact.compare(0, 2, k.code) == 0; });
+  const auto* country =
+      std::find_if(std::begin(kIbanCountries), std::end(kIbanCountries),
+                   [&](const IbanCountry& k) { return compact.compare(0, 2, k.code) == 0; });
   if (country == std::end(kIbanCountries) || int(compact.size()) != country->length) return false;
   unsigned remainder = 0;
   auto feed = [&](char ch) {
@@ -301,11 +299,10 @@ const Tables& tables() {
          {windowed("EMAIL_ADDRESS", R"([A-Za-z0-9._%+\-]@[A-Za-z0-9])",
                    R"([A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9.\-]+\.[A-Za-z]{2,24})", 64 + 1 + 253,
                    "A-Za-z0-9._%+@-", "A-Za-z0-9", "A-Za-z0-9", "A-Za-z0-9_@-", 4, valid_email)}});
-    t.pii.push_back(
-        {"PHONE_NUMBER",
-         {windowed("PHONE_NUMBER", R"(\d(?:[ .\-()/]{0,3}\d){6})",
-                   R"(\+?\(?\d(?:[ .\-/()]{0,3}\d)*)", 32, "0-9 ./()+-", "0-9(+", "A-Za-z0-9_+",
-                   "A-Za-z0-9_:", 12, valid_phone, {}, phone_start)}});
+    t.pii.push_back({"PHONE_NUMBER",
+                     {windowed("PHONE_NUMBER", R"(\d(?:[ .\-()/]{0,3}\d){6})",
+                               R"(\+?\(?\d(?:[ .\-/()]{0,3}\d)*)", 32, "0-9 ./()+-", "0-9(+",
+                               "A-Za-z0-9_+", "A-Za-z0-9_:", 12, valid_phone, {}, phone_start)}});
     t.pii.push_back({"CREDIT_CARD",
                      {windowed("CREDIT_CARD", R"(\d(?:[ \-]?\d){12})", R"((?:\d[ \-]?){12,18}\d)",
                                37, "0-9 -", "0-9", kWord, kWord, 8, valid_card)}});
@@ -318,8 +315,8 @@ const Tables& tables() {
                                "A-Z", kWord, kWord, 32, valid_iban)}});
     t.pii.push_back(
         {"IP_ADDRESS",
-         {windowed("IP_ADDRESS", R"((?:\d{1,3}\.){3}\d{1,3})", "", 15, "0-9.", "0-9",
-                   "A-Za-z0-9_.", kWord, 4, valid_ipv4),
+         {windowed("IP_ADDRESS", R"((?:\d{1,3}\.){3}\d{1,3})", "", 15, "0-9.", "0-9", "A-Za-z0-9_.",
+                   kWord, 4, valid_ipv4),
           windowed("IP_ADDRESS",
                    R"((?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?)", "",
                    7 * 5 + 15, "0-9A-Fa-f:.", "0-9A-Fa-f:", "A-Za-z0-9_:", "A-Za-z0-9_:", 8,
@@ -338,11 +335,10 @@ const Tables& tables() {
                    R"(sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20}|[A-Za-z0-9]{20}))",
                    R"(sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,}|[A-Za-z0-9]{20,}))", 400,
                    "A-Za-z0-9_-", "s", "A-Za-z0-9_-", "A-Za-z0-9_-", 1, nullptr, {"sk-"})}});
-    t.secrets.push_back(
-        {"ANTHROPIC_API_KEY",
-         {windowed("ANTHROPIC_API_KEY", R"(sk-ant-[A-Za-z0-9_\-]{20})",
-                   R"(sk-ant-[A-Za-z0-9_\-]{20,})", 400, "A-Za-z0-9_-", "s", "A-Za-z0-9_-",
-                   "A-Za-z0-9_-", 1, nullptr, {"sk-ant-"})}});
+    t.secrets.push_back({"ANTHROPIC_API_KEY",
+                         {windowed("ANTHROPIC_API_KEY", R"(sk-ant-[A-Za-z0-9_\-]{20})",
+                                   R"(sk-ant-[A-Za-z0-9_\-]{20,})", 400, "A-Za-z0-9_-", "s",
+                                   "A-Za-z0-9_-", "A-Za-z0-9_-", 1, nullptr, {"sk-ant-"})}});
     t.secrets.push_back({"AWS_ACCESS_KEY_ID",
                          {windowed("AWS_ACCESS_KEY_ID", R"((?:AKIA|ASIA)[A-Z0-9]{16})", "", 20,
                                    "A-Z0-9", "A", kWord, kWord, 1, nullptr, {"AKIA", "ASIA"})}});
@@ -354,9 +350,9 @@ const Tables& tables() {
                    {"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"})}});
     t.secrets.push_back(
         {"SLACK_TOKEN",
-         {windowed("SLACK_TOKEN", R"(xox[abprs]-[A-Za-z0-9\-]{10})", R"(xox[abprs]-[A-Za-z0-9\-]{10,})",
-                   300, "A-Za-z0-9-", "x", "A-Za-z0-9_-", "A-Za-z0-9_-", 1, nullptr,
-                   {"xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-"})}});
+         {windowed("SLACK_TOKEN", R"(xox[abprs]-[A-Za-z0-9\-]{10})",
+                   R"(xox[abprs]-[A-Za-z0-9\-]{10,})", 300, "A-Za-z0-9-", "x", "A-Za-z0-9_-",
+                   "A-Za-z0-9_-", 1, nullptr, {"xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-"})}});
     {
       Recognizer pem;
       pem.entity = "PRIVATE_KEY";
@@ -398,8 +394,9 @@ const Tables& tables() {
                "(?:your|the) (?:(?:full|exact|entire|complete|verbatim) )?"
                "(?:system prompt|(?:initial|original|hidden|secret|system) "
                "(?:instructions|prompt|message))",
-               110, {"reveal", "show", "print", "repeat", "output", "display", "leak", "dump",
-                     "tell", "give"}),
+               110,
+               {"reveal", "show", "print", "repeat", "output", "display", "leak", "dump", "tell",
+                "give"}),
         phrase("pretend (?:that )?you (?:have|had|are under) no (?:rules|restrictions|"
                "limitations|limits|guidelines|filters|content polic(?:y|ies))",
                90, {"pretend"}),

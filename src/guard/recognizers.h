@@ -42,18 +42,18 @@ struct Candidate {
 };
 
 struct Recognizer {
-  std::string_view entity;     // the rule's label: EMAIL_ADDRESS, AWS_ACCESS_KEY_ID, ...
-  std::string detect;          // the first pass's expression
-  std::string span;            // kWindowed: the span expression (empty: `detect`)
+  std::string_view entity;  // the rule's label: EMAIL_ADDRESS, AWS_ACCESS_KEY_ID, ...
+  std::string detect;       // the first pass's expression
+  std::string span;         // kWindowed: the span expression (empty: `detect`)
   Spans spans = Spans::kWindowed;
   bool caseless = false;
-  std::size_t max_len = 0;     // the longest match (span) there can be
-  ByteSet cls = all_bytes();   // every byte of a match is one of these
-  ByteSet first = all_bytes(); // a match starts with one of these
-  ByteSet before;              // kWindowed: a match never starts right after one of these
-  ByteSet after;               // kWindowed: nor ends right before one of these
+  std::size_t max_len = 0;            // the longest match (span) there can be
+  ByteSet cls = all_bytes();          // every byte of a match is one of these
+  ByteSet first = all_bytes();        // a match starts with one of these
+  ByteSet before;                     // kWindowed: a match never starts right after one of these
+  ByteSet after;                      // kWindowed: nor ends right before one of these
   std::vector<std::string> prefixes;  // every match starts with one of these (empty: no rule)
-  int tries = 1;               // kWindowed: how many ends of one start are tried, longest first
+  int tries = 1;  // kWindowed: how many ends of one start are tried, longest first
   // kWindowed: whether a match may start at text[s] at all (beyond `first` and `before`), from
   // the text before it; null: wherever those allow. Starts it refuses are not even looked at.
   bool (*valid_start)(std::string_view text, std::size_t s) = nullptr;

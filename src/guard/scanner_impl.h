@@ -52,12 +52,13 @@ struct Expr {
   std::size_t width = 0;                // the longest match (kUnbounded: no bound)
   std::string region;                   // PHONE_NUMBER: libphonenumber's default region
   Database som;                         // the span expression, with start of match
-  // A user pattern that Hyperscan cannot compile with start of match (large bounded repeats):
-  // `\A(?:P)` and `\A[\s\S](?:P)` (one byte of left context), tried at each possible start.
+  // A bounded user pattern's anchored probes, `\A(?:P)` and `\A[\s\S](?:P)` (one byte of left
+  // context): the matches from one given start. They find the next start after a kept match that
+  // hid it, and stand in for `som` where Hyperscan refuses start of match (large bounded repeats).
   Database probe_at_0, probe_after_1;
   HoldShape hold;
-  std::vector<std::uint32_t> rules;     // the rules it reports
-  GuardrailSet guardrails = 0;          // the guardrails of those rules
+  std::vector<std::uint32_t> rules;  // the rules it reports
+  GuardrailSet guardrails = 0;       // the guardrails of those rules
 };
 
 // A user pattern compiled as the scanner compiles it: checked for the first pass (no start of
@@ -81,14 +82,14 @@ struct HoldIndex {
   // Any byte, prefixes: by the first bytes of their prefixes, looked at in one pass.
   std::array<std::vector<std::uint32_t>, 256> by_first;
   std::size_t by_first_cap = 0;
-  std::vector<std::uint32_t> runs;      // a class of bytes (the built-ins), PEM blocks
+  std::vector<std::uint32_t> runs;  // a class of bytes (the built-ins), PEM blocks
 };
 void index_holds(const std::vector<Expr>& exprs, HoldIndex& out);
 
 }  // namespace detail
 
 struct Scanner::Impl {
-  std::uint64_t id = 0;      // unique per scanner: each thread's scratch knows what it fits
+  std::uint64_t id = 0;         // unique per scanner: each thread's scratch knows what it fits
   detail::Database first_pass;  // every expression (id = index in exprs); null when none
   std::vector<detail::Expr> exprs;
   detail::HoldIndex holds;

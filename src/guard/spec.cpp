@@ -9,9 +9,12 @@ namespace gatehouse::guard {
 
 std::string_view to_string(Action a) {
   switch (a) {
-    case Action::kBlock: return "block";
-    case Action::kMask: return "mask";
-    case Action::kLog: return "log";
+    case Action::kBlock:
+      return "block";
+    case Action::kMask:
+      return "mask";
+    case Action::kLog:
+      return "log";
   }
   return "block";
 }
@@ -25,11 +28,16 @@ std::optional<Action> parse_action(std::string_view s) {
 
 std::string_view to_string(Kind k) {
   switch (k) {
-    case Kind::kPii: return "pii";
-    case Kind::kRegex: return "regex";
-    case Kind::kSecrets: return "secrets";
-    case Kind::kPromptInjection: return "prompt_injection";
-    case Kind::kModel: return "model";
+    case Kind::kPii:
+      return "pii";
+    case Kind::kRegex:
+      return "regex";
+    case Kind::kSecrets:
+      return "secrets";
+    case Kind::kPromptInjection:
+      return "prompt_injection";
+    case Kind::kModel:
+      return "model";
   }
   return "regex";
 }

@@ -104,8 +104,8 @@ TextStream::Step TextStream::decide(const Scanner& s, GuardrailSet set, bool las
   }
   // The matches that end before the cut overlap no other (none straddles it), so resolving them
   // alone decides them as resolving the whole text would.
-  auto undecided = std::partition(found_.begin(), found_.end(),
-                                  [&](const Match& m) { return m.end <= cut; });
+  auto undecided =
+      std::partition(found_.begin(), found_.end(), [&](const Match& m) { return m.end <= cut; });
   found_.erase(undecided, found_.end());
   s.resolve(found_);
 

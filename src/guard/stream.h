@@ -37,8 +37,8 @@ class TextStream {
  private:
   Step decide(const Scanner& s, GuardrailSet set, bool last);
 
-  std::string buf_;           // the run from base_ on: some context before released_, then held text
-  std::size_t base_ = 0;      // offset in the run of buf_[0]
+  std::string buf_;       // the run from base_ on: some context before released_, then held text
+  std::size_t base_ = 0;  // offset in the run of buf_[0]
   std::size_t released_ = 0;  // offset in the run up to which text has gone out
   bool blocked_ = false;
   std::vector<Match> found_;  // reused between steps

@@ -49,9 +49,9 @@ TEST(GuardSpec, CheckPattern) {
 }
 
 TEST(GuardScanner, BuildErrorsNameThePattern) {
-  auto built = Scanner::build({testing::pii(),
-                               testing::regex("dlp", {pattern("ok", "abc"), pattern("ok2", "def"),
-                                                      pattern("broken", "ab(c")})});
+  auto built = Scanner::build(
+      {testing::pii(), testing::regex("dlp", {pattern("ok", "abc"), pattern("ok2", "def"),
+                                              pattern("broken", "ab(c")})});
   ASSERT_TRUE(std::holds_alternative<Scanner::BuildError>(built));
   auto e = std::get<Scanner::BuildError>(built);
   EXPECT_EQ(e.guardrail, 1u);
@@ -123,18 +123,18 @@ TEST(GuardScanner, RegexPatternsWithTheirActions) {
 }
 
 TEST(GuardScanner, Caseless) {
-  auto s = testing::build({testing::regex(
-      "words", {pattern("loud", R"(top\s+secret)", Action::kMask, true),
-                pattern("exact", "Codename", Action::kMask, false)})});
+  auto s = testing::build(
+      {testing::regex("words", {pattern("loud", R"(top\s+secret)", Action::kMask, true),
+                                pattern("exact", "Codename", Action::kMask, false)})});
   EXPECT_EQ(found(*s, "this is TOP   Secret, codename x"), (Found{{"loud", "TOP   Secret"}}));
   EXPECT_EQ(found(*s, "Codename x"), (Found{{"exact", "Codename"}}));
 }
 
 TEST(GuardScanner, OverlapsKeepTheFirstThenTheLonger) {
-  auto s = testing::build({testing::regex(
-      "r", {pattern("abc", "abc"), pattern("bcdef", "bcdef"), pattern("xy", "xy"),
-            pattern("xyzw", "xyzw")},
-      Action::kMask)});
+  auto s = testing::build({testing::regex("r",
+                                          {pattern("abc", "abc"), pattern("bcdef", "bcdef"),
+                                           pattern("xy", "xy"), pattern("xyzw", "xyzw")},
+                                          Action::kMask)});
   EXPECT_EQ(found(*s, "abcdef"), (Found{{"abc", "abc"}}));
   EXPECT_EQ(found(*s, "xyzw"), (Found{{"xyzw", "xyzw"}}));
   EXPECT_EQ(found(*s, "abcdef xyzw abc"),
@@ -143,10 +143,9 @@ TEST(GuardScanner, OverlapsKeepTheFirstThenTheLonger) {
 
 TEST(GuardScanner, StricterActionWinsAnOverlap) {
   // A shadow-mode (log) rule that starts first must not unmask or unblock what another finds.
-  auto s = testing::build(
-      {testing::regex("shadow", {pattern("wide", R"(user \S+)")}, Action::kLog),
-       testing::pii({"EMAIL_ADDRESS"}, Action::kMask),
-       testing::secrets({"AWS_ACCESS_KEY_ID"}, Action::kBlock)});
+  auto s = testing::build({testing::regex("shadow", {pattern("wide", R"(user \S+)")}, Action::kLog),
+                           testing::pii({"EMAIL_ADDRESS"}, Action::kMask),
+                           testing::secrets({"AWS_ACCESS_KEY_ID"}, Action::kBlock)});
   EXPECT_EQ(found(*s, "user jane@example.com"), (Found{{"EMAIL_ADDRESS", "jane@example.com"}}));
   EXPECT_EQ(found(*s, "user AKIAIOSFODNN7EXAMPLE"),
             (Found{{"AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"}}));
@@ -192,23 +191,33 @@ TEST(GuardScanner, ScanAppends) {
 TEST(GuardScanner, UserPatternSpans) {
   auto s = testing::build({testing::regex(
       "r",
-      {pattern("word", R"(\bfoo\w*)"), pattern("anchored", R"(^START)"),
-       pattern("tail", R"(END$)"), pattern("long", R"(\b[A-Za-z0-9]{20,250}\b)"),
-       pattern("alt", "cat|category")},
+      {pattern("word", R"(\bfoo\w*)"), pattern("anchored", R"(^START)"), pattern("tail", R"(END$)"),
+       pattern("long", R"(\b[A-Za-z0-9]{20,250}\b)"), pattern("alt", "cat|category")},
       Action::kMask)});
   const std::string far(5000, ' ');
   const std::string text = "START foobar xfoo " + far + " foo_baz " + far +
                            " abcdefghijklmnopqrstuvwxyz0123 category START END";
-  EXPECT_EQ(found(*s, text),
-            (Found{{"anchored", "START"},
-                   {"word", "foobar"},
-                   {"word", "foo_baz"},
-                   {"long", "abcdefghijklmnopqrstuvwxyz0123"},
-                   {"alt", "category"},
-                   {"tail", "END"}}));
+  EXPECT_EQ(found(*s, text), (Found{{"anchored", "START"},
+                                    {"word", "foobar"},
+                                    {"word", "foo_baz"},
+                                    {"long", "abcdefghijklmnopqrstuvwxyz0123"},
+                                    {"alt", "category"},
+                                    {"tail", "END"}}));
   // Longer than the bounded repeat allows: no word boundary where 250 characters end.
   EXPECT_EQ(found(*s, std::string(300, 'a')), Found{});
   EXPECT_EQ(found(*s, "ENDING"), Found{});
+}
+
+TEST(GuardScanner, NextMatchStartsAfterTheOneKept) {
+  // As a regex engine's finditer: after a match, the next one is searched from its end, even
+  // where the leftmost start of a later end lies inside the kept match.
+  auto s = testing::build({testing::regex(
+      "r", {pattern("long", "[a-z]{20,250}"), pattern("short", "[0-9]{3,5}")}, Action::kMask)});
+  const std::string letters(300, 'q');
+  EXPECT_EQ(found(*s, "<" + letters + ">"),
+            (Found{{"long", letters.substr(0, 250)}, {"long", letters.substr(0, 50)}}));
+  EXPECT_EQ(found(*s, "12345678 x"), (Found{{"short", "12345"}, {"short", "678"}}));
+  EXPECT_EQ(found(*s, "1234567 x"), (Found{{"short", "12345"}}));  // "67" is too short
 }
 
 TEST(GuardScanner, UnboundedPatternSpansTheWholeRun) {
@@ -220,9 +229,9 @@ TEST(GuardScanner, UnboundedPatternSpansTheWholeRun) {
 
 TEST(GuardScanner, MatchesTakeWholeUtf8Characters) {
   auto s = testing::build({testing::regex("r", {pattern("x2", "x.")}, Action::kMask)});
-  EXPECT_EQ(found(*s, "a x\xc3\xa9 b"), (Found{{"x2", "x\xc3\xa9"}}));   // é
+  EXPECT_EQ(found(*s, "a x\xc3\xa9 b"), (Found{{"x2", "x\xc3\xa9"}}));        // é
   EXPECT_EQ(found(*s, "a x\xe2\x82\xac"), (Found{{"x2", "x\xe2\x82\xac"}}));  // €
-  EXPECT_EQ(found(*s, "a x\xc3"), (Found{{"x2", "x\xc3"}}));  // cut: left as it is
+  EXPECT_EQ(found(*s, "a x\xc3"), (Found{{"x2", "x\xc3"}}));                  // cut: left as it is
 }
 
 TEST(GuardScanner, InvalidUtf8AndNulBytes) {
@@ -246,7 +255,8 @@ TEST(GuardScanner, InvalidUtf8AndNulBytes) {
   std::mt19937 rng(7);
   for (int round = 0; round < 200; ++round) {
     std::string junk(1 + rng() % 2000, '\0');
-    for (char& c : junk) c = static_cast<char>(rng() % 4 == 0 ? "0123456789@.-: "[rng() % 15] : rng());
+    for (char& c : junk)
+      c = static_cast<char>(rng() % 4 == 0 ? "0123456789@.-: "[rng() % 15] : rng());
     m.clear();
     s->scan(junk, kAll, m);
     for (std::size_t i = 0; i < m.size(); ++i) {
@@ -280,15 +290,18 @@ TEST(GuardScanner, MegabyteText) {
 
 TEST(GuardScanner, ThreadsShareScanners) {
   auto a = testing::build({testing::pii()});
-  auto b = testing::build({testing::secrets(), testing::regex("r", {pattern("p", "[a-z]{3}-\\d{20,200}")})});
+  auto b = testing::build(
+      {testing::secrets(), testing::regex("r", {pattern("p", "[a-z]{3}-\\d{20,200}")})});
   std::vector<std::thread> threads;
   std::atomic<int> wrong{0};
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 300; ++i) {
-        if (found(*a, "x jane@example.com y") != Found{{"EMAIL_ADDRESS", "jane@example.com"}}) ++wrong;
+        if (found(*a, "x jane@example.com y") != Found{{"EMAIL_ADDRESS", "jane@example.com"}})
+          ++wrong;
         if (found(*b, "k AKIAIOSFODNN7EXAMPLE abc-123456789012345678901") !=
-            Found{{"AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"}, {"p", "abc-123456789012345678901"}})
+            Found{{"AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"},
+                  {"p", "abc-123456789012345678901"}})
           ++wrong;
       }
     });
@@ -298,10 +311,9 @@ TEST(GuardScanner, ThreadsShareScanners) {
 }
 
 TEST(GuardHold, NothingInProseWithLiteralPrefixPatterns) {
-  auto s = testing::build(
-      {testing::regex("dlp", {pattern("pat", "dapi[a-f0-9]{32}"),
-                              pattern("jdbc", R"(jdbc:databricks://[^\s]+)")}),
-       testing::secrets()});
+  auto s = testing::build({testing::regex("dlp", {pattern("pat", "dapi[a-f0-9]{32}"),
+                                                  pattern("jdbc", R"(jdbc:databricks://[^\s]+)")}),
+                           testing::secrets()});
   EXPECT_EQ(s->hold("The quick brown fox jumps over the lazy dog.", kAll), 0u);
   EXPECT_EQ(s->hold("I have 3 apples and 4 pears\n", kAll), 0u);
   // A last letter that begins a prefix ("d" of dapi, "e" of eyJ, "s" of sk-) is held alone.
@@ -317,8 +329,10 @@ TEST(GuardHold, NothingInProseWithLiteralPrefixPatterns) {
   EXPECT_EQ(s->hold("AKIAIOSFODNN7EXAMPLE ", kAll), 0u);
   EXPECT_EQ(s->hold("-----BEGIN RSA PRIVATE KEY-----\nMIIE", kAll), 36u);
   // Closed: only its last dashes are held, as they could begin another "-----BEGIN".
-  EXPECT_EQ(s->hold("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", kAll), 5u);
-  EXPECT_EQ(s->hold("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n", kAll), 0u);
+  EXPECT_EQ(s->hold("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", kAll),
+            5u);
+  EXPECT_EQ(s->hold("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n", kAll),
+            0u);
   const std::string open = "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIV";
   EXPECT_EQ(s->hold(open, kAll), open.size());
   // The longest hold: a key block's body can be 8 KiB.

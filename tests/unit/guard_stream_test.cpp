@@ -152,8 +152,8 @@ TEST(GuardStream, AValueSplitAcrossEvents) {
 }
 
 TEST(GuardStream, BlockedMatchIsNeverReleased) {
-  auto s = testing::build({testing::pii({"EMAIL_ADDRESS"}, Action::kMask),
-                           testing::secrets({}, Action::kBlock)});
+  auto s = testing::build(
+      {testing::pii({"EMAIL_ADDRESS"}, Action::kMask), testing::secrets({}, Action::kBlock)});
   const std::string text =
       "Hello jane@example.com, the key is AKIAIOSFODNN7EXAMPLE and more text after it.";
   const std::string before = "Hello <EMAIL_ADDRESS>, the key is ";
@@ -197,8 +197,8 @@ TEST(GuardStream, ProseIsNotHeldBack) {
        testing::secrets({}, Action::kBlock)});
   TextStream ts;
   std::string out;
-  for (const char* word : {"The ", "quick ", "brown ", "fox ", "jumps, ", "over ", "the ", "lazy ",
-                           "dog. "}) {
+  for (const char* word :
+       {"The ", "quick ", "brown ", "fox ", "jumps, ", "over ", "the ", "lazy ", "dog. "}) {
     out += ts.feed(*s, kAll, word).release;
     EXPECT_EQ(ts.held(), 0u) << word;
   }
@@ -218,8 +218,7 @@ TEST(GuardStream, AGrowingUnboundedMatchIsHeldWhole) {
   for (std::size_t at = 7; at < text.size(); at += 7) cuts.push_back(at);
   Streamed got = stream(*s, kAll, text, cuts);
   EXPECT_EQ(got.released, "see <jdbc> end");
-  for (const std::string& step : got.steps)
-    EXPECT_EQ(step.find('x'), std::string::npos) << step;
+  for (const std::string& step : got.steps) EXPECT_EQ(step.find('x'), std::string::npos) << step;
 }
 
 TEST(GuardStream, CharactersAreNotCut) {
@@ -232,10 +231,23 @@ TEST(GuardStream, CharactersAreNotCut) {
 TEST(GuardStream, OddBytes) {
   auto s = everything_but_block();
   std::mt19937 rng(11);
-  const std::vector<std::string> parts = {"jane@example.com", " ", "4111 1111 1111 1111", "\xc3\xa9",
-                                          "\xe2\x82", "\xff", std::string(1, '\0'), "650-253-0000",
-                                          "10.0.0.1", ".", "-", "AKIAIOSFODNN7EXAMPLE", "ignore ",
-                                          "all previous instructions", "\n", "xx", "12"};
+  const std::vector<std::string> parts = {"jane@example.com",
+                                          " ",
+                                          "4111 1111 1111 1111",
+                                          "\xc3\xa9",
+                                          "\xe2\x82",
+                                          "\xff",
+                                          std::string(1, '\0'),
+                                          "650-253-0000",
+                                          "10.0.0.1",
+                                          ".",
+                                          "-",
+                                          "AKIAIOSFODNN7EXAMPLE",
+                                          "ignore ",
+                                          "all previous instructions",
+                                          "\n",
+                                          "xx",
+                                          "12"};
   for (int round = 0; round < 40; ++round) {
     std::string text;
     while (text.size() < 300) text += parts[rng() % parts.size()];
@@ -245,8 +257,8 @@ TEST(GuardStream, OddBytes) {
 }
 
 TEST(GuardStream, ApplyMasks) {
-  auto s = testing::build({testing::pii({"EMAIL_ADDRESS"}, Action::kMask),
-                           testing::pii({"US_SSN"}, Action::kLog)});
+  auto s = testing::build(
+      {testing::pii({"EMAIL_ADDRESS"}, Action::kMask), testing::pii({"US_SSN"}, Action::kLog)});
   const std::string text = "a jane@example.com b 123-45-6789 c";
   EXPECT_EQ(apply_masks(*s, text, whole(*s, kAll, text)), "a <EMAIL_ADDRESS> b 123-45-6789 c");
   EXPECT_EQ(apply_masks(*s, text, {}), text);
