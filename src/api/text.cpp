@@ -385,7 +385,7 @@ class Walk {
   error_code anthropic_event(od::value& root) {
     std::uint32_t types = 0;
     std::uint64_t index = 0;
-    auto e = each_member(root, [&](std::string_view key, od::value& v) {
+    const error_code walked = each_member(root, [&](std::string_view key, od::value& v) {
       if (key == "type") return add_type(v, types);
       if (key == "index") index = index_of(v, 0);
       const std::uint32_t bit = key == "delta"           ? kBlockDelta
@@ -397,7 +397,7 @@ class Walk {
       need(from, bit);
       return SUCCESS;
     });
-    if (e) return e;
+    if (walked) return walked;
     keep(0, types);
     const auto channel = std::uint32_t(std::min<std::uint64_t>(index, ~std::uint32_t(0)));
     for (Found& f : found_) f.channel = channel;
@@ -419,8 +419,8 @@ class Walk {
     } else if (e) {
       return e;
     }
-    if (!s.empty())
-      found_.push_back(Found{std::size_t(token.data() - base_), token.size(), s, channel});
+    if (s.empty()) return SUCCESS;
+    found_.push_back(Found{std::size_t(token.data() - base_), token.size(), s, channel});
     return SUCCESS;
   }
 
@@ -469,12 +469,12 @@ class Walk {
     return each_element(v, [&](std::uint64_t position, od::value& choice) {
       const std::size_t from = found_.size();
       std::uint64_t k = position;
-      auto e = each_member(choice, [&](std::string_view key, od::value& m) {
+      const error_code walked = each_member(choice, [&](std::string_view key, od::value& m) {
         if (key == "index") k = index_of(m, position);
         return key == name ? openai_message(m) : SUCCESS;
       });
       shift_channels(from, std::uint32_t(std::min(k, kMaxChoice)) * kChannelsPerChoice);
-      return e;
+      return walked;
     });
   }
 
@@ -503,7 +503,7 @@ class Walk {
   error_code openai_part(od::value& v) {
     const std::size_t block_from = found_.size();
     std::uint32_t types = 0;
-    auto e = each_member(v, [&](std::string_view key, od::value& m) {
+    const error_code walked = each_member(v, [&](std::string_view key, od::value& m) {
       if (key == "type") return add_type(m, types);
       const std::size_t from = found_.size();
       error_code e = SUCCESS;
@@ -523,7 +523,7 @@ class Walk {
       need(from, bit);
       return e;
     });
-    if (e) return e;
+    if (walked) return walked;
     keep(block_from, types);
     return SUCCESS;
   }
@@ -533,14 +533,14 @@ class Walk {
     return each_element(v, [&](std::uint64_t position, od::value& call) {
       const std::size_t from = found_.size();
       std::uint64_t t = position;
-      auto e = each_member(call, [&](std::string_view key, od::value& m) {
+      const error_code walked = each_member(call, [&](std::string_view key, od::value& m) {
         if (key == "index") t = index_of(m, position);
         if (key == "function") return strings_named(m, "arguments");
         if (key == "custom") return strings_named(m, "input");
         return SUCCESS;
       });
       shift_channels(from, kFirstToolChannel + std::uint32_t(std::min(t, kMaxToolIndex)));
-      return e;
+      return walked;
     });
   }
 
@@ -573,7 +573,7 @@ class Walk {
     if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
     const std::size_t block_from = found_.size();
     std::uint32_t types = 0;
-    auto e = each_member(v, [&](std::string_view key, od::value& m) {
+    const error_code walked = each_member(v, [&](std::string_view key, od::value& m) {
       if (key == "type") return add_type(m, types);
       const std::uint32_t bit = member_bit(kind, key, output_);
       if (bit == kAlways || !wanted(types, bit)) return SUCCESS;
@@ -599,7 +599,7 @@ class Walk {
       need(from, bit);
       return e;
     });
-    if (e) return e;
+    if (walked) return walked;
     keep(block_from, types);
     return SUCCESS;
   }

@@ -319,6 +319,18 @@ TEST(TextResponse, DatabricksReasoningPartsAreText) {
   EXPECT_EQ(texts(answer(ApiShape::kDatabricks, body)), (Texts{"I think", "the answer"}));
 }
 
+TEST(TextResponse, ReasoningContentIsTextInAnswersNotRequests) {
+  EXPECT_EQ(
+      texts(answer(ApiShape::kOpenAI,
+                   R"({"choices":[{"message":{"reasoning_content":"why","content":"what"}}]})")),
+      (Texts{"why", "what"}));
+  EXPECT_EQ(openai_chat(
+                R"({"model":"m","messages":[{"role":"assistant","reasoning_content":"why",)"
+                R"("content":[{"type":"reasoning","summary":[{"type":"summary_text","text":"s"}]},)"
+                R"({"type":"text","text":"what"}]}]})"),
+            (Texts{"what"}));
+}
+
 TEST(TextResponse, AnthropicContentBlocks) {
   std::string body =
       R"({"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[)"
@@ -412,6 +424,25 @@ TEST(TextEvent, DatabricksReasoningDeltaHasItsOwnChannel) {
   EXPECT_EQ(got[0].channel, 1022u);
   EXPECT_EQ(got[1].text, "out");
   EXPECT_EQ(got[1].channel, 0u);
+}
+
+TEST(TextEvent, OpenAIReasoningLegacyCallsAndHugeIndexes) {
+  auto got = event(ApiShape::kOpenAI,
+                   R"(data: {"choices":[{"index":0,"delta":{"reasoning_content":"think",)"
+                   R"("function_call":{"arguments":"{\"a\""}}}]})"
+                   "\n\n");
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].channel, 1022u);
+  EXPECT_EQ(got[1].channel, 1u);
+  // Indexes past what channels can tell apart share the last channels, text still reported.
+  auto huge = event(
+      ApiShape::kOpenAI,
+      R"(data: {"choices":[{"index":99999999999,"delta":{"tool_calls":[)"
+      R"({"index":5000,"function":{"arguments":"x"}}]}},{"index":-1,"delta":{"content":"y"}}]})"
+      "\n\n");
+  ASSERT_EQ(huge.size(), 2u);
+  EXPECT_EQ(huge[0].channel, 4194302u * 1024u + 1021u);
+  EXPECT_EQ(huge[1].channel, 1024u);  // not an index: its position
 }
 
 TEST(TextEvent, AnthropicDeltas) {
