@@ -29,6 +29,46 @@ std::string_view data_of(std::string_view event) {
   return {};
 }
 
+// The event's name (its `event:` line), or empty.
+std::string_view event_name(std::string_view event) {
+  std::size_t pos = 0;
+  while (pos < event.size()) {
+    std::size_t eol = event.find('\n', pos);
+    std::string_view line = event.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.starts_with("event:")) {
+      line.remove_prefix(6);
+      while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+      return line;
+    }
+    if (eol == std::string_view::npos) break;
+    pos = eol + 1;
+  }
+  return {};
+}
+
+// Whether JSON text `data` has a member `key` whose value starts with `first` (and, when `second`
+// is given, continues with it after optional whitespace: "[]").
+bool key_followed_by(std::string_view data, std::string_view key, char first, char second = 0) {
+  auto space = [&](std::size_t& i) {
+    while (i < data.size() && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n')) ++i;
+  };
+  for (std::size_t at = data.find(key); at != std::string_view::npos; at = data.find(key, at + 1)) {
+    if (at == 0 || data[at - 1] != '"' || at + key.size() >= data.size() || data[at + key.size()] != '"') continue;
+    std::size_t i = at + key.size() + 1;
+    space(i);
+    if (i >= data.size() || data[i] != ':') continue;
+    ++i;
+    space(i);
+    if (i >= data.size() || data[i] != first) continue;
+    if (!second) return true;
+    ++i;
+    space(i);
+    if (i < data.size() && data[i] == second) return true;
+  }
+  return false;
+}
+
 json::object parse_object(std::string_view data) {
   boost::system::error_code ec;
   json::value v = json::parse(data, ec);
@@ -45,18 +85,25 @@ ChannelsClosed channels_closed(ApiShape shape, std::string_view event) {
   ChannelsClosed out;
   std::string_view data = data_of(event);
   if (shape == ApiShape::kAnthropic) {
-    // Cheap tests first: most events are content_block_delta.
-    if (data.find("\"content_block_stop\"") != std::string_view::npos) {
-      json::object o = parse_object(data);
-      if (const auto* i = o.if_contains("index"); i && i->is_int64() && i->get_int64() >= 0) {
+    // The event's name says what it is (its `event:` line; else the data's `type`) — never a
+    // search of the data, whose text may be any word.
+    std::string_view name = event_name(event);
+    json::object o;
+    if (name.empty() || name == "content_block_stop") {
+      o = parse_object(data);
+      if (name.empty()) {
+        if (const auto* t = o.if_contains("type"); t && t->is_string()) name = t->get_string();
+      }
+    }
+    if (name == "content_block_stop") {
+      if (const auto* i = o.if_contains("index"); i && i->is_int64() && i->get_int64() >= 0 &&
+                                                  i->get_int64() < 1'000'000'000) {
         auto idx = static_cast<std::uint32_t>(i->get_int64());
         out.ranges.emplace_back(idx, idx);
       } else {
         out.all = true;
       }
-    } else if (data.find("\"message_delta\"") != std::string_view::npos ||
-               data.find("\"message_stop\"") != std::string_view::npos ||
-               data.find("\"error\"") != std::string_view::npos) {
+    } else if (name == "message_delta" || name == "message_stop" || name == "error") {
       out.all = true;
     }
     return out;
@@ -65,20 +112,19 @@ ChannelsClosed channels_closed(ApiShape shape, std::string_view event) {
     out.all = true;
     return out;
   }
-  if (data.find("\"finish_reason\"") == std::string_view::npos && data.find("\"usage\"") == std::string_view::npos &&
-      data.find("\"error\"") == std::string_view::npos) {
+  // Keys, not text: a key is followed by ':' (a string value never is), and a quote inside text
+  // is escaped. Most chunks say "finish_reason":null and are done here without a parse.
+  const bool finishing = key_followed_by(data, "finish_reason", '"');
+  const bool no_choices = key_followed_by(data, "choices", '[', ']');
+  const bool error = key_followed_by(data, "error", '{');
+  if (!finishing && !no_choices && !error) return out;
+  if (error || no_choices) {
+    out.all = true;  // an error, or a usage-only chunk: the answer's text is over
     return out;
   }
   json::object o = parse_object(data);
-  if (o.contains("error")) {
-    out.all = true;
-    return out;
-  }
   const auto* choices = o.if_contains("choices");
-  if (!choices || !choices->is_array() || choices->get_array().empty()) {
-    out.all = o.contains("usage");  // a usage-only chunk: the answer's text is over
-    return out;
-  }
+  if (!choices || !choices->is_array()) return out;
   std::uint32_t k = 0;
   for (const auto& c : choices->get_array()) {
     if (!c.is_object()) continue;
@@ -122,6 +168,8 @@ std::string text_delta_event(ApiShape shape, std::string_view like, std::uint32_
     delta["content"] = text;
   } else if (sub == kPerChoice - 1) {
     delta["refusal"] = text;
+  } else if (sub == kPerChoice - 2) {
+    delta["reasoning_content"] = text;  // a reasoning model's thinking (api/text.cpp's channel)
   } else {
     json::object call;
     call["index"] = sub - 1;

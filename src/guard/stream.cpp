@@ -12,6 +12,11 @@ namespace {
 constexpr std::size_t kStreamContext = 256;
 // Bytes after a match that decide it (Scanner::hold counts them too): \b, validators, `$`.
 constexpr std::size_t kDecidingBytes = 2;
+// The most a run holds back: a match still growing past this many unreleased bytes (an unbounded
+// pattern's, over minified JSON with no whitespace) is decided where it stands, so a stream costs
+// at most this much rescanning per event and this much memory (README.md: what a longer match
+// does). Above the longest built-in (a PEM key block, 8,326 bytes).
+constexpr std::size_t kMaxHeld = 16u << 10;
 
 // How many bytes at the end of `t` begin a UTF-8 character that is not complete yet: they wait
 // for the next piece, so a match never ends inside a character cut by the stream.
@@ -72,14 +77,16 @@ TextStream::Step TextStream::decide(const Scanner& s, GuardrailSet set, bool las
   }
   const std::size_t n = base_ + buf_.size();
   const std::size_t complete = std::max(released_, last ? n : n - incomplete_tail(buf_));
+  // Everything seen is decided at the end of the run, and when too much is held.
+  const bool all = last || complete - released_ > kMaxHeld;
   const std::string_view view(buf_.data(), complete - base_);
 
   // Where no match can start in unseen text (Scanner::hold); matches that start after it are
   // undecided whatever they are, so they are not even looked for.
   const std::size_t hold_from =
-      last ? complete : complete - std::min(view.size(), s.hold(view, set));
+      all ? complete : complete - std::min(view.size(), s.hold(view, set));
   found_.clear();
-  s.candidates(view, set, found_, released_ - base_, last ? SIZE_MAX : hold_from - base_);
+  s.candidates(view, set, found_, released_ - base_, all ? SIZE_MAX : hold_from - base_);
   std::size_t kept = 0;
   for (Match m : found_) {
     m.start += base_;
@@ -96,7 +103,7 @@ TextStream::Step TextStream::decide(const Scanner& s, GuardrailSet set, bool las
   std::size_t cut = std::max(hold_from, released_);
   // A match that reaches the end of the text seen (or the bytes that decide it) may still grow,
   // even when it started before the hold: an unbounded pattern's long match.
-  const std::size_t open_from = last ? SIZE_MAX : complete - std::min(complete, kDecidingBytes);
+  const std::size_t open_from = all ? SIZE_MAX : complete - std::min(complete, kDecidingBytes);
   for (bool moved = true; moved;) {
     moved = false;
     for (const Match& m : found_)

@@ -15,7 +15,7 @@ namespace json = boost::json;
 
 namespace {
 
-// The most text of a request a model guardrail is asked about (a classifier reads the start).
+// The most text of a request a model guardrail is asked about: its last 256 KB.
 constexpr std::size_t kMaxCheckBytes = 256u << 10;
 
 void add_list(const config::Config& config, const std::vector<std::string>& names, guard::GuardrailSet& set,
@@ -74,15 +74,15 @@ std::optional<Error> scan_pieces(const config::Config& config, const guard::Scan
         edits.push_back(api::TextEdit{p.offset, p.length, masked});
       }
     }
-    if (seen && seen->size() < kMaxCheckBytes) {
-      seen->append(text.substr(0, kMaxCheckBytes - seen->size()));
+    if (seen) {
+      seen->append(text);
       seen->push_back('\n');
     }
   });
   if (!ok && !refusal) {
     // Not the body its shape should be: what cannot be read cannot be let through.
-    return Error::bad_request(std::string("the guardrails could not read the ") + (output ? "answer" : "request") +
-                              "'s text; send a well-formed body");
+    if (output) return Error::upstream_protocol("the guardrails could not read the provider's answer");
+    return Error::bad_request("the guardrails could not read the request's text; send a well-formed body");
   }
   return refusal;
 }
@@ -97,6 +97,7 @@ struct Run {
 struct OutputState final : StageState {
   guard::GuardrailSet set = 0;
   std::map<std::uint32_t, Run> runs;
+  std::vector<std::uint32_t> fed;  // the runs the current event carries text of (reused)
 };
 
 // A run's step: its hits counted; the refusal when it found something to block.
@@ -113,10 +114,20 @@ std::optional<Error> take_step(const config::Config& config, const guard::Scanne
 GuardrailPlan plan_guardrails(const config::Config& config, const RequestContext& ctx) {
   GuardrailPlan plan;
   if (config.guardrails.empty()) return plan;
-  // The model's first, then each role's (a model guardrail asked once however often listed).
+  // The model's first, then each role's (a model guardrail asked once however often listed). A
+  // route takes its own and every target's: whichever target serves the request, its
+  // guardrails hold (a guarded model is not reached around its guardrails through a route).
+  auto add_model = [&](const config::ModelConfig& m) {
+    add_list(config, m.guardrails.input, plan.input, &plan.input_models);
+    add_list(config, m.guardrails.output, plan.output, nullptr);
+  };
   if (const auto* m = ctx.request.model_config) {
-    add_list(config, m->guardrails.input, plan.input, &plan.input_models);
-    add_list(config, m->guardrails.output, plan.output, nullptr);
+    add_model(*m);
+    if (m->route) {
+      for (const auto& t : m->route->targets) {
+        if (auto it = config.models.find(t.model); it != config.models.end()) add_model(it->second);
+      }
+    }
   }
   for (const auto* role : ctx.identity.roles) {
     add_list(config, role->guardrails.input, plan.input, &plan.input_models);
@@ -191,6 +202,13 @@ Decision InputGuardStage::on_routed(RequestContext& ctx) const {
       [&](const api::TextFn& fn) { return api::request_texts(ctx.ingress.shape, ctx.request.op, body, fn); }, edits,
       plan.input_models.empty() ? nullptr : &seen);
   if (refusal) return std::move(*refusal);
+  // A classifier reads the end of a long conversation (its newest turns come last in every
+  // shape): padding in front cannot push them out of what it is asked.
+  if (seen.size() > kMaxCheckBytes) {
+    std::size_t cut = seen.size() - kMaxCheckBytes;
+    while (cut < seen.size() && (static_cast<unsigned char>(seen[cut]) & 0xC0) == 0x80) ++cut;  // whole characters
+    seen.erase(0, cut);
+  }
   for (const auto* g : plan.input_models) ctx.guard.checks.push_back(ModelCheck{g, seen});
   if (edits.empty()) return std::nullopt;
   ctx.guard.input_masked = true;
@@ -227,10 +245,12 @@ Decision OutputGuardStage::on_event(RequestContext& ctx, std::string_view event)
   if (!s) return std::nullopt;
   const ApiShape shape = ctx.upstream.current.provider_shape;
   // The runs this event closes: what they hold goes out now (in this event, or before it).
-  const api::ChannelsClosed closed = s->runs.empty() ? api::ChannelsClosed{} : api::channels_closed(shape, event);
+  // (Also when no run is open: a chunk may carry the run's first text and its finish_reason.)
+  const api::ChannelsClosed closed = api::channels_closed(shape, event);
   std::vector<api::TextEdit> edits;
   std::optional<Error> refusal;
-  std::vector<std::uint32_t> fed;
+  auto& fed = s->fed;
+  fed.clear();
   const bool ok = api::event_texts(shape, event, [&](const api::TextPiece& p) {
     if (refusal) return;
     Run& run = s->runs[p.channel];

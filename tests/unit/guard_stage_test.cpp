@@ -37,6 +37,7 @@ models:
   shadowed: {provider: oai, guardrails: {input: [shadow]}}
   checked: {provider: oai, guardrails: {input: [classifier, pii]}}
   guard: {provider: oai}
+  routed: {route: {targets: [{model: plain}, {model: chat}]}}
 roles:
   contractor: {models: ["*"], guardrails: {input: [dlp]}}
 )";
@@ -221,6 +222,17 @@ TEST(GuardStage, ARolesGuardrailsApplyAfterTheModels) {
   EXPECT_EQ(f.routed(with_role, sent).kind(), Decision::Kind::kRefuse);
 }
 
+TEST(GuardStage, ARouteTakesEveryTargetsGuardrails) {
+  Fixture f;
+  auto ctx = f.request("routed", ApiShape::kOpenAI, R"({"model":"routed","messages":[{"role":"user","content":")" + kPat + R"("}]})");
+  std::string sent;
+  Decision d = f.routed(ctx, sent);
+  ASSERT_EQ(d.kind(), Decision::Kind::kRefuse);
+  EXPECT_EQ(ctx.guard.blocked, "dlp/databricks-pat");
+  const GuardrailPlan plan = plan_guardrails(*f.config, ctx);
+  EXPECT_EQ(plan.output, plan_guardrails(*f.config, f.request("chat", ApiShape::kOpenAI, "{}")).output);
+}
+
 TEST(GuardStage, AModelGuardrailIsLeftForTheLlmPathWithTheMaskedText) {
   Fixture f;
   auto ctx = f.request("checked", ApiShape::kOpenAI, R"({"model":"checked","messages":[{"role":"user","content":"hi a@b.example.com"}]})");
@@ -291,6 +303,55 @@ TEST(GuardStage, AnAnthropicStreamIsMaskedPerContentBlock) {
   EXPECT_EQ(out.find("ample.org"), std::string::npos) << out;
   EXPECT_NE(out.find("<EMAIL_ADDRESS>"), std::string::npos) << out;
   EXPECT_LT(out.find("<EMAIL_ADDRESS>"), out.find("content_block_stop"));
+}
+
+// A text delta whose text is the name of a closing event ("error", "message_stop") closes
+// nothing: what an event is comes from its name, not from a search of its text.
+TEST(GuardStage, AnAnthropicDeltaSayingErrorDoesNotResetTheScan) {
+  Fixture f;
+  auto ctx = f.request("claude", ApiShape::kAnthropic, R"({"model":"claude","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]})",
+                       true, ApiShape::kAnthropic);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  auto delta = [](const std::string& t) {
+    return "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":" +
+           boost::json::serialize(boost::json::value(t)) + "}}\n\n";
+  };
+  const std::string stop = "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
+  for (const char* word : {"error", "message_stop", "content_block_stop"}) {
+    std::string out = f.stream(ctx, {delta("Mail "), delta(word), delta("@example.com now"), stop});
+    EXPECT_EQ(out.find("@example.com"), std::string::npos) << word << ": " << out;
+    EXPECT_NE(out.find("<EMAIL_ADDRESS>"), std::string::npos) << word << ": " << out;
+  }
+}
+
+// One chunk with the run's first text and its finish_reason: the text's tail is released in that
+// chunk, not after it.
+TEST(GuardStage, AFinishChunkThatCarriesTheOnlyTextReleasesItInPlace) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kOpenAI, R"({"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]})", true);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  const std::string only =
+      "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+      "\"delta\":{\"content\":\"Write to jane@example.com\"},\"finish_reason\":\"stop\"}]}\n\n";
+  std::string out = f.stream(ctx, {only, kDone});
+  EXPECT_EQ(out, "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+                 "\"delta\":{\"content\":\"Write to <EMAIL_ADDRESS>\"},\"finish_reason\":\"stop\"}]}\n\n" + kDone);
+}
+
+// Held reasoning goes out as reasoning, not as a tool call.
+TEST(GuardStage, HeldReasoningIsReleasedAsReasoning) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kOpenAI, R"({"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]})", true);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  const std::string thinking =
+      "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+      "\"delta\":{\"reasoning_content\":\"think of jane.doe\"},\"finish_reason\":null}]}\n\n";
+  std::string out = f.stream(ctx, {thinking, kFinish, kDone});
+  EXPECT_EQ(out.find("tool_calls"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("reasoning_content":"jane.doe")"), std::string::npos) << out;
 }
 
 TEST(GuardStage, ABlockMidStreamEndsItBeforeAnyPartOfTheMatchWasSent) {

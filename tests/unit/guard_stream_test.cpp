@@ -221,6 +221,26 @@ TEST(GuardStream, AGrowingUnboundedMatchIsHeldWhole) {
   for (const std::string& step : got.steps) EXPECT_EQ(step.find('x'), std::string::npos) << step;
 }
 
+// A match that keeps growing (minified JSON has no whitespace to end it) is decided where it
+// stands once 16 KB are held: memory and rescanning per event stay bounded (each piece costs a
+// scan of at most that much, not of everything since the match began).
+TEST(GuardStream, AMatchGrowingPastTheHoldCapIsDecidedWhereItStands) {
+  auto s = testing::build(
+      {testing::regex("dlp", {pattern("jdbc", R"(jdbc:databricks://[^\s]+)", Action::kMask)})});
+  TextStream ts;
+  std::string out = ts.feed(*s, kAll, "see jdbc:databricks://h/").release;
+  std::size_t most_held = 0;
+  const std::string piece(20, 'x');
+  for (int i = 0; i < 5000; ++i) {  // 100 KB of one growing match
+    out += ts.feed(*s, kAll, piece).release;
+    most_held = std::max(most_held, ts.held());
+  }
+  out += ts.finish(*s, kAll).release;
+  EXPECT_LE(most_held, (16u << 10) + piece.size());
+  EXPECT_TRUE(out.starts_with("see <jdbc>")) << out.substr(0, 40);
+  EXPECT_EQ(out.find("jdbc:"), std::string::npos);
+}
+
 TEST(GuardStream, CharactersAreNotCut) {
   auto s = testing::build({testing::regex("r", {pattern("x2", "x.")}, Action::kMask)});
   const std::string text = "a x\xc3\xa9 b x\xe2\x82\xac c \xf0\x9f\x98\x80x\xf0\x9f\x98\x80";
