@@ -7,6 +7,7 @@
 
 #include "api/errors.h"
 #include "api/request.h"
+#include "pipeline/kill_switch.h"
 #include "provider/oauth.h"
 #include "runtime/worker_pools.h"
 #include "translate/hub.h"
@@ -65,7 +66,7 @@ std::variant<std::string, Error> answer_text(std::string_view body) {
 
 asio::awaitable<std::variant<Verdict, Error>> ask(const runtime::Snapshot& snapshot, http::Exchange& ex,
                                                   const route::Target& target, const guard::GuardrailSpec& g,
-                                                  std::string_view text) {
+                                                  std::string_view text, std::chrono::milliseconds budget) {
   const auto& adapter = *snapshot.providers.find(target.provider->name)->second;
   const ApiShape shape = adapter.shape();
   std::string body = question(g.model, text);
@@ -80,24 +81,37 @@ asio::awaitable<std::variant<Verdict, Error>> ask(const runtime::Snapshot& snaps
   if (auto spans = api::find_spans(body)) static_cast<api::Spans&>(request) = *spans;
   request.model = g.model;
   auto& pools = snapshot.services.pools->of(ex.worker());
-  std::string token;
-  if (auto* oauth = adapter.oauth()) {
-    auto t = co_await oauth->token(pools);
-    if (auto* e = std::get_if<Error>(&t)) co_return std::move(*e);
-    token = std::move(std::get<std::string>(t));
-  }
-  http::UpstreamRequest upstream;
-  adapter.prepare(provider::Outgoing{request, body, target.model->upstream_model, ex.request_id(), token, nullptr}, upstream);
-  http::CallTimeouts timeouts = adapter.timeouts();
-  timeouts.connect = std::min(timeouts.connect, g.timeout);
-  timeouts.first_byte = timeouts.idle = timeouts.total = g.timeout;
-  http::UpstreamCall call(pools.get(adapter.origin()), timeouts);
-  if (auto e = co_await call.send(upstream)) co_return std::move(*e);
-  auto read = co_await call.read_all(kMaxAnswerBytes);
-  if (auto* e = std::get_if<Error>(&read)) co_return std::move(*e);
-  std::string answer = std::move(std::get<std::string>(read));
-  if (call.status() >= 400) {
-    co_return api::upstream_status_error(call.status(), answer, call.header("retry-after"), target.provider->name);
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  // An OAuth token the provider refuses is refreshed and the question asked again, once.
+  std::string answer;
+  for (int oauth_try = 0;; ++oauth_try) {
+    std::string token;
+    if (auto* oauth = adapter.oauth()) {
+      auto t = co_await oauth->token(pools);
+      if (auto* e = std::get_if<Error>(&t)) co_return std::move(*e);
+      token = std::move(std::get<std::string>(t));
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) co_return Error::upstream_timeout("the classifier took longer than the guardrail's timeout_ms");
+    http::UpstreamRequest upstream;
+    adapter.prepare(provider::Outgoing{request, body, target.model->upstream_model, ex.request_id(), token, nullptr},
+                    upstream);
+    http::CallTimeouts timeouts = adapter.timeouts();
+    timeouts.connect = std::min(timeouts.connect, left);
+    timeouts.first_byte = timeouts.idle = timeouts.total = left;
+    http::UpstreamCall call(pools.get(adapter.origin()), timeouts);
+    if (auto e = co_await call.send(upstream)) co_return std::move(*e);
+    auto read = co_await call.read_all(kMaxAnswerBytes);
+    if (auto* e = std::get_if<Error>(&read)) co_return std::move(*e);
+    answer = std::move(std::get<std::string>(read));
+    if (call.status() == 401 && oauth_try == 0 && adapter.oauth()) {
+      adapter.oauth()->rejected(token);
+      continue;
+    }
+    if (call.status() >= 400) {
+      co_return api::upstream_status_error(call.status(), answer, call.header("retry-after"), target.provider->name);
+    }
+    break;
   }
   if (translator) {
     auto converted = translator->body(answer);
@@ -107,6 +121,30 @@ asio::awaitable<std::variant<Verdict, Error>> ask(const runtime::Snapshot& snaps
   auto content = answer_text(answer);
   if (auto* e = std::get_if<Error>(&content)) co_return std::move(*e);
   co_return read_verdict(std::get<std::string>(content));
+}
+
+
+// Why `target` may not be asked about this request's text, if it may not: the rules the
+// caller's own request would meet there (a kill switch, the data class the model accepts; a
+// pass-through provider has no credential of the gateway's to ask with).
+std::optional<Error> refused(const runtime::Snapshot& snapshot, const pipeline::RequestContext& ctx,
+                             const route::Plan& plan, const route::Target& target) {
+  const auto& kills = *snapshot.services.kills;
+  if (kills.match(plan.model->name, target.provider->name, {}, {}) || kills.match(target.model->name, target.provider->name, {}, {})) {
+    return Error::forbidden("model '" + target.model->name + "' is switched off", "kill_switch");
+  }
+  if (target.provider->auth_passthrough) {
+    return Error::forbidden("model '" + target.model->name + "' needs its caller's own token", "permission_denied");
+  }
+  const auto& dc = ctx.request.data_class;
+  for (const auto* m : {plan.model, target.model}) {
+    if (dc && m->max_data_class && *dc > *m->max_data_class) {
+      return Error::forbidden("data class '" + std::string(config::to_string(*dc)) + "' may not be sent to model '" +
+                                  m->name + "'",
+                              "permission_denied");
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -137,13 +175,22 @@ std::variant<Verdict, Error> read_verdict(std::string_view answer) {
 }
 
 asio::awaitable<std::variant<Verdict, Error>> classify(const runtime::Snapshot& snapshot, http::Exchange& ex,
+                                                       const pipeline::RequestContext& ctx,
                                                        const guard::GuardrailSpec& g, std::string_view text) {
   auto routed = snapshot.router.resolve(g.model);
   if (auto* e = std::get_if<Error>(&routed)) co_return std::move(*e);
   const auto& plan = std::get<route::Plan>(routed);
+  // timeout_ms bounds the whole question, every target tried included.
+  const auto deadline = std::chrono::steady_clock::now() + g.timeout;
   Error last = Error::internal("model '" + g.model + "' has no target");
   for (const auto& target : plan.targets) {
-    auto verdict = co_await ask(snapshot, ex, target, g, text);
+    if (auto e = refused(snapshot, ctx, plan, target)) {
+      last = std::move(*e);
+      continue;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) co_return Error::upstream_timeout("the classifier took longer than the guardrail's timeout_ms");
+    auto verdict = co_await ask(snapshot, ex, target, g, text, left);
     if (std::holds_alternative<Verdict>(verdict)) co_return verdict;
     last = std::move(std::get<Error>(verdict));
   }

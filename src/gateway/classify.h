@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "guard/spec.h"
 #include "http/server.h"
+#include "pipeline/context.h"
 #include "runtime/snapshot.h"
 
 namespace gatehouse::gateway {
@@ -26,7 +27,11 @@ struct Verdict {
 // Reads a classifier's answer text.
 std::variant<Verdict, Error> read_verdict(std::string_view answer);
 
+// Asks `guardrail`'s model about `text` for the request `ctx`: the targets a request of the
+// caller's could not reach there (switched off, a data class above the model's, a pass-through
+// provider) are not asked; timeout_ms bounds the whole question.
 boost::asio::awaitable<std::variant<Verdict, Error>> classify(const runtime::Snapshot& snapshot, http::Exchange& ex,
+                                                              const pipeline::RequestContext& ctx,
                                                               const guard::GuardrailSpec& guardrail,
                                                               std::string_view text);
 

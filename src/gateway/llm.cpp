@@ -91,7 +91,7 @@ asio::awaitable<std::optional<Error>> ask_model_guardrails(http::Exchange& ex, p
                                                            const runtime::Snapshot& snapshot) {
   for (const auto& check : ctx.guard.checks) {
     const auto& g = *check.guardrail;
-    auto verdict = co_await classify(snapshot, ex, g, check.text);
+    auto verdict = co_await classify(snapshot, ex, ctx, g, check.text);
     if (auto* e = std::get_if<Error>(&verdict)) {
       spdlog::warn("{} guardrail {}: the classifier ({}) failed: {}; on_error: {}", ctx.ingress.request_id, g.name,
                    g.model, e->message, g.block_on_error ? "block" : "allow");

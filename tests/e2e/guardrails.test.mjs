@@ -61,6 +61,7 @@ function guardrailsYaml() {
   dead-guard-allow: {kind: model, model: dead-guard-model, action: block, timeout_ms: 2000, on_error: allow}
   dead-guard-block: {kind: model, model: dead-guard-model, action: block, timeout_ms: 2000, on_error: block}
   slow-guard: {kind: model, model: guard-model, action: block, timeout_ms: 300, on_error: block}
+  public-guard: {kind: model, model: public-guard-model, action: block, timeout_ms: 2000, on_error: block}
 `;
 }
 
@@ -96,9 +97,11 @@ ${guardrailsYaml()}models:
   chat-dead-allow: {provider: local, upstream_model: "gpt-x", guardrails: {input: [dead-guard-allow]}}
   chat-dead-block: {provider: local, upstream_model: "gpt-x", guardrails: {input: [dead-guard-block]}}
   chat-slow-guard: {provider: local, upstream_model: "gpt-x", guardrails: {input: [slow-guard]}}
+  chat-public-guard: {provider: local, upstream_model: "gpt-x", guardrails: {input: [public-guard]}}
   embed-small: {provider: local, upstream_model: "emb-x", guardrails: {input: [pii]}}
   guard-model: {provider: local, upstream_model: "llama-guard-3"}
   dead-guard-model: {provider: dead, upstream_model: "llama-guard-3"}
+  public-guard-model: {provider: local, upstream_model: "llama-guard-3", max_data_class: public}
 keys:
   - {name: app, sha256: "${sha256(APP_KEY)}", role: app}
   - {name: contractor1, sha256: "${sha256(CONTRACTOR_KEY)}", role: contractor}
@@ -776,6 +779,18 @@ describe('model guardrail (Llama Guard convention)', { timeout: 60_000 }, () => 
     assert.equal(err.status, 503, `${err.status} ${err.message}`);
     assert.equal(err.code, 'guardrail_unavailable');
     assert.deepEqual(await since(before), [], 'the model was not called');
+  });
+
+  test("the classifier is asked only what the caller could send it: a data class above the guard model's is not sent", async () => {
+    let before = await mark();
+    const err = await caught(() => openai().chat.completions.create({ model: 'chat-public-guard', data_class: 'restricted', messages: [{ role: 'user', content: 'restricted text' }] }));
+    assert.equal(err.status, 503, `${err.status} ${err.message}`);
+    assert.equal(err.code, 'guardrail_unavailable');
+    assert.deepEqual(await since(before), [], 'neither the classifier nor the model got the restricted text');
+    before = await mark();
+    const ok = await openai().chat.completions.create({ model: 'chat-public-guard', data_class: 'public', messages: [{ role: 'user', content: 'public text' }] });
+    assert.equal(ok.choices[0].finish_reason, 'stop');
+    assert.deepEqual((await since(before)).map((x) => x.json?.model), ['llama-guard-3', 'gpt-x']);
   });
 
   test('a classifier slower than timeout_ms with on_error: block is a 503 within about the timeout', async () => {
