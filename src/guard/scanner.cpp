@@ -1,5 +1,7 @@
 #include "guard/scanner.h"
 
+#include <array>
+
 #include <algorithm>
 #include <atomic>
 #include <climits>
@@ -124,7 +126,10 @@ struct Span {
 
 struct ThreadState {
   hs_scratch_t* scratch = nullptr;
-  std::uint64_t fits = 0;  // the scanner `scratch` was last grown for
+  // The scanners `scratch` was grown for (a scratch only ever grows, so it fits them all): after
+  // a reload, streams of the old snapshot and requests of the new one alternate on a thread.
+  std::array<std::uint64_t, 4> fits{};
+  std::size_t next_fit = 0;
   std::vector<Hit> hits;
   std::vector<std::size_t> ends;
   std::vector<Span> pairs, spans;
@@ -146,15 +151,15 @@ void grow(hs_scratch_t*& scratch, const Database& db) {
 // One scratch per thread serves every scanner: hs_alloc_scratch grows it to fit each database
 // (several config snapshots' scanners coexist), once per scanner in a row.
 hs_scratch_t* scratch_for(ThreadState& ts, const Scanner::Impl& impl) {
-  if (ts.fits != impl.id) {
-    grow(ts.scratch, impl.first_pass);
-    for (const Expr& x : impl.exprs) {
-      grow(ts.scratch, x.som);
-      grow(ts.scratch, x.probe_at_0);
-      grow(ts.scratch, x.probe_after_1);
-    }
-    ts.fits = impl.id;
+  if (std::find(ts.fits.begin(), ts.fits.end(), impl.id) != ts.fits.end()) return ts.scratch;
+  grow(ts.scratch, impl.first_pass);
+  for (const Expr& x : impl.exprs) {
+    grow(ts.scratch, x.som);
+    grow(ts.scratch, x.probe_at_0);
+    grow(ts.scratch, x.probe_after_1);
   }
+  ts.fits[ts.next_fit] = impl.id;
+  ts.next_fit = (ts.next_fit + 1) % ts.fits.size();
   return ts.scratch;
 }
 
