@@ -1,8 +1,7 @@
 #include "guard/scanner.h"
 
-#include <array>
-
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <climits>
 #include <cstdio>
