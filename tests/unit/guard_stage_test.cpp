@@ -274,6 +274,35 @@ TEST(GuardStage, AnEmailSplitAcrossEventsIsMaskedAndNoPieceOfItReachesTheClient)
   EXPECT_TRUE(out.ends_with(kDone));
 }
 
+// The answer's text cut into events at every possible place (two events, then three): what the
+// client reassembles is the masked text, and no event carries a piece of the address or card.
+TEST(GuardStage, AValueCutAtEveryEventBoundaryIsMasked) {
+  Fixture f;
+  const std::string text = "Mail jane.doe@example.com or pay 4111 1111 1111 1111, thanks.";
+  const std::string masked = "Mail <EMAIL_ADDRESS> or pay <CREDIT_CARD>, thanks.";
+  auto run = [&](const std::vector<std::string>& parts) {
+    auto ctx = f.request("chat", ApiShape::kOpenAI, R"({"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]})", true);
+    std::string sent;
+    EXPECT_TRUE(f.routed(ctx, sent).proceeds());
+    std::vector<std::string> events;
+    for (const auto& p : parts) events.push_back(chunk(p));
+    events.push_back(kFinish);
+    events.push_back(kDone);
+    return f.stream(ctx, events);
+  };
+  for (std::size_t a = 1; a < text.size(); ++a) {
+    std::string out = run({text.substr(0, a), text.substr(a)});
+    ASSERT_EQ(content_of(out), masked) << "cut at " << a;
+    ASSERT_EQ(out.find("jane"), std::string::npos) << "cut at " << a;
+    ASSERT_EQ(out.find("1111"), std::string::npos) << "cut at " << a;
+    for (std::size_t b = a + 1; b < text.size(); b += 3) {
+      out = run({text.substr(0, a), text.substr(a, b - a), text.substr(b)});
+      ASSERT_EQ(content_of(out), masked) << "cuts at " << a << ", " << b;
+      ASSERT_EQ(out.find("example"), std::string::npos) << "cuts at " << a << ", " << b;
+    }
+  }
+}
+
 TEST(GuardStage, HeldTextIsReleasedInAnEventOfItsOwnBeforeTheRunCloses) {
   Fixture f;
   auto ctx = f.request("chat", ApiShape::kOpenAI, R"({"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]})", true);
