@@ -396,6 +396,27 @@ TEST(GuardStage, HeldTextIsReleasedEvenWhenItsEventDoesNotParseWhole) {
       << out;
 }
 
+// Found by tests/fuzz/fuzz_events: a chunk that closes a run (finish_reason) and carries two
+// pieces of it (two tool_calls entries of one index, which a client joins) finished the run
+// after the first piece, deciding its end without the second: an address split between them
+// went out unmasked. The run is finished after its last piece in the event now.
+TEST(GuardStage, ARunIsClosedAfterItsLastPieceInTheEvent) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kOpenAI, R"({"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]})", true);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  const std::string event =
+      R"(data: {"id":"c1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"to\":\"jane.doe@exam"}},)"
+      R"({"index":0,"function":{"arguments":"ple.com\"}"}}]},"finish_reason":"tool_calls"}]})"
+      "\n\n";
+  std::string out = f.stream(ctx, {event, kDone});
+  std::string arguments;
+  auto v = boost::json::parse(out.substr(6, out.find('\n') - 6));
+  for (const auto& call : v.at("choices").at(0).at("delta").at("tool_calls").as_array())
+    arguments += call.at("function").at("arguments").as_string().c_str();
+  EXPECT_EQ(arguments, R"({"to":"<EMAIL_ADDRESS>"})") << out;
+}
+
 TEST(GuardStage, AStreamWithNoGuardrailsPassesEveryEventAsItCame) {
   Fixture f;
   auto ctx = f.request("plain", ApiShape::kOpenAI, R"({"model":"plain","stream":true,"messages":[{"role":"user","content":"hi"}]})", true);
