@@ -3,6 +3,7 @@
 #   scripts/setup.sh            build + test dependencies (Debian packages, npm test packages)
 #   scripts/setup.sh --runtime  only what building and serving need
 #   scripts/setup.sh --bench    also wrk and nginx for bench/
+#   scripts/setup.sh --fuzz     also clang and libFuzzer for tests/fuzz (docs/fuzzing.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,10 @@ if [[ $mode != --runtime ]]; then
 fi
 if [[ $mode == --bench ]]; then
   packages+=(wrk nginx-light libbenchmark-dev)
+fi
+if [[ $mode == --fuzz ]]; then
+  # clang 14 (Debian 12's) and its runtime libraries: libFuzzer, ASan, UBSan.
+  packages+=(clang libclang-rt-14-dev)
 fi
 
 missing=()

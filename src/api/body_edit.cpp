@@ -63,8 +63,9 @@ std::string remove_data_class(std::string_view body, Spans& req) {
   out.append(body.substr(0, begin));
   out.append(body.substr(end));
   const std::size_t removed = end - begin;
-  auto shift = [&](std::size_t& at) {
-    if (at >= end) at -= removed;
+  // A copy of `end`: clang before 16 cannot capture a structured binding (the fuzz build's clang 14).
+  auto shift = [&, cut_end = end](std::size_t& at) {
+    if (at >= cut_end) at -= removed;
   };
   if (req.model_length > 0) {
     shift(req.model_offset);

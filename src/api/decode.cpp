@@ -51,8 +51,14 @@ simdjson::error_code validate(od::value v, std::size_t depth) {
       bool b;
       return v.get_bool().get(b);
     }
-    case od::json_type::null:
-      return v.is_null() ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
+    case od::json_type::null: {
+      // type() looks only at the first byte: `numl` is "null" to it. is_null() reports that as
+      // an error, which must be read with get(): converting its result to bool throws
+      // (tests/fuzz/fuzz_text found a body that escaped the decoder with simdjson_error).
+      bool is = false;
+      if (auto e = v.is_null().get(is)) return e;
+      return is ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
+    }
   }
   return simdjson::INCORRECT_TYPE;
 }

@@ -141,13 +141,22 @@ ChannelsClosed channels_closed(ApiShape shape, std::string_view event) {
 }
 
 std::string text_delta_event(ApiShape shape, std::string_view like, std::uint32_t channel, std::string_view text) {
-  json::object src = parse_object(data_of(like));
-  if (src.empty()) return {};
+  // `like` may not parse here although event_texts read its text (simdjson skips the values it
+  // does not read: `"finish_reason":nuld`; Boost.JSON's depth limit): the event is then written
+  // from defaults rather than not at all, which would drop the held text (tests/fuzz/fuzz_events).
+  const std::string_view like_data = data_of(like);
+  json::object src = parse_object(like_data);
   if (shape == ApiShape::kAnthropic) {
     // The delta's type follows the block's: text, a tool call's JSON, thinking.
     std::string_view type = "text_delta";
     if (const auto* d = src.if_contains("delta"); d && d->is_object()) {
       if (const auto* t = d->get_object().if_contains("type"); t && t->is_string()) type = t->get_string();
+    } else if (src.empty()) {
+      for (std::string_view t : {"input_json_delta", "thinking_delta"}) {
+        // The type as a string token of its own (inside a string its quotes would be escaped).
+        const std::string token = "\"" + std::string(t) + "\"";
+        if (const auto at = like_data.find(token); at != std::string_view::npos && (at == 0 || like_data[at - 1] != '\\')) type = t;
+      }
     }
     json::object delta;
     delta["type"] = type;
@@ -159,6 +168,7 @@ std::string text_delta_event(ApiShape shape, std::string_view like, std::uint32_
     return "event: content_block_delta\ndata: " + json::serialize(out) + "\n\n";
   }
   json::object out;
+  if (src.empty()) out["object"] = "chat.completion.chunk";
   for (const char* key : {"id", "object", "created", "model", "system_fingerprint"}) {
     if (const auto* v = src.if_contains(key)) out[key] = *v;
   }

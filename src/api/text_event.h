@@ -29,7 +29,8 @@ struct ChannelsClosed {
 ChannelsClosed channels_closed(ApiShape shape, std::string_view event);
 
 // A delta event of `shape` that carries `text` in `channel`, modelled on `like` (an earlier event
-// of that channel: its id, model, delta type). Empty when `like` is not such an event. OpenAI-style
+// of that channel: its id, model, delta type). When `like` cannot be read as JSON here (invalid
+// values event_texts skipped, several data lines), from defaults: the text is never dropped. OpenAI-style
 // channels (api/text.cpp): content, a tool call's arguments (a legacy function_call's too: it
 // comes back as tool call 0), reasoning_content, refusal.
 std::string text_delta_event(ApiShape shape, std::string_view like, std::uint32_t channel, std::string_view text);

@@ -101,6 +101,17 @@ TextStream::Step TextStream::decide(const Scanner& s, GuardrailSet set, bool las
 
   // Release up to there, and never inside a match: one that is still growing is held whole.
   std::size_t cut = std::max(hold_from, released_);
+  // Nor inside a character: a pattern without a literal prefix holds a fixed number of bytes,
+  // which may end inside one, and each release goes into a JSON string of its own (half a
+  // character there reaches the client as U+FFFD). Invalid sequences are left as they are.
+  auto continuation = [&](std::size_t at) {
+    return (static_cast<unsigned char>(buf_[at - base_]) & 0xC0) == 0x80;
+  };
+  if (cut < complete) {
+    std::size_t at = cut;
+    for (int k = 0; k < 3 && at > released_ && continuation(at); ++k) --at;
+    if (!continuation(at)) cut = at;
+  }
   // A match that reaches the end of the text seen (or the bytes that decide it) may still grow,
   // even when it started before the hold: an unbounded pattern's long match.
   const std::size_t open_from = all ? SIZE_MAX : complete - std::min(complete, kDecidingBytes);

@@ -98,6 +98,8 @@ struct OutputState final : StageState {
   guard::GuardrailSet set = 0;
   std::map<std::uint32_t, Run> runs;
   std::vector<std::uint32_t> fed;  // the runs the current event carries text of (reused)
+  std::vector<api::TextEdit> pieces;     // the current event's pieces and their runs (reused)
+  std::vector<std::uint32_t> channels;
 };
 
 // A run's step: its hits counted; the refusal when it found something to block.
@@ -251,22 +253,36 @@ Decision OutputGuardStage::on_event(RequestContext& ctx, std::string_view event)
   std::optional<Error> refusal;
   auto& fed = s->fed;
   fed.clear();
+  // The pieces first: a run the event closes is finished after its last piece in the event (a
+  // chunk may carry two pieces of one run, e.g. two tool_calls entries of one index, and a client
+  // joins them: finishing after the first would decide its end without the second; found by
+  // tests/fuzz/fuzz_events).
+  auto& pieces = s->pieces;
+  auto& channels = s->channels;
+  pieces.clear();
+  channels.clear();
   const bool ok = api::event_texts(shape, event, [&](const api::TextPiece& p) {
-    if (refusal) return;
-    Run& run = s->runs[p.channel];
-    fed.push_back(p.channel);
-    auto step = run.stream.feed(*scanner_, s->set, p.text);
-    if ((refusal = take_step(config_, *scanner_, ctx, step))) return;
+    pieces.push_back(api::TextEdit{p.offset, p.length, std::string(p.text)});
+    channels.push_back(p.channel);
+  });
+  for (std::size_t i = 0; ok && i < pieces.size() && !refusal; ++i) {
+    const std::uint32_t channel = channels[i];
+    const std::string_view text = pieces[i].text;
+    Run& run = s->runs[channel];
+    fed.push_back(channel);
+    auto step = run.stream.feed(*scanner_, s->set, text);
+    if ((refusal = take_step(config_, *scanner_, ctx, step))) break;
     std::string release = std::move(step.release);
-    if (closed.closes(p.channel)) {
+    const bool last_of_run = std::find(channels.begin() + std::ptrdiff_t(i) + 1, channels.end(), channel) == channels.end();
+    if (closed.closes(channel) && last_of_run) {
       auto last = run.stream.finish(*scanner_, s->set);
-      if ((refusal = take_step(config_, *scanner_, ctx, last))) return;
+      if ((refusal = take_step(config_, *scanner_, ctx, last))) break;
       release += last.release;
     } else if (run.stream.held() > 0) {
       run.like.assign(event);
     }
-    if (release != p.text) edits.push_back(api::TextEdit{p.offset, p.length, std::move(release)});
-  });
+    if (release != text) edits.push_back(api::TextEdit{pieces[i].offset, pieces[i].length, std::move(release)});
+  }
   if (refusal) return std::move(*refusal);
   if (!ok) return Error::upstream_protocol("the guardrails could not read an event of the provider's stream");
   std::string before;

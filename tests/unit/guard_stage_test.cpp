@@ -396,6 +396,56 @@ TEST(GuardStage, ABlockMidStreamEndsItBeforeAnyPartOfTheMatchWasSent) {
   EXPECT_EQ(out.find("0123"), std::string::npos) << out;
 }
 
+// Found by tests/fuzz/fuzz_events: held text was dropped when the event it came in (the model
+// for the delta event that releases it) had a value Boost.JSON refuses outside the text, which
+// event_texts (simdjson, reading only the text) had accepted. Now the delta is written from
+// defaults; the Anthropic delta keeps its type.
+TEST(GuardStage, HeldTextIsReleasedEvenWhenItsEventDoesNotParseWhole) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kOpenAI, R"({"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]})", true);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  const std::string odd =
+      "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"write to jane\"},\"finish_reason\":nuld}]}\n\n";
+  std::string out = f.stream(ctx, {odd, kDone});
+  // "jane" was held (it may become an address) and goes out before [DONE], in a delta of its own.
+  const auto at = out.find(R"("delta":{"content":"jane"})");
+  EXPECT_NE(at, std::string::npos) << out;
+  EXPECT_LT(at, out.find(kDone)) << out;
+
+  auto actx = f.request("claude", ApiShape::kAnthropic, R"({"model":"claude","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]})",
+                        true, ApiShape::kAnthropic);
+  ASSERT_TRUE(f.routed(actx, sent).proceeds());
+  const std::string deep = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":"
+                           "{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"to\\\":\\\"bob\"},\"x\":tru}\n\n";
+  const std::string stop = "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n";
+  out = f.stream(actx, {deep, stop});
+  EXPECT_NE(out.find(R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"bob"}})"),
+            std::string::npos)
+      << out;
+}
+
+// Found by tests/fuzz/fuzz_events: a chunk that closes a run (finish_reason) and carries two
+// pieces of it (two tool_calls entries of one index, which a client joins) finished the run
+// after the first piece, deciding its end without the second: an address split between them
+// went out unmasked. The run is finished after its last piece in the event now.
+TEST(GuardStage, ARunIsClosedAfterItsLastPieceInTheEvent) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kOpenAI, R"({"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]})", true);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  const std::string event =
+      R"(data: {"id":"c1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"to\":\"jane.doe@exam"}},)"
+      R"({"index":0,"function":{"arguments":"ple.com\"}"}}]},"finish_reason":"tool_calls"}]})"
+      "\n\n";
+  std::string out = f.stream(ctx, {event, kDone});
+  std::string arguments;
+  auto v = boost::json::parse(out.substr(6, out.find('\n') - 6));
+  for (const auto& call : v.at("choices").at(0).at("delta").at("tool_calls").as_array())
+    arguments += call.at("function").at("arguments").as_string().c_str();
+  EXPECT_EQ(arguments, R"({"to":"<EMAIL_ADDRESS>"})") << out;
+}
+
 TEST(GuardStage, AStreamWithNoGuardrailsPassesEveryEventAsItCame) {
   Fixture f;
   auto ctx = f.request("plain", ApiShape::kOpenAI, R"({"model":"plain","stream":true,"messages":[{"role":"user","content":"hi"}]})", true);

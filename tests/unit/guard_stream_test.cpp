@@ -248,6 +248,35 @@ TEST(GuardStream, CharactersAreNotCut) {
   expect_as_whole(*s, kAll, text, every_two_pieces(text.size()));
 }
 
+// Whether `s` is whole UTF-8 characters (valid UTF-8; enough for the texts below).
+bool whole_characters(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (std::size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += len;
+  }
+  return true;
+}
+
+// Found by tests/fuzz/fuzz_stream: a pattern without a literal prefix holds a fixed number of
+// bytes, and the release ended where that hold began, inside a character: each release goes into
+// a JSON string of its own event, so the client got U+FFFD twice in place of the character.
+TEST(GuardStream, EachReleaseIsWholeCharacters) {
+  auto s = testing::build({testing::regex("r", {pattern("order", "[0-9]{3}-[0-9]{3}[A-Z]")}, Action::kMask)});
+  const std::string text = "caf\xc3\xa9 jane@\xc3\xa9x.com \xe4\xb8\xad\xe6\x96\x87 123-456X \xf0\x9f\x98\x80 end";
+  std::vector<std::vector<std::size_t>> ways = every_two_pieces(text.size());
+  ways.push_back(one_byte_pieces(text.size()));
+  ways.push_back({4, 13});  // the fuzzer's: "caf\xc3" "\xa9 jane@\xc3\xa9" "x.com ..."
+  for (const auto& cuts : ways) {
+    Streamed got = stream(*s, kAll, text, cuts);
+    for (const std::string& r : got.steps) ASSERT_TRUE(whole_characters(r)) << "cuts: " << describe(cuts) << " release: " << r;
+  }
+  expect_as_whole(*s, kAll, text, ways);
+}
+
 TEST(GuardStream, OddBytes) {
   auto s = everything_but_block();
   std::mt19937 rng(11);

@@ -90,6 +90,24 @@ TEST(OpenAIDecode, MalformedJsonAnywhereIs400) {
   }
 }
 
+// Found by tests/fuzz/fuzz_text: a value that starts like null but is not (`numl`) made the
+// decoder throw simdjson_error instead of answering 400 (the connection was dropped).
+TEST(OpenAIDecode, ANearNullIs400NotAnException) {
+  for (const char* body : {R"({"model":"m","messages":[{"role":"user","content":numl}]})",
+                           R"({"model":"m","messages":[{"role":"user","content":"x"}],"user":nul})",
+                           R"({"model":"m","messages":[{"role":"user","content":"x","name":n}]})"}) {
+    for (Operation op : {Operation::kChat, Operation::kInvocations}) {
+      Error e;
+      EXPECT_NO_THROW(e = decode_err(op, body)) << body;
+      EXPECT_EQ(e.status, 400) << body;
+    }
+  }
+  std::string anthropic = R"({"model":"m","max_tokens":1,"messages":[{"role":"user","content":"x"}],"system":nulx})";
+  std::variant<CanonicalRequest, Error> r;
+  EXPECT_NO_THROW(r = decode_request(ApiShape::kAnthropic, Operation::kChat, anthropic));
+  EXPECT_TRUE(std::holds_alternative<Error>(r));
+}
+
 TEST(OpenAIErrors, EncodeInOpenAIShape) {
   Error e = Error::not_found("The model 'x' does not exist", "model_not_found");
   EXPECT_EQ(encode_error(e),
