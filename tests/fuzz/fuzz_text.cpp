@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "api/request.h"
+#include "fuzz_util.h"
 #include "api/text.h"
 #include "api/text_event.h"
 
@@ -33,17 +34,9 @@ namespace api = gatehouse::api;
 using gatehouse::ApiShape;
 using api::Operation;
 
-namespace {
+using namespace gatehouse::fuzz;
 
-[[noreturn]] void fail(const char* what, std::string_view detail = {}) {
-  std::fprintf(stderr, "fuzz_text: %s\n%.*s\n", what, int(std::min<std::size_t>(detail.size(), 2000)),
-               detail.data());
-  std::abort();
-}
-#define CHECK(cond, detail)                 \
-  do {                                      \
-    if (!(cond)) fail("check failed: " #cond, detail); \
-  } while (0)
+namespace {
 
 struct Piece {
   std::string text;
@@ -52,35 +45,6 @@ struct Piece {
 };
 
 using Walker = bool (*)(ApiShape, Operation, std::string_view, const api::TextFn&);
-
-bool json_valid(std::string_view s) {
-  static simdjson::dom::parser parser;
-  simdjson::padded_string padded(s);
-  simdjson::dom::element e;
-  return parser.parse(padded).get(e) == simdjson::SUCCESS;
-}
-
-// The event's `data:` lines joined with '\n' (what a client parses as JSON).
-std::string event_data(std::string_view event) {
-  std::string out;
-  bool any = false;
-  for (std::size_t at = 0; at < event.size();) {
-    std::size_t eol = event.find_first_of("\r\n", at);
-    if (eol == std::string_view::npos) eol = event.size();
-    std::string_view line = event.substr(at, eol - at);
-    if (line.starts_with("data:") || line == "data") {
-      line.remove_prefix(std::min<std::size_t>(5, line.size()));
-      if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-      if (any) out.push_back('\n');
-      out.append(line);
-      any = true;
-    }
-    at = eol;
-    if (at < event.size() && event[at] == '\r') ++at;
-    if (at < event.size() && event[at] == '\n') ++at;
-  }
-  return out;
-}
 
 // A piece's token read as a JSON string by an independent parser (simdjson DOM); false when it
 // refuses it (a lone surrogate, which text.cpp reads leniently).
@@ -99,21 +63,21 @@ std::vector<Piece> collect(std::string_view input, const std::function<bool(cons
   ok = walk([&](const api::TextPiece& p) {
     pieces.push_back(Piece{std::string(p.text), p.offset, p.length, p.channel});
   });
-  if (!ok) CHECK(pieces.empty(), input);  // a false result reports nothing
+  if (!ok) FUZZ_CHECK(pieces.empty(), input);  // a false result reports nothing
   for (const Piece& p : pieces) {
-    CHECK(p.offset < input.size(), input);
-    CHECK(p.length >= 2 && p.length <= input.size() - p.offset, input);
+    FUZZ_CHECK(p.offset < input.size(), input);
+    FUZZ_CHECK(p.length >= 2 && p.length <= input.size() - p.offset, input);
     const std::string_view token = input.substr(p.offset, p.length);
-    CHECK(token.front() == '"' && token.back() == '"', token);
-    CHECK(!p.text.empty(), token);
+    FUZZ_CHECK(token.front() == '"' && token.back() == '"', token);
+    FUZZ_CHECK(!p.text.empty(), token);
     std::string read;
-    if (token_text(token, read)) CHECK(read == p.text, token);
+    if (token_text(token, read)) FUZZ_CHECK(read == p.text, token);
   }
   std::vector<const Piece*> sorted;
   for (const Piece& p : pieces) sorted.push_back(&p);
   std::sort(sorted.begin(), sorted.end(), [](const Piece* a, const Piece* b) { return a->offset < b->offset; });
   for (std::size_t i = 1; i < sorted.size(); ++i)
-    CHECK(sorted[i - 1]->offset + sorted[i - 1]->length <= sorted[i]->offset, input);
+    FUZZ_CHECK(sorted[i - 1]->offset + sorted[i - 1]->length <= sorted[i]->offset, input);
   return pieces;
 }
 
@@ -134,19 +98,19 @@ std::string edit_all(std::string_view input, const std::vector<Piece>& pieces,
     edits.push_back(api::TextEdit{pieces[i].offset, pieces[i].length, replacement(pieces[i], i)});
   std::string out = api::apply_text_edits(input, edits);
   const bool was_valid = event ? json_valid(event_data(input)) : json_valid(input);
-  if (was_valid) CHECK(event ? json_valid(event_data(out)) : json_valid(out), out);
+  if (was_valid) FUZZ_CHECK(event ? json_valid(event_data(out)) : json_valid(out), out);
   // The same walk finds the same pieces, now holding the new text (in body order, as the edits
   // were applied in offset order).
   std::vector<std::string> again;
   const bool ok = walk(out, [&](const api::TextPiece& p) { again.emplace_back(p.text); });
-  CHECK(ok, out);
-  CHECK(again.size() == pieces.size(), out);
+  FUZZ_CHECK(ok, out);
+  FUZZ_CHECK(again.size() == pieces.size(), out);
   std::vector<std::size_t> order(pieces.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return pieces[a].offset < pieces[b].offset; });
   for (std::size_t k = 0; k < order.size(); ++k) {
     const std::string want = replacement(pieces[order[k]], order[k]);
-    if (simdjson::validate_utf8(want)) CHECK(again[k] == want, out);
+    if (simdjson::validate_utf8(want)) FUZZ_CHECK(again[k] == want, out);
   }
   return out;
 }
@@ -171,14 +135,14 @@ void requests(std::string_view input) {
     auto walk = [&](std::string_view b, const api::TextFn& fn) { return api::request_texts(c.shape, op, b, fn); };
     bool ok = false;
     auto pieces = collect(input, [&](const api::TextFn& fn) { return walk(input, fn); }, ok);
-    if (req) CHECK(ok, input);  // what the decoder accepted, the guardrails can read
+    if (req) FUZZ_CHECK(ok, input);  // what the decoder accepted, the guardrails can read
     if (!ok || pieces.empty()) continue;
     std::string edited = edit_all(input, pieces, walk, false);
     if (!req) continue;
     auto again = api::decode_request(c.shape, c.op, edited);
     auto* req2 = std::get_if<api::CanonicalRequest>(&again);
-    CHECK(req2 != nullptr, edited);
-    CHECK(req2->model == req->model && req2->stream == req->stream && req2->op == req->op, edited);
+    FUZZ_CHECK(req2 != nullptr, edited);
+    FUZZ_CHECK(req2->model == req->model && req2->stream == req->stream && req2->op == req->op, edited);
   }
 }
 
@@ -200,14 +164,14 @@ void events(std::string_view input) {
     for (std::uint32_t channel : {0u, 1u, 1022u, 1023u, 1025u, 7u}) {
       const std::string e = api::text_delta_event(shape, input, channel, "a\"b\\c\n\xC3\xA9");
       if (e.empty()) continue;
-      CHECK(e.ends_with("\n\n") && e.find("\n\n") == e.size() - 2, e);
-      CHECK(json_valid(event_data(e)), e);
+      FUZZ_CHECK(e.ends_with("\n\n") && e.find("\n\n") == e.size() - 2, e);
+      FUZZ_CHECK(json_valid(event_data(e)), e);
     }
     for (const Piece& p : pieces) {
       const std::string e = api::text_delta_event(shape, input, p.channel, p.text);
       if (e.empty()) continue;
-      CHECK(e.ends_with("\n\n") && e.find("\n\n") == e.size() - 2, e);
-      CHECK(json_valid(event_data(e)), e);
+      FUZZ_CHECK(e.ends_with("\n\n") && e.find("\n\n") == e.size() - 2, e);
+      FUZZ_CHECK(json_valid(event_data(e)), e);
     }
     if (ok && !pieces.empty()) edit_all(input, pieces, walk, true);
   }

@@ -112,6 +112,13 @@ const std::string kFinish =
     "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
 const std::string kDone = "data: [DONE]\n\n";
 
+// An Anthropic text delta of block 0.
+std::string anthropic_delta(const std::string& t) {
+  return "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":" +
+         boost::json::serialize(boost::json::value(t)) + "}}\n\n";
+}
+const std::string kBlockStop = "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
+
 // The text a client reassembles from OpenAI chunks.
 std::string content_of(const std::string& sse) {
   std::string text;
@@ -320,14 +327,9 @@ TEST(GuardStage, AnAnthropicStreamIsMaskedPerContentBlock) {
                        true, ApiShape::kAnthropic);
   std::string sent;
   ASSERT_TRUE(f.routed(ctx, sent).proceeds());
-  auto delta = [](const std::string& t) {
-    return "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":" +
-           boost::json::serialize(boost::json::value(t)) + "}}\n\n";
-  };
   const std::string start = "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n";
-  const std::string stop = "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
   const std::string ping = "event: ping\ndata: {\"type\":\"ping\"}\n\n";
-  std::string out = f.stream(ctx, {start, delta("to jo@ex"), ping, delta("ample.org"), stop});
+  std::string out = f.stream(ctx, {start, anthropic_delta("to jo@ex"), ping, anthropic_delta("ample.org"), kBlockStop});
   EXPECT_EQ(out.find("jo@"), std::string::npos) << out;
   EXPECT_EQ(out.find("ample.org"), std::string::npos) << out;
   EXPECT_NE(out.find("<EMAIL_ADDRESS>"), std::string::npos) << out;
@@ -342,13 +344,8 @@ TEST(GuardStage, AnAnthropicDeltaSayingErrorDoesNotResetTheScan) {
                        true, ApiShape::kAnthropic);
   std::string sent;
   ASSERT_TRUE(f.routed(ctx, sent).proceeds());
-  auto delta = [](const std::string& t) {
-    return "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":" +
-           boost::json::serialize(boost::json::value(t)) + "}}\n\n";
-  };
-  const std::string stop = "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
   for (const char* word : {"error", "message_stop", "content_block_stop"}) {
-    std::string out = f.stream(ctx, {delta("Mail "), delta(word), delta("@example.com now"), stop});
+    std::string out = f.stream(ctx, {anthropic_delta("Mail "), anthropic_delta(word), anthropic_delta("@example.com now"), kBlockStop});
     EXPECT_EQ(out.find("@example.com"), std::string::npos) << word << ": " << out;
     EXPECT_NE(out.find("<EMAIL_ADDRESS>"), std::string::npos) << word << ": " << out;
   }
@@ -419,7 +416,7 @@ TEST(GuardStage, HeldTextIsReleasedEvenWhenItsEventDoesNotParseWhole) {
   const std::string deep = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":"
                            "{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"to\\\":\\\"bob\"},\"x\":tru}\n\n";
   const std::string stop = "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n";
-  out = f.stream(actx, {deep, stop});
+  out = f.stream(actx, {deep, kBlockStop});
   EXPECT_NE(out.find(R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"bob"}})"),
             std::string::npos)
       << out;
