@@ -123,7 +123,6 @@ asio::awaitable<std::variant<Verdict, Error>> ask(const runtime::Snapshot& snaps
   co_return read_verdict(std::get<std::string>(content));
 }
 
-
 // Why `target` may not be asked about this request's text, if it may not: the rules the
 // caller's own request would meet there (a kill switch, the data class the model accepts; a
 // pass-through provider has no credential of the gateway's to ask with).
