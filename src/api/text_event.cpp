@@ -1,5 +1,7 @@
 #include "api/text_event.h"
 
+#include "api/sse_data.h"
+
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -10,24 +12,6 @@ namespace gatehouse::api {
 namespace json = boost::json;
 
 namespace {
-
-// The payload of an event's (single) `data:` line.
-std::string_view data_of(std::string_view event) {
-  std::size_t pos = 0;
-  while (pos < event.size()) {
-    std::size_t eol = event.find('\n', pos);
-    std::string_view line = event.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.starts_with("data:")) {
-      line.remove_prefix(5);
-      if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-      return line;
-    }
-    if (eol == std::string_view::npos) break;
-    pos = eol + 1;
-  }
-  return {};
-}
 
 // The event's name (its `event:` line), or empty.
 std::string_view event_name(std::string_view event) {
@@ -83,7 +67,7 @@ constexpr std::uint32_t kPerChoice = 1024;
 
 ChannelsClosed channels_closed(ApiShape shape, std::string_view event) {
   ChannelsClosed out;
-  std::string_view data = data_of(event);
+  std::string_view data = event_data_line(event);
   if (shape == ApiShape::kAnthropic) {
     // The event's name says what it is (its `event:` line; else the data's `type`) — never a
     // search of the data, whose text may be any word.
@@ -144,7 +128,7 @@ std::string text_delta_event(ApiShape shape, std::string_view like, std::uint32_
   // `like` may not parse here although event_texts read its text (simdjson skips the values it
   // does not read: `"finish_reason":nuld`; Boost.JSON's depth limit): the event is then written
   // from defaults rather than not at all, which would drop the held text (tests/fuzz/fuzz_events).
-  const std::string_view like_data = data_of(like);
+  const std::string_view like_data = event_data_line(like);
   json::object src = parse_object(like_data);
   if (shape == ApiShape::kAnthropic) {
     // The delta's type follows the block's: text, a tool call's JSON, thinking.

@@ -1,5 +1,7 @@
 #include "api/usage.h"
 
+#include "api/sse_data.h"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -43,8 +45,9 @@ struct Padded {
   }
 };
 
-// The JSON of an event's data line(s), or empty.
-std::string_view event_data(std::string_view event) {
+}  // namespace
+
+std::string_view event_data_line(std::string_view event) {
   std::size_t at = 0;
   if (event.starts_with("data:")) {
     at = 5;
@@ -56,10 +59,9 @@ std::string_view event_data(std::string_view event) {
   std::size_t end = event.find('\n', at);
   std::string_view data = event.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
   while (!data.empty() && data.front() == ' ') data.remove_prefix(1);
+  if (!data.empty() && data.back() == '\r') data.remove_suffix(1);
   return data;
 }
-
-}  // namespace
 
 Usage read_usage(ApiShape shape, std::string_view body) {
   Usage out;
@@ -127,7 +129,7 @@ bool StreamUsage::event(std::string_view event) {
       failed_ = event.starts_with("event: error") || event.starts_with("event:error");
     } else {
       // An error object is the whole event (`{"error":{...}}`): its first member, never a chunk's.
-      std::string_view data = event_data(event);
+      std::string_view data = event_data_line(event);
       if (data.starts_with('{')) {
         data.remove_prefix(1);
         while (!data.empty() && (data.front() == ' ' || data.front() == '\t')) data.remove_prefix(1);
@@ -137,7 +139,7 @@ bool StreamUsage::event(std::string_view event) {
   }
   // Most events carry no usage: a substring test keeps them from being parsed.
   if (event.find("\"usage\"") == std::string_view::npos) return false;
-  std::string_view data = event_data(event);
+  std::string_view data = event_data_line(event);
   if (data.empty() || data.front() != '{') return false;
   Padded p(data);
   thread_local od::parser parser;

@@ -1,0 +1,14 @@
+// The JSON of a stream event's `data:` line, for the readers in gh_api that look at one event at
+// a time (usage, guardrails). Internal to gh_api (http::event_data joins several data lines; gh_api
+// does not depend on http).
+#pragma once
+
+#include <string_view>
+
+namespace gatehouse::api {
+
+// The payload of an event's first `data:` line (spaces after the colon and a trailing '\r'
+// removed), or empty when it has none.
+std::string_view event_data_line(std::string_view event);
+
+}  // namespace gatehouse::api
