@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "guard/scanner.h"
+#include "http/sse.h"
 #include "guard/spec.h"
 
 namespace gatehouse::fuzz {
@@ -29,26 +30,7 @@ namespace gatehouse::fuzz {
   } while (0)
 
 // The event's `data:` lines joined with '\n' (what a client parses as JSON).
-inline std::string event_data(std::string_view event) {
-  std::string out;
-  bool any = false;
-  for (std::size_t at = 0; at < event.size();) {
-    std::size_t eol = event.find_first_of("\r\n", at);
-    if (eol == std::string_view::npos) eol = event.size();
-    std::string_view line = event.substr(at, eol - at);
-    if (line.starts_with("data:") || line == "data") {
-      line.remove_prefix(std::min<std::size_t>(5, line.size()));
-      if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-      if (any) out.push_back('\n');
-      out.append(line);
-      any = true;
-    }
-    at = eol;
-    if (at < event.size() && event[at] == '\r') ++at;
-    if (at < event.size() && event[at] == '\n') ++at;
-  }
-  return out;
-}
+using http::event_data;
 
 inline bool json_valid(std::string_view s) {
   static simdjson::dom::parser parser;
