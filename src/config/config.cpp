@@ -81,6 +81,7 @@ std::string_view to_string(LimitScope s) {
     case LimitScope::kUser: return "user";
     case LimitScope::kGroup: return "group";
     case LimitScope::kProject: return "project";
+    case LimitScope::kTool: return "tool";
   }
   return "?";
 }
@@ -109,6 +110,16 @@ int Config::guardrail_index(std::string_view name) const {
     if (guardrails[i].name == name) return static_cast<int>(i);
   }
   return -1;
+}
+
+const McpServerConfig* McpConfig::find_server(std::string_view name) const {
+  auto it = servers.find(std::string(name));
+  return it == servers.end() ? nullptr : &it->second;
+}
+
+const McpVirtualConfig* McpConfig::find_virtual(std::string_view name) const {
+  auto it = virtual_servers.find(std::string(name));
+  return it == virtual_servers.end() ? nullptr : &it->second;
 }
 
 const guard::GuardrailSpec* Config::find_guardrail(std::string_view name) const {

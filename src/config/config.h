@@ -150,12 +150,12 @@ struct ModelConfig {
 
 // limits: rate limits per minute and in flight. A rule with an empty `match` is the default for
 // every member of its scope (every key, every user, ...); docs/limits.md has the precedence.
-enum class LimitScope { kModel, kKey, kUser, kGroup, kProject };
+enum class LimitScope { kModel, kKey, kUser, kGroup, kProject, kTool };
 std::string_view to_string(LimitScope s);
 
 struct LimitRule {
   LimitScope scope = LimitScope::kKey;
-  std::string match;          // empty: the scope's default
+  std::string match;          // empty: the scope's default (kTool: a glob over "server/tool")
   long long qpm = 0;          // requests per minute; 0: not limited by this rule
   long long tpm = 0;          // tokens (input + output) per minute; 0: not limited
   long long concurrency = 0;  // requests in flight at once; 0: not limited
@@ -240,6 +240,8 @@ struct RoleConfig {
   bool data_classes_set = false;
   bool admin = false;                       // may use /admin/v1/...
   GuardrailLists guardrails;                // applied to every request of a caller with this role
+  // MCP tools the role may call: globs over "server/tool" (mcp.servers names). Empty: none.
+  std::vector<std::string> tools;
 };
 
 // Where keys created at run time (gatehouse keys create, /admin/v1/keys) are kept.
@@ -250,6 +252,57 @@ struct StoreConfig {
 struct LogConfig {
   std::string level = "info";   // trace|debug|info|warn|error
   bool access_log = true;       // one line per request
+};
+
+// mcp: the MCP gateway (docs/mcp.md).
+// An upstream MCP server: a Streamable HTTP URL, or a command the gateway starts (stdio).
+struct McpServerConfig {
+  std::string name;
+  // HTTP servers: the URL and its connection settings, as a provider's (base_path is the MCP
+  // endpoint's path; token / client_id+client_secret are the upstream credential).
+  std::string url;
+  ProviderConfig conn;
+  std::string header_name, header_value;  // auth.header: a static header instead of a bearer
+  std::string credential_provider;        // auth.provider: that provider's credential
+  bool passthrough = false;               // auth.passthrough: the caller's JWT (Databricks OBO)
+  // stdio servers: argv and the only environment they get (plus PATH and HOME).
+  std::vector<std::string> command;
+  std::map<std::string, std::string> env;
+  std::string cwd;
+  GuardrailLists guardrails;              // input: tool arguments; output: tool results
+  bool stdio() const { return !command.empty(); }
+};
+
+// A virtual server: tools of several servers behind one endpoint, named "{server}__{tool}".
+struct McpVirtualConfig {
+  std::string name;
+  std::vector<std::string> tools;    // globs over "server/tool"
+  std::vector<std::string> servers;  // the servers the globs name, in order
+};
+
+struct McpConfig {
+  std::map<std::string, McpServerConfig> servers;
+  std::map<std::string, McpVirtualConfig> virtual_servers;
+  std::vector<std::string> approval_tools;    // approvals.tools: globs over "server/tool"
+  std::chrono::seconds approval_timeout{300}; // approvals.timeout_s
+  bool pinning = true;                        // pin tool definitions (docs/mcp.md)
+  // HMAC key of session ids; replicas must share it. Empty: a random one per process.
+  std::string session_secret;
+  // Browsers' Origin values accepted (globs); a request without Origin is always accepted.
+  std::vector<std::string> allowed_origins;
+  // Host header values accepted (globs); empty: any when listening on a non-loopback address,
+  // else loopback names only (DNS-rebinding protection).
+  std::vector<std::string> allowed_hosts;
+  std::string public_url;             // how clients reach the gateway (RFC 9728 metadata)
+  std::string authorization_server;   // named in the metadata; default auth.jwt.issuer
+  std::size_t stdio_max_processes = 32;
+  Millis stdio_idle{600'000};
+  Millis session_idle{3'600'000};     // a gateway session unused this long is forgotten
+
+  bool enabled() const { return !servers.empty(); }
+  // The server or virtual server an endpoint /mcp/{name} names.
+  const McpServerConfig* find_server(std::string_view name) const;
+  const McpVirtualConfig* find_virtual(std::string_view name) const;
 };
 
 struct Config {
@@ -279,6 +332,7 @@ struct Config {
   // Every pattern guardrail compiled into one database (guard/scanner.h): compiled when the file
   // is loaded, so a pattern that does not compile is a config error; null without guardrails.
   std::shared_ptr<const guard::Scanner> scanner;
+  McpConfig mcp;
 };
 
 // SHA-256 of a byte string (the key digest clients' keys are compared with).

@@ -155,7 +155,8 @@ void read_jwt(Reader& r, const YAML::Node& n, JwtConfig& j) {
 void read_role(Reader& r, const YAML::Node& n, RoleConfig& role) {
   std::string where = "roles." + role.name;
   if (n.IsNull()) return;  // a role that allows nothing
-  if (!r.expect_map(n, where, {"models", "max_tokens_per_request", "data_classes", "admin", "guardrails"})) return;
+  if (!r.expect_map(n, where, {"models", "max_tokens_per_request", "data_classes", "admin", "guardrails", "tools"})) return;
+  if (const auto& ts = n["tools"]) read_role_tools(r, ts, where, role);
   if (const auto& ms = n["models"]) {
     if (ms.IsSequence()) {
       for (const auto& m : ms) {
@@ -388,7 +389,7 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
   std::vector<RoleRef> role_refs;
   if (!r.expect_map(root, "the top level",
                     {"server", "providers", "models", "keys", "store", "auth", "roles", "groups", "log",
-                     "limits", "budgets", "records", "metrics", "tracing", "guardrails"})) {
+                     "limits", "budgets", "records", "metrics", "tracing", "guardrails", "mcp"})) {
     return;
   }
   if (root["server"]) read_server(r, root["server"], c.server);
@@ -405,6 +406,8 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
   if (const auto& gs = root["guardrails"]) read_guardrails(r, gs, c);
   check_guardrails(r, root, c);
   check_auth_passthrough(r, root, c);
+  if (const auto& m = root["mcp"]) read_mcp(r, m, c);
+  check_role_tools(r, root, c);
 
   check_routes(r, root, c);
   if (root["limits"]) read_limits(r, root["limits"], c);

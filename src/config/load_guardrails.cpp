@@ -221,6 +221,11 @@ void check_lists(Reader& r, const YAML::Node& n, const std::string& where, const
 
 }  // namespace
 
+void check_guardrail_lists(Reader& r, const YAML::Node& n, const std::string& where, const Config& c,
+                           GuardrailLists& lists) {
+  check_lists(r, n, where, c, lists);
+}
+
 void read_guardrails(Reader& r, const YAML::Node& n, Config& c) {
   if (!n.IsMap()) {
     r.error(n, "guardrails must be a mapping of guardrail name to {kind, action, ...}");

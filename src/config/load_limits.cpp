@@ -15,7 +15,7 @@ namespace {
 
 std::optional<LimitScope> parse_limit_scope(std::string_view s) {
   for (auto v : {LimitScope::kModel, LimitScope::kKey, LimitScope::kUser, LimitScope::kGroup,
-                 LimitScope::kProject}) {
+                 LimitScope::kProject, LimitScope::kTool}) {
     if (s == to_string(v)) return v;
   }
   return std::nullopt;
@@ -55,13 +55,13 @@ void read_limits(Reader& r, const YAML::Node& n, Config& c) {
     if (!r.expect_map(item, "limits[]", {"scope", "match", "qpm", "tpm", "concurrency"})) continue;
     LimitRule rule;
     if (!item["scope"]) {
-      r.error(item, "limits[].scope is required: model, key, user, group or project");
+      r.error(item, "limits[].scope is required: model, key, user, group, project or tool");
       continue;
     }
     if (auto s = r.string(item["scope"], "limits[].scope")) {
       auto scope = parse_limit_scope(*s);
       if (!scope) {
-        r.error(item["scope"], "limits[].scope '" + *s + "' is not one of model, key, user, group, project");
+        r.error(item["scope"], "limits[].scope '" + *s + "' is not one of model, key, user, group, project, tool");
         continue;
       }
       rule.scope = *scope;
@@ -95,6 +95,9 @@ void read_limits(Reader& r, const YAML::Node& n, Config& c) {
     metric("qpm", rule.qpm);
     metric("tpm", rule.tpm);
     metric("concurrency", rule.concurrency);
+    if (rule.scope == LimitScope::kTool && item["tpm"]) {
+      r.error(item["tpm"], where + ".tpm: MCP tool calls have no tokens; a tool limit takes qpm and concurrency");
+    }
     if (!item["qpm"] && !item["tpm"] && !item["concurrency"]) {
       r.error(item, where + " limits nothing: give qpm, tpm or concurrency");
       continue;

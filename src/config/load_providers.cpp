@@ -8,8 +8,6 @@
 
 namespace gatehouse::config {
 
-namespace {
-
 bool parse_base_url(const std::string& url, ProviderConfig& p) {
   std::string rest;
   if (url.rfind("https://", 0) == 0) {
@@ -38,6 +36,8 @@ bool parse_base_url(const std::string& url, ProviderConfig& p) {
   }
   return !p.host.empty();
 }
+
+namespace {
 
 // `kind`, which every other setting depends on. False when it is missing (reported): the rest of
 // the provider is not read.
@@ -186,6 +186,8 @@ void read_anthropic_settings(Reader& r, const std::string& where, const YAML::No
   }
 }
 
+}  // namespace
+
 void read_provider_timeouts(Reader& r, const std::string& where, const YAML::Node& t, ProviderConfig& p) {
   if (!r.expect_map(t, where + ".timeouts", {"connect_ms", "first_byte_ms", "idle_ms", "total_ms"})) return;
   if (t["connect_ms"]) r.millis(t["connect_ms"], where + ".timeouts.connect_ms", p.timeouts.connect);
@@ -208,6 +210,8 @@ void read_provider_tls(Reader& r, const std::string& where, const YAML::Node& t,
     if (auto v = r.boolean(t["verify"], where + ".tls.verify")) p.verify_tls = *v;
   }
 }
+
+namespace {
 
 void read_provider_pool(Reader& r, const std::string& where, const YAML::Node& t, ProviderConfig& p) {
   if (!r.expect_map(t, where + ".pool", {"max_idle", "idle_timeout_ms"})) return;

@@ -187,5 +187,21 @@ void check_limits(Reader& r, const YAML::Node& root, Config& c);
 // once models, roles and guardrails are read).
 void read_guardrails(Reader& r, const YAML::Node& n, Config& c);
 void check_guardrails(Reader& r, const YAML::Node& root, Config& c);
+// One `guardrails: {input, output}` block naming defined guardrails (models, roles, MCP servers).
+void check_guardrail_lists(Reader& r, const YAML::Node& n, const std::string& where, const Config& c,
+                           GuardrailLists& lists);
+
+// A provider's (or an MCP server's) URL, split into tls/host/port/base_path; false when it is not
+// an http(s) URL with a host.
+bool parse_base_url(const std::string& url, ProviderConfig& p);
+// `timeouts:` and `tls:` blocks of a provider (an MCP server takes the same).
+void read_provider_timeouts(Reader& r, const std::string& where, const YAML::Node& t, ProviderConfig& p);
+void read_provider_tls(Reader& r, const std::string& where, const YAML::Node& t, ProviderConfig& p);
+
+// mcp: (load_mcp.cpp), after providers, guardrails and roles are read; roles' `tools` too.
+void read_mcp(Reader& r, const YAML::Node& n, Config& c);
+void read_role_tools(Reader& r, const YAML::Node& n, const std::string& where, RoleConfig& role);
+// Roles' tools name configured MCP servers (after read_mcp).
+void check_role_tools(Reader& r, const YAML::Node& root, const Config& c);
 
 }  // namespace gatehouse::config

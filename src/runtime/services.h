@@ -39,6 +39,12 @@ class KillSwitch;
 namespace gatehouse::provider {
 class OAuthSources;
 }
+namespace gatehouse::mcp {
+class ToolPins;
+class Approvals;
+class StdioProcesses;
+class Sessions;
+}  // namespace gatehouse::mcp
 namespace gatehouse::runtime {
 
 class WorkerPools;
@@ -58,6 +64,12 @@ struct Services {
   std::shared_ptr<record::TraceExporter> tracer;          // null without tracing
   std::shared_ptr<provider::OAuthSources> oauth;          // never null: one token source per credential
   std::shared_ptr<WorkerPools> pools;                     // never null: upstream connections per worker
+  // MCP (null without mcp.servers): pinned tool definitions, held calls, stdio processes, and
+  // what the gateway knows of its sessions (mcp/session.h).
+  std::shared_ptr<mcp::ToolPins> pins;
+  std::shared_ptr<mcp::Approvals> approvals;
+  std::shared_ptr<mcp::StdioProcesses> stdio;
+  std::shared_ptr<mcp::Sessions> mcp_sessions;
   // What the shared parts were built from (a reload reuses them when these did not change).
   std::shared_ptr<const config::JwtConfig> jwt_config;
   std::string store_path;

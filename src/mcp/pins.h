@@ -1,0 +1,56 @@
+// Tool pinning: the first definition seen of each tool (description, input schema, annotations)
+// is pinned in the store. A later, different definition — a "rug pull" that poisons an agent
+// through a tool's description — is withheld from tools/list and its calls refused until an
+// administrator accepts it (admin API, `gatehouse mcp tools accept`). Audited.
+//
+// Decided in memory (no disk on the request path): the pins are loaded from the store at start,
+// new pins and changes are written through the store executor, and accepts made by another
+// process (the CLI) are picked up by polling the store.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gatehouse::store {
+class StoreExecutor;
+}
+namespace gatehouse::record {
+class RecordWriter;
+}
+
+namespace gatehouse::mcp {
+
+struct ToolPin {
+  std::string server, tool;
+  std::string sha256;              // of the pinned definition (hex)
+  std::string definition;          // the pinned definition (JSON text)
+  std::int64_t pinned_at_ms = 0;
+  // A different definition seen since, waiting for an administrator ("" when none).
+  std::string pending_sha256, pending_definition;
+  std::int64_t pending_since_ms = 0;
+};
+
+class ToolPins {
+ public:
+  enum class Verdict { kPinned, kFirstSeen, kChanged };
+  virtual ~ToolPins() = default;
+  // `definition` is the tool's canonical JSON (mcp/tools.h canonical_definition). kFirstSeen pins
+  // it; kChanged records it as pending (once) and audits `mcp.tool.changed`.
+  virtual Verdict check(std::string_view server, std::string_view tool, std::string_view definition) = 0;
+  virtual std::vector<ToolPin> list() const = 0;
+  // Accepts the pending definition of server/tool as the pinned one (audited `mcp.tool.accepted`
+  // by `by`); false when nothing is pending.
+  virtual bool accept(std::string_view server, std::string_view tool, std::string_view by) = 0;
+};
+
+// Pins kept in the store at `sqlite_path` (table mcp_tool_pins), or in memory only when it is
+// empty (lost at restart; the gateway warns).
+std::shared_ptr<ToolPins> make_tool_pins(const std::string& sqlite_path,
+                                         std::shared_ptr<store::StoreExecutor> executor,
+                                         std::shared_ptr<record::RecordWriter> audit);
+
+}  // namespace gatehouse::mcp

@@ -1,0 +1,31 @@
+// stdio MCP servers: a command the gateway starts, one process per client session and server,
+// newline-delimited JSON-RPC on its stdin/stdout, stderr to the gateway's log. The process gets
+// only the environment its config names plus PATH and HOME (never the gateway's own secrets).
+// Processes are capped in number (mcp.stdio.max_processes), reaped when their session ends
+// (Upstream::end) or idles (mcp.stdio.idle_timeout_s), and killed at shutdown.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "mcp/upstream.h"
+
+namespace gatehouse::mcp {
+
+class StdioProcesses;
+
+// The process registry: long-lived (runtime services), thread-safe; survives reloads.
+std::shared_ptr<StdioProcesses> make_stdio_processes(std::size_t max_processes,
+                                                     std::chrono::milliseconds idle_timeout);
+// Stops every process (at shutdown).
+void stop_all(StdioProcesses& processes);
+
+// An Upstream for one stdio server: post() starts the process of (call.session_key, server) on
+// first use (a full registry: a 503 Error-shaped Reply), writes the message as one line, and
+// yields the messages that answer it; listen() yields the server's messages that answer no
+// pending request; end() stops the process.
+std::unique_ptr<Upstream> make_stdio_upstream(std::shared_ptr<StdioProcesses> processes,
+                                              const config::McpServerConfig& server);
+
+}  // namespace gatehouse::mcp
