@@ -147,7 +147,7 @@ struct Field {
   FieldKind kind = FieldKind::kString;
 };
 
-constexpr Field kKillFields[] = {{"model"}, {"provider"}, {"project"}, {"key"}, {"reason"}};
+constexpr Field kKillFields[] = {{"model"}, {"provider"}, {"project"}, {"key"}, {"mcp_server"}, {"mcp_tool"}, {"reason"}};
 constexpr Field kKeyFields[] = {
     {"name"}, {"role"}, {"project"}, {"expires_in"}, {"tags", FieldKind::kObject}};
 
@@ -225,6 +225,10 @@ std::optional<Error> unknown_target(std::string_view scope, const std::string& v
   bool known = false;
   if (scope == "model") {
     known = config.models.contains(value);
+  } else if (scope == "mcp_server" || scope == "mcp_tool") {
+    // A tool is named "server/tool": its server must be configured (its tools are the server's).
+    known = config.mcp.servers.contains(scope == "mcp_server" ? value : value.substr(0, value.find('/'))) &&
+            (scope == "mcp_server" || value.find('/') != std::string::npos);
   } else if (scope == "provider") {
     known = config.providers.contains(value);
   } else {
@@ -242,7 +246,7 @@ std::optional<Error> unknown_target(std::string_view scope, const std::string& v
     }
   }
   if (known) return std::nullopt;
-  std::string where = scope == "model" || scope == "provider" ? "the running config"
+  std::string where = scope == "model" || scope == "provider" || scope.starts_with("mcp_") ? "the running config"
                       : snapshot.services.stored_keys
                           ? "the config's keys or the active stored keys"
                           : "the config's keys";
@@ -267,16 +271,16 @@ std::variant<AdminAnswer, Error> kill(const http::Request& request, std::string_
     if (auto* e = std::get_if<Error>(&body)) return std::move(*e);
     const auto& o = std::get<json::object>(body);
     std::string scope, value;
-    for (std::string_view s : {"model", "provider", "project", "key"}) {
+    for (std::string_view s : {"model", "provider", "project", "key", "mcp_server", "mcp_tool"}) {
       if (o.contains(s)) {
-        if (!scope.empty()) return Error::bad_request("name one scope: model, provider, project or key");
+        if (!scope.empty()) return Error::bad_request("name one scope: model, provider, project, key, mcp_server or mcp_tool");
         scope = s;
         value = str(o, s);
         if (value.empty()) return Error::bad_request("'" + scope + "' must be a non-empty string", scope);
       }
     }
     if (scope.empty()) {
-      return Error::bad_request("say what to switch off: {\"model\"|\"provider\"|\"project\"|\"key\": \"...\", \"reason\": \"...\"}");
+      return Error::bad_request("say what to switch off: {\"model\"|\"provider\"|\"project\"|\"key\"|\"mcp_server\"|\"mcp_tool\": \"...\", \"reason\": \"...\"}");
     }
     if (auto e = unknown_target(scope, value, snapshot)) return std::move(*e);
     auto k = kills.add(scope, value, std::string(str(o, "reason").substr(0, 500)), who(ctx));

@@ -66,6 +66,7 @@ std::variant<CanonicalRequest, Error> decode_request(ApiShape shape, Operation o
       if (op == Operation::kInvocations) return decode_databricks(body);
       return decode_openai(op, body);
     case ApiShape::kOpenAI:
+    case ApiShape::kMcp:  // not a model shape: the MCP endpoints decode their own bodies (mcp/)
       if (op == Operation::kInvocations) return decode_databricks(body);
       return decode_openai(op, body);
   }

@@ -80,6 +80,12 @@ std::string encode_error(ApiShape shape, const Error& error) {
       if (upper) code = error.code;
       return R"({"error_code":)" + json_quote(code) + R"(,"message":)" + json_quote(error.message) + "}";
     }
+    case ApiShape::kMcp:
+      // An HTTP-level refusal on an MCP endpoint, as the MCP SDKs' servers give them: a JSON-RPC
+      // error without an id (-32000: the implementation's own), the gateway's code in data.
+      return R"({"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":)" + json_quote(error.message) +
+             R"(,"data":{"status":)" + std::to_string(error.status) + R"(,"code":)" +
+             json_quote(error.code.empty() ? to_string(error.kind) : std::string_view(error.code)) + "}}}";
   }
   return encode_error(error);
 }

@@ -12,6 +12,8 @@
 #include "pipeline/usage_record.h"
 #include "provider/anthropic.h"
 #include "provider/databricks.h"
+#include "mcp/http_upstream.h"
+#include "mcp/stdio.h"
 #include "provider/oauth.h"
 #include "provider/openai_compatible.h"
 
@@ -78,6 +80,16 @@ std::shared_ptr<const runtime::Snapshot> build_snapshot(std::shared_ptr<const co
         break;
     }
     snapshot->providers.emplace(name, std::move(adapter));
+  }
+  for (const auto& [name, server] : config->mcp.servers) {
+    std::shared_ptr<mcp::Upstream> upstream;
+    if (server.stdio()) {
+      upstream = mcp::make_stdio_upstream(snapshot->services.stdio, server);
+    } else {
+      upstream = mcp::make_http_upstream(
+          server, server.conn.client_id.empty() ? nullptr : snapshot->services.oauth->get(server.conn));
+    }
+    snapshot->mcp_upstreams.emplace(name, std::move(upstream));
   }
   return snapshot;
 }

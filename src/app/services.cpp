@@ -3,6 +3,8 @@
 #include "identity/jwt.h"
 #include "limit/budget.h"
 #include "limit/limiter.h"
+#include "mcp/session.h"
+#include "mcp/stdio.h"
 #include "record/metrics.h"
 #include "record/trace.h"
 #include "record/writer.h"
@@ -53,6 +55,22 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
   // So do OAuth tokens and upstream connections (per worker).
   s.oauth = previous ? previous->oauth : std::make_shared<provider::OAuthSources>();
   s.pools = previous ? previous->pools : std::make_shared<runtime::WorkerPools>();
+  if (config.mcp.enabled()) {
+    // What this process knows of MCP sessions outlives reloads (unless the signing secret changed),
+    // and so do stdio servers' processes.
+    const std::string secret = config.mcp.session_secret;
+    if (previous && previous->mcp_sessions && (secret.empty() || previous->mcp_sessions->codec().secret() == secret)) {
+      s.mcp_sessions = previous->mcp_sessions;
+    } else {
+      s.mcp_sessions = std::make_shared<mcp::Sessions>(secret.empty() ? mcp::Sessions::random_secret() : secret,
+                                                       config.mcp.session_idle);
+    }
+    s.stdio = previous && previous->stdio ? previous->stdio
+                                          : mcp::make_stdio_processes(config.mcp.stdio_max_processes, config.mcp.stdio_idle);
+  } else if (previous) {
+    s.mcp_sessions = previous->mcp_sessions;
+    s.stdio = previous->stdio;
+  }
   // Counters never go back to zero on a reload.
   s.metrics = previous ? previous->metrics : std::make_shared<record::Metrics>();
   if (config.tracing.enabled) {

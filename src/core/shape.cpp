@@ -7,6 +7,7 @@ const ShapeTraits& traits(ApiShape shape) {
       {"openai", ApiShape::kOpenAI, false},
       {"anthropic", ApiShape::kAnthropic, true},
       {"databricks", ApiShape::kOpenAI, false},
+      {"mcp", ApiShape::kOpenAI, false},
   };
   return kTable[static_cast<unsigned>(shape)];
 }

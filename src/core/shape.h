@@ -11,6 +11,7 @@ enum class ApiShape : unsigned char {
   kOpenAI,      // OpenAI chat completions and embeddings; errors {"error":{"message","type","param","code"}}
   kAnthropic,   // Anthropic Messages; errors {"type":"error","error":{"type","message"}}
   kDatabricks,  // Databricks serving endpoints: OpenAI-shaped bodies; errors {"error_code","message"}
+  kMcp,         // the MCP endpoints: JSON-RPC errors {"jsonrpc":"2.0","id":null,"error":{"code","message","data"}}
 };
 
 // What varies by shape beside its codec.

@@ -46,6 +46,11 @@ Endpoint serving_endpoint(std::string_view rest) {
 Endpoint endpoint_of(std::string_view path) {
   if (path.starts_with(kServing)) return serving_endpoint(path.substr(kServing.size()));
   if (path.starts_with("/admin/v1/")) return {Backend::kAdmin, ApiShape::kOpenAI, Operation::kChat, Ops::kNone, {}};
+  // MCP: /mcp/{name} (POST, GET, DELETE: checked by mcp/endpoint.cpp) and the RFC 9728 metadata.
+  if (path.starts_with("/mcp/")) return {Backend::kMcp, ApiShape::kMcp, Operation::kChat, Ops::kNone, {}};
+  if (path == "/.well-known/oauth-protected-resource" || path.starts_with("/.well-known/oauth-protected-resource/mcp/")) {
+    return {Backend::kOps, ApiShape::kMcp, Operation::kChat, Ops::kMcpMetadata, kGet};
+  }
   if (path.starts_with("/v1/")) path.remove_prefix(3);
   for (const auto& row : kRows) {
     if (row.path == path) return row.endpoint;

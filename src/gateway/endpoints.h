@@ -12,10 +12,10 @@ namespace gatehouse::gateway {
 
 // Who answers: the LLM path (gateway/llm.cpp), the admin API (admin/), the gateway's own
 // operational endpoints (gateway/ops.cpp), or nobody (404).
-enum class Backend { kLlm, kAdmin, kOps, kUnknown };
+enum class Backend { kLlm, kAdmin, kOps, kMcp, kUnknown };
 
 // The operational endpoints.
-enum class Ops { kNone, kHealth, kReady, kMetrics, kModels, kModel };
+enum class Ops { kNone, kHealth, kReady, kMetrics, kModels, kModel, kMcpMetadata };
 
 struct Endpoint {
   Backend backend = Backend::kUnknown;

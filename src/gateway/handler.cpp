@@ -10,6 +10,7 @@
 #include "gateway/ops.h"
 #include "gateway/respond.h"
 #include "limit/clock.h"
+#include "mcp/endpoint.h"
 
 namespace gatehouse::gateway {
 
@@ -109,9 +110,28 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   }
   // Probes and scrapes need no caller: answered before the stages (not counted, not traced).
   if (co_await serve_probe(ex, ctx, *snapshot, endpoint, server_->draining())) co_return;
+  if (endpoint.backend == Backend::kMcp || endpoint.ops == Ops::kMcpMetadata) {
+    if (!snapshot->config->mcp.enabled()) {
+      co_return co_await respond_error(ex, ctx, Error::not_found("no MCP servers are configured here (mcp.servers)", "not_found"));
+    }
+    // DNS-rebinding protection comes before the caller is known (docs/mcp.md).
+    if (auto e = mcp::check_origin(*snapshot, ex.request())) co_return co_await respond_error(ex, ctx, *e);
+    if (endpoint.ops == Ops::kMcpMetadata) {
+      auto meta = mcp::resource_metadata(*snapshot, ex.request(), ctx.ingress.path);
+      if (auto* e = std::get_if<Error>(&meta)) co_return co_await respond_error(ex, ctx, *e);
+      co_return co_await respond(ex, ctx, 200, "application/json", std::get<std::string>(std::move(meta)));
+    }
+  }
 
   auto decision = snapshot->pipeline.on_request(ctx);
-  if (decision.kind() == pipeline::Decision::Kind::kRefuse) co_return co_await respond_error(ex, ctx, decision.error());
+  if (decision.kind() == pipeline::Decision::Kind::kRefuse) {
+    // An MCP client learns where to sign in from a 401 (RFC 9728).
+    if (endpoint.backend == Backend::kMcp && decision.error().status == 401) {
+      ctx.set_response_header("www-authenticate",
+                              mcp::www_authenticate(*snapshot, ex.request(), mcp::route_of(ctx.ingress.path)));
+    }
+    co_return co_await respond_error(ex, ctx, decision.error());
+  }
   if (decision.kind() == pipeline::Decision::Kind::kAnswer) {
     auto& a = decision.answer();
     co_return co_await respond(ex, ctx, a.status, a.content_type, std::move(a.body));
@@ -127,6 +147,8 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
       co_return co_await serve_models(ex, ctx, *snapshot, endpoint);
     case Backend::kLlm:
       co_return co_await serve_llm(ex, ctx, *snapshot, endpoint);
+    case Backend::kMcp:
+      co_return co_await mcp::serve(ex, ctx, *snapshot);
     case Backend::kUnknown:
       break;
   }

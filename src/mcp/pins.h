@@ -42,6 +42,14 @@ class ToolPins {
   // it; kChanged records it as pending (once) and audits `mcp.tool.changed`.
   virtual Verdict check(std::string_view server, std::string_view tool, std::string_view definition) = 0;
   virtual std::vector<ToolPin> list() const = 0;
+  // What check() last said of server/tool without a new definition: kChanged while a different
+  // definition waits for an administrator; nullopt when the tool was never seen.
+  virtual std::optional<Verdict> status(std::string_view server, std::string_view tool) const {
+    for (const auto& p : list()) {
+      if (p.server == server && p.tool == tool) return p.pending_sha256.empty() ? Verdict::kPinned : Verdict::kChanged;
+    }
+    return std::nullopt;
+  }
   // Accepts the pending definition of server/tool as the pinned one (audited `mcp.tool.accepted`
   // by `by`); false when nothing is pending.
   virtual bool accept(std::string_view server, std::string_view tool, std::string_view by) = 0;

@@ -15,6 +15,10 @@
 
 #include "core/error.h"
 
+namespace gatehouse::http {
+class UpstreamPools;
+}
+
 namespace gatehouse::mcp {
 
 // One JSON-RPC message from the upstream (a response, a notification, or a server-to-client
@@ -38,6 +42,7 @@ struct Reply {
   int status = 200;               // 200 (messages follow), 202 (accepted, none), else an error
   std::string session_id;         // Mcp-Session-Id the upstream set (its answer to initialize)
   std::string body;               // the body of an error reply (status >= 300), for messages
+  bool stream = false;            // the messages came as an SSE stream (else one JSON body)
   std::unique_ptr<MessageStream> messages;  // status 200: the reply's messages
 };
 
@@ -49,6 +54,7 @@ struct CallContext {
   std::string_view request_id;        // x-request-id
   std::string_view caller_bearer;     // the caller's JWT (only for passthrough servers)
   std::string_view last_event_id;     // Last-Event-ID for listen()
+  http::UpstreamPools* pools = nullptr;  // the calling worker's connection pools (HTTP servers)
 };
 
 class Upstream {

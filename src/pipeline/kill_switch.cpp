@@ -6,7 +6,8 @@
 namespace gatehouse::pipeline {
 
 bool KillSwitch::valid_scope(std::string_view scope) {
-  return scope == "model" || scope == "provider" || scope == "project" || scope == "key";
+  return scope == "model" || scope == "provider" || scope == "project" || scope == "key" ||
+         scope == "mcp_server" || scope == "mcp_tool";
 }
 
 Kill KillSwitch::add(std::string scope, std::string value, std::string reason, std::string by) {
@@ -41,7 +42,25 @@ std::optional<Kill> KillSwitch::match(std::string_view model, std::string_view p
     std::string_view v = k.scope == "model"      ? model
                          : k.scope == "provider" ? provider
                          : k.scope == "project"  ? project
-                                                 : key;
+                         : k.scope == "key"      ? key
+                                                 : std::string_view();
+    if (!v.empty() && v == k.value) return k;
+  }
+  return std::nullopt;
+}
+
+std::optional<Kill> KillSwitch::match_tool(std::string_view server, std::string_view tool, std::string_view project,
+                                           std::string_view key) const {
+  if (!any_.load(std::memory_order_acquire)) return std::nullopt;
+  std::string full;
+  full.append(server).append("/").append(tool);
+  std::lock_guard lock(mu_);
+  for (const auto& k : kills_) {
+    std::string_view v = k.scope == "mcp_server" ? server
+                         : k.scope == "mcp_tool" ? std::string_view(full)
+                         : k.scope == "project"  ? project
+                         : k.scope == "key"      ? key
+                                                 : std::string_view();
     if (!v.empty() && v == k.value) return k;
   }
   return std::nullopt;

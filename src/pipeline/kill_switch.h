@@ -17,7 +17,7 @@ namespace gatehouse::pipeline {
 
 struct Kill {
   std::string id;
-  std::string scope;   // model | provider | project | key
+  std::string scope;   // model | provider | project | key | mcp_server | mcp_tool ("server/tool")
   std::string value;   // which one
   std::string reason;
   std::string by;      // who switched it off
@@ -37,6 +37,10 @@ class KillSwitch {
   // The first kill covering a request, if any. One relaxed atomic load when nothing is killed.
   std::optional<Kill> match(std::string_view model, std::string_view provider,
                             std::string_view project, std::string_view key) const;
+
+  // The first kill covering an MCP tool call (its server, "server/tool", the caller's project or key).
+  std::optional<Kill> match_tool(std::string_view server, std::string_view tool, std::string_view project,
+                                 std::string_view key) const;
 
   static bool valid_scope(std::string_view scope);
 

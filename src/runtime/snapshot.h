@@ -14,6 +14,9 @@
 #include "route/router.h"
 #include "runtime/services.h"
 
+namespace gatehouse::mcp {
+class Upstream;
+}
 namespace gatehouse::runtime {
 
 struct Snapshot {
@@ -24,6 +27,8 @@ struct Snapshot {
   std::map<std::string, std::unique_ptr<provider::Adapter>, std::less<>> providers;
   std::string models_json;  // GET /v1/models, rendered once
   std::map<std::string, std::string, std::less<>> model_json;  // GET /v1/models/{id}
+  // Every MCP server's transport (mcp/upstream.h), by server name.
+  std::map<std::string, std::shared_ptr<mcp::Upstream>, std::less<>> mcp_upstreams;
 
   Snapshot(std::shared_ptr<const config::Config> c, Services s, pipeline::Pipeline p);
 
