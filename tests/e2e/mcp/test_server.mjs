@@ -125,9 +125,11 @@ function buildServer(session) {
 
   tools.echo = server.registerTool('echo', {
     title: 'Echo', description: 'Echoes the text back, prefixed with the server\'s name.',
-    inputSchema: { text: z.string().describe('What to echo') },
+    // `echo`: what mockllm's tool calls send ({"echo": "<16 chars>"}), so Claude Code driven by
+    // mockllm completes a call of this tool.
+    inputSchema: { text: z.string().optional().describe('What to echo'), echo: z.string().optional().describe('The same') },
     annotations: { readOnlyHint: true },
-  }, async ({ text: t }) => text(t));
+  }, async ({ text: t, echo }) => text(t ?? echo ?? ''));
 
   tools.add = server.registerTool('add', {
     description: 'Adds two numbers.',
