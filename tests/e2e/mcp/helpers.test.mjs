@@ -148,6 +148,19 @@ describe('test_server.mjs through the SDK client', () => {
     assert.equal((await srv.requests()).length, 1, 'reset forgot the record (only the tools/list since)');
   });
 
+  test('close-streams: a call in flight and the GET stream resume; notify reaches the GET stream', async () => {
+    const call = c.client.callTool({ name: 'slow', arguments: { steps: 4, ms: 100 } });
+    await waitFor(async () => (await srv.calls('slow')).some((m) => m.params.arguments.steps === 4), { what: 'the call' });
+    await new Promise((r) => setTimeout(r, 150));
+    const closed = await srv.closeStreams();
+    assert.ok(closed.requests >= 1, JSON.stringify(closed));
+    assert.equal(textOf(await call), 'alpha: done after 4 steps');
+    await waitFor(async () => (await srv.requests()).filter((m) => m.kind === 'get' && m.headers['last-event-id']).length >= 2,
+      { what: 'both streams resumed with Last-Event-ID' });
+    await srv.notify('notifications/message', { level: 'info', data: 'to all' });
+    await waitFor(() => c.notifications('notifications/message').some((n) => n.params.data === 'to all'), { what: 'the notification' });
+  });
+
   test('kill-sessions: the old session id gets 404', async () => {
     const other = await mcpClient(srv.url, { token: TOKEN });
     const sid = other.transport.sessionId;
