@@ -6,7 +6,7 @@
 //   node --test mcp/helpers.test.mjs
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -241,12 +241,16 @@ describe('server-filesystem over stdio', () => {
     writeFileSync(join(dir, 'hello.txt'), 'hello from disk');
     const [command, ...args] = filesystemCommand(dir);
     const client = new Client({ name: 'e2e', version: '1' });
-    await client.connect(new StdioClientTransport({ command, args, stderr: 'pipe' }));
-    const { tools } = await client.listTools();
-    assert.ok(tools.some((t) => t.name === 'read_text_file'), tools.map((t) => t.name).join(' '));
-    const r = await client.callTool({ name: 'read_text_file', arguments: { path: join(dir, 'hello.txt') } });
-    assert.match(textOf(r), /hello from disk/);
-    await client.close();
+    try {
+      await client.connect(new StdioClientTransport({ command, args, stderr: 'pipe' }));
+      const { tools } = await client.listTools();
+      assert.ok(tools.some((t) => t.name === 'read_text_file'), tools.map((t) => t.name).join(' '));
+      const r = await client.callTool({ name: 'read_text_file', arguments: { path: join(dir, 'hello.txt') } });
+      assert.match(textOf(r), /hello from disk/);
+    } finally {
+      await client.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
