@@ -49,6 +49,15 @@ class FakeStore final : public store::RecordStore {
     cv_.notify_all();
     return std::int64_t{0};
   }
+  std::variant<std::vector<store::McpCallRow>, std::string> mcp_calls(const store::McpCallQuery&) override {
+    return std::vector<store::McpCallRow>{};
+  }
+  std::variant<std::int64_t, std::string> expire_mcp_calls(std::int64_t before_ms) override {
+    std::lock_guard lock(mu_);
+    expire_mcp_cutoffs_.push_back(before_ms);
+    cv_.notify_all();
+    return std::int64_t{0};
+  }
   std::variant<store::AuditVerdict, std::string> verify_audit() override { return store::AuditVerdict{}; }
 
   // Writes numbered above `n` (counting from the first ever) wait.
@@ -128,7 +137,7 @@ class FakeStore final : public store::RecordStore {
   std::uint64_t calls_ = 0, allowed_ = kEveryCall;
   int fail_ = 0;
   std::vector<store::RecordBatch> batches_;
-  std::vector<std::int64_t> expire_cutoffs_;
+  std::vector<std::int64_t> expire_cutoffs_, expire_mcp_cutoffs_;
 };
 
 // Declared after the writer: opens the store's gate first, so a failed assertion never leaves the
