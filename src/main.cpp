@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   cli::KeysCommand keys;
   keys.add_to(*app.add_subcommand("keys", "Create, list and revoke the keys kept in the store (store.sqlite)"));
   cli::LogsCommand logs;
-  logs.add_to(*app.add_subcommand("logs", "The inference log: requests and answers of the logged models (from the store)"));
+  logs.add_to(*app.add_subcommand("logs", "The inference log: requests and answers of the logged models; --mcp: MCP tool calls (from the store)"));
   cli::AuditCommand audit;
   audit.add_to(*app.add_subcommand("audit", "The audit chain: gatehouse audit verify --config FILE"));
   cli::GuardrailsCommand guardrails;

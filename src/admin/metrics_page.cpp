@@ -62,8 +62,14 @@ std::string render_metrics(const runtime::Snapshot& snapshot) {
     out += "gatehouse_records_written_total{kind=\"usage\"} " + std::to_string(st.written_usage) + "\n";
     out += "gatehouse_records_written_total{kind=\"inference\"} " + std::to_string(st.written_inference) + "\n";
     out += "gatehouse_records_written_total{kind=\"audit\"} " + std::to_string(st.written_audit) + "\n";
-    family(out, "gatehouse_records_shed_total", "counter", "Inference log rows dropped because the record queue was full.");
+    out += "gatehouse_records_written_total{kind=\"mcp_call\"} " + std::to_string(st.written_mcp_calls) + "\n";
+    family(out, "gatehouse_records_shed_total", "counter",
+           "Rows dropped because the record queue was full (inference log rows; MCP tool calls past twice its size).");
     out += "gatehouse_records_shed_total{kind=\"inference\"} " + std::to_string(st.shed_inference) + "\n";
+    out += "gatehouse_records_shed_total{kind=\"mcp_call\"} " + std::to_string(st.shed_mcp_calls) + "\n";
+    family(out, "gatehouse_records_mcp_payloads_dropped_total", "counter",
+           "MCP tool calls queued without their arguments and result because the record queue was full.");
+    out += "gatehouse_records_mcp_payloads_dropped_total " + std::to_string(st.mcp_payloads_dropped) + "\n";
     family(out, "gatehouse_records_write_failures_total", "counter", "Batch writes the store refused (the rows are retried).");
     out += "gatehouse_records_write_failures_total " + std::to_string(st.failures) + "\n";
     family(out, "gatehouse_trace_spans_exported_total", "counter", "Spans the OTLP collector accepted.");

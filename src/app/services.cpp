@@ -105,7 +105,8 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
       s.writer = previous->writer;
       s.budgets = previous->budgets;
       s.writer->configure(config.records.flush, config.records.queue_rows,
-                          config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0);
+                          config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0,
+                          config.records.inference_log.max_payload_bytes);
     } else {
       auto opened = store::open_sqlite(config.store.sqlite_path);
       if (auto* e = std::get_if<std::string>(&opened)) return "store.sqlite: " + *e;
@@ -122,7 +123,8 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
       if (auto e = load_spend(*s.records, s.budgets)) return "store.sqlite: " + *e;
       s.writer = std::make_shared<record::RecordWriter>(s.records, config.records.flush, config.records.queue_rows);
       s.writer->configure(config.records.flush, config.records.queue_rows,
-                          config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0);
+                          config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0,
+                          config.records.inference_log.max_payload_bytes);
     }
     s.store_path = config.store.sqlite_path;
   }

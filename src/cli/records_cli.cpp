@@ -39,10 +39,86 @@ json::value maybe_json(const std::string& text) {
 
 void LogsCommand::add_to(CLI::App& logs) {
   logs.add_option("-c,--config", config_path_, "The gateway's YAML configuration (its store.sqlite)")->required();
-  logs.add_option("--model", model_, "Only requests for this model (the name clients use)");
+  auto* model = logs.add_option("--model", model_, "Only requests for this model (the name clients use)");
   logs.add_option("--since", since_, "Requests of the last 90m, 12h, 7d, ... (default 1h)");
   logs.add_option("--limit", limit_, "At most this many rows, newest first (default 20)")->check(CLI::Range(1, 100000));
   logs.add_option("--format", format_, "table (default) or json (with the bodies)")->check(CLI::IsMember({"table", "json"}));
+  auto* mcp = logs.add_flag("--mcp", mcp_, "MCP tool calls instead of model requests");
+  mcp->excludes(model);
+  logs.add_option("--server", server_, "With --mcp: only calls to this upstream MCP server")->needs(mcp);
+  logs.add_option("--tool", tool_, "With --mcp: only calls of this tool (its name on the server)")->needs(mcp);
+  logs.add_option("--requester", requester_, "With --mcp: only calls by this key or user")->needs(mcp);
+  logs.add_option("--request-id", request_id_, "With --mcp: only calls of this request id")->needs(mcp);
+  logs.add_option("--outcome", outcome_, "With --mcp: only calls with this outcome (ok, tool_error, denied, ...)")
+      ->needs(mcp);
+}
+
+int LogsCommand::run_mcp(store::RecordStore& records, std::int64_t since_ms, std::ostream& out,
+                         std::ostream& err) const {
+  store::McpCallQuery q;
+  q.since_ms = since_ms;
+  q.limit = std::size_t(limit_);
+  q.server = server_;
+  q.tool = tool_;
+  q.requester = requester_;
+  q.request_id = request_id_;
+  q.outcome = outcome_;
+  auto rows = records.mcp_calls(q);
+  if (auto* e = std::get_if<std::string>(&rows)) {
+    err << *e << '\n';
+    return 1;
+  }
+  const auto& list = std::get<0>(rows);
+  if (format_ == "json") {
+    json::array arr;
+    for (const auto& r : list) {
+      arr.push_back(json::object{
+          {"request_id", r.request_id},
+          {"time", store::format_utc(r.time_ms / 1000)},
+          {"time_ms", r.time_ms},
+          {"requester", r.requester},
+          {"key", r.key_name},
+          {"user", r.user},
+          {"project", r.project},
+          {"endpoint", r.endpoint},
+          {"server", r.server},
+          {"tool", r.tool},
+          {"outcome", r.outcome},
+          {"error", r.error},
+          {"duration_ms", r.duration_ms},
+          {"arguments", maybe_json(r.arguments)},
+          {"result", maybe_json(r.result)},
+          {"payload_truncated", r.payload_truncated},
+          {"guardrails", r.guardrails},
+          {"approval_id", r.approval_id},
+          {"trace_id", r.trace_id},
+      });
+    }
+    out << json_text(arr) << '\n';
+    return 0;
+  }
+  if (list.empty()) {
+    const std::pair<const char*, const std::string*> given[] = {{"server", &server_},
+                                                                {"tool", &tool_},
+                                                                {"requester", &requester_},
+                                                                {"request id", &request_id_},
+                                                                {"outcome", &outcome_}};
+    std::string filters;
+    for (const auto& [name, value] : given) {
+      if (!value->empty()) filters += std::string(filters.empty() ? " for " : ", ") + name + " " + *value;
+    }
+    out << "no MCP tool calls in the last " << since_ << filters << '\n';
+    return 0;
+  }
+  auto dash = [](const std::string& v) { return v.empty() ? std::string("-") : v; };
+  std::vector<std::vector<std::string>> table;
+  table.push_back({"TIME", "REQUEST_ID", "REQUESTER", "SERVER", "TOOL", "OUTCOME", "MS"});
+  for (const auto& r : list) {
+    table.push_back({store::format_utc(r.time_ms / 1000), dash(r.request_id), dash(r.requester), dash(r.server),
+                     dash(r.tool), dash(r.outcome), fixed(r.duration_ms, 1)});
+  }
+  print_table(table, out);
+  return 0;
 }
 
 int LogsCommand::run(std::ostream& out, std::ostream& err) const {
@@ -52,6 +128,7 @@ int LogsCommand::run(std::ostream& out, std::ostream& err) const {
   if (!c) return 1;
   auto records = open_records(*c, config_path_, "records are kept", err);
   if (!records) return 1;
+  if (mcp_) return run_mcp(*records, *since_ms, out, err);
   if (!c->records.inference_log.enabled) {
     err << "note: the inference log is off in " << config_path_
         << " (no records.inference_log): requests are not being logged; rows shown are from when it was on\n";

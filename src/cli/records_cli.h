@@ -1,11 +1,14 @@
-// `gatehouse logs` (the inference log) and `gatehouse audit verify` (the audit chain), read
-// from the store a configuration file names; and the audit rows the CLI itself appends.
+// `gatehouse logs` (the inference log; with --mcp the MCP tool calls) and `gatehouse audit verify`
+// (the audit chain), read from the store a configuration file names; and the audit rows the CLI
+// itself appends.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 
 #include "config/config.h"
+#include "store/record_store.h"
 
 namespace CLI {
 class App;
@@ -15,16 +18,21 @@ namespace gatehouse::cli {
 
 class LogsCommand {
  public:
-  // Adds --config, --model, --since, --limit, --format to the "logs" subcommand.
+  // Adds --config, --model, --since, --limit, --format to the "logs" subcommand, and --mcp with
+  // its filters (--server, --tool, --requester, --request-id, --outcome; only with --mcp).
   void add_to(CLI::App& logs);
   int run(std::ostream& out, std::ostream& err) const;
 
  private:
+  int run_mcp(store::RecordStore& records, std::int64_t since_ms, std::ostream& out, std::ostream& err) const;
+
   std::string config_path_;
   std::string model_;
   std::string since_ = "1h";
   int limit_ = 20;
   std::string format_ = "table";
+  bool mcp_ = false;
+  std::string server_, tool_, requester_, request_id_, outcome_;
 };
 
 class AuditCommand {

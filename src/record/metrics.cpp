@@ -103,6 +103,8 @@ struct Counts {
   std::map<std::string, std::uint64_t> attempts;  // model, provider, outcome
   std::map<std::string, std::uint64_t> rate_limited, budget_exceeded, budget_warnings;
   std::map<std::string, std::uint64_t> guardrail_hits;  // guardrail \x1f entity \x1f action \x1f direction
+  std::map<std::string, std::uint64_t> mcp_calls;       // server \x1f tool \x1f outcome
+  std::map<std::string, Histogram> mcp_durations;       // server
 
   void add(const Counts& o) {
     for (const auto& [k, v] : o.requests) requests[k] += v;
@@ -111,6 +113,8 @@ struct Counts {
     for (const auto& [k, v] : o.budget_exceeded) budget_exceeded[k] += v;
     for (const auto& [k, v] : o.budget_warnings) budget_warnings[k] += v;
     for (const auto& [k, v] : o.guardrail_hits) guardrail_hits[k] += v;
+    for (const auto& [k, v] : o.mcp_calls) mcp_calls[k] += v;
+    for (const auto& [k, h] : o.mcp_durations) mcp_durations[k].add(h);
     for (const auto& [k, m] : o.per_model) {
       auto& t = per_model[k];
       t.total.add(m.total);
@@ -199,11 +203,30 @@ void render_refusals(std::string& out, const Counts& c) {
   }
 }
 
+void render_mcp(std::string& out, const Counts& c) {
+  family(out, "gatehouse_mcp_tool_calls_total", "counter",
+         "MCP tool calls answered, by upstream server, tool and outcome (ok, tool_error, denied, ...).");
+  for (const auto& [k, v] : c.mcp_calls) {
+    auto p = split_key(k);
+    if (p.size() != 3) continue;
+    out += "gatehouse_mcp_tool_calls_total{server=\"" + label_value(p[0]) + "\",tool=\"" + label_value(p[1]) +
+           "\",outcome=\"" + label_value(p[2]) + "\"} " + std::to_string(v) + "\n";
+  }
+  family(out, "gatehouse_mcp_tool_call_duration_seconds", "histogram",
+         "Time from an MCP tool call's arrival to its answer, by upstream server.");
+  for (const auto& [k, h] : c.mcp_durations) {
+    histogram(out, "gatehouse_mcp_tool_call_duration_seconds", "server=\"" + label_value(k) + "\"", kLatencyBounds, h);
+  }
+}
+
 }  // namespace
 
 // One thread's counts, under its own lock.
 struct Metrics::Shard : Counts {
   std::mutex mu;
+  // MCP label pairs this thread has been given as they are (server \x1f tool), so that a known
+  // tool takes only the shard's lock.
+  std::unordered_set<std::string> mcp_admitted;
 };
 
 Metrics::Metrics() : id_(next_registry_id.fetch_add(1)) {}
@@ -244,6 +267,40 @@ void Metrics::observe(const AttemptObservation& o) {
   Shard& s = shard();
   std::lock_guard lock(s.mu);
   ++s.attempts[key];
+}
+
+std::pair<std::string, std::string> Metrics::mcp_labels(Shard& s, std::string_view server, std::string_view tool) {
+  std::string key = std::string(server) + '\x1f' + std::string(tool);
+  {
+    std::lock_guard lock(s.mu);
+    if (s.mcp_admitted.contains(key)) return {std::string(server), std::string(tool)};
+  }
+  std::pair<std::string, std::string> labels{"other", "other"};
+  {
+    std::lock_guard lock(mcp_labels_mu_);
+    const auto admit = [](std::unordered_set<std::string>& seen, const std::string& v, std::size_t cap) {
+      if (seen.contains(v)) return true;
+      if (seen.size() >= cap) return false;
+      seen.insert(v);
+      return true;
+    };
+    if (admit(mcp_servers_, std::string(server), kMaxMcpServers)) labels.first = server;
+    if (admit(mcp_tools_, labels.first + '\x1f' + std::string(tool), kMaxMcpTools)) labels.second = tool;
+  }
+  if (labels.first == server && labels.second == tool) {
+    std::lock_guard lock(s.mu);
+    s.mcp_admitted.insert(std::move(key));
+  }
+  return labels;
+}
+
+void Metrics::observe(const McpToolCallObservation& o) {
+  Shard& s = shard();
+  auto [server, tool] = mcp_labels(s, o.server.empty() ? "-" : o.server, o.tool.empty() ? "-" : o.tool);
+  std::string key = server + '\x1f' + tool + '\x1f' + std::string(o.outcome.empty() ? "-" : o.outcome);
+  std::lock_guard lock(s.mu);
+  ++s.mcp_calls[key];
+  s.mcp_durations[server].observe(kLatencyBounds, std::max(0.0, o.duration_s));
 }
 
 void Metrics::rate_limited(std::string_view limit) {
@@ -291,6 +348,7 @@ std::string Metrics::render(const std::vector<Collector>& extra) const {
   render_per_model(out, all.per_model);
   render_attempts(out, all.attempts);
   render_refusals(out, all);
+  render_mcp(out, all);
   family(out, "gatehouse_in_flight_requests", "gauge", "Requests being answered now.");
   out += "gatehouse_in_flight_requests " + std::to_string(in_flight_.load()) + "\n";
   for (const auto& c : extra) c(out);

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace gatehouse::record {
@@ -47,6 +48,13 @@ struct AttemptObservation {
   std::string_view outcome;  // "ok" or the error code
 };
 
+// One MCP tool call (mcp/call_record.h).
+struct McpToolCallObservation {
+  std::string_view server, tool;  // the upstream server and the tool's own name there
+  std::string_view outcome;       // ok, tool_error, denied, ...
+  double duration_s = 0;
+};
+
 class Metrics {
  public:
   Metrics();
@@ -54,6 +62,13 @@ class Metrics {
 
   void observe(const RequestObservation& o);
   void observe(const AttemptObservation& o);
+  // gatehouse_mcp_tool_calls_total{server,tool,outcome} and
+  // gatehouse_mcp_tool_call_duration_seconds{server}. Tool names come from upstream servers (and,
+  // for a refused call, from the client), so labels are capped: past kMaxMcpServers distinct
+  // servers a new one counts as server="other", past kMaxMcpTools distinct server/tool pairs a
+  // new tool as tool="other" (for the life of the process).
+  void observe(const McpToolCallObservation& o);
+  static constexpr std::size_t kMaxMcpServers = 100, kMaxMcpTools = 1000;
   void rate_limited(std::string_view limit);  // "requests", "tokens", "concurrency"
   void budget_exceeded(std::string_view scope);
   void budget_warning(std::string_view scope);
@@ -71,8 +86,12 @@ class Metrics {
  private:
   struct Shard;
   Shard& shard();
+  // The server and tool labels a call counts under (see observe).
+  std::pair<std::string, std::string> mcp_labels(Shard& s, std::string_view server, std::string_view tool);
 
   std::atomic<int> in_flight_{0};
+  std::mutex mcp_labels_mu_;
+  std::unordered_set<std::string> mcp_servers_, mcp_tools_;  // labels given out (tools: server \x1f tool)
   mutable std::mutex shards_mu_;
   std::vector<std::unique_ptr<Shard>> shards_;
   const std::uint64_t id_;  // tells this registry's thread-local shard from another's

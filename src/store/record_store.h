@@ -1,6 +1,7 @@
-// Records of what passed through the gateway, kept in the store: today the usage table (one row
-// per model request: who, which model and target, tokens, cost, status, duration). Written in
-// batches by record::RecordWriter, read by `gatehouse usage` and, at start, by the budget ledger.
+// Records of what passed through the gateway, kept in the store: the usage table (one row per
+// model request: who, which model and target, tokens, cost, status, duration), the inference log,
+// the audit chain and the MCP tool calls. Written in batches by record::RecordWriter, read by
+// `gatehouse usage`, `gatehouse logs` and, at start, by the budget ledger.
 // Plain blocking calls, errors as values; a PostgreSQL store will implement the same interface.
 #pragma once
 
@@ -82,18 +83,51 @@ struct AuditVerdict {
   std::string problem;            // what is wrong there
 };
 
+// One MCP tool call (table mcp_calls): what the store keeps of mcp::ToolCallRecord. Written for
+// every tools/call the gateway answered, whatever its outcome.
+struct McpCallRecord {
+  std::string request_id;
+  std::int64_t time_ms = 0;         // when the call arrived (unix ms)
+  std::string requester, key_name, user, project;
+  std::string endpoint;             // the /mcp/{name} route the client used
+  std::string server, tool;         // the upstream server and the tool's own name there
+  std::string outcome;              // ok, tool_error, denied, ... (mcp/call_record.h)
+  std::string error;                // a message for outcomes other than ok
+  double duration_ms = 0;
+  std::string arguments, result;    // JSON text; empty when payloads are not kept
+  bool payload_truncated = false;   // arguments or result cut at max_payload_bytes, or dropped
+                                    // while the record queue was full (record/writer.h)
+  std::string guardrails;           // what guardrails did ("pii/EMAIL_ADDRESS:mask:input ...")
+  std::string approval_id;
+  std::string trace_id;             // 32 hex digits: the trace the call's span is in ("" none)
+};
+
 // What the writer commits in one transaction.
 struct RecordBatch {
   std::vector<UsageRecord> usage;
   std::vector<InferenceRecord> inference;
   std::vector<AuditRecord> audit;
-  bool empty() const { return usage.empty() && inference.empty() && audit.empty(); }
-  std::size_t size() const { return usage.size() + inference.size() + audit.size(); }
+  std::vector<McpCallRecord> mcp_calls;
+  bool empty() const { return usage.empty() && inference.empty() && audit.empty() && mcp_calls.empty(); }
+  std::size_t size() const { return usage.size() + inference.size() + audit.size() + mcp_calls.size(); }
 };
 
 // A row of the inference log as read back (`gatehouse logs`).
 struct InferenceRow : InferenceRecord {
   std::int64_t id = 0;
+};
+
+// An MCP tool call as read back (`gatehouse logs --mcp`).
+struct McpCallRow : McpCallRecord {
+  std::int64_t id = 0;
+};
+
+// Which tool calls to read: those since `since_ms`, newest first, at most `limit`; each non-empty
+// string must equal the row's.
+struct McpCallQuery {
+  std::int64_t since_ms = 0;
+  std::size_t limit = 20;
+  std::string server, tool, requester, request_id, outcome;
 };
 
 enum class UsageGroup { kProject, kKey, kUser, kModel };
@@ -132,6 +166,11 @@ class RecordStore {
                                                                         std::size_t limit) = 0;
   // Deletes inference log rows older than `before_ms`; how many. (Never audit rows.)
   virtual std::variant<std::int64_t, std::string> expire_inference(std::int64_t before_ms) = 0;
+
+  // MCP tool calls matching `q`, newest first.
+  virtual std::variant<std::vector<McpCallRow>, std::string> mcp_calls(const McpCallQuery& q) = 0;
+  // Deletes MCP tool call rows older than `before_ms`; how many.
+  virtual std::variant<std::int64_t, std::string> expire_mcp_calls(std::int64_t before_ms) = 0;
 
   // Checks the whole audit chain.
   virtual std::variant<AuditVerdict, std::string> verify_audit() = 0;

@@ -1,4 +1,4 @@
-// The record tables in SQLite: usage, the inference log, the audit chain. One connection, used by
+// The record tables in SQLite: usage, the inference log, the audit chain, the MCP tool calls. One connection, used by
 // the record writer's thread (and by the CLI); a mutex guards its statements.
 #include <cstdlib>
 #include <mutex>
@@ -92,6 +92,32 @@ constexpr const char* kMigrations[] = {
       hash       TEXT    NOT NULL
     );
     )sql",
+    // 4: the MCP tool calls (one row per tools/call, whatever its outcome).
+    R"sql(
+    CREATE TABLE mcp_calls (
+      id                INTEGER PRIMARY KEY,
+      request_id        TEXT    NOT NULL,
+      request_time      INTEGER NOT NULL,
+      requester         TEXT    NOT NULL DEFAULT '',
+      key_name          TEXT    NOT NULL DEFAULT '',
+      user_name         TEXT    NOT NULL DEFAULT '',
+      project           TEXT    NOT NULL DEFAULT '',
+      endpoint          TEXT    NOT NULL DEFAULT '',
+      server            TEXT    NOT NULL DEFAULT '',
+      tool              TEXT    NOT NULL DEFAULT '',
+      outcome           TEXT    NOT NULL,
+      error             TEXT    NOT NULL DEFAULT '',
+      duration_ms       REAL    NOT NULL DEFAULT 0,
+      arguments         TEXT,
+      result            TEXT,
+      payload_truncated INTEGER NOT NULL DEFAULT 0,
+      guardrails        TEXT    NOT NULL DEFAULT '',
+      approval_id       TEXT    NOT NULL DEFAULT '',
+      trace_id          TEXT    NOT NULL DEFAULT ''
+    );
+    CREATE INDEX mcp_calls_by_time ON mcp_calls (request_time);
+    CREATE INDEX mcp_calls_by_request ON mcp_calls (request_id);
+    )sql",
 };
 
 constexpr const char* kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -160,6 +186,11 @@ class SqliteRecordStore final : public RecordStore {
          "time_to_first_token_ms, input_token_count, output_token_count, cost_usd, request_streaming, "
          "error_code, request, response, payload_truncated, decisions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
          "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"},
+        {&insert_mcp_,
+         "INSERT INTO mcp_calls (request_id, request_time, requester, key_name, user_name, project, endpoint, "
+         "server, tool, outcome, error, duration_ms, arguments, result, payload_truncated, guardrails, "
+         "approval_id, trace_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+         "?16, ?17, ?18)"},
         {&insert_,
          "INSERT INTO usage (request_id, request_time, requester, key_name, user_name, project, "
          "end_user, usage_project, model, served_model, provider, input_token_count, "
@@ -190,6 +221,9 @@ class SqliteRecordStore final : public RecordStore {
     }
     for (const auto& r : batch.inference) {
       if (!insert_inference(r)) return fail("inserting an inference log row");
+    }
+    for (const auto& r : batch.mcp_calls) {
+      if (!insert_mcp_call(r)) return fail("inserting an MCP tool call row");
     }
     if (!batch.audit.empty()) {
       // Chained to the last row in the file, read inside this write transaction: another process
@@ -357,6 +391,70 @@ class SqliteRecordStore final : public RecordStore {
     return static_cast<std::int64_t>(sqlite3_changes(db_.get()));
   }
 
+  std::variant<std::vector<McpCallRow>, std::string> mcp_calls(const McpCallQuery& q) override {
+    // Each filter binds its own parameter (?3 on), in this order.
+    const std::pair<const char*, const std::string*> filters[] = {
+        {"server", &q.server}, {"tool", &q.tool}, {"requester", &q.requester},
+        {"request_id", &q.request_id}, {"outcome", &q.outcome}};
+    std::string sql =
+        "SELECT id, request_id, request_time, requester, key_name, user_name, project, endpoint, server, tool, "
+        "outcome, error, duration_ms, arguments, result, payload_truncated, guardrails, approval_id, trace_id "
+        "FROM mcp_calls WHERE request_time >= ?1";
+    int param = 3;
+    for (const auto& [column, value] : filters) {
+      if (!value->empty()) sql += std::string(" AND ") + column + " = ?" + std::to_string(param++);
+    }
+    sql += " ORDER BY request_time DESC, id DESC LIMIT ?2";
+    std::lock_guard lock(mu_);
+    Stmt s;
+    if (!sqlite::prepare(db_.get(), sql.c_str(), s)) return failure("preparing the MCP tool call query");
+    sqlite3_bind_int64(s.get(), 1, q.since_ms);
+    sqlite3_bind_int64(s.get(), 2, static_cast<std::int64_t>(q.limit));
+    param = 3;
+    for (const auto& [column, value] : filters) {
+      if (!value->empty()) bind_text(s.get(), param++, *value);
+    }
+    std::vector<McpCallRow> out;
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+      sqlite3_stmt* r = s.get();
+      McpCallRow row;
+      row.id = sqlite3_column_int64(r, 0);
+      row.request_id = column_text(r, 1);
+      row.time_ms = sqlite3_column_int64(r, 2);
+      row.requester = column_text(r, 3);
+      row.key_name = column_text(r, 4);
+      row.user = column_text(r, 5);
+      row.project = column_text(r, 6);
+      row.endpoint = column_text(r, 7);
+      row.server = column_text(r, 8);
+      row.tool = column_text(r, 9);
+      row.outcome = column_text(r, 10);
+      row.error = column_text(r, 11);
+      row.duration_ms = sqlite3_column_double(r, 12);
+      row.arguments = column_text(r, 13);
+      row.result = column_text(r, 14);
+      row.payload_truncated = sqlite3_column_int(r, 15) != 0;
+      row.guardrails = column_text(r, 16);
+      row.approval_id = column_text(r, 17);
+      row.trace_id = column_text(r, 18);
+      out.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) return failure("reading the MCP tool calls");
+    return out;
+  }
+
+  std::variant<std::int64_t, std::string> expire_mcp_calls(std::int64_t before_ms) override {
+    std::lock_guard lock(mu_);
+    Stmt s;
+    if (!sqlite::prepare(db_.get(), "DELETE FROM mcp_calls WHERE request_time < ?1", s)) {
+      return failure("preparing the MCP tool call retention delete");
+    }
+    sqlite3_bind_int64(s.get(), 1, before_ms);
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return failure("deleting old MCP tool call rows");
+    return static_cast<std::int64_t>(sqlite3_changes(db_.get()));
+  }
+
   std::variant<AuditVerdict, std::string> verify_audit() override {
     std::lock_guard lock(mu_);
     // One read transaction: the rows and the head from the same snapshot.
@@ -495,7 +593,38 @@ class SqliteRecordStore final : public RecordStore {
     return sqlite3_step(ins) == SQLITE_DONE;
   }
 
-  Stmt begin_, commit_, rollback_, insert_, last_audit_, insert_audit_, set_head_, insert_inference_;
+  bool insert_mcp_call(const McpCallRecord& r) {
+    Use ins(insert_mcp_);
+    // Payloads not kept are NULL (as the inference log's bodies), not ''.
+    auto text_or_null = [&](int i, const std::string& v) {
+      if (v.empty()) {
+        sqlite3_bind_null(ins, i);
+      } else {
+        bind_text(ins, i, v);
+      }
+    };
+    bind_text(ins, 1, r.request_id);
+    sqlite3_bind_int64(ins, 2, r.time_ms);
+    bind_text(ins, 3, r.requester);
+    bind_text(ins, 4, r.key_name);
+    bind_text(ins, 5, r.user);
+    bind_text(ins, 6, r.project);
+    bind_text(ins, 7, r.endpoint);
+    bind_text(ins, 8, r.server);
+    bind_text(ins, 9, r.tool);
+    bind_text(ins, 10, r.outcome);
+    bind_text(ins, 11, r.error);
+    sqlite3_bind_double(ins, 12, r.duration_ms);
+    text_or_null(13, r.arguments);
+    text_or_null(14, r.result);
+    sqlite3_bind_int(ins, 15, r.payload_truncated ? 1 : 0);
+    bind_text(ins, 16, r.guardrails);
+    bind_text(ins, 17, r.approval_id);
+    bind_text(ins, 18, r.trace_id);
+    return sqlite3_step(ins) == SQLITE_DONE;
+  }
+
+  Stmt begin_, commit_, rollback_, insert_, last_audit_, insert_audit_, set_head_, insert_inference_, insert_mcp_;
 };
 
 }  // namespace

@@ -271,6 +271,7 @@ TEST(Metrics, PromtoolAcceptsTheRenderedPage) {
   m.observe(s);
   m.observe(request("odd \"model\"\\x", 429, 0.001, 0));
   m.observe(AttemptObservation{"chat-small", "openai", "ok"});
+  m.observe(McpToolCallObservation{"crm", "search", "tool_error", 0.2});
   m.rate_limited("requests");
   m.budget_exceeded("key");
   m.budget_warning("project");

@@ -49,6 +49,15 @@ class FakeStore final : public store::RecordStore {
     cv_.notify_all();
     return std::int64_t{0};
   }
+  std::variant<std::vector<store::McpCallRow>, std::string> mcp_calls(const store::McpCallQuery&) override {
+    return std::vector<store::McpCallRow>{};
+  }
+  std::variant<std::int64_t, std::string> expire_mcp_calls(std::int64_t before_ms) override {
+    std::lock_guard lock(mu_);
+    expire_mcp_cutoffs_.push_back(before_ms);
+    cv_.notify_all();
+    return std::int64_t{0};
+  }
   std::variant<store::AuditVerdict, std::string> verify_audit() override { return store::AuditVerdict{}; }
 
   // Writes numbered above `n` (counting from the first ever) wait.
@@ -83,6 +92,10 @@ class FakeStore final : public store::RecordStore {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, 2s, [&] { return !expire_cutoffs_.empty(); });
   }
+  bool wait_expire_mcp() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 2s, [&] { return !expire_mcp_cutoffs_.empty(); });
+  }
   std::vector<store::RecordBatch> batches() {
     std::lock_guard lock(mu_);
     return batches_;
@@ -90,6 +103,15 @@ class FakeStore final : public store::RecordStore {
   std::vector<std::int64_t> expire_cutoffs() {
     std::lock_guard lock(mu_);
     return expire_cutoffs_;
+  }
+  std::vector<std::int64_t> expire_mcp_cutoffs() {
+    std::lock_guard lock(mu_);
+    return expire_mcp_cutoffs_;
+  }
+  std::vector<store::McpCallRecord> mcp_rows() {
+    std::vector<store::McpCallRecord> out;
+    for (const auto& b : batches()) out.insert(out.end(), b.mcp_calls.begin(), b.mcp_calls.end());
+    return out;
   }
   std::size_t rows() {
     std::lock_guard lock(mu_);
@@ -128,7 +150,7 @@ class FakeStore final : public store::RecordStore {
   std::uint64_t calls_ = 0, allowed_ = kEveryCall;
   int fail_ = 0;
   std::vector<store::RecordBatch> batches_;
-  std::vector<std::int64_t> expire_cutoffs_;
+  std::vector<std::int64_t> expire_cutoffs_, expire_mcp_cutoffs_;
 };
 
 // Declared after the writer: opens the store's gate first, so a failed assertion never leaves the
@@ -152,6 +174,17 @@ store::InferenceRecord inference(int i, std::string response = "{}") {
   r.model = "chat-small";
   r.status_code = 200;
   r.response_body = std::move(response);
+  return r;
+}
+
+store::McpCallRecord mcp_call(int i, std::string arguments = "", std::string result = "") {
+  store::McpCallRecord r;
+  r.request_id = "m" + std::to_string(i);
+  r.server = "crm";
+  r.tool = "search";
+  r.outcome = "ok";
+  r.arguments = std::move(arguments);
+  r.result = std::move(result);
   return r;
 }
 
@@ -237,6 +270,76 @@ TEST(RecordWriter, FullQueueShedsInferenceRowsButNeverUsageRows) {
   ASSERT_EQ(store->inference_rows().size(), 1u);
   EXPECT_EQ(store->inference_rows()[0].request_id, "i3");
   EXPECT_EQ(writer.stats().shed_inference, 2u);
+}
+
+// MCP tool calls are written like the others, in their own part of the batch.
+TEST(RecordWriter, WritesMcpToolCalls) {
+  auto store = std::make_shared<FakeStore>();
+  RecordWriter writer(store, 1h);
+  writer.submit(usage(0));
+  writer.submit(mcp_call(0, "{\"q\":1}", "{\"content\":[]}"));
+  writer.submit(mcp_call(1));
+  writer.flush();
+  const auto rows = store->mcp_rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].request_id, "m0");
+  EXPECT_EQ(rows[0].arguments, "{\"q\":1}");
+  EXPECT_FALSE(rows[0].payload_truncated);
+  EXPECT_EQ(rows[1].request_id, "m1");
+  EXPECT_EQ(store->batches().size(), 1u);
+  EXPECT_EQ(writer.stats().written_mcp_calls, 2u);
+}
+
+// Arguments and results longer than max_payload_bytes are cut, never inside a UTF-8 character.
+TEST(RecordWriter, CutsMcpPayloadsAtMaxPayloadBytes) {
+  auto store = std::make_shared<FakeStore>();
+  RecordWriter writer(store, 1h);
+  writer.configure(1h, 1000, 0, 8);
+  writer.submit(mcp_call(0, "12345678", "short"));          // exactly the limit: kept whole
+  writer.submit(mcp_call(1, "1234567\xc3\xa9", "abc"));     // 'é' is bytes 8-9: cut before it
+  writer.submit(mcp_call(2, "{}", std::string(100, 'r')));
+  writer.flush();
+  const auto rows = store->mcp_rows();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].arguments, "12345678");
+  EXPECT_FALSE(rows[0].payload_truncated);
+  EXPECT_EQ(rows[1].arguments, "1234567");
+  EXPECT_TRUE(rows[1].payload_truncated);
+  EXPECT_EQ(rows[2].arguments, "{}");
+  EXPECT_EQ(rows[2].result, std::string(8, 'r'));
+  EXPECT_TRUE(rows[2].payload_truncated);
+}
+
+// A full queue keeps tool calls without their payloads; past twice its bound they are shed.
+TEST(RecordWriter, FullQueueKeepsMcpCallsWithoutPayloadsThenShedsThem) {
+  auto store = std::make_shared<FakeStore>();
+  store->hold_after(0);
+  RecordWriter writer(store, 10ms, /*queue_rows=*/2);
+  OpenGateOnExit open{store};
+  writer.submit(usage(0));
+  ASSERT_TRUE(store->wait_calls(1));  // u0 is taken and its write is held: the queue is empty
+  writer.submit(mcp_call(1, "{\"a\":1}", "{\"r\":1}"));  // 0 queued: kept whole
+  writer.submit(mcp_call(2, "{\"a\":2}", "{\"r\":2}"));  // 1 queued: kept whole
+  writer.submit(mcp_call(3, "{\"a\":3}", "{\"r\":3}"));  // 2 queued: kept, payloads dropped
+  writer.submit(mcp_call(4));                             // 3 queued: kept (nothing to drop)
+  writer.submit(mcp_call(5, "{\"a\":5}"));               // 4 = 2 x 2 queued: shed
+  auto st = writer.stats();
+  EXPECT_EQ(st.queued, 4u);
+  EXPECT_EQ(st.shed_mcp_calls, 1u);
+  EXPECT_EQ(st.mcp_payloads_dropped, 1u);
+
+  store->allow_all();
+  writer.flush();
+  const auto rows = store->mcp_rows();
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].arguments, "{\"a\":1}");
+  EXPECT_EQ(rows[1].result, "{\"r\":2}");
+  EXPECT_EQ(rows[2].request_id, "m3");
+  EXPECT_TRUE(rows[2].arguments.empty());
+  EXPECT_TRUE(rows[2].result.empty());
+  EXPECT_TRUE(rows[2].payload_truncated);
+  EXPECT_FALSE(rows[3].payload_truncated);
+  EXPECT_EQ(writer.stats().written_mcp_calls, 4u);
 }
 
 // configure() changes the bound: a smaller queue sheds sooner.
@@ -413,12 +516,14 @@ TEST(RecordWriter, RetentionExpiresInferenceRowsOlderThanTheCutoff) {
   const std::int64_t before = unix_ms_now();
   writer.configure(10ms, 1000, 7);
   ASSERT_TRUE(store->wait_expire()) << "configure(retention_days = 7) did not expire old rows";
+  ASSERT_TRUE(store->wait_expire_mcp()) << "the MCP tool calls follow the inference log's retention";
   const std::int64_t after = unix_ms_now();
   const auto cutoffs = store->expire_cutoffs();
   ASSERT_EQ(cutoffs.size(), 1u);
   const std::int64_t week_ms = 7LL * 86'400'000;
   EXPECT_GE(cutoffs[0], before - week_ms);
   EXPECT_LE(cutoffs[0], after - week_ms);
+  EXPECT_EQ(store->expire_mcp_cutoffs(), cutoffs) << "the MCP tool calls follow the inference log's retention";
 
   // Not again until the hour is up, though the writer keeps writing.
   writer.submit(usage(1));
