@@ -562,17 +562,17 @@ class Call {
   }
 
   asio::awaitable<void> client_notification(json::object& msg, const std::string& method) {
+    // The gateway sent notifications/initialized itself when it initialized the upstream.
+    if (method == "notifications/initialized") co_return co_await out_.json_body(202, {});
     if (server_) {
       Reply r = co_await post_to(server_->name, json::serialize(msg));
       co_return co_await relay_status(r);
     }
-    // A virtual server: initialized was sent at initialize; the others go to every server.
-    if (method != "notifications/initialized") {
-      const std::string body = json::serialize(msg);
-      co_await for_each_server(virtual_->servers, [this, &body](const std::string& s) -> asio::awaitable<void> {
-        if (session_.upstreams.contains(s)) co_await post_to(s, body);
-      });
-    }
+    // A virtual server: to every server.
+    const std::string body = json::serialize(msg);
+    co_await for_each_server(virtual_->servers, [this, &body](const std::string& s) -> asio::awaitable<void> {
+      if (session_.upstreams.contains(s)) co_await post_to(s, body);
+    });
     co_return co_await out_.json_body(202, {});
   }
 
