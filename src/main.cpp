@@ -6,9 +6,11 @@
 #include <iostream>
 
 #include "app/serve.h"
+#include "cli/approvals_cli.h"
 #include "cli/check_config.h"
 #include "cli/guardrails_cli.h"
 #include "cli/keys_cli.h"
+#include "cli/mcp_tools_cli.h"
 #include "cli/records_cli.h"
 #include "cli/usage_cli.h"
 #include "cli/usage_errors.h"
@@ -36,6 +38,10 @@ int main(int argc, char** argv) {
   guardrails.add_to(*app.add_subcommand("guardrails", "Try a guardrail: gatehouse guardrails test --config FILE --guardrail NAME TEXT"));
   cli::UsageCommand usage;
   usage.add_to(*app.add_subcommand("usage", "Requests, tokens and cost per project, key, user or model (from the store)"));
+  cli::ApprovalsCommand approvals;
+  approvals.add_to(*app.add_subcommand("approvals", "MCP tool calls held for approval: list, approve, deny (in the store)"));
+  cli::McpCommand mcp;
+  mcp.add_to(*app.add_subcommand("mcp", "The MCP gateway's pinned tool definitions: gatehouse mcp tools list|accept"));
 
   // Usage errors exit 2, naming what was not understood (cli/usage_errors.h).
   if (auto unknown = cli::unknown_argument(app, argc, argv)) {
@@ -56,5 +62,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("logs")) return logs.run(std::cout, std::cerr);
   if (app.got_subcommand("audit")) return audit.run(std::cout, std::cerr);
   if (app.got_subcommand("guardrails")) return guardrails.run(std::cout, std::cerr);
+  if (app.got_subcommand("approvals")) return approvals.run(std::cout, std::cerr);
+  if (app.got_subcommand("mcp")) return mcp.run(std::cout, std::cerr);
   return 2;
 }

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "limit/clock.h"
+#include "mcp/approvals.h"
+#include "mcp/pins.h"
 #include "pipeline/guard.h"
 #include "pipeline/kill_switch.h"
 #include "pipeline/records.h"
@@ -35,6 +37,8 @@ constexpr std::string_view kKill = "/admin/v1/kill";
 constexpr std::string_view kKeys = "/admin/v1/keys";
 constexpr std::string_view kHealth = "/admin/v1/health";
 constexpr std::string_view kGuardrailTest = "/admin/v1/guardrails/test";
+constexpr std::string_view kApprovals = "/admin/v1/approvals";
+constexpr std::string_view kMcpTools = "/admin/v1/mcp/tools";
 
 // Every route target's health: the state the gateway keeps (route/health.h), shared by the routes
 // that use it and judged by their thresholds ("cooling" while it cools for at least one of them),
@@ -415,6 +419,194 @@ asio::awaitable<std::variant<AdminAnswer, Error>> keys(const http::Request& requ
   co_return result;
 }
 
+// --- MCP: held calls and pinned tool definitions ------------------------------------------------
+
+std::string utc_ms(std::int64_t ms) { return store::format_utc(ms / 1000); }
+
+// JSON text as a JSON value (a string when it does not parse).
+json::value json_or_text(const std::string& text) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) return json::value(text);
+  return v;
+}
+
+json::object approval_json(const mcp::Approval& a) {
+  json::object o{{"id", a.id},
+                 {"request_id", a.request.request_id},
+                 {"requester", a.request.requester},
+                 {"key_name", a.request.key_name},
+                 {"server", a.request.server},
+                 {"tool", a.request.tool},
+                 {"arguments", json_or_text(a.request.arguments)},
+                 {"status", a.status},
+                 {"created", utc_ms(a.created_ms)},
+                 {"expires", a.expires_ms ? json::value(utc_ms(a.expires_ms)) : json::value(nullptr)}};
+  if (a.status != "pending") {
+    o["reason"] = a.reason;
+    o["decided_by"] = a.decided_by;
+    o["decided"] = a.decided_ms ? json::value(utc_ms(a.decided_ms)) : json::value(nullptr);
+  }
+  return o;
+}
+
+constexpr Field kDecisionFields[] = {{"decision"}, {"reason"}};
+
+// GET /admin/v1/approvals: the calls this gateway holds. POST /admin/v1/approvals/{id}
+// {"decision": "approve"|"deny", "reason": "..."}: decides one (this gateway's, or another's
+// sharing the store).
+asio::awaitable<std::variant<AdminAnswer, Error>> approvals(const http::Request& request, std::string_view path,
+                                                            const pipeline::RequestContext& ctx,
+                                                            const runtime::Snapshot& snapshot) {
+  using Result = std::variant<AdminAnswer, Error>;
+  Result result;
+  const auto& held = snapshot.services.approvals;
+  if (path == kApprovals) {
+    if (request.method() != bhttp::verb::get) {
+      result = not_allowed("GET");
+      co_return result;
+    }
+    json::array data;
+    if (held) {
+      for (const auto& a : held->pending()) data.push_back(approval_json(a));
+    }
+    result = AdminAnswer{200, json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}})};
+    co_return result;
+  }
+  if (request.method() != bhttp::verb::post) {
+    result = not_allowed("POST");
+    co_return result;
+  }
+  std::string id(path.substr(kApprovals.size() + 1));
+  if (!held) {
+    result = Error::not_found("no calls are held for approval here (mcp.approvals.tools is not configured)",
+                              "not_found");
+    co_return result;
+  }
+  const char* how = "send {\"decision\": \"approve\" | \"deny\", \"reason\": \"why (optional)\"}";
+  auto body = body_object(request, kDecisionFields);
+  if (auto* e = std::get_if<Error>(&body)) {
+    if (e->code != "unknown_parameter") e->message += "; " + std::string(how);
+    result = std::move(*e);
+    co_return result;
+  }
+  const auto& o = std::get<json::object>(body);
+  const std::string_view decision = str(o, "decision");
+  if (decision != "approve" && decision != "deny") {
+    result = Error::bad_request(how, "decision");
+    co_return result;
+  }
+  std::string reason(str(o, "reason").substr(0, 500));
+  std::string by = pipeline::caller_of(ctx);
+  const bool approve = decision == "approve";
+  mcp::Decision d = co_await held->decide_async(id, approve, std::move(reason), std::move(by));
+  switch (d.outcome) {
+    case mcp::Decision::Outcome::kDecided:
+      result = AdminAnswer{200, json::serialize(approval_json(d.approval))};
+      break;
+    case mcp::Decision::Outcome::kUnknown:
+      result = Error::not_found("no approval with id '" + id.substr(0, 64) + "' (GET /admin/v1/approvals lists them)",
+                                "not_found");
+      break;
+    case mcp::Decision::Outcome::kAlreadyDecided: {
+      Error e = Error::bad_request(
+          d.approval.status == "pending"
+              ? "approval " + d.approval.id + " ran out of time; the held call is being ended"
+              : "approval " + d.approval.id + " was already " + d.approval.status +
+                    (d.approval.decided_by.empty() ? std::string() : " by " + d.approval.decided_by) +
+                    (d.approval.decided_ms ? " at " + utc_ms(d.approval.decided_ms) : std::string()));
+      e.status = 409;
+      e.code = "already_decided";
+      result = std::move(e);
+      break;
+    }
+    case mcp::Decision::Outcome::kFailed:
+      result = Error::internal("approvals store: " + d.error);
+      break;
+  }
+  co_return result;
+}
+
+json::object pin_json(const mcp::ToolPin& p) {
+  json::value pending = nullptr;
+  if (!p.pending_sha256.empty()) {
+    pending = json::object{{"sha256", p.pending_sha256},
+                           {"since", utc_ms(p.pending_since_ms)},
+                           {"definition", json_or_text(p.pending_definition)}};
+  }
+  return {{"server", p.server},     {"tool", p.tool},
+          {"sha256", p.sha256},     {"pinned_at", utc_ms(p.pinned_at_ms)},
+          {"pending", std::move(pending)}, {"definition", json_or_text(p.definition)}};
+}
+
+// A path segment with its %XX escapes decoded (nullopt: a malformed escape).
+std::optional<std::string> percent_decoded(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+// GET /admin/v1/mcp/tools: every pinned definition and the change waiting beside it.
+// POST /admin/v1/mcp/tools/{server}/{tool}/accept: makes the waiting one the pinned one.
+std::variant<AdminAnswer, Error> mcp_tools(const http::Request& request, std::string_view path,
+                                           const pipeline::RequestContext& ctx, const runtime::Snapshot& snapshot) {
+  const auto& pins = snapshot.services.pins;
+  if (path == kMcpTools) {
+    if (request.method() != bhttp::verb::get) return not_allowed("GET");
+    json::array data;
+    if (pins) {
+      for (const auto& p : pins->list()) data.push_back(pin_json(p));
+    }
+    return AdminAnswer{200, json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}})};
+  }
+  constexpr std::string_view kAccept = "/accept";
+  std::string_view rest = path.substr(kMcpTools.size() + 1);
+  const auto slash = rest.find('/');
+  if (!rest.ends_with(kAccept) || slash == std::string_view::npos || slash + kAccept.size() >= rest.size()) {
+    return Error::not_found("no such admin endpoint: " + std::string(path.substr(0, 200)) +
+                                " (POST /admin/v1/mcp/tools/{server}/{tool}/accept)",
+                            "unknown_url");
+  }
+  if (request.method() != bhttp::verb::post) return not_allowed("POST");
+  auto server = percent_decoded(rest.substr(0, slash));
+  auto tool = percent_decoded(rest.substr(slash + 1, rest.size() - slash - 1 - kAccept.size()));
+  if (!server || !tool) return Error::bad_request("the server and tool names in the path are badly escaped");
+  if (!pins) {
+    return Error::not_found(snapshot.config->mcp.enabled() ? "tool pinning is off (mcp.pinning: false)"
+                                                           : "no MCP servers are configured (mcp.servers)",
+                            "not_found");
+  }
+  const std::string name = *server + "/" + *tool;
+  if (!pins->accept(*server, *tool, pipeline::caller_of(ctx))) {
+    bool known = false;
+    for (const auto& p : pins->list()) known = known || (p.server == *server && p.tool == *tool);
+    return Error::not_found(known ? "tool " + name.substr(0, 200) + " has no changed definition waiting to be accepted"
+                                  : "no tool " + name.substr(0, 200) + " is pinned (GET /admin/v1/mcp/tools lists them)",
+                            "not_found");
+  }
+  for (const auto& p : pins->list()) {
+    if (p.server == *server && p.tool == *tool) return AdminAnswer{200, json::serialize(pin_json(p))};
+  }
+  return AdminAnswer{200, json::serialize(json::object{{"server", *server}, {"tool", *tool}, {"accepted", true}})};
+}
+
 std::optional<Error> not_admin(const pipeline::RequestContext& ctx) {
   for (const auto* r : ctx.identity.roles) {
     if (r->admin) return std::nullopt;
@@ -453,8 +645,18 @@ asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Reque
     std::variant<AdminAnswer, Error> answer = guardrail_test(request, snapshot);
     co_return answer;
   }
+  if (path == kApprovals ||
+      (path.starts_with(kApprovals) && path.size() > kApprovals.size() + 1 && path[kApprovals.size()] == '/')) {
+    co_return co_await approvals(request, path, ctx, snapshot);
+  }
+  if (path == kMcpTools ||
+      (path.starts_with(kMcpTools) && path.size() > kMcpTools.size() + 1 && path[kMcpTools.size()] == '/')) {
+    std::variant<AdminAnswer, Error> answer = mcp_tools(request, path, ctx, snapshot);
+    co_return answer;
+  }
   Error unknown = Error::not_found("no such admin endpoint: " + std::string(path.substr(0, 200)) +
-                                       " (/admin/v1/kill, /admin/v1/keys, /admin/v1/health, /admin/v1/guardrails/test)",
+                                       " (/admin/v1/kill, /admin/v1/keys, /admin/v1/health, /admin/v1/guardrails/test, "
+                                       "/admin/v1/approvals, /admin/v1/mcp/tools)",
                                    "unknown_url");
   co_return unknown;
 }

@@ -1,4 +1,5 @@
-// The admin API, /admin/v1/...: the kill switch and stored keys. For callers whose role has
+// The admin API, /admin/v1/...: the kill switch, stored keys, health, guardrail tests, held MCP
+// calls (approvals) and pinned MCP tool definitions. For callers whose role has
 // `admin: true`; JSON in and out, errors in OpenAI's shape.
 #pragma once
 

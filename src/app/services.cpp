@@ -3,6 +3,8 @@
 #include "identity/jwt.h"
 #include "limit/budget.h"
 #include "limit/limiter.h"
+#include "mcp/approvals.h"
+#include "mcp/pins.h"
 #include "mcp/session.h"
 #include "mcp/stdio.h"
 #include "record/metrics.h"
@@ -127,6 +129,26 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
                           config.records.inference_log.max_payload_bytes);
     }
     s.store_path = config.store.sqlite_path;
+  }
+
+  if (config.mcp.enabled()) {
+    // Pins and held calls live in the store: kept while the store is the same one (a reload
+    // must not forget a call an administrator is about to approve).
+    const bool same_store = previous && previous->store_path == s.store_path;
+    try {
+      if (config.mcp.pinning) {
+        s.pins = same_store && previous->pins
+                     ? previous->pins
+                     : mcp::make_tool_pins(config.store.sqlite_path, s.store_executor, s.writer);
+      }
+      if (!config.mcp.approval_tools.empty()) {
+        s.approvals = same_store && previous->approvals
+                          ? previous->approvals
+                          : mcp::make_approvals(config.store.sqlite_path, s.store_executor, s.writer);
+      }
+    } catch (const std::exception& e) {
+      return std::string("store.sqlite: ") + e.what();
+    }
   }
   return s;
 }

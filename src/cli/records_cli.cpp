@@ -229,14 +229,18 @@ std::string process_user() {
 }
 }  // namespace
 
-std::string audit_from_cli(const config::Config& config, std::string kind, std::string subject, std::string detail) {
+std::string cli_actor() { return "cli (" + process_user() + ")"; }
+
+std::string audit_from_cli(const config::Config& config, std::string kind, std::string subject, std::string detail,
+                           std::string request_id) {
   auto opened = store::open_sqlite_records(config.store.sqlite_path);
   if (auto* e = std::get_if<std::string>(&opened)) return *e;
   store::RecordBatch batch;
   store::AuditRecord r;
   r.time_ms = limit::system_now_ms();
   r.kind = std::move(kind);
-  r.actor = "cli (" + process_user() + ")";
+  r.actor = cli_actor();
+  r.request_id = std::move(request_id);
   r.subject = std::move(subject);
   r.detail = std::move(detail);
   batch.audit.push_back(std::move(r));

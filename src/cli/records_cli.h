@@ -49,6 +49,11 @@ class AuditCommand {
 
 // Appends one row to the audit chain in `config`'s store, for an action the CLI took; "" or what
 // went wrong (the action stands; the caller reports the failure).
-std::string audit_from_cli(const config::Config& config, std::string kind, std::string subject, std::string detail);
+// `request_id`: the request the action is about, if any (a held MCP call's).
+std::string audit_from_cli(const config::Config& config, std::string kind, std::string subject, std::string detail,
+                           std::string request_id = {});
+
+// Who the CLI acts as, in the audit chain and the store: "cli (USER)", USER by the real uid.
+std::string cli_actor();
 
 }  // namespace gatehouse::cli

@@ -8,6 +8,7 @@
 // process (the CLI) are picked up by polling the store.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -39,8 +40,11 @@ class ToolPins {
   enum class Verdict { kPinned, kFirstSeen, kChanged };
   virtual ~ToolPins() = default;
   // `definition` is the tool's canonical JSON (mcp/tools.h canonical_definition). kFirstSeen pins
-  // it; kChanged records it as pending (once) and audits `mcp.tool.changed`.
+  // it; kChanged records it as pending (once) and audits `mcp.tool.changed`. kChanged on every call
+  // while the definition differs from the pinned one; the pinned definition again is kPinned (and
+  // drops the pending one). Any thread; memory only (the writes are queued).
   virtual Verdict check(std::string_view server, std::string_view tool, std::string_view definition) = 0;
+  // Every pin, by server then tool (memory only).
   virtual std::vector<ToolPin> list() const = 0;
   // What check() last said of server/tool without a new definition: kChanged while a different
   // definition waits for an administrator; nullopt when the tool was never seen.
@@ -55,10 +59,19 @@ class ToolPins {
   virtual bool accept(std::string_view server, std::string_view tool, std::string_view by) = 0;
 };
 
+// What the audit chain says of a tool, as the gateway and the CLI write it: the subject
+// ("tool crm/delete_contact") and the detail of `mcp.tool.accepted` ({"from": sha, "to": sha}).
+std::string tool_audit_subject(std::string_view server, std::string_view tool);
+std::string accepted_audit_detail(std::string_view from_sha256, std::string_view to_sha256);
+
 // Pins kept in the store at `sqlite_path` (table mcp_tool_pins), or in memory only when it is
-// empty (lost at restart; the gateway warns).
+// empty (lost at restart; the gateway warns). Loads the table on the calling thread (throws
+// std::runtime_error, naming the store, when it cannot), then a thread reads its change counter
+// every `poll_every` and reloads it when another process (the CLI) wrote. Writes go through
+// `executor` (null: on the calling thread); `audit` may be null (no audit chain).
 std::shared_ptr<ToolPins> make_tool_pins(const std::string& sqlite_path,
                                          std::shared_ptr<store::StoreExecutor> executor,
-                                         std::shared_ptr<record::RecordWriter> audit);
+                                         std::shared_ptr<record::RecordWriter> audit,
+                                         std::chrono::milliseconds poll_every = std::chrono::seconds(1));
 
 }  // namespace gatehouse::mcp

@@ -1,6 +1,7 @@
 #include "store/store_executor.h"
 
 #include <pthread.h>
+#include <spdlog/spdlog.h>
 
 namespace gatehouse::store {
 
@@ -15,6 +16,18 @@ StoreExecutor::StoreExecutor(std::shared_ptr<KeyStore> store)
 StoreExecutor::~StoreExecutor() {
   work_.reset();
   thread_.join();
+}
+
+void StoreExecutor::post(std::function<void(KeyStore&)> fn) {
+  boost::asio::post(io_, [this, fn = std::move(fn)] {
+    try {
+      fn(*store_);
+    } catch (const std::exception& e) {
+      spdlog::error("store call failed: {}", e.what());
+    } catch (...) {
+      spdlog::error("store call failed");
+    }
+  });
 }
 
 }  // namespace gatehouse::store

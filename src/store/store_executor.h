@@ -61,6 +61,11 @@ class StoreExecutor {
         std::move(initiation), boost::asio::use_awaitable, std::move(fn));
   }
 
+  // Runs fn(store) on the store thread, in order with the calls around it, and waits for nothing:
+  // for writes whose result only the store thread needs (mcp/pins.cpp). An exception fn throws is
+  // logged and dropped.
+  void post(std::function<void(KeyStore&)> fn);
+
   // The store thread's id (tests).
   std::thread::id thread_id() const { return thread_.get_id(); }
 
