@@ -107,10 +107,11 @@ void ToolCallState::begin(const std::string& server, const std::string& tool, co
   rec_.server = server;
   rec_.tool = tool;
   server_ = snap_.config->mcp.find_server(server);
-  const auto& log = snap_.config->records.inference_log;
-  if (params && log.enabled && log.payloads) {
-    if (auto* a = params->if_contains("arguments")) rec_.arguments = cut(json::serialize(*a), log.max_payload_bytes);
+  if (params) {
+    if (auto* a = params->if_contains("arguments")) arguments_ = json::serialize(*a);
   }
+  const auto& log = snap_.config->records.inference_log;
+  if (log.enabled && log.payloads) rec_.arguments = cut(arguments_, log.max_payload_bytes);
 }
 
 std::optional<Refusal> ToolCallState::refuse(std::string outcome, int code, std::string type, std::string message) {
@@ -193,12 +194,14 @@ std::optional<Refusal> ToolCallState::guard_arguments(json::object& params) {
   if (!blocked.empty()) {
     ctx_.guard.blocked = blocked;
     rec_.arguments.clear();  // what was blocked is not kept
+    arguments_.clear();
     return refuse("guardrail_blocked", kGuardrailBlocked, "guardrail_blocked",
                   "the arguments of tool '" + rec_.server + "/" + rec_.tool + "' were blocked by guardrail " + blocked +
                       "; nothing was sent to the server");
   }
+  arguments_ = json::serialize(*args);  // as masked: what an approver and the records see
   const auto& log = c.records.inference_log;
-  if (log.enabled && log.payloads) rec_.arguments = cut(json::serialize(*args), log.max_payload_bytes);
+  if (log.enabled && log.payloads) rec_.arguments = cut(arguments_, log.max_payload_bytes);
   return std::nullopt;
 }
 
@@ -215,7 +218,7 @@ asio::awaitable<std::optional<Refusal>> ToolCallState::await_approval(
   req.key_name = rec_.key_name;
   req.server = rec_.server;
   req.tool = rec_.tool;
-  req.arguments = rec_.arguments;
+  req.arguments = arguments_;
   Approval a = co_await snap_.services.approvals->wait(std::move(req), timeout, std::move(tick));
   rec_.approval_id = a.id;
   if (a.status == "approved") co_return std::nullopt;

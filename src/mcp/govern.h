@@ -75,6 +75,7 @@ class ToolCallState {
   pipeline::RequestContext& ctx_;
   const config::McpServerConfig* server_ = nullptr;
   ToolCallRecord rec_;
+  std::string arguments_;  // the call's arguments (JSON), masked by the input guardrails
   std::chrono::steady_clock::time_point started_;
   std::shared_ptr<limit::Ticket> ticket_;
   bool begun_ = false;
