@@ -86,8 +86,14 @@ std::shared_ptr<const runtime::Snapshot> build_snapshot(std::shared_ptr<const co
     if (server.stdio()) {
       upstream = mcp::make_stdio_upstream(snapshot->services.stdio, server);
     } else {
-      upstream = mcp::make_http_upstream(
-          server, server.conn.client_id.empty() ? nullptr : snapshot->services.oauth->get(server.conn));
+      std::shared_ptr<provider::OAuthTokenSource> oauth;
+      if (!server.conn.client_id.empty()) {
+        // The token comes from token_path on the server's host, not under its MCP path.
+        config::ProviderConfig token_from = server.conn;
+        token_from.base_path.clear();
+        oauth = snapshot->services.oauth->get(token_from);
+      }
+      upstream = mcp::make_http_upstream(server, std::move(oauth));
     }
     snapshot->mcp_upstreams.emplace(name, std::move(upstream));
   }

@@ -57,6 +57,10 @@ std::string random_hex(std::size_t bytes) {
   return s;
 }
 
+// An id for a request the gateway itself sends on a client's upstream session (initialize, the
+// lists a virtual server merges, the pin check): never one the client could be using.
+std::string own_id() { return "gatehouse-" + random_hex(8); }
+
 std::string principal_of(const pipeline::RequestContext& ctx) {
   return ctx.identity.key_name.empty() ? "user:" + ctx.identity.user : "key:" + ctx.identity.key_name;
 }
@@ -119,10 +123,11 @@ class Out {
     co_return co_await ex_.start_stream(head);
   }
   // One event: the message (empty: an event with only an id, as servers prime a stream).
-  asio::awaitable<bool> event(std::string_view json, std::string_view id) {
+  asio::awaitable<bool> event(std::string_view json, std::string_view id, std::string_view retry = {}) {
     std::string ev;
-    ev.reserve(json.size() + id.size() + 16);
+    ev.reserve(json.size() + id.size() + 32);
     if (!id.empty()) ev.append("id: ").append(id).append("\n");
+    if (!retry.empty()) ev.append("retry: ").append(retry).append("\n");
     ev.append("data: ").append(json).append("\n\n");
     co_return co_await ex_.write_chunk(ev);
   }
@@ -195,10 +200,10 @@ std::optional<std::pair<std::string, json::value>> unwrap_id(const json::value& 
 }
 
 // A list request (tools/list, prompts/list, ...) the gateway makes itself, from `cursor`.
-std::string list_request(std::string_view method, const std::string& cursor, json::value id) {
+std::string list_request(std::string_view method, const std::string& cursor, const std::string& id) {
   json::object params;
   if (!cursor.empty()) params["cursor"] = cursor;
-  return json::serialize(json::object{{"jsonrpc", "2.0"}, {"id", std::move(id)}, {"method", method}, {"params", std::move(params)}});
+  return json::serialize(json::object{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}});
 }
 
 }  // namespace
@@ -376,7 +381,7 @@ class Call {
     if (!params.contains("protocolVersion")) params["protocolVersion"] = session_.version.empty() ? kLatest : session_.version;
     session_.upstreams.erase(server);
     CallContext c = call_for(server);
-    const std::string body = json::serialize(json::object{{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"},
+    const std::string body = json::serialize(json::object{{"jsonrpc", "2.0"}, {"id", own_id()}, {"method", "initialize"},
                                                           {"params", std::move(params)}});
     Reply r = co_await up->post(c, body);
     if (r.status != 200 || !r.messages) {
@@ -581,15 +586,25 @@ class Call {
     co_return co_await out_.json_body(202, {});
   }
 
-  asio::awaitable<void> relay_error(Reply& r) {
-    // The upstream's own JSON-RPC error body when it gave one; else ours naming it.
+  // An upstream's refusal of a message. Its own JSON-RPC error body passes as it is; a server
+  // that is unreachable or failing (5xx) is, for a request, a JSON-RPC error on that request (the
+  // session goes on); anything else an HTTP error naming the server's answer.
+  asio::awaitable<void> relay_error(Reply& r, const json::value* request_id = nullptr) {
     boost::system::error_code ec;
     auto v = json::parse(r.body, ec);
-    if (!ec && v.is_object() && v.as_object().contains("jsonrpc")) co_return co_await out_.json_body(r.status, std::move(r.body));
+    if (!ec && v.is_object() && v.as_object().contains("jsonrpc")) {
+      std::string body = std::move(r.body);
+      co_return co_await out_.json_body(r.status, std::move(body));
+    }
+    std::string message = r.body.empty() ? "the MCP server answered HTTP " + std::to_string(r.status) : r.body.substr(0, 500);
+    if (request_id && (r.status >= 500 || r.status < 400)) {
+      json::object data{{"type", "upstream_error"}, {"status", r.status}};
+      std::string body = rpc_error(*request_id, -32000, message, std::move(data));
+      co_return co_await out_.json_body(200, std::move(body));
+    }
     const int status = r.status >= 500 || r.status < 400 ? 502 : r.status;
-    co_return co_await out_.error(http_error(status, r.body.empty() ? "the MCP server answered HTTP " + std::to_string(r.status)
-                                                                   : r.body.substr(0, 500),
-                                             "upstream_error"));
+    Error e = http_error(status, std::move(message), "upstream_error");
+    co_return co_await out_.error(e);
   }
 
   asio::awaitable<void> client_request(json::object& msg, const std::string& method) {
@@ -661,7 +676,7 @@ class Call {
     if (r.status == 202) co_return co_await out_.json_body(202, {});
     if (r.status >= 300 || !r.messages) {
       if (call) call->fail("upstream_error", "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200));
-      co_return co_await relay_error(r);
+      co_return co_await relay_error(r, &id);
     }
     const bool stream = out_.streaming() || (r.stream && out_.sse_ok());
     ex_.watch_client([&r] { r.messages->abort(); });
@@ -702,7 +717,7 @@ class Call {
         continue;
       }
       if (!out_.streaming() && !co_await out_.start()) break;
-      if (!co_await out_.event(text, event_id)) break;
+      if (!co_await out_.event(text, event_id, message.retry)) break;
     }
     ex_.unwatch_client();
     if (ex_.client_gone() && call) call->fail("client_gone", "the client went away");
@@ -772,7 +787,7 @@ class Call {
       json::array items;
       std::string cursor;
       for (int page = 0; page < 50; ++page) {
-        Reply r = co_await post_to(s, list_request(method, cursor, 1));
+        Reply r = co_await post_to(s, list_request(method, cursor, own_id()));
         if (r.status != 200 || !r.messages) break;
         std::optional<json::object> result;
         for (;;) {
@@ -898,7 +913,7 @@ class Call {
   asio::awaitable<void> list_upstream_tools(const std::string& server) {
     std::string cursor;
     for (int page = 0; page < 50; ++page) {
-      Reply r = co_await post_to(server, list_request("tools/list", cursor, "gatehouse-pin-check"));
+      Reply r = co_await post_to(server, list_request("tools/list", cursor, own_id()));
       if (r.status != 200 || !r.messages) co_return;
       std::optional<json::object> result;
       for (;;) {
@@ -942,6 +957,8 @@ class Call {
                                              {"message", "waiting for an administrator to approve this call"}}}};
       co_await out_.event(json::serialize(n), {});
     };
+    // At once (the client learns why it waits), then every few seconds.
+    co_await tick(std::chrono::seconds(0));
     co_return co_await call.await_approval(config_.mcp.approval_timeout, tick);
   }
 
@@ -1027,8 +1044,9 @@ class Call {
             text = json::serialize(v);
           }
         }
+        if (!text.empty()) text = guard_replayed_result(snap_, ctx_, s, std::move(text));
         const std::string id = message.event_id.empty() || server_ ? message.event_id : s + "/" + message.event_id;
-        ok = co_await out_.event(text, id);
+        ok = co_await out_.event(text, id, message.retry);
       }
       if (!ok || shared->open == 0) break;
       boost::system::error_code ec;

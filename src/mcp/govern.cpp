@@ -69,6 +69,27 @@ std::string scan_json(const guard::Scanner& scanner, const config::Config& c, gu
   return {};
 }
 
+// The output guardrails on a tool result's text (content[].text, embedded resources' text,
+// structuredContent): masks in place; the first blocking "guardrail/entity", or "".
+std::string scan_tool_result(const config::Config& c, guard::GuardrailSet set, json::object& r, pipeline::Guardrails& hits) {
+  std::vector<guard::Match> scratch;
+  std::string blocked;
+  if (auto* content = r.if_contains("content"); content && content->is_array()) {
+    for (auto& item : content->as_array()) {
+      if (!item.is_object() || !blocked.empty()) continue;
+      auto& o = item.as_object();
+      if (auto* text = o.if_contains("text")) blocked = scan_json(*c.scanner, c, set, *text, hits, true, scratch);
+      if (auto* res = o.if_contains("resource"); res && res->is_object() && blocked.empty()) {
+        if (auto* text = res->as_object().if_contains("text")) blocked = scan_json(*c.scanner, c, set, *text, hits, true, scratch);
+      }
+    }
+  }
+  if (auto* sc = r.if_contains("structuredContent"); sc && blocked.empty()) {
+    blocked = scan_json(*c.scanner, c, set, *sc, hits, true, scratch);
+  }
+  return blocked;
+}
+
 std::string cut(std::string s, std::size_t limit) {
   if (s.size() > limit) s.resize(limit);
   return s;
@@ -248,21 +269,7 @@ std::string ToolCallState::guard_result(json::object& response) {
   if (server_ && c.scanner) {
     const auto set = set_of(c, server_->guardrails.output);
     if (set) {
-      std::vector<guard::Match> scratch;
-      std::string blocked;
-      if (auto* content = r.if_contains("content"); content && content->is_array()) {
-        for (auto& item : content->as_array()) {
-          if (!item.is_object() || !blocked.empty()) continue;
-          auto& o = item.as_object();
-          if (auto* text = o.if_contains("text")) blocked = scan_json(*c.scanner, c, set, *text, ctx_.guard, true, scratch);
-          if (auto* res = o.if_contains("resource"); res && res->is_object() && blocked.empty()) {
-            if (auto* text = res->as_object().if_contains("text")) blocked = scan_json(*c.scanner, c, set, *text, ctx_.guard, true, scratch);
-          }
-        }
-      }
-      if (auto* sc = r.if_contains("structuredContent"); sc && blocked.empty()) {
-        blocked = scan_json(*c.scanner, c, set, *sc, ctx_.guard, true, scratch);
-      }
+      const std::string blocked = scan_tool_result(c, set, r, ctx_.guard);
       if (!blocked.empty()) {
         ctx_.guard.blocked = blocked;
         auto refusal = refuse("guardrail_blocked", kGuardrailBlocked, "guardrail_blocked",
@@ -276,6 +283,31 @@ std::string ToolCallState::guard_result(json::object& response) {
   const auto& log = c.records.inference_log;
   if (log.enabled && log.payloads) rec_.result = cut(json::serialize(*result), log.max_payload_bytes);
   return json::serialize(response);
+}
+
+std::string guard_replayed_result(const runtime::Snapshot& snapshot, pipeline::RequestContext& ctx,
+                                  const std::string& server, std::string message) {
+  const auto& c = *snapshot.config;
+  const auto* s = c.mcp.find_server(server);
+  if (!s || s->guardrails.output.empty() || !c.scanner) return message;
+  boost::system::error_code ec;
+  auto v = json::parse(message, ec);
+  if (ec || !v.is_object()) return message;
+  auto& o = v.as_object();
+  auto* result = o.if_contains("result");
+  if (!o.contains("id") || !result || !result->is_object() || !result->as_object().contains("content")) return message;
+  // The same scan as on the call's stream; the record of the call was written when its stream broke.
+  const auto set = set_of(c, s->guardrails.output);
+  if (!set) return message;
+  const std::string blocked = scan_tool_result(c, set, result->as_object(), ctx.guard);
+  if (!blocked.empty()) {
+    ctx.guard.blocked = blocked;
+    json::object e{{"code", int(kGuardrailBlocked)},
+                   {"message", "the result of a tool of '" + server + "' was blocked by guardrail " + blocked},
+                   {"data", json::object{{"type", "guardrail_blocked"}}}};
+    return json::serialize(json::object{{"jsonrpc", "2.0"}, {"id", o["id"]}, {"error", std::move(e)}});
+  }
+  return json::serialize(o);
 }
 
 void ToolCallState::fail(std::string outcome, std::string error) {

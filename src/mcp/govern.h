@@ -81,4 +81,10 @@ class ToolCallState {
   bool begun_ = false;
 };
 
+// A message on a GET stream from `server`: when it is a tool result (a response whose result has
+// content — a client resuming a broken call's stream gets the result there), the server's output
+// guardrails apply to it as they do on the call's own stream. Other messages pass unchanged.
+std::string guard_replayed_result(const runtime::Snapshot& snapshot, pipeline::RequestContext& ctx,
+                                  const std::string& server, std::string message);
+
 }  // namespace gatehouse::mcp

@@ -16,8 +16,8 @@ namespace {
 
 constexpr std::size_t kMaxBody = 64 << 20;  // a whole JSON answer (tool results can be large)
 
-// The messages of an SSE reply, one per `data:` event (events without data — priming events,
-// comments — are skipped; their ids still count for resumption).
+// The messages of an SSE reply, one per event with data, id or retry (a priming event's id is what
+// a client resumes from; comments and keep-alives are skipped).
 class SseMessages final : public MessageStream {
  public:
   explicit SseMessages(std::unique_ptr<http::UpstreamCall> call) : call_(std::move(call)) {}
@@ -37,7 +37,7 @@ class SseMessages final : public MessageStream {
         continue;
       }
       for (auto ev : splitter_.feed(bytes)) {
-        std::string id;
+        std::string id, retry;
         std::size_t pos = 0;
         while (pos < ev.size()) {
           auto eol = ev.find('\n', pos);
@@ -45,13 +45,16 @@ class SseMessages final : public MessageStream {
           if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
           if (line.substr(0, 3) == "id:") {
             id = std::string(line.substr(line.size() > 3 && line[3] == ' ' ? 4 : 3));
+          } else if (line.substr(0, 6) == "retry:") {
+            retry = std::string(line.substr(line.size() > 6 && line[6] == ' ' ? 7 : 6));
           }
           if (eol == std::string_view::npos) break;
           pos = eol + 1;
         }
         std::string data = http::event_data(ev);
-        if (data.empty()) continue;
-        queue_.push_back({std::move(data), std::move(id)});
+        // An event with neither data nor id nor retry (a comment, a keep-alive) says nothing.
+        if (data.empty() && id.empty() && retry.empty()) continue;
+        queue_.push_back({std::move(data), std::move(id), std::move(retry)});
       }
     }
   }
@@ -71,7 +74,7 @@ class OneMessage final : public MessageStream {
   asio::awaitable<std::variant<Message, std::monostate, Error>> next() override {
     if (done_) co_return std::monostate{};
     done_ = true;
-    co_return Message{std::move(json_), {}};
+    co_return Message{std::move(json_), {}, {}};
   }
   void abort() override {}
 

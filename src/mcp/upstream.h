@@ -23,9 +23,12 @@ namespace gatehouse::mcp {
 
 // One JSON-RPC message from the upstream (a response, a notification, or a server-to-client
 // request), as JSON text, with the SSE event id it came with (HTTP streams; "" otherwise).
+// An SSE event without data (json empty) carries only an id and a retry: a server primes a
+// stream that way so that a client can resume it (Last-Event-ID) before any message came.
 struct Message {
   std::string json;
   std::string event_id;
+  std::string retry;  // the event's `retry:` (milliseconds), "" when none
 };
 
 // The messages of one reply, in order. next() yields them until std::monostate (the end).
