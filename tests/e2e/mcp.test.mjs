@@ -347,6 +347,10 @@ mcp:
       const r = await c.client.callTool({ name: LONG_TOOL, arguments: { query: 'ada' } }, undefined, T);
       assert.match(textOf(r), /Ada Lovelace/);
       assert.match(gw.log(), new RegExp(`${LONG_TOOL}.*64`), 'the gateway warns that clients capping names at 64 may refuse it');
+      // A tool of the same server that the virtual server's globs leave out is unknown there.
+      const outside = await rpcError(c.client.callTool({ name: `${LONG}__echo`, arguments: { text: 'outside the globs' } }, undefined, T));
+      assert.equal(outside.code, -32602, outside.message);
+      assert.ok(!(await files.calls('echo')).some((m) => m.params.arguments.text === 'outside the globs'), 'the upstream never got it');
     });
 
     test('an unknown route: 404 with a JSON-RPC error body', async () => {
@@ -999,6 +1003,20 @@ mcp:
       assert.equal((await admin('/admin/v1/kill', { body: { mcp_server: 'nosuch' } })).status, 404, 'an unknown server is refused');
       assert.equal((await admin(`/admin/v1/kill/${k.json.id}`, { method: 'DELETE' })).status, 200);
       assert.equal(textOf(await c.client.callTool({ name: 'echo', arguments: { text: 'lifted' } }, undefined, T)), 'crm: lifted');
+    });
+
+    test('kill {"key": "agent"} covers tool calls too', async () => {
+      const c = await cs.open(mcp('crm'), { token: AGENT });
+      const k = await admin('/admin/v1/kill', { body: { key: 'agent', reason: 'key leaked' } });
+      assert.equal(k.status, 201, k.text);
+      try {
+        const e = await rpcError(c.client.callTool({ name: 'add', arguments: { a: 5, b: 5 } }, undefined, T));
+        assert.equal(e.code, -32004, e.message);
+        assert.match(e.message, /key leaked/);
+      } finally {
+        assert.equal((await admin(`/admin/v1/kill/${k.json.id}`, { method: 'DELETE' })).status, 200);
+      }
+      assert.equal(textOf(await c.client.callTool({ name: 'add', arguments: { a: 5, b: 5 } }, undefined, T)), 'crm: 10');
     });
 
     test('limits {scope: tool, match: "rl/echo", qpm: 2}: the third call → -32005; other tools are not counted', async () => {
