@@ -3,7 +3,7 @@
 // control endpoints), through auth_proxy.mjs, the stdio filesystem server, and Claude Code
 // (claude_mcp.mjs, with the bundled mockllm as its model). If one of these fails, the gateway's
 // MCP tests cannot be trusted either.
-//   node --test mcp/helpers.test.mjs
+//   node --test mcp/helpers_check.mjs   (by hand: not part of the suite)
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
