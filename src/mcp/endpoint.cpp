@@ -36,6 +36,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kLatest = "2025-11-25";
+constexpr std::string_view kStateless = "2026-07-28";
 constexpr std::string_view kVersions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
 
 bool supported_version(std::string_view v) {
@@ -109,6 +110,8 @@ class Out {
  public:
   Out(http::Exchange& ex, pipeline::RequestContext& ctx, bool sse_ok) : ex_(ex), ctx_(ctx), sse_ok_(sse_ok) {}
   void session(std::string id) { session_ = std::move(id); }
+  // 2026-07-28: every result carries resultType ("complete": the gateway asks no further input).
+  void stamp_results(bool on) { stamp_ = on; }
   bool streaming() const { return streaming_; }
   bool sse_ok() const { return sse_ok_; }
 
@@ -124,6 +127,11 @@ class Out {
   }
   // One event: the message (empty: an event with only an id, as servers prime a stream).
   asio::awaitable<bool> event(std::string_view json, std::string_view id, std::string_view retry = {}) {
+    std::string stamped;
+    if (stamp_) {
+      stamped = stamp(json);
+      json = stamped;
+    }
     std::string ev;
     ev.reserve(json.size() + id.size() + 32);
     if (!id.empty()) ev.append("id: ").append(id).append("\n");
@@ -141,6 +149,7 @@ class Out {
     }
     ctx_.outcome.status = status;
     if (ctx_.pipeline) ctx_.pipeline->on_settled(ctx_);
+    if (stamp_ && !body.empty()) body = stamp(body);
     http::Response res{static_cast<bhttp::status>(status), 11};
     if (!body.empty()) res.set(bhttp::field::content_type, "application/json");
     headers(res);
@@ -159,10 +168,20 @@ class Out {
     for (const auto& [k, v] : ctx_.response_headers) m.set(k, v);
     if (!session_.empty()) m.set("mcp-session-id", session_);
   }
+  static std::string stamp(std::string_view text) {
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    if (ec || !v.is_object()) return std::string(text);
+    auto* r = v.as_object().if_contains("result");
+    if (!r || !r->is_object() || r->as_object().contains("resultType")) return std::string(text);
+    r->as_object()["resultType"] = "complete";
+    return json::serialize(v);
+  }
   http::Exchange& ex_;
   pipeline::RequestContext& ctx_;
   bool sse_ok_;
   bool streaming_ = false;
+  bool stamp_ = false;
   std::string session_;
 };
 
@@ -486,6 +505,7 @@ class Call {
     const Kind kind = kind_of(msg);
     const std::string method = method_of(msg);
     if (kind == Kind::kRequest && method == "initialize") co_return co_await initialize(msg);
+    if (ex_.request()["mcp-session-id"].empty() && is_stateless(msg)) co_return co_await stateless(msg, kind, method);
     if (!co_await load_session()) co_return;
     if (kind == Kind::kResponse) co_return co_await client_response(msg);
     if (kind == Kind::kNotification) co_return co_await client_notification(msg, method);
@@ -532,6 +552,120 @@ class Call {
                         {"instructions", "Tools of " + std::to_string(virtual_->servers.size()) +
                                              " servers, named {server}__{tool}, governed by Gatehouse."}};
     co_return co_await out_.json_body(200, rpc_result(id, std::move(result)));
+  }
+
+  // ---- MCP 2026-07-28 (stateless) ------------------------------------------------------------
+
+  // A 2026-07-28 message: no session; its protocol version in the header or in params._meta.
+  bool is_stateless(const json::object& msg) const {
+    if (ex_.request()["mcp-protocol-version"] == kStateless) return true;
+    auto* params = msg.if_contains("params");
+    if (!params || !params->is_object()) return false;
+    auto* meta = params->as_object().if_contains("_meta");
+    if (!meta || !meta->is_object()) return false;
+    auto* v = meta->as_object().if_contains("io.modelcontextprotocol/protocolVersion");
+    return v && v->is_string() && v->as_string() == kStateless;
+  }
+
+  // A 2026-07-28 client's request, served through upstream sessions the gateway opens for it in
+  // the stateful protocol (every upstream today speaks 2025-11-25): one per route, caller and
+  // client capabilities, kept by the process and initialized again when lost. The Mcp-Method and
+  // Mcp-Name headers must match the body (-32020). Results carry resultType "complete".
+  asio::awaitable<void> stateless(json::object& msg, Kind kind, const std::string& method) {
+    stateless_ = true;
+    out_.stamp_results(true);
+    const json::value id = kind == Kind::kRequest ? msg["id"] : json::value(nullptr);
+    if (kind != Kind::kRequest) {
+      // No server-to-client requests are made of a stateless client (its capabilities are not
+      // announced upstream), so nothing answers one; notifications have no session to go to.
+      co_return co_await out_.json_body(202, {});
+    }
+    json::object empty;
+    json::object& params = msg.contains("params") && msg["params"].is_object() ? msg["params"].as_object() : empty;
+    const std::string_view header_method = ex_.request()["mcp-method"];
+    if (header_method != method) {
+      std::string message = "Header mismatch: Mcp-Method is required and must be '" + method + "'";
+      if (!header_method.empty()) {
+        message = "Header mismatch: Mcp-Method '" + std::string(header_method.substr(0, 100)) + "' is not the body's method '" +
+                  method + "'";
+      }
+      std::string body = rpc_error(id, -32020, message);
+      co_return co_await out_.json_body(400, std::move(body));
+    }
+    const char* name_key = method == "tools/call" || method == "prompts/get" ? "name"
+                           : method == "resources/read" ? "uri" : nullptr;
+    if (name_key) {
+      auto* n = params.if_contains(name_key);
+      const std::string_view header_name = ex_.request()["mcp-name"];
+      if (!n || !n->is_string() || header_name != n->as_string()) {
+        co_return co_await out_.json_body(400, rpc_error(id, -32020, "Header mismatch: Mcp-Name must be the request's params." +
+                                                                         std::string(name_key)));
+      }
+    }
+    json::object meta;
+    if (auto* m = params.if_contains("_meta"); m && m->is_object()) meta = m->as_object();
+    if (method == "server/discover") co_return co_await discover(id, meta);
+    if (method == "subscriptions/listen") {
+      co_return co_await out_.json_body(200, rpc_error(id, -32601, "Method not found: subscriptions/listen is not served by "
+                                                                   "this gateway yet (use 2025-11-25's GET stream)"));
+    }
+    // The client's identity and capabilities, without what a stateless client cannot be asked
+    // over a session (sampling, elicitation, roots come back as input-required results in 2026-07-28).
+    json::object caps;
+    if (auto* c = meta.if_contains("io.modelcontextprotocol/clientCapabilities"); c && c->is_object()) caps = c->as_object();
+    for (const char* k : {"sampling", "elicitation", "roots"}) caps.erase(k);
+    json::object info{{"name", "stateless-client"}, {"version", "0"}};
+    if (auto* c = meta.if_contains("io.modelcontextprotocol/clientInfo"); c && c->is_object()) info = c->as_object();
+    json::object init{{"protocolVersion", kLatest}, {"capabilities", caps}, {"clientInfo", info}};
+    const std::string key = std::string(name_) + "|" + principal_of(ctx_) + "|" + json::serialize(caps);
+    bool opened = false;
+    if (auto known = sessions_->bridge(key)) {
+      if (auto s = sessions_->codec().decode(*known); s && sessions_->refresh(*s)) {
+        session_ = std::move(*s);
+        opened = true;
+      }
+    }
+    if (!opened) {
+      session_.nonce = random_hex(16);
+      session_.route = std::string(name_);
+      session_.principal = principal_of(ctx_);
+      session_.created_s = limit::system_now_ms() / 1000;
+      session_.init_params = json::serialize(init);
+      session_.version = std::string(kStateless);
+      if (server_) {
+        if (auto e = co_await initialize_upstream(server_->name, nullptr, nullptr)) {
+          Reply r;
+          r.status = e->status;
+          r.body = e->message;
+          co_return co_await relay_error(r, &id);
+        }
+      } else {
+        co_await for_each_server(virtual_->servers, [this](const std::string& server) -> asio::awaitable<void> {
+          co_await initialize_upstream(server, nullptr, nullptr);
+        });
+      }
+      sessions_->set_bridge(key, sessions_->codec().encode(session_));
+    }
+    // The upstream protocol has no _meta of the stateless revision: it goes no further.
+    if (auto* m = params.if_contains("_meta"); m && m->is_object()) {
+      auto& mo = m->as_object();
+      for (auto it = mo.begin(); it != mo.end();) {
+        if (it->key().starts_with("io.modelcontextprotocol/")) it = mo.erase(it);
+        else ++it;
+      }
+    }
+    co_return co_await client_request(msg, method);
+  }
+
+  asio::awaitable<void> discover(const json::value& id, const json::object& meta) {
+    json::object caps{{"tools", json::object{}}, {"resources", json::object{}}, {"prompts", json::object{}},
+                      {"completions", json::object{}}};
+    json::object result{{"resultType", "complete"},
+                        {"supportedVersions", json::array{kStateless, "2025-11-25", "2025-06-18", "2025-03-26"}},
+                        {"capabilities", std::move(caps)},
+                        {"serverInfo", json::object{{"name", "gatehouse/" + std::string(name_)}, {"version", GATEHOUSE_VERSION}}}};
+    std::string body = rpc_result(id, std::move(result));
+    co_return co_await out_.json_body(200, std::move(body));
   }
 
   // Runs `f(server)` for every server at once and waits for all (a virtual server's fan-out).
@@ -716,6 +850,7 @@ class Call {
         if (is_final) final = std::move(text);
         continue;
       }
+      if (text.empty() && stateless_) continue;  // 2026-07-28 has no resumption: nothing to prime
       if (!out_.streaming() && !co_await out_.start()) break;
       if (!co_await out_.event(text, event_id, message.retry)) break;
     }
@@ -965,6 +1100,10 @@ class Call {
   // ---- GET and DELETE ------------------------------------------------------------------------
 
   asio::awaitable<void> get() {
+    if (ex_.request()["mcp-protocol-version"] == kStateless && ex_.request()["mcp-session-id"].empty()) {
+      ctx_.response_headers.emplace_back("allow", "POST");
+      co_return co_await out_.error(http_error(405, "Method Not Allowed: MCP 2026-07-28 has no GET stream", "method_not_allowed"));
+    }
     const std::string_view accept = ex_.request()[bhttp::field::accept];
     if (accept.find("text/event-stream") == std::string_view::npos) {
       co_return co_await out_.error(http_error(406, "Not Acceptable: Client must accept text/event-stream", "not_acceptable"));
@@ -1088,6 +1227,7 @@ class Call {
   Sessions* sessions_ = nullptr;
   Session session_;
   std::string session_id_;
+  bool stateless_ = false;  // a 2026-07-28 client: no session of its own
 };
 
 }  // namespace

@@ -147,6 +147,22 @@ void Sessions::sweep_locked(std::chrono::steady_clock::time_point now) {
   next_sweep_ = now + std::chrono::seconds(60);
   // An ended session is remembered as long as a live one, so its id stays refused that long.
   std::erase_if(entries_, [&](const auto& kv) { return now - kv.second.used > idle_; });
+  std::erase_if(bridges_, [&](const auto& kv) { return now - kv.second.used > idle_; });
+}
+
+std::optional<std::string> Sessions::bridge(const std::string& key) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  sweep_locked(now);
+  auto it = bridges_.find(key);
+  if (it == bridges_.end()) return std::nullopt;
+  it->second.used = now;
+  return it->second.id;
+}
+
+void Sessions::set_bridge(const std::string& key, std::string id) {
+  std::lock_guard lock(mu_);
+  bridges_[key] = {std::move(id), std::chrono::steady_clock::now()};
 }
 
 std::string Sessions::random_secret() {

@@ -57,6 +57,10 @@ class Sessions {
   bool refresh(Session& s);
   void replace_upstream(const Session& s, const std::string& server, UpstreamSession up);
   void end(const Session& s);
+  // The session the gateway opened for stateless (2026-07-28) requests of one route, caller and
+  // set of client capabilities (`key`): its signed id, when this process has one.
+  std::optional<std::string> bridge(const std::string& key);
+  void set_bridge(const std::string& key, std::string id);
   // A random secret for a process without mcp.session_secret (sessions then do not survive a
   // restart or move between replicas).
   static std::string random_secret();
@@ -72,6 +76,11 @@ class Sessions {
   std::chrono::milliseconds idle_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;
+  struct Bridge {
+    std::string id;
+    std::chrono::steady_clock::time_point used;
+  };
+  std::unordered_map<std::string, Bridge> bridges_;
   std::chrono::steady_clock::time_point next_sweep_{};
 };
 

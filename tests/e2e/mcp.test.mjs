@@ -637,6 +637,69 @@ mcp:
 
   // ---- 2. identity -----------------------------------------------------------------------------
 
+  describe('MCP 2026-07-28 (stateless) clients', () => {
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': {},
+      'io.modelcontextprotocol/clientInfo': { name: 'stateless-e2e', version: '1' },
+    };
+    // One stateless request: no session; version, method and name in headers as the revision says.
+    async function call(route, method, params = {}, headers = {}, key = ALICE) {
+      const r = await fetch(mcp(route), {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28', 'mcp-method': method, ...headers,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params: { ...params, _meta: meta } }),
+      });
+      const text = await r.text();
+      // A JSON body, or the last data event of a stream (the response).
+      const datas = text.split('\n').filter((l) => l.startsWith('data: ') && l.length > 6).map((l) => l.slice(6));
+      const body = r.headers.get('content-type')?.includes('event-stream') ? JSON.parse(datas.at(-1)) : JSON.parse(text);
+      return { status: r.status, session: r.headers.get('mcp-session-id'), body, text };
+    }
+
+    test('server/discover is answered without a session', async () => {
+      const r = await call('crm', 'server/discover');
+      assert.equal(r.status, 200);
+      assert.equal(r.session, null);
+      assert.equal(r.body.result.resultType, 'complete');
+      assert.ok(r.body.result.supportedVersions.includes('2026-07-28'));
+      assert.ok(r.body.result.supportedVersions.includes('2025-11-25'));
+      assert.ok(r.body.result.capabilities.tools);
+    });
+
+    test('tools are listed and called, governed as for a session, with no priming events', async () => {
+      const list = await call('crm', 'tools/list', {}, {}, BOB);
+      assert.deepEqual(list.body.result.tools.map((t) => t.name), ['search_customers']);  // bob's role
+      assert.equal(list.body.result.resultType, 'complete');
+      const ok = await call('crm', 'tools/call', { name: 'echo', arguments: { text: 'stateless' } }, { 'mcp-name': 'echo' });
+      assert.equal(ok.body.result.content[0].text, 'crm: stateless');
+      assert.equal(ok.session, null);
+      assert.doesNotMatch(ok.text, /^retry:/m);
+      const denied = await call('crm', 'tools/call', { name: 'delete_customer', arguments: { id: '1' } },
+        { 'mcp-name': 'delete_customer' }, BOB);
+      assert.equal(denied.body.error.code, -32003);
+      // Its _meta of the stateless revision does not reach the 2025-11-25 server.
+      const seen = (await crm.requests()).filter((m) => m.method === 'tools/call' && m.params?.arguments?.text === 'stateless');
+      assert.equal(seen.length, 1);
+      assert.equal(seen[0].params._meta?.['io.modelcontextprotocol/protocolVersion'], undefined);
+    });
+
+    test('a virtual server\'s prefixed names work, and Mcp-Method / Mcp-Name must match the body (-32020)', async () => {
+      const v = await call('team', 'tools/call', { name: 'files__echo', arguments: { text: 'v' } }, { 'mcp-name': 'files__echo' });
+      assert.equal(v.body.result.content[0].text, 'files: v');
+      const badName = await call('crm', 'tools/call', { name: 'echo', arguments: { text: 'x' } }, { 'mcp-name': 'add' });
+      assert.equal(badName.status, 400);
+      assert.equal(badName.body.error.code, -32020);
+      const badMethod = await call('crm', 'tools/call', { name: 'echo', arguments: { text: 'x' } }, { 'mcp-method': 'tools/list', 'mcp-name': 'echo' });
+      assert.equal(badMethod.body.error.code, -32020);
+      const get = await fetch(mcp('crm'), { headers: { authorization: `Bearer ${ALICE}`, accept: 'text/event-stream', 'mcp-protocol-version': '2026-07-28' } });
+      assert.equal(get.status, 405);
+    });
+  });
+
   describe('identity', () => {
     after(() => cs.closeAll());
 
