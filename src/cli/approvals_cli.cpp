@@ -20,8 +20,6 @@ namespace {
 
 namespace json = boost::json;
 
-std::string utc_ms(std::int64_t ms) { return store::format_utc(ms / 1000); }
-
 // The approvals table of the store `c` names, or null after a message.
 std::unique_ptr<store::ApprovalTable> open_table(const config::Config& c, const std::string& path,
                                                  std::ostream& err) {
@@ -38,13 +36,6 @@ std::unique_ptr<store::ApprovalTable> open_table(const config::Config& c, const 
     return nullptr;
   }
   return std::move(std::get<0>(opened));
-}
-
-json::value json_or_text(const std::string& text) {
-  json::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) return json::value(text);
-  return v;
 }
 
 // At most `n` characters of `s` on one line.

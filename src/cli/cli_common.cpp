@@ -1,5 +1,6 @@
 #include "cli/cli_common.h"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <algorithm>
@@ -140,6 +141,15 @@ void append_json(const boost::json::value& v, std::string& out) {
 }
 
 }  // namespace
+
+boost::json::value json_or_text(const std::string& text) {
+  if (text.empty()) return nullptr;
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  return ec ? boost::json::value(text) : v;
+}
+
+std::string utc_ms(std::int64_t ms) { return store::format_utc(ms / 1000); }
 
 std::string json_text(const boost::json::value& v) {
   std::string out;

@@ -35,6 +35,13 @@ std::optional<std::int64_t> since_start_ms(const std::string& since, std::ostrea
 // 12.5): Boost.JSON writes 6.84E-4 and 0E0, which spreadsheets and eyes misread.
 std::string json_text(const boost::json::value& v);
 
+// A JSON value when `text` is JSON (bodies, arguments, definitions), else the text itself; null
+// when it is empty.
+boost::json::value json_or_text(const std::string& text);
+
+// Unix milliseconds as an ISO-8601 UTC time (seconds precision).
+std::string utc_ms(std::int64_t ms);
+
 // Rows as aligned columns (two spaces apart), the first row being the header.
 void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out);
 

@@ -19,8 +19,6 @@ namespace {
 
 namespace json = boost::json;
 
-std::string utc_ms(std::int64_t ms) { return store::format_utc(ms / 1000); }
-
 std::unique_ptr<store::PinTable> open_table(const config::Config& c, const std::string& path,
                                             std::ostream& err) {
   if (c.store.sqlite_path.empty()) {
@@ -36,13 +34,6 @@ std::unique_ptr<store::PinTable> open_table(const config::Config& c, const std::
     return nullptr;
   }
   return std::move(std::get<0>(opened));
-}
-
-json::value json_or_text(const std::string& text) {
-  json::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) return json::value(text);
-  return v;
 }
 
 std::string short_sha(const std::string& sha) { return sha.substr(0, 12); }

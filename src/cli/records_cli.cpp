@@ -27,13 +27,6 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-// A JSON value when `text` is JSON (the bodies and decisions are), else the text itself.
-json::value maybe_json(const std::string& text) {
-  if (text.empty()) return nullptr;
-  json::error_code ec;
-  json::value v = json::parse(text, ec);
-  return ec ? json::value(text) : v;
-}
 
 }  // namespace
 
@@ -86,8 +79,8 @@ int LogsCommand::run_mcp(store::RecordStore& records, std::int64_t since_ms, std
           {"outcome", r.outcome},
           {"error", r.error},
           {"duration_ms", r.duration_ms},
-          {"arguments", maybe_json(r.arguments)},
-          {"result", maybe_json(r.result)},
+          {"arguments", json_or_text(r.arguments)},
+          {"result", json_or_text(r.result)},
           {"payload_truncated", r.payload_truncated},
           {"guardrails", r.guardrails},
           {"approval_id", r.approval_id},
@@ -162,10 +155,10 @@ int LogsCommand::run(std::ostream& out, std::ostream& err) const {
           {"cost_usd", r.cost_usd},
           {"streaming", r.streaming},
           {"error_code", r.error_code},
-          {"request", maybe_json(r.request_body)},
-          {"response", maybe_json(r.response_body)},
+          {"request", json_or_text(r.request_body)},
+          {"response", json_or_text(r.response_body)},
           {"payload_truncated", r.payload_truncated},
-          {"decisions", maybe_json(r.decisions)},
+          {"decisions", json_or_text(r.decisions)},
       });
     }
     out << json_text(arr) << '\n';
