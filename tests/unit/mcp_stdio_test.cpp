@@ -12,8 +12,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
+#include <filesystem>
 #include <fstream>
 #include <future>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -457,6 +459,43 @@ TEST_F(StdioTest, StopAllKillsEvenAServerThatIgnoresSigterm) {
   EXPECT_TRUE(gone(pid));
   // Stopped: new calls are refused.
   EXPECT_EQ(run(up->post(c, request(3, "echo"))).status, 503);
+}
+
+// The real thing: npm's @modelcontextprotocol/server-filesystem, when tests/e2e has it installed.
+TEST_F(StdioTest, TheNpmFilesystemServerInitializesAndListsItsTools) {
+  const std::string bin = std::string(GATEHOUSE_EXAMPLES_DIR) + "/../tests/e2e/node_modules/.bin/mcp-server-filesystem";
+  if (::access(bin.c_str(), X_OK) != 0) GTEST_SKIP() << bin << " is not installed (npm install in tests/e2e)";
+  char dir_template[] = "/tmp/gh-mcp-fs-XXXXXX";
+  const std::string dir = ::mkdtemp(dir_template);
+  std::ofstream(dir + "/hello.txt") << "hello";
+  config::McpServerConfig server;
+  server.name = "files";
+  server.command = {bin, dir};
+  auto up = make_stdio_upstream(processes_, server);
+  const std::string init = R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"gatehouse-test","version":"0"}}})";
+  auto items = run(call(*up, "s1", init));
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(body(items[0]).at("result").at("serverInfo").at("name").as_string().size() > 0, true);
+  EXPECT_EQ(run(up->post(ctx("s1"), notification("notifications/initialized"))).status, 202);
+  items = run(call(*up, "s1", request(2, "tools/list")));
+  ASSERT_GE(items.size(), 2u);
+  std::set<std::string> tools;
+  const json::value listed = body(items[items.size() - 2]);
+  for (const auto& t : listed.at("result").at("tools").as_array()) {
+    tools.insert(std::string(t.at("name").as_string()));
+  }
+  EXPECT_TRUE(tools.count("read_text_file") || tools.count("read_file")) << tools.size();
+  EXPECT_TRUE(tools.count("list_directory"));
+  json::object args{{"path", dir}};
+  const std::string list = json::serialize(json::object{
+      {"jsonrpc", "2.0"}, {"id", 3}, {"method", "tools/call"},
+      {"params", {{"name", "list_directory"}, {"arguments", args}}}});
+  items = run(call(*up, "s1", list));
+  ASSERT_GE(items.size(), 2u);
+  EXPECT_NE(std::get<Message>(items[items.size() - 2]).json.find("hello.txt"), std::string::npos)
+      << std::get<Message>(items[items.size() - 2]).json;
+  run(up->end(ctx("s1")));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
