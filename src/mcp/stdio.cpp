@@ -564,7 +564,15 @@ Outcome StdioProcesses::send(const Command& command, const Key& key, ClientMessa
       return {502, who + ": " + *why, nullptr};
     }
     const Child& c = std::get<Child>(child);
-    auto p = std::make_shared<Process>(*this, command.server, key.first, c);
+    std::shared_ptr<Process> p;
+    try {
+      p = std::make_shared<Process>(*this, command.server, key.first, c);
+    } catch (const std::exception& e) {  // the reactor refused a descriptor (out of memory, limits)
+      ::kill(-c.pid, SIGKILL);
+      ::waitpid(c.pid, nullptr, 0);
+      mcp_log()->error("{}: could not watch its pipes: {}", who, e.what());
+      return {502, who + ": could not watch its pipes: " + e.what(), nullptr};
+    }
     mcp_log()->info("{} started (pid {})", who, c.pid);
     it = live_.emplace(key, p).first;
     all_.insert(p);

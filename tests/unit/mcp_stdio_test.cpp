@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -496,6 +497,23 @@ TEST_F(StdioTest, TheNpmFilesystemServerInitializesAndListsItsTools) {
       << std::get<Message>(items[items.size() - 2]).json;
   run(up->end(ctx("s1")));
   std::filesystem::remove_all(dir);
+}
+
+TEST_F(StdioTest, ACancelledWaitLeavesTheReplyReadable) {
+  auto up = make_stdio_upstream(processes_, fake_server());
+  const std::string slow = request(1, "slow", {{"ms", 300}});
+  run([&]() -> asio::awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    CallContext c = ctx("s1");
+    Reply r = co_await up->post(c, slow);
+    if (!r.messages) co_return;
+    // A caller's own deadline (the loser of ||) cancels the wait, not the reply.
+    asio::steady_timer deadline(co_await asio::this_coro::executor, 50ms);
+    auto first = co_await (r.messages->next() || deadline.async_wait(asio::use_awaitable));
+    EXPECT_FALSE(std::holds_alternative<Message>(first));  // the deadline won
+    Item response = co_await r.messages->next();
+    EXPECT_EQ(body(response).at("result").at("slow"), 300);
+  }());
 }
 
 }  // namespace
