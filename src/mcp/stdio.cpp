@@ -1,6 +1,6 @@
 // stdio MCP servers (stdio.h). Every process's pipes are read and written on one thread that the
 // registry owns, so a process's state — its pending requests, its GET stream, its clocks — is
-// touched by that thread only; callers on worker threads reach it by posting there (on_registry)
+// touched by that thread only; callers on worker threads reach it by posting there (on_thread)
 // and read what it sends back through an Inbox, whose next() completes on their own executor.
 #include "mcp/stdio.h"
 
