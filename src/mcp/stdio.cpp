@@ -98,6 +98,7 @@ asio::awaitable<std::invoke_result_t<F&>> on_thread(asio::io_context& ioc, F fn)
 struct ClientMessage {
   std::string line;          // one line, without its newline
   bool request = false;      // has method and id: a reply follows
+  bool initialize = false;   // the request is initialize: the one message that starts a process
   json::value id;            // a request's
   json::value progress_token;  // a request's params._meta.progressToken, null when none
 };
@@ -114,6 +115,7 @@ std::variant<ClientMessage, std::string> read_client_message(std::string text) {
   if (!method && !id) return std::string("not a JSON-RPC request, notification or response");
   ClientMessage m;
   m.request = method && id;
+  m.initialize = m.request && method->get_string() == "initialize";
   if (m.request) {
     if (!id->is_string() && !id->is_number()) return std::string("a request's id must be a string or a number");
     m.id = *id;
@@ -553,6 +555,12 @@ Outcome StdioProcesses::send(const Command& command, const Key& key, ClientMessa
   if (stopping_) return {503, who + ": the gateway is stopping", nullptr};
   auto it = live_.find(key);
   if (it == live_.end()) {
+    // A process that ended, idled or died took its MCP session with it; a new one is useless
+    // before initialize. 404 is what the endpoint answers by initializing again.
+    if (!message.initialize) {
+      return {404, who + ": no process runs for this session (it ended, idled or died); "
+                         "initialize again", nullptr};
+    }
     if (live_.size() >= max_) {
       return {503, who + ": the gateway already runs " + std::to_string(max_) +
                        " stdio server processes, its cap (mcp.stdio.max_processes); try again "
@@ -610,7 +618,11 @@ asio::awaitable<Reply> StdioProcesses::post(std::shared_ptr<const Command> comma
     out.body = "mcp server '" + command->server + "': " + out.body;
   }
   Reply r = error_reply(out.status, std::move(out.body));
-  if (out.inbox) r.messages = std::make_unique<InboxStream>(std::move(out.inbox));
+  if (out.inbox) {
+    // Progress, log messages and server-to-client requests may come before the response.
+    r.stream = true;
+    r.messages = std::make_unique<InboxStream>(std::move(out.inbox));
+  }
   co_return r;
 }
 
@@ -622,6 +634,7 @@ asio::awaitable<Reply> StdioProcesses::listen(std::string server, std::string se
   std::shared_ptr<Inbox> inbox = co_await on_thread(ioc_, std::move(work));
   Reply r;
   if (inbox) {
+    r.stream = true;
     r.messages = std::make_unique<InboxStream>(std::move(inbox));
   } else {
     r = error_reply(404, "mcp server '" + server + "': no process runs for this session (it "

@@ -30,6 +30,7 @@ using namespace std::chrono_literals;
 using Item = std::variant<Message, std::monostate, Error>;
 
 // The fake server. Requests by method:
+//   initialize  {protocolVersion, capabilities, serverInfo, pid}
 //   echo     a notifications/message, then the response {echo: params, pid}
 //   env      {env: process.env, cwd}
 //   stderr   a line on stderr, then the response
@@ -57,6 +58,8 @@ function handle(m) {
   const reply = (result) => out({jsonrpc: "2.0", id: m.id, result});
   if (m.method === undefined) { const w = waiting[m.id]; delete waiting[m.id]; if (w) w(m); return; }
   switch (m.method) {
+    case "initialize":
+      return reply({protocolVersion: "2025-06-18", capabilities: {}, serverInfo: {name: "fake", version: "0"}, pid: process.pid});
     case "echo":
       out({jsonrpc: "2.0", method: "notifications/message", params: {level: "info", data: "before"}});
       return reply({echo: m.params ?? null, pid: process.pid});
@@ -151,6 +154,15 @@ std::int64_t pid_of(const std::vector<Item>& items) {
   return body(items.at(items.size() - 2)).at("result").at("pid").as_int64();
 }
 
+// Starts the session's process (only initialize does) and answers its pid.
+asio::awaitable<std::int64_t> start(Upstream& up, std::string session) {
+  const std::string init = request(0, "initialize");
+  std::vector<Item> items = co_await call(up, std::move(session), init);
+  std::int64_t pid = items.size() == 2 ? pid_of(items) : -1;
+  co_return pid;
+}
+std::int64_t init(Upstream& up, std::string session) { return run(start(up, std::move(session))); }
+
 // Dead, or a zombie nobody has reaped yet (in a container init may not reap).
 bool gone(pid_t pid) {
   if (::kill(pid, 0) != 0) return true;
@@ -177,6 +189,7 @@ class StdioTest : public ::testing::Test {
 
 TEST_F(StdioTest, RequestReplyCarriesItsNotificationsThenTheResponse) {
   auto up = make_stdio_upstream(processes_, fake_server());
+  init(*up, "s1");
   auto items = run(call(*up, "s1", request(1, "echo", {{"x", 1}})));
   ASSERT_EQ(items.size(), 3u);
   EXPECT_EQ(body(items[0]).at("method"), "notifications/message");
@@ -202,11 +215,27 @@ TEST_F(StdioTest, RequestReplyCarriesItsNotificationsThenTheResponse) {
   EXPECT_EQ(run(up->post(c, "{\"jsonrpc\":\"2.0\"}")).status, 400);
 }
 
+TEST_F(StdioTest, OnlyInitializeStartsAProcess) {
+  auto up = make_stdio_upstream(processes_, fake_server());
+  // Anything else for a session without a process: 404, which the endpoint answers by
+  // initializing again.
+  Reply r = run(up->post(ctx("s1"), request(1, "tools/list")));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("initialize again"), std::string::npos) << r.body;
+  EXPECT_EQ(run(up->post(ctx("s1"), notification("notifications/initialized"))).status, 404);
+  EXPECT_EQ(running_processes(*processes_), 0u);
+  r = run(up->post(ctx("s1"), request(0, "initialize")));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.stream);
+  EXPECT_EQ(running_processes(*processes_), 1u);
+}
+
 TEST_F(StdioTest, TheServerGetsOnlyItsConfiguredEnvironmentPlusPathAndHome) {
   ::setenv("GATEHOUSE_TEST_SECRET", "do-not-leak", 1);
   auto server = fake_server({{"FAKE_SETTING", "42"}, {"LOG_LEVEL", "info"}});
   server.cwd = "/tmp";
   auto up = make_stdio_upstream(processes_, server);
+  init(*up, "s1");
   auto items = run(call(*up, "s1", request(1, "env")));
   ::unsetenv("GATEHOUSE_TEST_SECRET");
   ASSERT_EQ(items.size(), 2u);
@@ -233,6 +262,7 @@ TEST_F(StdioTest, ConfiguredPathWinsOverTheGatewaysAndFindsTheCommand) {
   }
   ASSERT_FALSE(dir.empty());
   auto up = make_stdio_upstream(processes_, fake_server({{"PATH", dir}}));
+  init(*up, "s1");
   auto items = run(call(*up, "s1", request(1, "env")));
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(body(items[0]).at("result").at("env").at("PATH").as_string(), dir);
@@ -255,7 +285,7 @@ TEST_F(StdioTest, UnsolicitedMessagesGoToTheListenStreamAndWaitForIt) {
   CallContext c = ctx("s1");
   // No process yet: nothing to listen to.
   EXPECT_EQ(run(up->listen(c)).status, 404);
-  run(call(*up, "s1", request(1, "echo")));
+  init(*up, "s1");
   // Sent while nobody listens: kept for the next GET stream.
   EXPECT_EQ(run(up->post(c, notification("poke"))).status, 202);
   run([&]() -> asio::awaitable<void> {
@@ -276,7 +306,7 @@ TEST_F(StdioTest, UnsolicitedMessagesGoToTheListenStreamAndWaitForIt) {
 
 TEST_F(StdioTest, ConcurrentRequestsGetTheirOwnResponsesMatchedByIdValue) {
   auto up = make_stdio_upstream(processes_, fake_server());
-  run(call(*up, "s1", request(0, "echo")));
+  init(*up, "s1");
   // Number 1 and string "1" are different ids; the first answers last. Each progress
   // notification goes to the request that holds its token.
   const std::string first = request(1, "slow", {{"ms", 300}, {"_meta", {{"progressToken", "A"}}}});
@@ -302,6 +332,7 @@ TEST_F(StdioTest, ConcurrentRequestsGetTheirOwnResponsesMatchedByIdValue) {
 
 TEST_F(StdioTest, AServerRequestGoesToThePendingReplyAndItsAnswerBack) {
   auto up = make_stdio_upstream(processes_, fake_server());
+  init(*up, "s1");
   run([&]() -> asio::awaitable<void> {
     CallContext c = ctx("s1");
     const std::string sample = request(7, "sample");
@@ -321,7 +352,7 @@ TEST_F(StdioTest, AServerRequestGoesToThePendingReplyAndItsAnswerBack) {
 
 TEST_F(StdioTest, AProcessThatDiesFailsItsPendingReplyAndTheKeyStartsAfresh) {
   auto up = make_stdio_upstream(processes_, fake_server());
-  const auto pid = pid_of(run(call(*up, "s1", request(1, "echo"))));
+  const auto pid = init(*up, "s1");
   auto items = run([&]() -> asio::awaitable<std::vector<Item>> {
     CallContext c = ctx("s1");
     const std::string die = request(2, "die");
@@ -337,15 +368,16 @@ TEST_F(StdioTest, AProcessThatDiesFailsItsPendingReplyAndTheKeyStartsAfresh) {
   EXPECT_NE(e.message.find("'fake'"), std::string::npos) << e.message;
   EXPECT_NE(e.message.find("exited with status 3"), std::string::npos) << e.message;
   EXPECT_EQ(running_processes(*processes_), 0u);
-  // The same session again: a new process (which the caller must initialize again).
-  EXPECT_NE(pid_of(run(call(*up, "s1", request(3, "echo")))), pid);
+  // The same session again: 404 until it initializes (a new process).
+  EXPECT_EQ(run(up->post(ctx("s1"), request(3, "echo"))).status, 404);
+  EXPECT_NE(init(*up, "s1"), pid);
 }
 
 TEST_F(StdioTest, EndStopsTheProcessAndItsChildrenAndFailsWhatIsPending) {
   auto up = make_stdio_upstream(processes_, fake_server());
+  const pid_t pid = pid_t(init(*up, "s1"));
   auto spawned = run(call(*up, "s1", request(1, "spawn")));
   const pid_t child = pid_t(body(spawned[0]).at("result").at("child").as_int64());
-  const pid_t pid = pid_t(pid_of(run(call(*up, "s1", request(2, "echo")))));
   // (Braced JSON built outside the coroutines: GCC 12 miscompiles initializer lists in them.)
   const std::string slow = request(3, "slow", {{"ms", 5000}});
   auto items = run([&]() -> asio::awaitable<std::vector<Item>> {
@@ -361,30 +393,31 @@ TEST_F(StdioTest, EndStopsTheProcessAndItsChildrenAndFailsWhatIsPending) {
   EXPECT_EQ(running_processes(*processes_), 0u);
   EXPECT_TRUE(eventually_gone(pid));
   EXPECT_TRUE(eventually_gone(child)) << "the server's own child outlived it";
-  EXPECT_NE(pid_of(run(call(*up, "s1", request(4, "echo")))), pid);
+  EXPECT_EQ(run(up->post(ctx("s1"), request(4, "echo"))).status, 404);
+  EXPECT_NE(init(*up, "s1"), pid);
 }
 
 TEST_F(StdioTest, TheCapRefusesANewProcessUntilOneEnds) {
   auto processes = make_stdio_processes(2, 60s);
   auto up = make_stdio_upstream(processes, fake_server());
-  run(call(*up, "a", request(1, "echo")));
-  run(call(*up, "b", request(1, "echo")));
+  init(*up, "a");
+  init(*up, "b");
   CallContext c = ctx("c");
-  Reply r = run(up->post(c, request(1, "echo")));
+  Reply r = run(up->post(c, request(0, "initialize")));
   EXPECT_EQ(r.status, 503);
   EXPECT_NE(r.body.find("mcp.stdio.max_processes"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("2"), std::string::npos) << r.body;
   // A session that has one is not refused.
   run(call(*up, "a", request(2, "echo")));
   run(up->end(ctx("a")));
-  run(call(*up, "c", request(1, "echo")));
+  init(*up, "c");
   EXPECT_EQ(running_processes(*processes), 2u);
 }
 
 TEST_F(StdioTest, AnIdleProcessIsReapedButNotOneWithACallInFlight) {
   auto processes = make_stdio_processes(4, 300ms);
   auto up = make_stdio_upstream(processes, fake_server());
-  const auto pid = pid_of(run(call(*up, "s1", request(1, "echo"))));
+  const auto pid = init(*up, "s1");
   // A call longer than the idle timeout keeps it.
   auto slow = run(call(*up, "s1", request(2, "slow", {{"ms", 700}})));
   EXPECT_EQ(body(slow[0]).at("result").at("slow"), 700);
@@ -392,7 +425,8 @@ TEST_F(StdioTest, AnIdleProcessIsReapedButNotOneWithACallInFlight) {
   std::this_thread::sleep_for(700ms);
   EXPECT_EQ(running_processes(*processes), 0u);
   EXPECT_TRUE(eventually_gone(pid_t(pid)));
-  EXPECT_NE(pid_of(run(call(*up, "s1", request(4, "echo")))), pid);
+  EXPECT_EQ(run(up->post(ctx("s1"), request(4, "echo"))).status, 404);
+  EXPECT_NE(init(*up, "s1"), pid);
 }
 
 TEST_F(StdioTest, CallersOnTwoThreadsCompleteOnTheirOwnExecutors) {
@@ -402,6 +436,8 @@ TEST_F(StdioTest, CallersOnTwoThreadsCompleteOnTheirOwnExecutors) {
       return run([&]() -> asio::awaitable<int> {
         const auto me = std::this_thread::get_id();
         int ok = 0;
+        co_await start(*up, session);
+        if (std::this_thread::get_id() != me) co_return -1;
         for (int i = 0; i < 20; ++i) {
           CallContext c = ctx(session);
           json::object params;
@@ -432,6 +468,7 @@ TEST_F(StdioTest, StderrGoesToTheLogPrefixedWithTheServer) {
   // writes to stdout. (This file sees header-only spdlog, whose registry is not gh_mcp's: hence
   // stdout rather than a test sink.)
   auto up = make_stdio_upstream(processes_, fake_server());
+  init(*up, "s1");
   testing::internal::CaptureStdout();
   run(call(*up, "s1", request(1, "stderr")));
   run(up->end(ctx("s1")));
@@ -442,6 +479,7 @@ TEST_F(StdioTest, StderrGoesToTheLogPrefixedWithTheServer) {
 
 TEST_F(StdioTest, ALineOver16MiBEndsTheProcess) {
   auto up = make_stdio_upstream(processes_, fake_server());
+  init(*up, "s1");
   auto items = run(call(*up, "s1", request(1, "huge")));
   ASSERT_EQ(items.size(), 1u);
   ASSERT_TRUE(std::holds_alternative<Error>(items[0]));
@@ -450,7 +488,7 @@ TEST_F(StdioTest, ALineOver16MiBEndsTheProcess) {
 
 TEST_F(StdioTest, StopAllKillsEvenAServerThatIgnoresSigterm) {
   auto up = make_stdio_upstream(processes_, fake_server());
-  const pid_t pid = pid_t(pid_of(run(call(*up, "s1", request(1, "echo")))));
+  const pid_t pid = pid_t(init(*up, "s1"));
   CallContext c = ctx("s1");
   run(up->post(c, notification("ignore-term")));
   run(call(*up, "s1", request(2, "echo")));  // it has read the notification
@@ -459,7 +497,7 @@ TEST_F(StdioTest, StopAllKillsEvenAServerThatIgnoresSigterm) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, 1900ms);  // SIGTERM, 2 s, SIGKILL
   EXPECT_TRUE(gone(pid));
   // Stopped: new calls are refused.
-  EXPECT_EQ(run(up->post(c, request(3, "echo"))).status, 503);
+  EXPECT_EQ(run(up->post(c, request(0, "initialize"))).status, 503);
 }
 
 // The real thing: npm's @modelcontextprotocol/server-filesystem, when tests/e2e has it installed.
@@ -501,6 +539,7 @@ TEST_F(StdioTest, TheNpmFilesystemServerInitializesAndListsItsTools) {
 
 TEST_F(StdioTest, ACancelledWaitLeavesTheReplyReadable) {
   auto up = make_stdio_upstream(processes_, fake_server());
+  init(*up, "s1");
   const std::string slow = request(1, "slow", {{"ms", 300}});
   run([&]() -> asio::awaitable<void> {
     using namespace asio::experimental::awaitable_operators;
