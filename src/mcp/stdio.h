@@ -5,6 +5,8 @@
 // (Upstream::end) or idles (mcp.stdio.idle_timeout_s), and killed at shutdown.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -18,13 +20,20 @@ class StdioProcesses;
 // The process registry: long-lived (runtime services), thread-safe; survives reloads.
 std::shared_ptr<StdioProcesses> make_stdio_processes(std::size_t max_processes,
                                                      std::chrono::milliseconds idle_timeout);
-// Stops every process (at shutdown).
+// Stops every process (at shutdown): SIGTERM to each one's group, SIGKILL after 2 s; returns
+// when all are reaped and the registry's thread has ended. The registry's destructor does it too.
 void stop_all(StdioProcesses& processes);
+// How many processes calls can reach now (the cap counts these; not the ones still stopping).
+std::size_t running_processes(const StdioProcesses& processes);
 
-// An Upstream for one stdio server: post() starts the process of (call.session_key, server) on
-// first use (a full registry: a 503 Error-shaped Reply), writes the message as one line, and
-// yields the messages that answer it; listen() yields the server's messages that answer no
-// pending request; end() stops the process.
+// An Upstream for one stdio server. post() writes the message as one line to the process of
+// (call.session_key, server) and yields the messages that answer it (Reply::stream: progress and
+// server-to-client requests may come before the response). Only `initialize` starts a process:
+// any other message for a session without one (never started, ended, idled or died) is answered
+// 404, so the caller initializes again — a new process knows nothing of the old one's session. A
+// full registry answers 503 naming mcp.stdio.max_processes; a command that cannot start, 502.
+// listen() yields the server's messages that answer no pending request (404 without a process);
+// end() stops the process.
 std::unique_ptr<Upstream> make_stdio_upstream(std::shared_ptr<StdioProcesses> processes,
                                               const config::McpServerConfig& server);
 
