@@ -3,6 +3,8 @@
 // SIGTERM/SIGINT drain.
 #include "app/serve.h"
 
+#include "mcp/stdio.h"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -16,6 +18,7 @@
 #include "app/logging.h"
 #include "app/services.h"
 #include "config/load.h"
+#include "mcp/stdio.h"
 #include "gateway/handler.h"
 #include "http/server.h"
 #include "limit/clock.h"
@@ -167,6 +170,8 @@ int serve(const std::string& path) {
           int left = server.drain(config->server.drain_timeout,
                                   [&services](std::size_t i) { services.pools->close(i); });
           if (left > 0) spdlog::warn("drain timed out with {} requests still in flight", left);
+          // stdio MCP servers end with the requests that used them (SIGTERM, SIGKILL after 2 s).
+          if (services.stdio) mcp::stop_all(*services.stdio);
           spdlog::info("stopped");
           exit_code = 0;
         };

@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/json.hpp>
@@ -158,6 +159,7 @@ class Out {
   }
   asio::awaitable<void> error(const Error& e) {
     ctx_.outcome.error_code = e.code;
+    if (e.retry_after_s >= 0) ctx_.response_headers.emplace_back("retry-after", std::to_string(e.retry_after_s));
     std::string body = api::encode_error(ApiShape::kMcp, e);
     co_await json_body(e.status, std::move(body));
   }
@@ -404,9 +406,13 @@ class Call {
                                                           {"params", std::move(params)}});
     Reply r = co_await up->post(c, body);
     if (r.status != 200 || !r.messages) {
-      co_return http_error(502, "MCP server '" + server + "' refused initialize (HTTP " + std::to_string(r.status) + "): " +
-                                    r.body.substr(0, 300),
-                           "upstream_error");
+      // A full stdio registry (503) says so as it is: the client may come back later.
+      Error e = http_error(r.status == 503 ? 503 : 502,
+                           "MCP server '" + server + "' refused initialize (HTTP " + std::to_string(r.status) + "): " +
+                               r.body.substr(0, 300),
+                           r.status == 503 ? "upstream_unavailable" : "upstream_error");
+      if (r.status == 503) e.retry_after_s = 5;
+      co_return e;
     }
     std::optional<json::object> result;
     for (;;) {
@@ -617,7 +623,7 @@ class Call {
     json::object info{{"name", "stateless-client"}, {"version", "0"}};
     if (auto* c = meta.if_contains("io.modelcontextprotocol/clientInfo"); c && c->is_object()) info = c->as_object();
     json::object init{{"protocolVersion", kLatest}, {"capabilities", caps}, {"clientInfo", info}};
-    const std::string key = std::string(name_) + "|" + principal_of(ctx_) + "|" + json::serialize(caps);
+    const std::string key = std::string(name_) + "|" + principal_of(ctx_) + "|" + sha256_hex(json::serialize(caps)).substr(0, 32);
     bool opened = false;
     if (auto known = sessions_->bridge(key)) {
       if (auto s = sessions_->codec().decode(*known); s && sessions_->refresh(*s)) {
@@ -690,7 +696,9 @@ class Call {
     std::string server;
     if (server_) {
       server = server_->name;
-    } else if (auto w = unwrap_id(msg["id"])) {
+    } else if (auto w = unwrap_id(msg["id"]); w && session_.upstreams.contains(w->first) &&
+                                             std::find(virtual_->servers.begin(), virtual_->servers.end(), w->first) !=
+                                                 virtual_->servers.end()) {
       server = w->first;
       msg["id"] = std::move(w->second);
     } else {
@@ -813,57 +821,76 @@ class Call {
       co_return co_await relay_error(r, &id);
     }
     const bool stream = out_.streaming() || (r.stream && out_.sse_ok());
-    ex_.watch_client([&r] { r.messages->abort(); });
+    std::unique_ptr<MessageStream> messages = std::move(r.messages);
     std::optional<std::string> final;
-    for (;;) {
-      auto m = co_await r.messages->next();
-      if (auto* e = std::get_if<Error>(&m)) {
-        ex_.unwatch_client();
-        if (call) call->fail(ex_.client_gone() ? "client_gone" : "upstream_error", e->message);
-        if (out_.streaming()) co_return co_await out_.end();
-        co_return co_await out_.error(http_error(502, "MCP server '" + server + "': " + e->message, "upstream_error"));
-      }
-      if (std::holds_alternative<std::monostate>(m)) break;
-      auto& message = std::get<Message>(m);
-      std::string event_id = message.event_id.empty() || server_ ? message.event_id : server + "/" + message.event_id;
-      std::string text = std::move(message.json);
-      bool is_final = false;
-      if (!text.empty()) {
-        boost::system::error_code ec;
-        auto v = json::parse(text, ec);
-        if (!ec && v.is_object()) {
-          auto& o = v.as_object();
-          const Kind k = kind_of(o);
-          if (k == Kind::kResponse && o["id"] == id) {
-            is_final = true;
-            if (transform == Transform::kToolsList) text = filter_tools(server, o);
-            else if (transform == Transform::kToolCall && call) text = call->guard_result(o);
-          } else if (k == Kind::kRequest && virtual_) {
-            o["id"] = wrap_id(server, o["id"]);
-            text = json::serialize(o);
-          } else if (k == Kind::kResponse && virtual_ == nullptr && transform == Transform::kNone) {
-            // A response to another request (a resumed stream): passes.
+    bool final_seen = false;
+    std::string last_event;  // the upstream's own id of the last event read
+    for (int leg = 0;; ++leg) {
+      ex_.watch_client([&messages] { messages->abort(); });
+      for (;;) {
+        auto m = co_await messages->next();
+        if (auto* e = std::get_if<Error>(&m)) {
+          ex_.unwatch_client();
+          if (call) call->fail(ex_.client_gone() ? "client_gone" : "upstream_error", e->message);
+          if (out_.streaming()) co_return co_await out_.end();
+          std::string message = "MCP server '" + server + "': " + e->message;
+          Reply failed;
+          failed.status = 502;
+          failed.body = std::move(message);
+          co_return co_await relay_error(failed, &id);
+        }
+        if (std::holds_alternative<std::monostate>(m)) break;
+        auto& message = std::get<Message>(m);
+        if (!message.event_id.empty()) last_event = message.event_id;
+        std::string event_id = message.event_id.empty() || server_ ? message.event_id : server + "/" + message.event_id;
+        std::string text = std::move(message.json);
+        bool is_final = false;
+        if (!text.empty()) {
+          boost::system::error_code ec;
+          auto v = json::parse(text, ec);
+          if (!ec && v.is_object()) {
+            auto& o = v.as_object();
+            const Kind k = kind_of(o);
+            if (k == Kind::kResponse && o["id"] == id) {
+              is_final = final_seen = true;
+              if (transform == Transform::kToolsList) text = filter_tools(server, o);
+              else if (transform == Transform::kToolCall && call) text = call->guard_result(o);
+            } else if (k == Kind::kRequest && virtual_) {
+              o["id"] = wrap_id(server, o["id"]);
+              text = json::serialize(o);
+            }
           }
         }
+        if (!stream) {
+          if (is_final) final = std::move(text);
+          continue;
+        }
+        if (text.empty() && stateless_) continue;  // 2026-07-28 has no resumption: nothing to prime
+        if (!out_.streaming() && !co_await out_.start()) break;
+        if (!co_await out_.event(text, event_id, message.retry)) break;
       }
-      if (!stream) {
-        if (is_final) final = std::move(text);
-        continue;
-      }
-      if (text.empty() && stateless_) continue;  // 2026-07-28 has no resumption: nothing to prime
-      if (!out_.streaming() && !co_await out_.start()) break;
-      if (!co_await out_.event(text, event_id, message.retry)) break;
+      ex_.unwatch_client();
+      // The server closed the stream before its response (SSE polling: the client is to resume
+      // with Last-Event-ID). A client that cannot — a stateless one, or one that got no stream
+      // from us — has the gateway resume it.
+      const bool client_resumes = out_.streaming() && !stateless_;
+      if (final_seen || client_resumes || ex_.client_gone() || last_event.empty() || leg >= 5) break;
+      Upstream* up = upstream(server);
+      CallContext c = call_for(server);
+      c.last_event_id = last_event;
+      Reply again = co_await up->listen(c);
+      if (again.status != 200 || !again.messages) break;
+      messages = std::move(again.messages);
     }
-    ex_.unwatch_client();
     if (ex_.client_gone() && call) call->fail("client_gone", "the client went away");
-    if (stream) {
-      if (out_.streaming()) co_return co_await out_.end();
-      co_return co_await out_.json_body(202, {});
-    }
+    if (out_.streaming()) co_return co_await out_.end();
     if (!final) {
+      // A request always gets a response: an error naming what happened, never a bare 202.
       if (call) call->fail("upstream_error", "no answer");
-      co_return co_await out_.error(http_error(502, "MCP server '" + server + "' ended its answer without a response",
-                                               "upstream_error"));
+      Reply failed;
+      failed.status = 502;
+      failed.body = "MCP server '" + server + "' ended its answer without a response";
+      co_return co_await relay_error(failed, &id);
     }
     co_return co_await out_.json_body(200, std::move(*final));
   }
@@ -1026,6 +1053,14 @@ class Call {
       if (auto refusal = co_await await_approval(call, *params)) {
         co_return co_await out_.json_body(200, rpc_error(id, refusal->code, refusal->message, std::move(refusal->data)));
       }
+      if (ex_.client_gone()) {
+        call.fail("client_gone", "the client went away while the call was held; it was not made");
+        co_return;
+      }
+      // Held for minutes or days: a kill switched on meanwhile still stops it.
+      if (auto refusal = call.check_kill()) {
+        co_return co_await out_.json_body(200, rpc_error(id, refusal->code, refusal->message, std::move(refusal->data)));
+      }
     }
     co_await relay(server, msg, Transform::kToolCall, &call);
   }
@@ -1041,6 +1076,8 @@ class Call {
       co_await list_upstream_tools(server);
       verdict = pins->status(server, tool);
     }
+    // A tool its server does not list has no definition to pin: not called (it could be anything).
+    if (!verdict) co_return call.refuse_unlisted();
     if (verdict == ToolPins::Verdict::kChanged) co_return call.refuse_changed();
     co_return std::nullopt;
   }
@@ -1094,7 +1131,20 @@ class Call {
     };
     // At once (the client learns why it waits), then every few seconds.
     co_await tick(std::chrono::seconds(0));
-    co_return co_await call.await_approval(config_.mcp.approval_timeout, tick);
+    // A client that leaves ends the wait (the held call expires, "the client went away"): the
+    // wait and a timer the client's departure cancels race; the loser is cancelled.
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer gone(ex, asio::steady_timer::time_point::max());
+    ex_.watch_client([&gone] { gone.cancel(); });
+    auto wait_gone = [&gone]() -> asio::awaitable<void> {
+      boost::system::error_code ec;
+      co_await gone.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    };
+    using namespace asio::experimental::awaitable_operators;
+    auto outcome = co_await (call.await_approval(config_.mcp.approval_timeout, tick) || wait_gone());
+    ex_.unwatch_client();
+    if (outcome.index() == 0) co_return std::get<0>(std::move(outcome));
+    co_return std::nullopt;  // the client is gone: tool_call sees client_gone() and makes no call
   }
 
   // ---- GET and DELETE ------------------------------------------------------------------------
@@ -1116,12 +1166,12 @@ class Call {
       servers.push_back(server_->name);
       resume_server = server_->name;
     } else {
+      // Every server's stream; the id a client resumes from goes to the server that issued it.
       if (auto slash = last.find('/'); slash != std::string::npos) {
         resume_server = last.substr(0, slash);
         resume_id = last.substr(slash + 1);
       }
-      if (!resume_server.empty()) servers.push_back(resume_server);
-      else servers = virtual_->servers;
+      servers = virtual_->servers;
     }
     // Open every server's stream; those that offer none (405) are left out.
     std::vector<std::pair<std::string, std::unique_ptr<MessageStream>>> streams;
@@ -1156,14 +1206,20 @@ class Call {
     shared->open = streams.size();
     for (auto& [s, stream] : streams) {
       asio::co_spawn(ex, [shared, s = s, st = stream.get()]() -> asio::awaitable<void> {
+        // Counted down however the reader ends (get() waits for every reader before it returns).
+        struct Done {
+          Shared& sh;
+          ~Done() {
+            --sh.open;
+            sh.wake.cancel();
+          }
+        } done{*shared};
         for (;;) {
           auto m = co_await st->next();
           if (!std::holds_alternative<Message>(m)) break;
           shared->queue.emplace_back(s, std::move(std::get<Message>(m)));
           shared->wake.cancel();
         }
-        --shared->open;
-        shared->wake.cancel();
       }, asio::detached);
     }
     ex_.watch_client([&streams] {

@@ -156,11 +156,7 @@ std::optional<Refusal> ToolCallState::admit() {
     r->data["role"] = ctx_.identity.role_names;
     return r;
   }
-  if (auto k = snap_.services.kills->match_tool(rec_.server, rec_.tool, ctx_.identity.project, ctx_.identity.key_name)) {
-    return refuse("killed", kToolSwitchedOff, "kill_switch",
-                  k->scope + " '" + k->value + "' is switched off by an administrator" +
-                      (k->reason.empty() ? std::string() : ": " + k->reason));
-  }
+  if (auto r = check_kill()) return r;
   // Limits with scope tool: a rule whose match (a glob over "server/tool") matches, else the
   // default rule (no match) — each tool counted on its own.
   std::vector<limit::Requirement> reqs;
@@ -194,6 +190,21 @@ std::optional<Refusal> ToolCallState::admit() {
     ticket_ = std::move(a.ticket);
   }
   return std::nullopt;
+}
+
+std::optional<Refusal> ToolCallState::check_kill() {
+  if (auto k = snap_.services.kills->match_tool(rec_.server, rec_.tool, ctx_.identity.project, ctx_.identity.key_name)) {
+    return refuse("killed", kToolSwitchedOff, "kill_switch",
+                  k->scope + " '" + k->value + "' is switched off by an administrator" +
+                      (k->reason.empty() ? std::string() : ": " + k->reason));
+  }
+  return std::nullopt;
+}
+
+Refusal ToolCallState::refuse_unlisted() {
+  return *refuse("unlisted", -32602, "tool_not_listed",
+                 "tool '" + rec_.server + "/" + rec_.tool + "' is not in the server's tools/list; only listed (and pinned) tools "
+                 "can be called");
 }
 
 Refusal ToolCallState::refuse_changed() {

@@ -57,6 +57,10 @@ class ToolCallState {
   // Roles, then the kill switch, then the tool's rate limits.
   std::optional<Refusal> admit();
   Refusal refuse_changed();
+  // With pinning on, a tool its server does not list (nothing to pin) is not called.
+  Refusal refuse_unlisted();
+  // The kill switch alone (again after a call was held for approval).
+  std::optional<Refusal> check_kill();
   // The server's input guardrails on every string of params.arguments: a block refuses, masks
   // rewrite the strings in place.
   std::optional<Refusal> guard_arguments(boost::json::object& params);

@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 namespace gatehouse::mcp {
@@ -161,8 +162,15 @@ std::optional<std::string> Sessions::bridge(const std::string& key) {
 }
 
 void Sessions::set_bridge(const std::string& key, std::string id) {
+  const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
-  bridges_[key] = {std::move(id), std::chrono::steady_clock::now()};
+  // Bounded: past kMaxBridges, the least recently used goes (its upstream sessions idle out).
+  if (bridges_.size() >= kMaxBridges && !bridges_.contains(key)) {
+    auto oldest = std::min_element(bridges_.begin(), bridges_.end(),
+                                   [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
+    bridges_.erase(oldest);
+  }
+  bridges_[key] = {std::move(id), now};
 }
 
 std::string Sessions::random_secret() {

@@ -61,6 +61,7 @@ class Sessions {
   // set of client capabilities (`key`): its signed id, when this process has one.
   std::optional<std::string> bridge(const std::string& key);
   void set_bridge(const std::string& key, std::string id);
+  static constexpr std::size_t kMaxBridges = 10'000;
   // A random secret for a process without mcp.session_secret (sessions then do not survive a
   // restart or move between replicas).
   static std::string random_secret();

@@ -579,6 +579,21 @@ mcp:
       assert.equal(textOf(res), 'crm: done after 3 steps');
     });
 
+    test('a response the client posts reaches only a server of its own virtual server (a "gh:" id names no other)', async () => {
+      const c = await cs.open(mcp('team'), { token: ALICE });
+      const before = (await hdr.requests()).length;
+      const r = await fetch(mcp('team'), {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${ALICE}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+          'mcp-session-id': c.transport.sessionId, 'mcp-protocol-version': '2025-11-25',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 'gh:hdr:7', result: {} }),
+      });
+      assert.equal(r.status, 400, await r.text());
+      assert.equal((await hdr.requests()).length, before, 'the other server got nothing (not even an initialize)');
+    });
+
     test('upstreams in JSON-response and stateless mode (single and virtual)', async () => {
       for (const route of ['jr', 'sl']) {
         const c = await cs.open(mcp(route), { token: ALICE });
@@ -685,6 +700,13 @@ mcp:
       const seen = (await crm.requests()).filter((m) => m.method === 'tools/call' && m.params?.arguments?.text === 'stateless');
       assert.equal(seen.length, 1);
       assert.equal(seen[0].params._meta?.['io.modelcontextprotocol/protocolVersion'], undefined);
+    });
+
+    test('a server that closes its stream before answering (SSE polling) is resumed by the gateway for the client', async () => {
+      const r = await call('crm', 'tools/call', { name: 'slow', arguments: { steps: 2, ms: 20, drop: true } }, { 'mcp-name': 'slow' });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.result.content[0].text, 'crm: done after 2 steps');
+      assert.equal(r.body.result.resultType, 'complete');
     });
 
     test('a virtual server\'s prefixed names work, and Mcp-Method / Mcp-Name must match the body (-32020)', async () => {
@@ -1112,6 +1134,21 @@ mcp:
       }
     };
     const reached = async (id) => (await srv.calls('delete_customer')).some((m) => m.params.arguments.id === id);
+
+    test('a client that leaves while its call is held: the approval expires and the call is never made', async () => {
+      const c = await cs.open(mcp('crm'), { token: AGENT });
+      const call = c.client.callTool({ name: 'delete_customer', arguments: { id: 'apr-gone' } }, undefined, { timeout: 10_000 });
+      call.catch(() => {});
+      const held = await pendingFor('apr-gone');
+      await c.close();  // the client's connections close
+      await waitFor(async () => {
+        const r = await admin('/admin/v1/approvals', { method: 'GET' });
+        return !r.json.data.some((a) => a.id === held.id);
+      }, { timeoutMs: 3000, what: 'the held call to leave the pending list' });
+      const d = await admin(`/admin/v1/approvals/${held.id}`, { body: { decision: 'approve' } });
+      assert.equal(d.status, 409, `approving a call whose client left: ${d.text}`);
+      assert.equal(await reached('apr-gone'), false, 'the server never got it');
+    });
 
     test('a held call is listed, approved → it completes', async () => {
       const c = await cs.open(mcp('crm'), { token: AGENT });
