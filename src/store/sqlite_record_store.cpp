@@ -381,14 +381,7 @@ class SqliteRecordStore final : public RecordStore {
   }
 
   std::variant<std::int64_t, std::string> expire_inference(std::int64_t before_ms) override {
-    std::lock_guard lock(mu_);
-    Stmt s;
-    if (!sqlite::prepare(db_.get(), "DELETE FROM inference_log WHERE request_time < ?1", s)) {
-      return failure("preparing the retention delete");
-    }
-    sqlite3_bind_int64(s.get(), 1, before_ms);
-    if (sqlite3_step(s.get()) != SQLITE_DONE) return failure("deleting old inference log rows");
-    return static_cast<std::int64_t>(sqlite3_changes(db_.get()));
+    return expire("DELETE FROM inference_log WHERE request_time < ?1", before_ms, "inference log");
   }
 
   std::variant<std::vector<McpCallRow>, std::string> mcp_calls(const McpCallQuery& q) override {
@@ -445,13 +438,16 @@ class SqliteRecordStore final : public RecordStore {
   }
 
   std::variant<std::int64_t, std::string> expire_mcp_calls(std::int64_t before_ms) override {
+    return expire("DELETE FROM mcp_calls WHERE request_time < ?1", before_ms, "MCP tool call");
+  }
+
+  // Retention: `sql` deletes the rows older than ?1; the number deleted, or what failed.
+  std::variant<std::int64_t, std::string> expire(const char* sql, std::int64_t before_ms, const std::string& what) {
     std::lock_guard lock(mu_);
     Stmt s;
-    if (!sqlite::prepare(db_.get(), "DELETE FROM mcp_calls WHERE request_time < ?1", s)) {
-      return failure("preparing the MCP tool call retention delete");
-    }
+    if (!sqlite::prepare(db_.get(), sql, s)) return failure("preparing the " + what + " retention delete");
     sqlite3_bind_int64(s.get(), 1, before_ms);
-    if (sqlite3_step(s.get()) != SQLITE_DONE) return failure("deleting old MCP tool call rows");
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return failure("deleting old " + what + " rows");
     return static_cast<std::int64_t>(sqlite3_changes(db_.get()));
   }
 
