@@ -13,7 +13,11 @@ int check_config(const std::string& path, std::ostream& out) {
   if (!loaded.config) return 1;
   const auto& c = *loaded.config;
   out << path << ": OK (" << c.providers.size() << " providers, " << c.models.size() << " models, " << c.keys.size()
-      << " keys)\n";
+      << " keys";
+  if (c.mcp.enabled()) {
+    out << ", " << c.mcp.servers.size() << " MCP servers, " << c.mcp.virtual_servers.size() << " virtual";
+  }
+  out << ")\n";
   return 0;
 }
 
