@@ -651,7 +651,7 @@ describe('admin API: nothing accepted silently', () => {
     assert.equal(x.json.error.code, 'unknown_parameter');
     assert.match(x.json.error.message, /'by'/);
     assert.match(x.json.error.message, /'reasn'/);
-    assert.match(x.json.error.message, /accepts: model, provider, project, key, reason$/);
+    assert.match(x.json.error.message, /accepts: model, provider, project, key, mcp_server, mcp_tool, reason$/);
     assert.equal((await kills()).length, before, 'no kill was added');
     assert.equal((await chat(gw.base, OPS_KEY, { model: 'chat-big' })).status, 200);
   });
