@@ -732,6 +732,14 @@ class Call {
   // that is unreachable or failing (5xx) is, for a request, a JSON-RPC error on that request (the
   // session goes on); anything else an HTTP error naming the server's answer.
   asio::awaitable<void> relay_error(Reply& r, const json::value* request_id = nullptr) {
+    // The server refusing the gateway's own credential is not the client's 401/403: relayed as
+    // it is, an MCP client would take its gateway key for the bad one (and start signing in).
+    if (r.status == 401 || r.status == 403) {
+      spdlog::warn("mcp: an MCP server behind {} refused the gateway's credential (HTTP {}): check its auth", name_, r.status);
+      r.body = "the MCP server refused the gateway's credential for it (HTTP " + std::to_string(r.status) +
+               "); an administrator must check mcp.servers.<name>.auth";
+      r.status = 502;
+    }
     boost::system::error_code ec;
     auto v = json::parse(r.body, ec);
     if (!ec && v.is_object() && v.as_object().contains("jsonrpc")) {
@@ -1239,7 +1247,16 @@ class Call {
             text = json::serialize(v);
           }
         }
-        if (!text.empty()) text = guard_replayed_result(snap_, ctx_, s, std::move(text));
+        if (!text.empty()) {
+          text = guard_replayed_result(snap_, ctx_, s, std::move(text));
+          // A tools/list answer replayed here (a resumed stream) is filtered as on its own stream.
+          boost::system::error_code ec;
+          auto v = json::parse(text, ec);
+          if (!ec && v.is_object() && kind_of(v.as_object()) == Kind::kResponse) {
+            auto* res = v.as_object().if_contains("result");
+            if (res && res->is_object() && res->as_object().contains("tools")) text = filter_tools(s, v.as_object());
+          }
+        }
         const std::string id = message.event_id.empty() || server_ ? message.event_id : s + "/" + message.event_id;
         ok = co_await out_.event(text, id, message.retry);
       }

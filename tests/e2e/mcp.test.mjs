@@ -951,7 +951,7 @@ mcp:
 // =================================================================================================
 
 describe('MCP gateway: an upstream that is down', () => {
-  let files, gone, gw;
+  let files, gone, rot, gw;
   const cs = clients();
   const config = async (deadPort) => `server:
   listen: "127.0.0.1:0"
@@ -959,20 +959,36 @@ describe('MCP gateway: an upstream that is down', () => {
 keys:
   - {name: alice, sha256: "${sha256(ALICE)}", role: analyst}
 roles:
-  analyst: {models: ["*"], tools: ["files/*", "down/*", "gone/*"]}
+  analyst: {models: ["*"], tools: ["files/*", "down/*", "gone/*", "rot/*"]}
 mcp:
   servers:
     files: {url: "${files.url}"}
     down: {url: "http://127.0.0.1:${deadPort}/mcp"}
     gone: {url: "${gone.url}"}
+    rot: {url: "${rot.url}", auth: {token: "first-token"}}
   virtual:
     partial: {tools: ["files/*", "down/*"]}
 `;
   before(async () => {
-    [files, gone] = await Promise.all([startMcpServer(['--name', 'files']), startMcpServer(['--name', 'gone'])]);
+    [files, gone, rot] = await Promise.all([startMcpServer(['--name', 'files']), startMcpServer(['--name', 'gone']),
+      startMcpServer(['--name', 'rot', '--require-token', 'first-token'])]);
     gw = await startGateway({ yaml: await config(await freePort()) });
   });
-  after(async () => { await cs.closeAll(); await stopAll(() => gw?.stop(), () => files?.stop(), () => gone?.stop()); });
+  after(async () => { await cs.closeAll(); await stopAll(() => gw?.stop(), () => files?.stop(), () => gone?.stop(), () => rot?.stop()); });
+
+  test('a server that refuses the gateway\'s credential mid-session: an error naming it, never the client\'s 401', async () => {
+    const c = await cs.open(`${gw.base}/mcp/rot`, { token: ALICE });
+    assert.equal(textOf(await c.client.callTool({ name: 'echo', arguments: { text: 'before' } }, undefined, T)), 'rot: before');
+    await rot.requireToken('rotated-token');  // the server's credential was rotated; the config still has the old one
+    const e = await c.client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, T).then(() => null, (x) => x);
+    assert.ok(e, 'the call failed');
+    assert.notEqual(e.code, 401, `an HTTP 401 would tell the client its own key is bad: ${e.message}`);
+    assert.equal(e.code, -32000, e.message);
+    assert.match(e.message, /refused the gateway's credential/);
+    // The client's own key still works for the other servers.
+    const f = await cs.open(`${gw.base}/mcp/files`, { token: ALICE });
+    assert.equal(textOf(await f.client.callTool({ name: 'echo', arguments: { text: 'ok' } }, undefined, T)), 'files: ok');
+  });
 
   test('a virtual server whose one upstream is down at initialize serves the others\' tools', async () => {
     const c = await cs.open(`${gw.base}/mcp/partial`, { token: ALICE });

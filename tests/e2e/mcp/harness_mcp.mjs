@@ -76,6 +76,7 @@ export async function startMcpServer(args = []) {
     define(tool, description) { return control(base, 'define', { tool, description }); },
     reset() { return control(base, 'reset', {}); },
     killSessions() { return control(base, 'kill-sessions', {}); },
+    requireToken(token) { return control(base, 'require-token', { token }); },
     closeStreams() { return control(base, 'close-streams', {}); },
     sessions() { return control(base, 'sessions'); },
     resourceUpdated(uri) { return control(base, 'resource-updated', { uri }); },

@@ -16,6 +16,7 @@
 //   GET  /__control/requests                     every message received so far (see `record` below)
 //   GET  /__control/sessions                     the live session ids
 //   POST /__control/reset                        forgets the recorded messages and the redefinitions
+//   POST /__control/require-token {token}        the bearer required from now on (a rotated credential)
 //   POST /__control/kill-sessions                closes and forgets every session: the next request
 //                                                with an old session id gets 404 (an upstream restart)
 //   POST /__control/close-streams                ends every open SSE stream (GET streams and the
@@ -365,6 +366,11 @@ async function handleControl(req, res, path) {
         for (const t of Object.values(s.tools)) t.description = t.originalDescription;
       }
       return send(res, 200, { ok: true });
+    case '/__control/require-token': {
+      // From now on, the bearer this server takes (a credential rotated under a live session).
+      opts['require-token'] = json.token;
+      return send(res, 200, { token: json.token });
+    }
     case '/__control/kill-sessions': {
       const all = [...sessions.values()];
       sessions.clear();
