@@ -1,10 +1,9 @@
 // mcp: the MCP gateway's servers, virtual servers, approvals and pinning; roles' `tools`
 // (docs/mcp.md).
-#include <fnmatch.h>
-
 #include <algorithm>
 
 #include "config/reader.h"
+#include "core/encoding.h"
 
 namespace gatehouse::config {
 
@@ -22,7 +21,7 @@ bool tool_glob_ok(Reader& r, const YAML::Node& at, const std::string& where, con
   bool any = false;
   for (const auto& [name, s] : mcp.servers) {
     // A server part with glob characters names every server it matches.
-    const bool match = ::fnmatch(server.c_str(), name.c_str(), 0) == 0;
+    const bool match = glob_match(server, name);
     if (!match) continue;
     any = true;
     if (servers && std::find(servers->begin(), servers->end(), name) == servers->end()) servers->push_back(name);

@@ -173,31 +173,6 @@ std::string_view to_string(Alg alg) { return alg == Alg::kRS256 ? "RS256" : "ES2
 
 std::string_view key_type_name(Alg alg) { return alg == Alg::kRS256 ? "RSA" : "EC P-256"; }
 
-std::optional<std::string> base64url_decode(std::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string std_alphabet;
-  std_alphabet.reserve(in.size() + 3);
-  for (char c : in) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-      std_alphabet.push_back(c);
-    } else if (c == '-') {
-      std_alphabet.push_back('+');
-    } else if (c == '_') {
-      std_alphabet.push_back('/');
-    } else {
-      return std::nullopt;
-    }
-  }
-  const std::size_t pad = (4 - in.size() % 4) % 4;
-  std_alphabet.append(pad, '=');
-  std::string out(std_alphabet.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes(std_alphabet),
-                          int(std_alphabet.size()));
-  if (n < 0 || std::size_t(n) < pad) return std::nullopt;
-  // EVP_DecodeBlock counts the bytes the padding stands for; they are not data.
-  out.resize(std::size_t(n) - pad);
-  return out;
-}
 
 ParsedKeySet parse_jwks(std::string_view text, std::string source) {
   ParsedKeySet out;

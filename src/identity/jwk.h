@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/encoding.h"
+
 namespace gatehouse::identity {
 
 // The only algorithms a token may be signed with. Each is bound to one key type: RS256 to RSA
@@ -20,9 +22,8 @@ std::string_view to_string(Alg alg);
 // "RSA" or "EC P-256": what a message calls the key type `alg` needs.
 std::string_view key_type_name(Alg alg);
 
-// Decodes unpadded base64url (RFC 4648 §5; JWS compact form). Nullopt for any character outside
-// the alphabet, for padding, and for an impossible length.
-std::optional<std::string> base64url_decode(std::string_view in);
+// Unpadded base64url (JWS compact form): core/encoding.h's.
+using gatehouse::base64url_decode;
 
 struct Jwk {
   std::string kid;  // empty when the key has none

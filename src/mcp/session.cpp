@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "core/encoding.h"
+
 namespace gatehouse::mcp {
 
 namespace json = boost::json;
@@ -15,37 +17,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kPrefix = "ghm1.";
-
-std::string b64url(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), int(in.size()));
-  out.resize(std::size_t(n));
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (auto& c : out) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return out;
-}
-
-std::optional<std::string> unb64url(std::string_view in) {
-  std::string s(in);
-  for (auto& c : s) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-    else if (!std::isalnum(static_cast<unsigned char>(c))) return std::nullopt;
-  }
-  const std::size_t pad = (4 - s.size() % 4) % 4;
-  if (pad == 3) return std::nullopt;
-  s.append(pad, '=');
-  std::string out(3 * s.size() / 4 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()), int(s.size()));
-  if (n < 0) return std::nullopt;
-  out.resize(std::size_t(n) - pad);
-  return out;
-}
 
 std::string mac(const std::string& secret, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -72,8 +43,8 @@ std::string SessionCodec::encode(const Session& s) const {
   json::object u;
   for (const auto& [name, up] : s.upstreams) u[name] = json::array{json::value(up.id), json::value(up.version)};
   o["u"] = std::move(u);
-  const std::string payload = b64url(json::serialize(o));
-  return std::string(kPrefix) + payload + "." + b64url(mac(secret_, payload));
+  const std::string payload = base64url_encode(json::serialize(o));
+  return std::string(kPrefix) + payload + "." + base64url_encode(mac(secret_, payload));
 }
 
 std::optional<Session> SessionCodec::decode(std::string_view id) const {
@@ -82,10 +53,10 @@ std::optional<Session> SessionCodec::decode(std::string_view id) const {
   const auto dot = id.rfind('.');
   if (dot == std::string_view::npos) return std::nullopt;
   const auto payload = id.substr(0, dot);
-  auto sig = unb64url(id.substr(dot + 1));
+  auto sig = base64url_decode(id.substr(dot + 1));
   const std::string want = mac(secret_, payload);
   if (!sig || sig->size() != want.size() || CRYPTO_memcmp(sig->data(), want.data(), want.size()) != 0) return std::nullopt;
-  auto text = unb64url(payload);
+  auto text = base64url_decode(payload);
   if (!text) return std::nullopt;
   boost::system::error_code ec;
   auto v = json::parse(*text, ec);

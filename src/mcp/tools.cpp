@@ -1,24 +1,17 @@
 #include "mcp/tools.h"
 
-#include <fnmatch.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <boost/json.hpp>
 
-namespace gatehouse::mcp {
+#include "core/trace_context.h"
 
-bool glob_match(std::string_view pattern, std::string_view text) {
-  return ::fnmatch(std::string(pattern).c_str(), std::string(text).c_str(), 0) == 0;
-}
+namespace gatehouse::mcp {
 
 bool any_glob(const std::vector<std::string>& globs, std::string_view server, std::string_view tool) {
   std::string full;
   full.reserve(server.size() + 1 + tool.size());
   full.append(server).append("/").append(tool);
-  return std::any_of(globs.begin(), globs.end(), [&](const std::string& g) {
-    return ::fnmatch(g.c_str(), full.c_str(), 0) == 0;
-  });
+  return std::any_of(globs.begin(), globs.end(), [&](const std::string& g) { return glob_match(g, full); });
 }
 
 std::string prefixed(std::string_view server, std::string_view tool) {
@@ -53,16 +46,6 @@ std::string canonical_definition(const boost::json::object& tool) {
   return boost::json::serialize(out);
 }
 
-std::string sha256_hex(std::string_view text) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d);
-  static const char* hex = "0123456789abcdef";
-  std::string s(2 * SHA256_DIGEST_LENGTH, '0');
-  for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
-    s[2 * i] = hex[d[i] >> 4];
-    s[2 * i + 1] = hex[d[i] & 15];
-  }
-  return s;
-}
+std::string sha256_hex(std::string_view text) { return to_hex(config::sha256(text)); }
 
 }  // namespace gatehouse::mcp

@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/encoding.h"
 
 namespace gatehouse::mcp {
 
-// fnmatch(3) without flags: '*' any run (slashes included), '?' one character, [...] a class.
-bool glob_match(std::string_view pattern, std::string_view text);
+using gatehouse::glob_match;  // core/encoding.h
 // Whether any of `globs` matches "server/tool".
 bool any_glob(const std::vector<std::string>& globs, std::string_view server, std::string_view tool);
 

@@ -1,17 +1,12 @@
 #include "pipeline/authorize.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
+
+#include "core/encoding.h"
 
 namespace gatehouse::pipeline {
 
 namespace {
-
-bool glob_match(const std::string& pattern, std::string_view name) {
-  std::string n(name);
-  return ::fnmatch(pattern.c_str(), n.c_str(), 0) == 0;
-}
 
 bool role_allows(const config::RoleConfig& role, std::string_view model) {
   return std::any_of(role.models.begin(), role.models.end(),

@@ -1,10 +1,10 @@
 #include "pipeline/records.h"
 
-#include <fnmatch.h>
 
 #include <boost/json.hpp>
 #include <random>
 
+#include "core/encoding.h"
 #include "record/writer.h"
 
 namespace gatehouse::pipeline {
@@ -48,7 +48,7 @@ std::string caller_of(const RequestContext& ctx) {
 Decision InferenceLogStage::on_routed(RequestContext& ctx) const {
   if (!ctx.request.model_request) return std::nullopt;
   bool match = false;
-  for (const auto& g : config_.models) match = match || ::fnmatch(g.c_str(), ctx.request.model.c_str(), 0) == 0;
+  for (const auto& g : config_.models) match = match || glob_match(g, ctx.request.model);
   if (!match || !sampled(config_.sample)) return std::nullopt;
   ctx.records.log_inference = true;
   ctx.records.capture_payloads = config_.payloads;

@@ -1,10 +1,11 @@
 #include "store/key_store.h"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <array>
 #include <stdexcept>
+
+#include "core/encoding.h"
 
 namespace gatehouse::store {
 
@@ -18,15 +19,9 @@ std::string new_secret() {
   if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
     throw std::runtime_error("the random number generator failed (OpenSSL RAND_bytes)");
   }
-  // base64 of 32 bytes is 43 characters and one '='; base64url swaps "+/" for "-_" and drops it.
-  std::array<unsigned char, 45> b64{};
-  int n = EVP_EncodeBlock(b64.data(), bytes.data(), static_cast<int>(bytes.size()));
-  std::string secret(kSecretPrefix);
-  for (int i = 0; i < n && b64[i] != '='; ++i) {
-    char c = static_cast<char>(b64[i]);
-    secret += c == '+' ? '-' : c == '/' ? '_' : c;
-  }
-  return secret;
+  // 32 bytes are 43 base64url characters.
+  return std::string(kSecretPrefix) +
+         base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 std::string secret_prefix(std::string_view secret) {
