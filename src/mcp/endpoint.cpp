@@ -387,10 +387,47 @@ class Call {
     return it == snap_.mcp_upstreams.end() ? nullptr : it->second.get();
   }
 
+  // The response among a reply's messages (what comes before it — progress, logs — is dropped:
+  // these replies answer the gateway's own requests); nullopt when the reply has none, and then
+  // `broken` (when given) says why if the stream broke.
+  static asio::awaitable<std::optional<json::object>> response_in(MessageStream& messages, Error* broken = nullptr) {
+    for (;;) {
+      auto m = co_await messages.next();
+      if (auto* e = std::get_if<Error>(&m)) {
+        if (broken) *broken = std::move(*e);
+        co_return std::nullopt;
+      }
+      if (std::holds_alternative<std::monostate>(m)) co_return std::nullopt;
+      boost::system::error_code ec;
+      auto v = json::parse(std::get<Message>(m).json, ec);
+      if (!ec && v.is_object() && kind_of(v.as_object()) == Kind::kResponse) co_return std::move(v.as_object());
+    }
+  }
+
+  // Every page of a list (`method`: tools/list, prompts/list, ...) of one server, its items under
+  // `key` in order (at most 50 pages); what came before a failure when one page fails.
+  asio::awaitable<json::array> list_all(const std::string& server, const std::string& method, const std::string& key) {
+    json::array items;
+    std::string cursor;
+    for (int page = 0; page < 50; ++page) {
+      Reply r = co_await post_to(server, list_request(method, cursor, own_id()));
+      if (r.status != 200 || !r.messages) break;
+      auto response = co_await response_in(*r.messages);
+      auto* result = response ? response->if_contains("result") : nullptr;
+      if (!result || !result->is_object()) break;
+      if (auto* list = result->as_object().if_contains(key); list && list->is_array()) {
+        for (auto& item : list->as_array()) items.push_back(std::move(item));
+      }
+      auto* next = result->as_object().if_contains("nextCursor");
+      if (!next || !next->is_string() || next->as_string().empty()) break;
+      cursor = std::string(next->as_string());
+    }
+    co_return items;
+  }
+
   // initialize (and notifications/initialized) with the client's params on one upstream. The
   // result's protocol version and session are kept in session_.
-  asio::awaitable<std::optional<Error>> initialize_upstream(const std::string& server, json::object* result_out,
-                                                           std::vector<Message>* first_messages) {
+  asio::awaitable<std::optional<Error>> initialize_upstream(const std::string& server, json::object* result_out) {
     Upstream* up = upstream(server);
     if (!up) co_return http_error(502, "MCP server '" + server + "' is not available", "upstream_unavailable");
     json::object params;
@@ -414,25 +451,16 @@ class Call {
       if (r.status == 503) e.retry_after_s = 5;
       co_return e;
     }
+    Error broken;
+    auto response = co_await response_in(*r.messages, &broken);
+    if (!response && !broken.message.empty()) co_return broken;
     std::optional<json::object> result;
-    for (;;) {
-      auto m = co_await r.messages->next();
-      if (auto* e = std::get_if<Error>(&m)) co_return *e;
-      if (std::holds_alternative<std::monostate>(m)) break;
-      auto& msg = std::get<Message>(m);
-      if (first_messages) first_messages->push_back(msg);
-      if (msg.json.empty()) continue;
-      boost::system::error_code ec;
-      auto v = json::parse(msg.json, ec);
-      if (ec || !v.is_object()) continue;
-      auto& o = v.as_object();
-      if (kind_of(o) == Kind::kResponse) {
-        if (auto* res = o.if_contains("result"); res && res->is_object()) result = res->as_object();
-        else if (auto* err = o.if_contains("error")) {
-          co_return http_error(502, "MCP server '" + server + "' refused initialize: " + json::serialize(*err).substr(0, 300),
-                               "upstream_error");
-        }
-        break;
+    if (response) {
+      if (auto* res = response->if_contains("result"); res && res->is_object()) {
+        result = std::move(res->as_object());
+      } else if (auto* err = response->if_contains("error")) {
+        co_return http_error(502, "MCP server '" + server + "' refused initialize: " + json::serialize(*err).substr(0, 300),
+                             "upstream_error");
       }
     }
     if (!result) co_return http_error(502, "MCP server '" + server + "' gave no answer to initialize", "upstream_error");
@@ -459,7 +487,7 @@ class Call {
     }
     if (!session_.upstreams.contains(server) && !session_.nonce.empty()) {
       // A virtual server's upstream that was down at initialize: try now.
-      if (auto e = co_await initialize_upstream(server, nullptr, nullptr)) {
+      if (auto e = co_await initialize_upstream(server, nullptr)) {
         Reply r;
         r.status = e->status;
         r.body = e->message;
@@ -470,7 +498,7 @@ class Call {
     Reply r = co_await up->post(call_for(server), body);
     if (r.status == 404 && !session_.nonce.empty()) {
       spdlog::info("mcp: {} lost session of {} (HTTP 404): initializing it again", server, name_);
-      if (auto e = co_await initialize_upstream(server, nullptr, nullptr)) {
+      if (auto e = co_await initialize_upstream(server, nullptr)) {
         r.status = e->status;
         r.body = e->message;
         co_return r;
@@ -533,15 +561,14 @@ class Call {
     if (server_) {
       // One server: its answer is the client's (the protocol version it negotiates included).
       json::object result;
-      std::vector<Message> messages;
-      if (auto e = co_await initialize_upstream(server_->name, &result, &messages)) co_return co_await out_.error(*e);
+      if (auto e = co_await initialize_upstream(server_->name, &result)) co_return co_await out_.error(*e);
       if (auto* pv = result.if_contains("protocolVersion"); pv && pv->is_string()) session_.version = std::string(pv->as_string());
       out_.session(sessions_->codec().encode(session_));
       co_return co_await out_.json_body(200, rpc_result(id, std::move(result)));
     }
     // A virtual server answers for itself and initializes its servers in parallel.
     co_await for_each_server(virtual_->servers, [this](const std::string& server) -> asio::awaitable<void> {
-      if (auto e = co_await initialize_upstream(server, nullptr, nullptr)) {
+      if (auto e = co_await initialize_upstream(server, nullptr)) {
         spdlog::warn("mcp: {}: server {} did not initialize: {} (its tools are missing until it does)", name_, server,
                      e->message);
       }
@@ -639,7 +666,7 @@ class Call {
       session_.init_params = json::serialize(init);
       session_.version = std::string(kStateless);
       if (server_) {
-        if (auto e = co_await initialize_upstream(server_->name, nullptr, nullptr)) {
+        if (auto e = co_await initialize_upstream(server_->name, nullptr)) {
           Reply r;
           r.status = e->status;
           r.body = e->message;
@@ -647,7 +674,7 @@ class Call {
         }
       } else {
         co_await for_each_server(virtual_->servers, [this](const std::string& server) -> asio::awaitable<void> {
-          co_await initialize_upstream(server, nullptr, nullptr);
+          co_await initialize_upstream(server, nullptr);
         });
       }
       sessions_->set_bridge(key, sessions_->codec().encode(session_));
@@ -954,30 +981,7 @@ class Call {
     else if (method == "resources/list") key = "resources";
     std::map<std::string, json::array> per_server;
     co_await for_each_server(virtual_->servers, [&](const std::string& s) -> asio::awaitable<void> {
-      json::array items;
-      std::string cursor;
-      for (int page = 0; page < 50; ++page) {
-        Reply r = co_await post_to(s, list_request(method, cursor, own_id()));
-        if (r.status != 200 || !r.messages) break;
-        std::optional<json::object> result;
-        for (;;) {
-          auto m = co_await r.messages->next();
-          if (!std::holds_alternative<Message>(m)) break;
-          auto& msg = std::get<Message>(m);
-          boost::system::error_code ec;
-          auto v = json::parse(msg.json, ec);
-          if (ec || !v.is_object() || kind_of(v.as_object()) != Kind::kResponse) continue;
-          if (auto* res = v.as_object().if_contains("result"); res && res->is_object()) result = res->as_object();
-        }
-        if (!result) break;
-        if (auto* list = result->if_contains(key); list && list->is_array()) {
-          for (auto& item : list->as_array()) items.push_back(std::move(item));
-        }
-        auto* next = result->if_contains("nextCursor");
-        if (!next || !next->is_string() || next->as_string().empty()) break;
-        cursor = std::string(next->as_string());
-      }
-      per_server[s] = std::move(items);
+      per_server[s] = co_await list_all(s, method, key);
     });
     json::array all;
     for (const auto& s : virtual_->servers) {
@@ -1008,16 +1012,11 @@ class Call {
       if (!session_.upstreams.contains(s)) continue;
       Reply r = co_await post_to(s, body);
       if (r.status != 200 || !r.messages) continue;
-      for (;;) {
-        auto m = co_await r.messages->next();
-        if (!std::holds_alternative<Message>(m)) break;
-        auto& message = std::get<Message>(m);
-        boost::system::error_code ec;
-        auto v = json::parse(message.json, ec);
-        if (ec || !v.is_object() || kind_of(v.as_object()) != Kind::kResponse || v.as_object()["id"] != id) continue;
-        if (v.as_object().contains("result")) co_return co_await out_.json_body(200, std::move(message.json));
-        last_error = std::move(message.json);
-      }
+      auto response = co_await response_in(*r.messages);
+      if (!response || (*response)["id"] != id) continue;
+      std::string text = json::serialize(*response);
+      if (response->contains("result")) co_return co_await out_.json_body(200, std::move(text));
+      last_error = std::move(text);
     }
     co_return co_await out_.json_body(200, std::move(last_error));
   }
@@ -1091,30 +1090,11 @@ class Call {
   }
 
   asio::awaitable<void> list_upstream_tools(const std::string& server) {
-    std::string cursor;
-    for (int page = 0; page < 50; ++page) {
-      Reply r = co_await post_to(server, list_request("tools/list", cursor, own_id()));
-      if (r.status != 200 || !r.messages) co_return;
-      std::optional<json::object> result;
-      for (;;) {
-        auto m = co_await r.messages->next();
-        if (!std::holds_alternative<Message>(m)) break;
-        boost::system::error_code ec;
-        auto v = json::parse(std::get<Message>(m).json, ec);
-        if (ec || !v.is_object() || kind_of(v.as_object()) != Kind::kResponse) continue;
-        if (auto* res = v.as_object().if_contains("result"); res && res->is_object()) result = res->as_object();
-      }
-      if (!result) co_return;
-      if (auto* tools = result->if_contains("tools"); tools && tools->is_array()) {
-        for (auto& t : tools->as_array()) {
-          if (!t.is_object()) continue;
-          auto* n = t.as_object().if_contains("name");
-          if (n && n->is_string()) snap_.services.pins->check(server, n->as_string(), canonical_definition(t.as_object()));
-        }
-      }
-      auto* next = result->if_contains("nextCursor");
-      if (!next || !next->is_string() || next->as_string().empty()) co_return;
-      cursor = std::string(next->as_string());
+    json::array tools = co_await list_all(server, "tools/list", "tools");
+    for (auto& t : tools) {
+      if (!t.is_object()) continue;
+      auto* n = t.as_object().if_contains("name");
+      if (n && n->is_string()) snap_.services.pins->check(server, n->as_string(), canonical_definition(t.as_object()));
     }
   }
 
