@@ -140,12 +140,60 @@ std::optional<Error> read_messages(Member& m) {
   return std::nullopt;
 }
 
-std::optional<Error> read_input(Member& m) {
+// `items`, when not null, is set when the input is an array whose first element is an object (a
+// Responses request's items, not embeddings' strings or token arrays).
+std::optional<Error> read_input(Member& m, bool* items = nullptr) {
   if (m.type != od::json_type::string && m.type != od::json_type::array) {
     return Error::bad_request("'input' must be a string or an array, got " + std::string(json_type_name(m.type)),
                               "input");
   }
-  if (auto e = validate(m.value, 1)) return malformed(e);
+  if (m.type == od::json_type::string || !items) {
+    if (auto e = validate(m.value, 1)) return malformed(e);
+    return std::nullopt;
+  }
+  od::array a;
+  if (auto e = m.value.get_array().get(a)) return malformed(e);
+  bool first = true;
+  for (auto el : a) {
+    od::value child;
+    if (auto e = el.get(child)) return malformed(e);
+    if (first) {
+      od::json_type t;
+      if (auto e = child.type().get(t)) return malformed(e);
+      *items = t == od::json_type::object;
+      first = false;
+    }
+    if (auto e = validate(child, 2)) return malformed(e);
+  }
+  return std::nullopt;
+}
+
+// Responses members the gateway reads: store, previous_response_id, max_output_tokens.
+std::optional<Error> read_responses_member(Member& m, CanonicalRequest& req) {
+  if (m.key == "store") {
+    if (m.type == od::json_type::null) return std::nullopt;
+    bool b = true;
+    if (m.value.get_bool().get(b)) return Error::bad_request("'store' must be true or false", "store");
+    req.store = b;
+    return std::nullopt;
+  }
+  if (m.key == "previous_response_id") {
+    if (m.type == od::json_type::null) return std::nullopt;
+    std::string_view id;
+    if (m.type != od::json_type::string || m.value.get_string().get(id) || id.empty()) {
+      return Error::bad_request("'previous_response_id' must be the id of an earlier response (\"resp_...\")",
+                                "previous_response_id");
+    }
+    req.previous_response_id = std::string(id);
+    return std::nullopt;
+  }
+  // max_output_tokens
+  if (m.type == od::json_type::null) return std::nullopt;
+  std::int64_t n = 0;
+  if (m.type != od::json_type::number || m.value.get_int64().get(n) || n < 1) {
+    return Error::bad_request("'max_output_tokens' must be a positive integer", "max_output_tokens");
+  }
+  req.max_tokens = n;
   return std::nullopt;
 }
 
@@ -252,11 +300,30 @@ std::optional<Error> read_member(Member& m, const std::string& body, Payload& pa
     w.have_model = true;
     return read_model(m, body, req);
   }
-  if ((payload == Payload::kMessages && m.key == "messages") || (payload == Payload::kInput && m.key == "input")) {
+  if ((payload == Payload::kMessages && m.key == "messages") ||
+      ((payload == Payload::kInput || payload == Payload::kResponses) && m.key == "input")) {
     w.have_payload = true;
-    return payload == Payload::kMessages ? read_messages(m) : read_input(m);
+    if (payload == Payload::kMessages) return read_messages(m);
+    if (!w.invocation || payload == Payload::kResponses) return read_input(m);
+    // An invocation's `input`: embeddings, unless it is an array of Responses items (an agent's).
+    bool items = false;
+    auto e = read_input(m, &items);
+    if (items) {
+      req.op = Operation::kResponses;
+      payload = Payload::kResponses;
+    }
+    return e;
   }
-  if (m.key == "stream" || m.key == "max_tokens" || m.key == "max_completion_tokens") return read_scalar(m, req);
+  if (payload == Payload::kResponses || w.invocation) {
+    // An invocation's members may come before its `input`: read them as a Responses request would.
+    if (m.key == "store" || m.key == "previous_response_id" || m.key == "max_output_tokens") {
+      return read_responses_member(m, req);
+    }
+  }
+  if (m.key == "stream") return read_scalar(m, req);
+  if ((m.key == "max_tokens" || m.key == "max_completion_tokens") && payload != Payload::kResponses) {
+    return read_scalar(m, req);
+  }
   if (m.key == "data_class") return read_data_class(m, body, req);
   if (m.key == "usage_context" && m.type == od::json_type::object) return read_usage_context(m, req);
   if (m.key == "stream_options") return read_stream_options(m, body, req);
@@ -279,9 +346,11 @@ std::variant<Walked, Error> walk_request(std::string& body, Payload payload) {
     return e == simdjson::INCORRECT_TYPE ? Error::bad_request("the request body must be a JSON object") : malformed(e);
   }
   Walked w;
-  w.request.op = payload == Payload::kEither ? Operation::kInvocations
-                 : payload == Payload::kInput ? Operation::kEmbeddings
-                                              : Operation::kChat;
+  w.request.op = payload == Payload::kEither      ? Operation::kInvocations
+                 : payload == Payload::kInput     ? Operation::kEmbeddings
+                 : payload == Payload::kResponses ? Operation::kResponses
+                                                  : Operation::kChat;
+  w.invocation = payload == Payload::kEither;
   w.request.object_start = body.find('{') + 1;
   for (auto field : root) {
     // Where the key starts (just after its quote); read before unescaped_key() consumes it.

@@ -18,13 +18,16 @@ namespace gatehouse::api {
 enum class Payload {
   kMessages,   // `messages`: a non-empty array of objects (chat)
   kInput,      // `input`: a string or an array (embeddings)
-  kEither,     // a Databricks invocation: `messages` makes it chat, `input` embeddings
+  kEither,     // a Databricks invocation: `messages` makes it chat, `input` embeddings (or, when
+               // it is an array of objects, a Responses request: an agent's invocation)
+  kResponses,  // `input`: a string or an array of items (OpenAI's Responses API)
 };
 
 struct Walked {
   CanonicalRequest request;
   bool have_model = false;
   bool have_payload = false;
+  bool invocation = false;  // a Databricks invocation (the walk began with Payload::kEither)
 };
 
 std::variant<Walked, Error> walk_request(std::string& body, Payload payload);

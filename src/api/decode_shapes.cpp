@@ -50,15 +50,33 @@ std::variant<CanonicalRequest, Error> decode_databricks(std::string& body) {
   if (auto* e = std::get_if<Error>(&walked)) return std::move(*e);
   auto& w = std::get<Walked>(walked);
   if (w.request.op == Operation::kInvocations) {
-    return Error::bad_request("the invocation needs 'messages' (chat) or 'input' (embeddings)", "messages");
+    return Error::bad_request("the invocation needs 'messages' (chat), 'input' (embeddings) or 'input' items (an agent)",
+                              "messages");
   }
   if (!w.have_payload) return missing_payload(w.request.op == Operation::kEmbeddings ? Payload::kInput : Payload::kMessages);
   if (!w.have_model) w.request.model_offset = w.request.object_start;
   return std::move(w.request);
 }
 
+// Responses: `model` and `input` required.
+std::variant<CanonicalRequest, Error> decode_responses(std::string& body) {
+  auto walked = walk_request(body, Payload::kResponses);
+  if (auto* e = std::get_if<Error>(&walked)) return std::move(*e);
+  auto& w = std::get<Walked>(walked);
+  if (!w.have_model) {
+    return Error::bad_request("'model' is required: name one of the models from GET /v1/models", "model");
+  }
+  if (!w.have_payload) {
+    return Error::bad_request("'input' is required: a string, or an array of input items (messages, function_call_output...)",
+                              "input");
+  }
+  return std::move(w.request);
+}
+
 std::variant<CanonicalRequest, Error> decode_request(ApiShape shape, Operation op, std::string& body) {
+  if (op == Operation::kResponses) return decode_responses(body);
   switch (shape) {
+    case ApiShape::kResponses: return decode_responses(body);
     case ApiShape::kAnthropic: return decode_anthropic(op, body);
     case ApiShape::kDatabricks:
       // The Databricks shape's OpenAI-compatible paths (/serving-endpoints/chat/completions)

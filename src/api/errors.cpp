@@ -65,9 +65,12 @@ std::string_view databricks_error_code(const Error& error) {
 }
 
 std::string encode_error(ApiShape shape, const Error& error) {
-  if (!error.upstream_body.empty() && error.upstream_shape == shape) return error.upstream_body;
+  // The Responses API's errors are OpenAI's.
+  const ApiShape errors = shape == ApiShape::kResponses ? ApiShape::kOpenAI : shape;
+  if (!error.upstream_body.empty() && error.upstream_shape == errors) return error.upstream_body;
   switch (shape) {
     case ApiShape::kOpenAI:
+    case ApiShape::kResponses:
       return encode_error(error);
     case ApiShape::kAnthropic:
       return R"({"type":"error","error":{"type":)" + json_quote(anthropic_error_type(error)) +
@@ -93,6 +96,14 @@ std::string encode_error(ApiShape shape, const Error& error) {
 std::string stream_error_event(ApiShape shape, const Error& error) {
   std::string body = encode_error(shape, error);
   if (shape == ApiShape::kAnthropic) return "event: error\ndata: " + body + "\n\n";
+  if (shape == ApiShape::kResponses) {
+    // The Responses stream's error event (a translated stream's translator writes its own, with
+    // the next sequence_number: ResponseTranslator::error_event).
+    return "event: error\ndata: {\"type\":\"error\",\"code\":" +
+           json_quote(error.code.empty() ? to_string(error.kind) : std::string_view(error.code)) +
+           ",\"message\":" + json_quote(error.message) + ",\"param\":" +
+           (error.param.empty() ? std::string("null") : json_quote(error.param)) + "}\n\n";
+  }
   return "data: " + body + "\n\n";
 }
 

@@ -20,8 +20,16 @@ enum class Operation {
   kChat,         // OpenAI chat completions, Anthropic Messages, a Databricks chat invocation
   kEmbeddings,   // OpenAI embeddings, a Databricks embeddings invocation
   kCountTokens,  // Anthropic Messages token counting (/v1/messages/count_tokens)
-  kInvocations,  // a Databricks invocation before decoding: the decoder finds chat or embeddings
+  kInvocations,  // a Databricks invocation before decoding: the decoder finds chat, embeddings or responses
+  kResponses,    // OpenAI's Responses API (/v1/responses), or a Databricks agent invocation whose
+                 // `input` is an array of Responses items: the body is in the Responses shape
 };
+
+// The shape a request's body is in: a Responses request is in the Responses shape whatever
+// endpoint it came to (a Databricks agent invocation's errors are still Databricks').
+inline ApiShape request_shape(ApiShape ingress, Operation op) {
+  return op == Operation::kResponses ? ApiShape::kResponses : ingress;
+}
 
 // Where the members the gateway edits sit in a body (byte offsets). A body that another stage
 // or a translation rewrote is located again with find_spans().
@@ -52,6 +60,10 @@ struct CanonicalRequest : Spans {
   std::string data_class;        // the `data_class` member's value (has_data_class)
   // usage_context (Databricks' attribution map), string values only.
   std::vector<std::pair<std::string, std::string>> usage_context;
+  // Responses (op kResponses): max_tokens is `max_output_tokens`; `stream` as in chat (a Responses
+  // stream always ends with its usage: include_usage stays false).
+  bool store = true;                 // `store` (false: the gateway keeps nothing of the response)
+  std::string previous_response_id;  // `previous_response_id` (empty: none)
 };
 
 // Decodes a request body of `op` in `shape` (`op` kInvocations for Databricks' invocations
@@ -62,6 +74,9 @@ std::variant<CanonicalRequest, Error> decode_request(ApiShape shape, Operation o
 std::variant<CanonicalRequest, Error> decode_openai(Operation op, std::string& body);
 std::variant<CanonicalRequest, Error> decode_anthropic(Operation op, std::string& body);
 std::variant<CanonicalRequest, Error> decode_databricks(std::string& body);
+// Responses: `model` and `input` (a string or an array of items) required; reads stream,
+// max_output_tokens, store, previous_response_id (a string), data_class, usage_context.
+std::variant<CanonicalRequest, Error> decode_responses(std::string& body);
 
 // The spans of a body that is known to be a valid JSON object (a stage's replacement or a
 // translation); nullopt when it is not one.

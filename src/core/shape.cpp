@@ -8,6 +8,7 @@ const ShapeTraits& traits(ApiShape shape) {
       {"anthropic", ApiShape::kAnthropic, true},
       {"databricks", ApiShape::kOpenAI, false},
       {"mcp", ApiShape::kOpenAI, false},
+      {"responses", ApiShape::kResponses, false},
   };
   return kTable[static_cast<unsigned>(shape)];
 }

@@ -12,6 +12,7 @@ enum class ApiShape : unsigned char {
   kAnthropic,   // Anthropic Messages; errors {"type":"error","error":{"type","message"}}
   kDatabricks,  // Databricks serving endpoints: OpenAI-shaped bodies; errors {"error_code","message"}
   kMcp,         // the MCP endpoints: JSON-RPC errors {"jsonrpc":"2.0","id":null,"error":{"code","message","data"}}
+  kResponses,   // OpenAI's Responses API (/v1/responses): its own bodies and stream events; errors OpenAI's
 };
 
 // What varies by shape beside its codec.

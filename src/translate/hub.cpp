@@ -6,12 +6,15 @@ namespace gatehouse::translate {
 
 namespace {
 
-// One shape's codec pair with the hub (OpenAI chat). The hub's own entry is all nulls.
+// One shape's codec pair with the hub (OpenAI chat). The hub's own entry is all nulls. A shape
+// that only clients speak (Responses: a provider that speaks it natively is reached without
+// translation) has no way from the hub for requests nor to it for answers.
 struct Codec {
   std::variant<std::string, Error> (*request_to_hub)(std::string_view body, const RequestOptions& o);
   std::variant<std::string, Error> (*request_from_hub)(std::string_view body, const RequestOptions& o);
   std::unique_ptr<ResponseTranslator> (*answers_to_hub)(bool include_usage);
-  std::unique_ptr<ResponseTranslator> (*answers_from_hub)();
+  std::unique_ptr<ResponseTranslator> (*answers_from_hub)(const ResponsesAnswer* responses);
+  bool client_only = false;
 };
 
 const Codec& codec(ApiShape shape) {
@@ -20,10 +23,20 @@ const Codec& codec(ApiShape shape) {
       [](std::string_view body, const RequestOptions& o) { return anthropic_request_to_openai(body, o.chat); },
       [](std::string_view body, const RequestOptions& o) { return openai_request_to_anthropic(body, o.default_max_tokens); },
       [](bool include_usage) { return anthropic_response_to_openai(include_usage); },
-      [] { return openai_response_to_anthropic(); },
+      [](const ResponsesAnswer*) { return openai_response_to_anthropic(); },
+  };
+  static const Codec kResponses{
+      [](std::string_view body, const RequestOptions& o) { return responses_request_to_openai(body, o.chat, o.dropped); },
+      nullptr,
+      nullptr,
+      [](const ResponsesAnswer* r) -> std::unique_ptr<ResponseTranslator> {
+        return openai_response_to_responses(r ? *r : ResponsesAnswer{});
+      },
+      true,
   };
   switch (body_shape(shape)) {
     case ApiShape::kAnthropic: return kAnthropic;
+    case ApiShape::kResponses: return kResponses;
     default: return kHub;
   }
 }
@@ -71,6 +84,10 @@ std::variant<std::string, Error> translate_request(ApiShape from, ApiShape to, s
   if (!needs_translation(from, to)) return std::string(body);
   const Codec& in = codec(from);
   const Codec& out = codec(to);
+  if (out.client_only) {
+    return Error::bad_request(std::string("a ") + std::string(traits(from).name) + " request cannot be sent to a provider that speaks " +
+                              std::string(traits(to).name) + " only");
+  }
   std::string hub;
   if (in.request_to_hub) {
     auto r = in.request_to_hub(body, options);
@@ -82,13 +99,15 @@ std::variant<std::string, Error> translate_request(ApiShape from, ApiShape to, s
   return std::string(body);
 }
 
-std::unique_ptr<ResponseTranslator> translate_response(ApiShape from, ApiShape to, bool include_usage) {
+std::unique_ptr<ResponseTranslator> translate_response(ApiShape from, ApiShape to, bool include_usage,
+                                                       const ResponsesAnswer* responses) {
   if (!needs_translation(from, to)) return nullptr;
   const Codec& provider = codec(from);
   const Codec& client = codec(to);
+  if (provider.client_only) return nullptr;  // never asked: translate_request refuses such a pair first
   // The hub step between two codecs asks for usage: the second one needs it for its own shape.
   auto first = provider.answers_to_hub ? provider.answers_to_hub(include_usage || client.answers_from_hub != nullptr) : nullptr;
-  auto second = client.answers_from_hub ? client.answers_from_hub() : nullptr;
+  auto second = client.answers_from_hub ? client.answers_from_hub(responses) : nullptr;
   if (first && second) return std::make_unique<Chain>(std::move(first), std::move(second));
   return first ? std::move(first) : std::move(second);
 }

@@ -23,6 +23,9 @@ bool needs_translation(ApiShape client, ApiShape provider);
 struct RequestOptions {
   int default_max_tokens = 4096;  // for shapes that require max_tokens when the client named none
   ChatTarget chat;                // what an OpenAI-shaped model takes beyond the chat API (translate.h)
+  // Filled by the translation: what the client asked for that the target cannot do and that was
+  // left out rather than refused (a Responses request's built-in tools); null: not wanted.
+  std::vector<std::string>* dropped = nullptr;
 };
 
 // The request `body` (valid JSON in shape `from`) in shape `to`, without a "model" member (as it
@@ -31,7 +34,9 @@ std::variant<std::string, Error> translate_request(ApiShape from, ApiShape to, s
                                                    const RequestOptions& options);
 
 // A translator of answers in `from` (the provider's shape) into `to` (the client's);
-// `include_usage`: the client asked for a stream's usage chunk. Null when the two need none.
-std::unique_ptr<ResponseTranslator> translate_response(ApiShape from, ApiShape to, bool include_usage);
+// `include_usage`: the client asked for a stream's usage chunk; `responses`: what a Responses
+// answer needs (required when `to` is kResponses). Null when the two need none.
+std::unique_ptr<ResponseTranslator> translate_response(ApiShape from, ApiShape to, bool include_usage,
+                                                       const ResponsesAnswer* responses = nullptr);
 
 }  // namespace gatehouse::translate

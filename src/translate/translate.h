@@ -5,8 +5,10 @@
 // speaking its provider's shape is never translated: its bytes pass through.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 #include <string_view>
 #include <variant>
 
@@ -26,6 +28,10 @@ class ResponseTranslator {
   // The provider's stream ended: appends what the client's stream still needs (its closing
   // events, or an error event when the provider stopped before its end).
   virtual void finish(std::string& out) = 0;
+  // The stream broke (or a stage ended it) after it started: the error event the client's stream
+  // ends with, when this translator writes its own (the Responses stream numbers its events);
+  // empty: the client's shape's usual one (api::stream_error_event).
+  virtual std::string error_event(const Error& error) { return {}; }
 };
 
 // --- an OpenAI-shaped client, an Anthropic provider (openai_to_anthropic.cpp) ---
@@ -57,5 +63,34 @@ struct ChatTarget {
 std::variant<std::string, Error> anthropic_request_to_openai(std::string_view body, const ChatTarget& target);
 // OpenAI (and Databricks) answers as Anthropic messages / Messages stream events.
 std::unique_ptr<ResponseTranslator> openai_response_to_anthropic();
+
+// --- a Responses client (OpenAI's Responses API), an OpenAI-shaped provider (responses.cpp) ---
+
+// A Responses request (validated JSON; the gateway has already replaced a previous_response_id
+// with the conversation it names, so one still present is a 400) as an OpenAI chat request,
+// without a "model" member. Built-in tools (web_search, file_search, computer_use, code_interpreter,
+// local_shell, image_generation, mcp, ...) a chat provider cannot run are dropped and their types
+// appended to `dropped` (when not null) for the client's warning header; an input item the chat
+// API cannot express (a built-in tool's call, an item_reference, a file) is a 400 naming it. A
+// stream asks for usage (stream_options.include_usage), which response.completed needs.
+std::variant<std::string, Error> responses_request_to_openai(std::string_view body, const ChatTarget& target,
+                                                             std::vector<std::string>* dropped);
+
+// What a Responses answer made by translation says that the chat answer does not: the response's
+// id (the gateway names it, as it stores it under that id), the model as the client named it, when
+// it was created, and the client's request, whose settings a Responses object echoes
+// (instructions, tools, tool_choice, temperature, top_p, max_output_tokens, parallel_tool_calls,
+// previous_response_id, metadata, store, text, reasoning, user, truncation).
+struct ResponsesAnswer {
+  std::string id;             // "resp_" + 32 hex digits
+  std::string model;
+  std::int64_t created_at = 0;  // unix seconds
+  std::string request;        // the client's request body (JSON object); empty: echo nothing
+};
+
+// OpenAI chat answers (whole: a chat.completion; streamed: chat.completion.chunk events ending
+// with a usage chunk and [DONE]) as a Responses object / the Responses stream events, each with
+// its `event:` line and a strictly increasing sequence_number.
+std::unique_ptr<ResponseTranslator> openai_response_to_responses(const ResponsesAnswer& answer);
 
 }  // namespace gatehouse::translate
