@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "databricks_agent.h"
 #include "json_text.h"
 #include "openai.h"
 #include "shape_common.h"
@@ -93,11 +94,14 @@ Reply invocations(std::string_view endpoint, const json::object& request, const 
   Reply reply;
   if (request.contains("messages")) {
     reply = openai::chat_completions(request, control, flavor);
+  } else if (is_agent_request(request)) {
+    return agent_invocation(endpoint, request, control);  // already in Databricks' shape
   } else if (request.contains("input")) {
     reply = openai::embeddings(request, flavor);
   } else {
     return error(400, "BAD_REQUEST",
-                 "The request must hold 'messages' (chat) or 'input' (embeddings)");
+                 "The request must hold 'messages' (chat) or 'input' (embeddings, or a "
+                 "ResponsesAgent's items)");
   }
   if (reply.status != 200) return reshape_error(reply);
   reply.headers.emplace_back("served-model-name", std::string(endpoint));

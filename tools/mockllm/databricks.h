@@ -1,7 +1,8 @@
 // The Databricks Model Serving wire shape: POST /serving-endpoints/{name}/invocations with an
 // OpenAI-shaped body (chat when it has `messages`, embeddings when it has `input`), answered
 // as OpenAI would but with `model` = the endpoint name, a `served-model-name` header and, in
-// streams, a running `usage` on every chunk. Errors take Databricks' shape:
+// streams, a running `usage` on every chunk. An `input` of items (objects) is an agent's
+// ResponsesAgent request instead (databricks_agent.h). Errors take Databricks' shape:
 // `{"error_code":"...","message":"..."}`.
 #pragma once
 
@@ -31,7 +32,8 @@ Reply injected_error(const Control& control);
 // The endpoint name in `/serving-endpoints/{name}/invocations`, or nullopt for another path.
 std::optional<std::string_view> invocations_endpoint(std::string_view path);
 
-// POST /serving-endpoints/{endpoint}/invocations. The request's `model`, if any, is ignored.
+// POST /serving-endpoints/{endpoint}/invocations: chat, embeddings or an agent's answer. The
+// request's `model`, if any, is ignored.
 Reply invocations(std::string_view endpoint, const boost::json::object& request,
                   const Control& control);
 

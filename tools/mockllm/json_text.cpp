@@ -3,6 +3,9 @@
 #include <charconv>
 #include <cmath>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
 namespace mockllm {
 namespace {
 
@@ -94,6 +97,61 @@ void append_float(std::string& out, float v) {
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, end);
+}
+
+void append_json_value(std::string& out, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::null:
+      out += "null";
+      return;
+    case boost::json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      return;
+    case boost::json::kind::int64:
+      append_int(out, v.get_int64());
+      return;
+    case boost::json::kind::uint64:
+      out += std::to_string(v.get_uint64());
+      return;
+    case boost::json::kind::double_: {
+      double d = v.get_double();
+      if (!std::isfinite(d)) d = 0;
+      char buf[32];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+      const std::string_view text(buf, static_cast<std::size_t>(end - buf));
+      out += text;
+      // A whole number stays a decimal on the wire (1.0, not 1), as Python's JSON writes it.
+      if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
+      return;
+    }
+    case boost::json::kind::string:
+      append_json_string(out, v.get_string());
+      return;
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        append_json_value(out, item);
+      }
+      out += ']';
+      return;
+    }
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, item] : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, key);
+        out += ':';
+        append_json_value(out, item);
+      }
+      out += '}';
+      return;
+    }
+  }
 }
 
 std::size_t count_code_points(std::string_view s) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/value.hpp>
+
 namespace mockllm {
 
 // Appends `s` as a quoted JSON string. Invalid UTF-8 (a recorded request body may hold anything)
@@ -18,6 +20,10 @@ void append_int(std::string& out, std::int64_t v);
 
 // Shortest text that reads back as the same float; non-finite values become 0.
 void append_float(std::string& out, float v);
+
+// Appends any JSON value (an echoed request setting). Doubles are written in their shortest
+// round-trip form (`0.7`, `1.0`), as the APIs echo them, not in Boost.JSON's exponent form.
+void append_json_value(std::string& out, const boost::json::value& v);
 
 // Number of Unicode code points in UTF-8 text (bytes that do not continue a sequence).
 std::size_t count_code_points(std::string_view s);

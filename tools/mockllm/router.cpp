@@ -10,6 +10,7 @@
 #include "anthropic.h"
 #include "databricks.h"
 #include "openai.h"
+#include "responses.h"
 
 namespace mockllm {
 namespace http = boost::beast::http;
@@ -143,6 +144,7 @@ enum class Surface { kOpenAi, kAnthropic, kDatabricks, kOAuthToken };
 struct Target {
   Surface surface = Surface::kOpenAi;
   std::string_view path;  // OpenAI and Anthropic: without the /v1 (or /serving-endpoints) prefix
+  bool serving = false;   // an OpenAI path under /serving-endpoints (Databricks' own)
 };
 
 Target classify(std::string_view path) {
@@ -151,7 +153,9 @@ Target classify(std::string_view path) {
       path[kServingPrefix.size()] == '/') {
     // The OpenAI SDK with base URL {host}/serving-endpoints calls these.
     const std::string_view rest = path.substr(kServingPrefix.size());
-    if (rest == "/chat/completions" || rest == "/embeddings") return {Surface::kOpenAi, rest};
+    if (rest == "/chat/completions" || rest == "/embeddings" || rest == "/responses") {
+      return {Surface::kOpenAi, rest, true};
+    }
     return {Surface::kDatabricks, path};
   }
   // Both /v1/... and /...: clients put /v1 in their base URL or not.
@@ -312,7 +316,7 @@ Decision route(const Request& req, std::string_view sni, const Settings& setting
       method == http::verb::post &&
       (t.surface == Surface::kAnthropic ||
        (t.surface == Surface::kDatabricks && databricks::invocations_endpoint(path)) ||
-       path == "/chat/completions" || path == "/embeddings");
+       path == "/chat/completions" || path == "/embeddings" || path == "/responses");
   if (wants_json_body && !body.is_object()) {
     d.reply =
         bad_request(t.surface, body_ok ? "the request body must be a JSON object"
@@ -353,6 +357,12 @@ Decision route(const Request& req, std::string_view sni, const Settings& setting
     d.reply = openai::chat_completions(body.get_object(), d.control);
   } else if (method == http::verb::post && path == "/embeddings") {
     d.reply = openai::embeddings(body.get_object());
+  } else if (method == http::verb::post && path == "/responses") {
+    d.reply = responses::create(body.get_object(), d.control, {.databricks = t.serving});
+  } else if (path.starts_with("/responses/") && path.size() > 11) {
+    // A stored response (retrieve, delete, input_items, cancel): the mock keeps none.
+    const std::string_view id = path.substr(11);
+    d.reply = responses::not_found(id.substr(0, id.find('/')));
   } else if (method == http::verb::get && path == "/models") {
     d.reply = openai::models();
   } else if (method == http::verb::get && path.starts_with("/models/") && path.size() > 8) {

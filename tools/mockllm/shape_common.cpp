@@ -44,6 +44,21 @@ std::string random_id(std::string_view prefix, int length) {
   return id;
 }
 
+std::string random_uuid() {
+  static constexpr char kHexDigits[] = "0123456789abcdef";
+  const std::uint64_t halves[] = {next_random(), next_random()};
+  std::string id;
+  id.reserve(36);
+  for (int i = 0; i < 32; ++i) {
+    unsigned nibble = (halves[i / 16] >> (4 * (i % 16))) & 0xF;
+    if (i == 12) nibble = 4;                   // version 4
+    if (i == 16) nibble = 8 | (nibble & 0x3);  // RFC 4122 variant
+    if (i == 8 || i == 12 || i == 16 || i == 20) id.push_back('-');
+    id.push_back(kHexDigits[nibble]);
+  }
+  return id;
+}
+
 std::string_view token_word(int i) {
   return kWords[static_cast<std::size_t>(i) % std::size(kWords)];
 }

@@ -21,6 +21,10 @@ namespace mockllm::shape {
 // for a test to tell answers apart; a per-thread generator keeps them off any lock.
 std::string random_id(std::string_view prefix, int length = 24);
 
+// A random version 4 UUID (8-4-4-4-12 lower-case hex), the ids Databricks agents and their
+// serving layer use.
+std::string random_uuid();
+
 // The word that token `i` of every generated text is made of (without its trailing space).
 std::string_view token_word(int i);
 

@@ -164,6 +164,77 @@ TEST_F(Router, DatabricksInvocationsAndTheOpenAiSdkPaths) {
   EXPECT_EQ(json::parse(missing.reply.body).at("error_code"), "ENDPOINT_NOT_FOUND");
 }
 
+TEST_F(Router, ResponsesOnEveryOpenAiPathAndTheDatabricksOne) {
+  constexpr std::string_view kResponses = R"({"model":"gpt-5","input":"hi"})";
+  for (auto path : {"/v1/responses", "/responses", "/serving-endpoints/responses"}) {
+    Decision d = route(post(path, std::string(kResponses)));
+    EXPECT_EQ(d.reply.status, 200u) << path << ": " << d.reply.body;
+    auto v = json::parse(d.reply.body);
+    EXPECT_EQ(v.at("object"), "response");
+    EXPECT_EQ(v.at("model"), "gpt-5");
+  }
+  // Databricks also takes its agents' fields (the SDK's extra_body); the OpenAI path does not.
+  constexpr std::string_view kWithAgentFields =
+      R"({"model":"agent","input":"hi","custom_inputs":{"k":1},
+          "databricks_options":{"return_trace":true},"context":{"user_id":"u"}})";
+  Decision served = route(post("/serving-endpoints/responses", std::string(kWithAgentFields)));
+  EXPECT_EQ(served.reply.status, 200u) << served.reply.body;
+  EXPECT_EQ(json::parse(served.reply.body).at("custom_outputs"), json::parse(R"({"k":1})"));
+  Decision refused = route(post("/v1/responses", std::string(kWithAgentFields)));
+  EXPECT_EQ(refused.reply.status, 400u);
+  EXPECT_EQ(json::parse(refused.reply.body).at("error").at("param"), "custom_inputs");
+
+  // The mock's own option object is not an unknown parameter; it steers the answer.
+  Decision steered =
+      route(post("/v1/responses", R"({"model":"m","input":"hi","mock":{"tokens":2}})"));
+  EXPECT_EQ(json::parse(steered.reply.body).at("usage").at("output_tokens"), 2);
+
+  Decision injected = route(post("/serving-endpoints/responses", std::string(kResponses),
+                                 {{"x-mock-status", "429"}}));
+  EXPECT_EQ(injected.reply.status, 429u);
+  EXPECT_EQ(json::parse(injected.reply.body).at("error").at("type"), "rate_limit_exceeded");
+
+  Decision garbled = route(post("/v1/responses", "{not json"));
+  EXPECT_EQ(garbled.reply.status, 400u);
+  EXPECT_TRUE(json::parse(garbled.reply.body).at("error").is_object());
+
+  for (auto target : {"/v1/responses/resp_abc", "/v1/responses/resp_abc/input_items"}) {
+    Decision stored = route(request(http::verb::get, target));
+    EXPECT_EQ(stored.reply.status, 404u) << target;
+    EXPECT_EQ(json::parse(stored.reply.body).at("error").at("message"),
+              "Response with id 'resp_abc' not found.");
+  }
+
+  settings.require_token = "dapi-1";
+  Decision unauthorized = route(post("/serving-endpoints/responses", std::string(kResponses)));
+  EXPECT_EQ(unauthorized.reply.status, 401u);
+  EXPECT_EQ(route(post("/serving-endpoints/responses", std::string(kResponses),
+                       {{"authorization", "Bearer dapi-1"}}))
+                .reply.status,
+            200u);
+}
+
+TEST_F(Router, DatabricksAgentInvocationsAndRecording) {
+  Decision d = route(post("/serving-endpoints/agent/invocations",
+                          R"({"input":[{"role":"user","content":"hi"}],"custom_inputs":{"a":1}})"));
+  EXPECT_EQ(d.reply.status, 200u) << d.reply.body;
+  EXPECT_EQ(header(d.reply, "served-model-name"), "agent");
+  auto v = json::parse(d.reply.body);
+  EXPECT_EQ(v.at("object"), "response");
+  EXPECT_EQ(v.at("custom_outputs"), json::parse(R"({"a":1})"));
+  // What the gateway sent is kept verbatim for the test to read.
+  auto recorded = json::parse(stats.requests_json(1)).as_array();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].at("path"), "/serving-endpoints/agent/invocations");
+  EXPECT_EQ(json::parse(recorded[0].at("body").as_string()).at("custom_inputs"),
+            json::parse(R"({"a":1})"));
+
+  Decision bad =
+      route(post("/serving-endpoints/agent/invocations", R"({"input":[{"role":"user"}]})"));
+  EXPECT_EQ(bad.reply.status, 400u);
+  EXPECT_EQ(json::parse(bad.reply.body).at("error_code"), "BAD_REQUEST");
+}
+
 TEST_F(Router, AnthropicCountTokens) {
   Decision d = route(post("/v1/messages/count_tokens",
                           R"({"model":"claude","messages":[{"role":"user","content":"0123456789abcdef"}]})",
