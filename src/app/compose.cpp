@@ -16,6 +16,7 @@
 #include "mcp/stdio.h"
 #include "provider/oauth.h"
 #include "provider/openai_compatible.h"
+#include "responses/store_stage.h"
 
 namespace gatehouse::app {
 
@@ -46,6 +47,9 @@ Pipeline build_pipeline(const config::Config& config, const runtime::Services& s
   if (services.writer && config.records.inference_log.enabled) {
     p.add(std::make_unique<InferenceLogStage>(config.records.inference_log, *services.writer));
   }
+  // 5b. Stored Responses answers: like the inference log, it keeps what the client got (after
+  //     output guardrails and translation), so a later previous_response_id replays only that.
+  if (services.responses) p.add(std::make_unique<responses::StoreResponseStage>(config.responses, services.responses));
   // 6. Input guardrails before anything spends: a request they block costs no budget and no rate
   //    window (and after the inference log's decision, so a blocked request is logged — without
   //    the text that was blocked).

@@ -17,6 +17,7 @@
 #include "store/key_store.h"
 #include "store/key_watcher.h"
 #include "store/record_store.h"
+#include "responses/state.h"
 #include "store/store_executor.h"
 
 namespace gatehouse::app {
@@ -106,6 +107,7 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
       s.records = previous->records;
       s.writer = previous->writer;
       s.budgets = previous->budgets;
+      s.responses = previous->responses;
       s.writer->configure(config.records.flush, config.records.queue_rows,
                           config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0,
                           config.records.inference_log.max_payload_bytes);
@@ -124,6 +126,10 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
       s.records = std::shared_ptr<store::RecordStore>(std::move(std::get<0>(records)));
       if (auto e = load_spend(*s.records, s.budgets)) return "store.sqlite: " + *e;
       s.writer = std::make_shared<record::RecordWriter>(s.records, config.records.flush, config.records.queue_rows);
+      auto responses = store::open_sqlite_responses(config.store.sqlite_path);
+      if (auto* e = std::get_if<std::string>(&responses)) return "store.sqlite: " + *e;
+      s.responses = std::make_shared<responses::ResponseState>(
+          std::shared_ptr<store::ResponseTable>(std::move(std::get<0>(responses))), s.store_executor);
       s.writer->configure(config.records.flush, config.records.queue_rows,
                           config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0,
                           config.records.inference_log.max_payload_bytes);

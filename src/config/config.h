@@ -68,6 +68,10 @@ struct ProviderConfig {
   // anthropic only
   std::string anthropic_version = "2023-06-01";
   int default_max_tokens = 4096;  // sent when a translated request names no max_tokens
+  // responses: native — the provider speaks OpenAI's Responses API itself (OpenAI; a Databricks
+  // agent endpoint): a Responses request passes through (model replaced). Otherwise (translate,
+  // the default) it is translated to chat. openai-compatible and databricks providers only.
+  bool responses_native = false;
   ProviderTimeouts timeouts;
   std::string ca_file;          // extra CA bundle to trust (PEM); the system store is always used
   bool verify_tls = true;       // false only for local testing; logged loudly at start-up
@@ -144,6 +148,9 @@ struct ModelConfig {
   // The model takes OpenAI's `reasoning_effort` (an OpenAI-shaped provider's reasoning model):
   // an Anthropic client's output_config.effort is translated to it instead of being dropped.
   bool reasoning_effort = false;
+  // responses: native | translate for this model (a Databricks agent endpoint beside Foundation
+  // Model endpoints on one workspace); unset: the provider's setting.
+  std::optional<bool> responses_native;
   // guardrails: {input: [...], output: [...]}: names under the top-level `guardrails`.
   GuardrailLists guardrails;
 };
@@ -249,6 +256,14 @@ struct StoreConfig {
   std::string sqlite_path;  // empty: no store (only the keys in this file)
 };
 
+// responses: what the gateway keeps of Responses API answers (docs/responses.md). Kept in the
+// store (none: nothing is kept and previous_response_id is refused).
+struct ResponsesConfig {
+  bool store = true;           // false: keep nothing, whatever a request's `store` says
+  int retention_days = 30;     // a stored response is deleted this long after it was made
+  int max_chain = 1000;        // previous_response_id links followed at most (a longer chain is a 400)
+};
+
 struct LogConfig {
   std::string level = "info";   // trace|debug|info|warn|error
   bool access_log = true;       // one line per request
@@ -312,6 +327,7 @@ struct Config {
   std::map<std::string, ModelConfig> models;
   std::vector<KeyConfig> keys;
   StoreConfig store;
+  ResponsesConfig responses;
   JwtConfig jwt;
   // Once `roles` exists, access is denied by default: a caller needs a role allowing the model.
   bool roles_defined = false;

@@ -198,7 +198,8 @@ void read_model(Reader& r, const std::string& name, const YAML::Node& n, Config&
   std::string where = "models." + name;
   ModelConfig m;
   m.name = name;
-  if (!r.expect_map(n, where, {"provider", "upstream_model", "max_data_class", "price", "route", "reasoning_effort", "guardrails"})) {
+  if (!r.expect_map(n, where, {"provider", "upstream_model", "max_data_class", "price", "route", "reasoning_effort", "guardrails",
+                                "responses"})) {
     return;
   }
   if (n["route"]) {
@@ -245,6 +246,15 @@ void read_model(Reader& r, const std::string& name, const YAML::Node& n, Config&
     } else if (p != c.providers.end() && p->second.kind == ProviderKind::kAnthropic) {
       r.error(n["reasoning_effort"], where + ".reasoning_effort is for models of openai-compatible or databricks "
                                              "providers (an anthropic provider gets the client's effort as sent)");
+    }
+  }
+  if (n["responses"]) {
+    if (auto v = read_responses_mode(r, n["responses"], where + ".responses")) m.responses_native = *v;
+    auto p = c.providers.find(m.provider);
+    if (m.route) {
+      r.error(n["responses"], where + ".responses belongs on the route's target models");
+    } else if (p != c.providers.end() && p->second.kind == ProviderKind::kAnthropic) {
+      r.error(n["responses"], where + ".responses is for models of openai-compatible or databricks providers");
     }
   }
   if (!m.price.set && c.providers.contains(m.provider) &&
@@ -326,6 +336,20 @@ void read_store(Reader& r, const YAML::Node& st, Config& c) {
   }
 }
 
+void read_responses(Reader& r, const YAML::Node& n, Config& c) {
+  if (!r.expect_map(n, "responses", {"store", "retention_days", "max_chain"})) return;
+  auto& rc = c.responses;
+  if (n["store"]) {
+    if (auto v = r.boolean(n["store"], "responses.store")) rc.store = *v;
+  }
+  if (n["retention_days"]) {
+    if (auto v = r.integer(n["retention_days"], "responses.retention_days", 1, 3650)) rc.retention_days = int(*v);
+  }
+  if (n["max_chain"]) {
+    if (auto v = r.integer(n["max_chain"], "responses.max_chain", 1, 100'000)) rc.max_chain = int(*v);
+  }
+}
+
 void read_roles(Reader& r, const YAML::Node& rs, Config& c) {
   c.roles_defined = true;
   if (rs.IsMap()) {
@@ -389,7 +413,7 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
   std::vector<RoleRef> role_refs;
   if (!r.expect_map(root, "the top level",
                     {"server", "providers", "models", "keys", "store", "auth", "roles", "groups", "log",
-                     "limits", "budgets", "records", "metrics", "tracing", "guardrails", "mcp"})) {
+                     "limits", "budgets", "records", "metrics", "tracing", "guardrails", "mcp", "responses"})) {
     return;
   }
   if (root["server"]) read_server(r, root["server"], c.server);
@@ -397,6 +421,7 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
   if (const auto& ms = root["models"]) read_models(r, ms, c);
   if (const auto& ks = root["keys"]) read_keys(r, ks, c, role_refs);
   if (const auto& st = root["store"]) read_store(r, st, c);
+  if (const auto& rs = root["responses"]) read_responses(r, rs, c);
   if (const auto& a = root["auth"]) {
     if (r.expect_map(a, "auth", {"jwt"}) && a["jwt"]) read_jwt(r, a["jwt"], c.jwt);
   }

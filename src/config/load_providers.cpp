@@ -230,10 +230,17 @@ void read_provider(Reader& r, const std::string& name, const YAML::Node& n, Prov
   p.name = name;
   if (!r.expect_map(n, where,
                     {"kind", "base_url", "host", "auth", "timeouts", "tls", "pool",
-                     "anthropic_version", "default_max_tokens"})) {
+                     "anthropic_version", "default_max_tokens", "responses"})) {
     return;
   }
   if (!read_provider_kind(r, where, n, p)) return;
+  if (n["responses"]) {
+    if (auto v = read_responses_mode(r, n["responses"], where + ".responses")) p.responses_native = *v;
+    if (p.kind == ProviderKind::kAnthropic) {
+      r.error(n["responses"], where + ".responses is for openai-compatible and databricks providers (an anthropic "
+                                      "provider is always reached through translation)");
+    }
+  }
   read_provider_location(r, where, n, p);
   read_provider_auth(r, where, n, p);
   read_anthropic_settings(r, where, n, p);
@@ -243,6 +250,15 @@ void read_provider(Reader& r, const std::string& name, const YAML::Node& n, Prov
 }
 
 }  // namespace
+
+std::optional<bool> read_responses_mode(Reader& r, const YAML::Node& n, const std::string& where) {
+  auto v = r.string(n, where);
+  if (!v) return std::nullopt;
+  if (*v == "native") return true;
+  if (*v == "translate") return false;
+  r.error(n, where + " must be native (the provider speaks the Responses API itself) or translate (to chat)");
+  return std::nullopt;
+}
 
 void read_providers(Reader& r, const YAML::Node& ps, Config& c) {
   if (!ps.IsMap()) {

@@ -166,6 +166,8 @@ bool split_host_port(const std::string& s, std::string& host, std::string& port)
 
 // providers: (load_providers.cpp).
 void read_providers(Reader& r, const YAML::Node& ps, Config& c);
+// `responses: native | translate` (a provider's or a model's): true for native.
+std::optional<bool> read_responses_mode(Reader& r, const YAML::Node& n, const std::string& where);
 // A provider that forwards the caller's token needs auth.jwt to verify it first.
 void check_auth_passthrough(Reader& r, const YAML::Node& root, const Config& c);
 

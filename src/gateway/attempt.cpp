@@ -220,7 +220,8 @@ asio::awaitable<AttemptResult> answer_stream(LlmRequest& r, Relay& relay, transl
   if (end.kind == Relay::StreamEnd::kBroken) {
     // The answer has started: the error can only travel inside the stream.
     ctx.outcome.error_code = code_of(*end.error);
-    tail = api::stream_error_event(ctx.ingress.shape, *end.error);
+    if (translator) tail = translator->error_event(*end.error);
+    if (tail.empty()) tail = api::stream_error_event(ctx.ingress.shape, *end.error);
   }
   // The provider's connection broke, or it sent an error event: too late to fall back, not too
   // late to count against the target. (A stage that ended the stream is no fault of the target.)
@@ -244,6 +245,17 @@ asio::awaitable<AttemptResult> answer_stream(LlmRequest& r, Relay& relay, transl
   co_return AttemptResult{};
 }
 
+// The shape the target takes this request in: its provider's, except that a Responses request
+// goes as it is to a provider (or model) configured `responses: native`, and a Databricks agent
+// invocation (Responses items at /serving-endpoints/{name}/invocations) as it is to a Databricks
+// provider — what the client sent to an invocations URL is what Databricks gets.
+ApiShape provider_shape(const LlmRequest& r, const route::Target& target, const provider::Adapter& adapter) {
+  if (r.canonical.op != api::Operation::kResponses) return adapter.shape();
+  const bool native = target.model->responses_native.value_or(target.provider->responses_native) ||
+                      (r.ctx.ingress.shape == ApiShape::kDatabricks && target.provider->kind == config::ProviderKind::kDatabricks);
+  return native ? ApiShape::kResponses : adapter.shape();
+}
+
 // The attempt's outgoing body (ctx.upstream.current.body) before the stages see it: the client's,
 // or its translation into the provider's shape (a 400 when the provider's shape cannot express
 // it: the target is skipped).
@@ -253,20 +265,28 @@ std::optional<Error> outgoing_body(LlmRequest& r, const route::Target& target, c
   cur = pipeline::CurrentAttempt{};
   cur.model = target.model;
   cur.provider = target.provider;
-  cur.provider_shape = adapter.shape();
+  cur.provider_shape = provider_shape(r, target, adapter);
   cur.include_usage = r.canonical.include_usage;
-  const ApiShape client = r.ctx.ingress.shape;
+  const ApiShape client = api::request_shape(r.ctx.ingress.shape, r.canonical.op);
   if (!translate::needs_translation(client, cur.provider_shape)) {
     cur.body = r.ctx.request.body;
     return std::nullopt;
   }
-  auto t = translate::translate_request(client, cur.provider_shape, r.ctx.request.body,
-                                        {target.provider->default_max_tokens, {.reasoning_effort = target.model->reasoning_effort}});
+  std::vector<std::string> dropped;
+  auto t = translate::translate_request(
+      client, cur.provider_shape, r.ctx.request.body,
+      {target.provider->default_max_tokens, {.reasoning_effort = target.model->reasoning_effort}, &dropped});
   if (auto* e = std::get_if<Error>(&t)) return std::move(*e);
   cur.translated = true;
   cur.body_storage = std::move(std::get<std::string>(t));
   cur.body = cur.body_storage;
-  translator = translate::translate_response(cur.provider_shape, client, r.canonical.include_usage);
+  translator = translate::translate_response(cur.provider_shape, client, r.canonical.include_usage, r.responses);
+  if (!dropped.empty()) {
+    // Codex and the Agents SDK offer built-in tools with every request: left out, not refused.
+    std::string names;
+    for (const auto& d : dropped) names += (names.empty() ? "" : ", ") + d;
+    r.ctx.set_response_header("x-gatehouse-warning", "tools the provider cannot run were left out: " + names);
+  }
   return std::nullopt;
 }
 
@@ -294,6 +314,8 @@ Decision prepare(LlmRequest& r, const route::Target& target, const provider::Ada
   }
   api::CanonicalRequest outgoing = r.canonical;
   static_cast<api::Spans&>(outgoing) = spans;
+  // A translated Responses request is a chat (or Messages) request now: its provider's path.
+  if (translated && outgoing.op == api::Operation::kResponses) outgoing.op = api::Operation::kChat;
   adapter.prepare(provider::Outgoing{outgoing, cur.body, target.model->upstream_model, r.ex.request_id(), token,
                                      translated ? nullptr : &r.ex.request()},
                   out);

@@ -17,6 +17,10 @@
 #include "route/router.h"
 #include "runtime/snapshot.h"
 
+namespace gatehouse::translate {
+struct ResponsesAnswer;
+}
+
 namespace gatehouse::gateway {
 
 // What every attempt of one model request shares.
@@ -25,6 +29,8 @@ struct LlmRequest {
   pipeline::RequestContext& ctx;
   const runtime::Snapshot& snapshot;
   const api::CanonicalRequest& canonical;  // its spans locate members of ctx.request.body
+  // A Responses request: the id, model and settings a translated answer carries (null otherwise).
+  const translate::ResponsesAnswer* responses = nullptr;
 };
 
 struct AttemptResult {

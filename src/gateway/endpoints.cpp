@@ -22,6 +22,7 @@ struct Row {
 constexpr std::array kRows{
     Row{"/chat/completions", {Backend::kLlm, ApiShape::kOpenAI, Operation::kChat, Ops::kNone, kPost}},
     Row{"/embeddings", {Backend::kLlm, ApiShape::kOpenAI, Operation::kEmbeddings, Ops::kNone, kPost}},
+    Row{"/responses", {Backend::kLlm, ApiShape::kResponses, Operation::kResponses, Ops::kNone, kPost}},
     Row{"/messages", {Backend::kLlm, ApiShape::kAnthropic, Operation::kChat, Ops::kNone, kPost}},
     Row{"/messages/count_tokens", {Backend::kLlm, ApiShape::kAnthropic, Operation::kCountTokens, Ops::kNone, kPost}},
     Row{"/models", {Backend::kOps, ApiShape::kOpenAI, Operation::kChat, Ops::kModels, kGet}},
@@ -30,10 +31,16 @@ constexpr std::array kRows{
     Row{"/metrics", {Backend::kOps, ApiShape::kOpenAI, Operation::kChat, Ops::kMetrics, kGet}},
 };
 
+// A stored response: GET/DELETE /responses/{id}, GET /responses/{id}/input_items (methods
+// checked by gateway/responses_api.cpp).
+constexpr Endpoint kStoredResponse{Backend::kResponses, ApiShape::kResponses, Operation::kResponses, Ops::kNone, {}};
+
 // Under {host}/serving-endpoints/: the OpenAI SDK pointed at a workspace, and invocations.
 Endpoint serving_endpoint(std::string_view rest) {
   if (rest == "chat/completions") return kRows[0].endpoint;
   if (rest == "embeddings") return kRows[1].endpoint;
+  if (rest == "responses") return kRows[2].endpoint;
+  if (rest.starts_with("responses/") && rest.size() > 10) return kStoredResponse;
   if (rest.ends_with(kInvocations) && rest.size() > kInvocations.size() &&
       rest.find('/') == rest.size() - kInvocations.size()) {
     return {Backend::kLlm, ApiShape::kDatabricks, Operation::kInvocations, Ops::kNone, kPost};
@@ -55,6 +62,7 @@ Endpoint endpoint_of(std::string_view path) {
   for (const auto& row : kRows) {
     if (row.path == path) return row.endpoint;
   }
+  if (path.starts_with("/responses/") && path.size() > 11) return kStoredResponse;
   if (path.starts_with("/models/") && path.size() > 8) {
     return {Backend::kOps, ApiShape::kOpenAI, Operation::kChat, Ops::kModel, kGet};
   }

@@ -11,8 +11,9 @@
 namespace gatehouse::gateway {
 
 // Who answers: the LLM path (gateway/llm.cpp), the admin API (admin/), the gateway's own
-// operational endpoints (gateway/ops.cpp), or nobody (404).
-enum class Backend { kLlm, kAdmin, kOps, kMcp, kUnknown };
+// operational endpoints (gateway/ops.cpp), the MCP gateway (mcp/), stored Responses API answers
+// (gateway/responses_api.cpp), or nobody (404).
+enum class Backend { kLlm, kAdmin, kOps, kMcp, kResponses, kUnknown };
 
 // The operational endpoints.
 enum class Ops { kNone, kHealth, kReady, kMetrics, kModels, kModel, kMcpMetadata };

@@ -6,6 +6,7 @@
 #include "api/errors.h"
 #include "core/request_id.h"
 #include "gateway/endpoints.h"
+#include "gateway/responses_api.h"
 #include "gateway/llm.h"
 #include "gateway/ops.h"
 #include "gateway/respond.h"
@@ -149,6 +150,8 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
       co_return co_await serve_llm(ex, ctx, *snapshot, endpoint);
     case Backend::kMcp:
       co_return co_await mcp::serve(ex, ctx, *snapshot);
+    case Backend::kResponses:
+      co_return co_await serve_stored_response(ex, ctx, *snapshot);
     case Backend::kUnknown:
       break;
   }

@@ -10,6 +10,9 @@
 #include "gateway/classify.h"
 #include "pipeline/guard.h"
 #include "gateway/respond.h"
+#include "gateway/responses_api.h"
+#include "responses/conversation.h"
+#include "translate/translate.h"
 #include "pipeline/pipeline.h"
 #include "route/failover.h"
 
@@ -154,10 +157,18 @@ asio::awaitable<void> serve_llm(http::Exchange& ex, pipeline::RequestContext& ct
   // A Databricks invocation's model is the path's; a model in the body is ignored.
   if (endpoint.op == api::Operation::kInvocations) canonical.model = std::string(invocation_model(ctx.ingress.path));
   ctx.request.client_body = request.body();
-  describe(ctx, canonical, request.body().size());
+  ctx.request.op = canonical.op;
   if (auto e = take_data_class(ctx, canonical, request["x-gatehouse-data-class"])) {
     co_return co_await respond_error(ex, ctx, *e);
   }
+  // A Responses request that continues an earlier one goes on as the whole conversation, to
+  // whichever target serves it (the gateway, not the provider, keeps the conversation).
+  ctx.request.store = canonical.store;
+  ctx.request.previous_response_id = canonical.previous_response_id;
+  if (!canonical.previous_response_id.empty() && ctx.ingress.shape == ApiShape::kResponses) {
+    if (auto e = co_await expand_conversation(ctx, snapshot, canonical)) co_return co_await respond_error(ex, ctx, *e);
+  }
+  describe(ctx, canonical, ctx.request.body.size());
 
   auto routed = snapshot.router.resolve(canonical.model);
   if (auto* e = std::get_if<Error>(&routed)) co_return co_await respond_error(ex, ctx, *e);
@@ -190,6 +201,16 @@ asio::awaitable<void> serve_llm(http::Exchange& ex, pipeline::RequestContext& ct
                                "{\"input_tokens\":" + std::to_string(std::max<std::size_t>(1, request.body().size() / 4)) + "}");
   }
   LlmRequest r{ex, ctx, snapshot, canonical};
+  // A Responses answer made by translation is named here, once for every attempt: the client
+  // gets this id, and the gateway stores the answer under it.
+  translate::ResponsesAnswer answer;
+  if (canonical.op == api::Operation::kResponses) {
+    answer.id = responses::new_response_id();
+    answer.model = canonical.model;
+    answer.created_at = ctx.ingress.started_unix_ms / 1000;
+    answer.request = std::string(ctx.request.client_body);
+    r.responses = &answer;
+  }
   co_await serve_plan(r, plan);
 }
 

@@ -64,6 +64,9 @@ struct ModelRequest {
   const config::ModelConfig* model_config = nullptr;  // set once routed (the first target)
   bool stream = false;
   long long max_tokens = -1;   // max_tokens / max_completion_tokens, when given
+  // Responses (op kResponses): the request's `store` and `previous_response_id`.
+  bool store = true;
+  std::string previous_response_id;
   // The request's declared data class (body `data_class` or the x-gatehouse-data-class header).
   std::optional<config::DataClass> data_class;
   std::string end_user, usage_project;  // usage_context.end_user / .project from the body

@@ -109,7 +109,11 @@ void InferenceLogStage::on_complete(RequestContext& ctx) const noexcept {
       r.payload_truncated = ctx.records.capture_truncated || body.size() < sent.size();
       // A stream that was answered is reassembled; an error answer (JSON) is kept as it is.
       if (ctx.request.stream && ctx.outcome.status == 200) {
-        capture = ctx.ingress.shape == ApiShape::kAnthropic ? record::Capture::kAnthropicStream : record::Capture::kOpenAIStream;
+        switch (api::request_shape(ctx.ingress.shape, ctx.request.op)) {
+          case ApiShape::kAnthropic: capture = record::Capture::kAnthropicStream; break;
+          case ApiShape::kResponses: capture = record::Capture::kResponsesStream; break;
+          default: capture = record::Capture::kOpenAIStream;
+        }
       }
     }
     json::array attempts;

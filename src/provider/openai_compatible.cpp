@@ -12,8 +12,10 @@ OpenAICompatibleAdapter::OpenAICompatibleAdapter(const config::ProviderConfig& c
 }
 
 void OpenAICompatibleAdapter::prepare(const Outgoing& call, http::UpstreamRequest& out) const {
-  std::string_view path =
-      call.request.op == api::Operation::kEmbeddings ? "/embeddings" : "/chat/completions";
+  // A Responses request reaches this adapter untranslated only for `responses: native`.
+  std::string_view path = call.request.op == api::Operation::kEmbeddings  ? "/embeddings"
+                           : call.request.op == api::Operation::kResponses ? "/responses"
+                                                                           : "/chat/completions";
   prepare_common(origin_, base_path_ + std::string(path), call.request.stream, call.request_id, out);
   if (!call.oauth_token.empty()) {
     out.set(bhttp::field::authorization, "Bearer " + std::string(call.oauth_token));

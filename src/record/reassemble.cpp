@@ -188,6 +188,32 @@ std::string anthropic(const std::string& events) {
   return json::serialize(message);
 }
 
+// A Responses stream: the response object its terminal event carries (response.completed,
+// .incomplete, .failed); a stream without one (cut, or a Databricks agent's, which sends only
+// deltas and output_item.done) is the object built from its finished items.
+std::string responses(const std::string& events) {
+  json::value terminal;
+  json::array items;
+  json::value error;
+  std::size_t parsed = for_each_event(events, [&](const json::object& e) {
+    auto* t = e.if_contains("type");
+    if (!t || !t->is_string()) return;
+    const std::string_view type = t->get_string();
+    if (type == "response.completed" || type == "response.incomplete" || type == "response.failed") {
+      if (auto* r = e.if_contains("response"); r && r->is_object()) terminal = *r;
+    } else if (type == "response.output_item.done") {
+      if (auto* item = e.if_contains("item"); item && item->is_object()) items.push_back(*item);
+    } else if (type == "error") {
+      error = e;
+    }
+  });
+  if (parsed == 0) return events;
+  if (terminal.is_object()) return json::serialize(terminal);
+  json::object response{{"object", "response"}, {"status", error.is_null() ? "completed" : "failed"}, {"output", std::move(items)}};
+  if (!error.is_null()) response["error"] = error;
+  return json::serialize(response);
+}
+
 }  // namespace
 
 std::string reassemble(Capture capture, const std::string& events) {
@@ -196,6 +222,7 @@ std::string reassemble(Capture capture, const std::string& events) {
       case Capture::kWhole: return events;
       case Capture::kOpenAIStream: return openai(events);
       case Capture::kAnthropicStream: return anthropic(events);
+      case Capture::kResponsesStream: return responses(events);
     }
   } catch (const std::exception&) {
     // A stream that cannot be read is kept as it came.

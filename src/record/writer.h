@@ -33,7 +33,7 @@ namespace gatehouse::record {
 
 // How an inference row's response was captured: a whole body, or the stream's events as the
 // client got them (reassembled into one answer by the writer, off the request path).
-enum class Capture { kWhole, kOpenAIStream, kAnthropicStream };
+enum class Capture { kWhole, kOpenAIStream, kAnthropicStream, kResponsesStream };
 
 class RecordWriter {
  public:

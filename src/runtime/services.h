@@ -45,6 +45,9 @@ class Approvals;
 class StdioProcesses;
 class Sessions;
 }  // namespace gatehouse::mcp
+namespace gatehouse::responses {
+class ResponseState;
+}
 namespace gatehouse::runtime {
 
 class WorkerPools;
@@ -60,6 +63,7 @@ struct Services {
   std::shared_ptr<limit::Budgets> budgets;                // null without a store
   std::shared_ptr<store::RecordStore> records;            // null without a store
   std::shared_ptr<record::RecordWriter> writer;           // null without a store
+  std::shared_ptr<responses::ResponseState> responses;    // null without a store: stored Responses answers
   std::shared_ptr<record::Metrics> metrics;               // never null (exposed when metrics.enabled)
   std::shared_ptr<record::TraceExporter> tracer;          // null without tracing
   std::shared_ptr<provider::OAuthSources> oauth;          // never null: one token source per credential

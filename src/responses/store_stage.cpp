@@ -1,0 +1,86 @@
+#include "responses/store_stage.h"
+
+#include <spdlog/spdlog.h>
+
+#include "http/sse.h"
+#include "pipeline/context.h"
+#include "record/writer.h"
+#include "responses/conversation.h"
+#include "responses/state.h"
+
+namespace gatehouse::responses {
+
+namespace {
+
+// A response bigger than this as the client got it is not kept (logged).
+constexpr std::size_t kMaxKept = 32u << 20;
+
+struct Capture : pipeline::StageState {
+  http::SseSplitter splitter;
+  std::string kept;  // a whole answer, or the stream's events that reassemble() needs
+  bool too_big = false;
+};
+
+bool keeps(const pipeline::RequestContext& ctx, const config::ResponsesConfig& config) {
+  return config.store && ctx.request.store && ctx.request.model_request && ctx.request.op == api::Operation::kResponses &&
+         ctx.ingress.shape == ApiShape::kResponses;
+}
+
+// The stream events the stored object is rebuilt from (record::reassemble): the terminal event,
+// the finished items, an error. The rest (deltas) is not kept.
+bool needed(std::string_view event) {
+  const std::string_view head = event.substr(0, 160);
+  for (std::string_view t : {"response.completed", "response.incomplete", "response.failed", "response.output_item.done",
+                             "\"type\":\"error\"", "event: error"}) {
+    if (head.find(t) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void StoreResponseStage::on_sent(pipeline::RequestContext& ctx, std::string_view bytes) const noexcept {
+  if (!keeps(ctx, config_)) return;
+  auto& c = state<Capture>(ctx);
+  if (c.too_big) return;
+  if (!ctx.request.stream || ctx.outcome.status != 200) {
+    c.kept.append(bytes);
+  } else {
+    for (auto event : c.splitter.feed(bytes)) {
+      if (needed(event)) c.kept.append(event);
+    }
+  }
+  if (c.kept.size() > kMaxKept) {
+    c.too_big = true;
+    c.kept.clear();
+    c.kept.shrink_to_fit();
+  }
+}
+
+void StoreResponseStage::on_complete(pipeline::RequestContext& ctx) const noexcept {
+  if (!keeps(ctx, config_) || ctx.outcome.status != 200) return;
+  auto* c = find_state<Capture>(ctx);
+  if (!c) return;
+  if (c->too_big) {
+    spdlog::warn("{} responses: the answer is larger than {} MiB and was not stored", ctx.ingress.request_id, kMaxKept >> 20);
+    return;
+  }
+  try {
+    store::ResponseRow row;
+    row.response = ctx.request.stream ? record::reassemble(record::Capture::kResponsesStream, c->kept) : std::move(c->kept);
+    row.id = response_id(row.response);
+    if (row.id.empty()) return;
+    row.owner = owner_of(ctx.identity);
+    row.created_ms = ctx.ingress.started_unix_ms;
+    row.model = ctx.request.model;
+    row.previous_response_id = ctx.request.previous_response_id;
+    // The client's own items, as they went on (masked by guardrails, if they masked): the end of
+    // the input the gateway sent, which begins with the earlier turns when it was expanded.
+    row.input_items = own_input_items(ctx.request.body, count_input_items(ctx.request.client_body));
+    state_->put(std::move(row), config_.retention_days);
+  } catch (const std::exception& e) {
+    spdlog::error("{} responses: the answer was not stored: {}", ctx.ingress.request_id, e.what());
+  }
+}
+
+}  // namespace gatehouse::responses

@@ -1,0 +1,30 @@
+// The stage that keeps Responses API answers (responses/state.h): it watches what a Responses
+// client gets (on_sent: a whole Responses object, or a stream's finished items and its terminal
+// event) and, once the request has ended with a 200, queues the response with the request's own
+// input items for its owner. Nothing is kept when the request said store: false, when
+// responses.store is off, or when the answer has no id (a Databricks agent that names none).
+#pragma once
+
+#include <memory>
+
+#include "config/config.h"
+#include "pipeline/stage.h"
+
+namespace gatehouse::responses {
+
+class ResponseState;
+
+class StoreResponseStage final : public pipeline::Stage {
+ public:
+  StoreResponseStage(const config::ResponsesConfig& config, std::shared_ptr<ResponseState> state)
+      : config_(config), state_(std::move(state)) {}
+  std::string_view name() const override { return "responses"; }
+  void on_sent(pipeline::RequestContext& ctx, std::string_view bytes) const noexcept override;
+  void on_complete(pipeline::RequestContext& ctx) const noexcept override;
+
+ private:
+  const config::ResponsesConfig& config_;
+  const std::shared_ptr<ResponseState> state_;
+};
+
+}  // namespace gatehouse::responses
