@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(fuzz_text fuzz_scan fuzz_stream fuzz_events fuzz_mcp_session)
+targets=(fuzz_text fuzz_scan fuzz_stream fuzz_events fuzz_mcp_session fuzz_translate)
 if [[ $# -ge 1 ]]; then targets=("$1"); fi
 seconds=${2:-60}
 

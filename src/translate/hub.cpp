@@ -64,6 +64,8 @@ class Chain final : public ResponseTranslator {
     if (!splitter_.pending().empty()) second_->event(std::string(splitter_.pending()) + "\n\n", out);
     second_->finish(out);
   }
+  // The client's stream is the second translator's: its error event, numbered as it numbers.
+  std::string error_event(const Error& error) override { return second_->error_event(error); }
 
  private:
   void pass(std::string& out) {

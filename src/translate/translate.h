@@ -1,8 +1,10 @@
 // Protocol translation between the OpenAI chat shape and Anthropic's Messages shape, both ways,
-// for whole answers and for streams. Used when a client's shape differs from its provider's:
-// an OpenAI (or Databricks) client reaching an Anthropic provider, or an Anthropic client (the
-// Anthropic SDK, Claude Code) reaching an OpenAI-compatible or Databricks provider. A client
-// speaking its provider's shape is never translated: its bytes pass through.
+// and from OpenAI's Responses shape to chat (answers back), for whole answers and for streams.
+// Used when a client's shape differs from its provider's: an OpenAI (or Databricks) client
+// reaching an Anthropic provider, an Anthropic client (the Anthropic SDK, Claude Code) reaching
+// an OpenAI-compatible or Databricks provider, a Responses client (Codex CLI, the OpenAI SDKs'
+// responses.create) reaching either (hub.h composes the steps). A client speaking its provider's
+// shape is never translated: its bytes pass through.
 #pragma once
 
 #include <cstdint>
@@ -47,12 +49,13 @@ std::unique_ptr<ResponseTranslator> anthropic_response_to_openai(bool include_us
 
 // --- an Anthropic client, an OpenAI-shaped provider (anthropic_to_openai.cpp) ---
 
-// What the model a translated Messages request goes to takes beyond the chat API every
-// OpenAI-shaped server takes (from the model's config).
+// What the model a translated Messages (or Responses) request goes to takes beyond the chat API
+// every OpenAI-shaped server takes (from the model's config).
 struct ChatTarget {
   // The model takes OpenAI's `reasoning_effort` (models.<name>.reasoning_effort): the client's
-  // output_config.effort is sent as it (low, medium, high; xhigh and max as high). Otherwise
-  // the effort is dropped: models that do not reason refuse the field.
+  // output_config.effort is sent as it (low, medium, high; xhigh and max as high), and so is a
+  // Responses request's reasoning.effort (none, minimal, low, medium, high; xhigh as high).
+  // Otherwise the effort is dropped: models that do not reason refuse the field.
   bool reasoning_effort = false;
 };
 
@@ -64,13 +67,14 @@ std::variant<std::string, Error> anthropic_request_to_openai(std::string_view bo
 // OpenAI (and Databricks) answers as Anthropic messages / Messages stream events.
 std::unique_ptr<ResponseTranslator> openai_response_to_anthropic();
 
-// --- a Responses client (OpenAI's Responses API), an OpenAI-shaped provider (responses.cpp) ---
+// --- a Responses client (OpenAI's Responses API), an OpenAI-shaped provider ---
+// --- (responses_request.cpp, responses_answer.cpp) ---
 
 // A Responses request (validated JSON; the gateway has already replaced a previous_response_id
 // with the conversation it names, so one still present is a 400) as an OpenAI chat request,
 // without a "model" member. Built-in tools (web_search, file_search, computer_use, code_interpreter,
 // local_shell, image_generation, mcp, ...) a chat provider cannot run are dropped and their types
-// appended to `dropped` (when not null) for the client's warning header; an input item the chat
+// appended to `dropped` (when not null; each type once) for the client's warning header; an input item the chat
 // API cannot express (a built-in tool's call, an item_reference, a file) is a 400 naming it. A
 // stream asks for usage (stream_options.include_usage), which response.completed needs.
 std::variant<std::string, Error> responses_request_to_openai(std::string_view body, const ChatTarget& target,
@@ -90,7 +94,10 @@ struct ResponsesAnswer {
 
 // OpenAI chat answers (whole: a chat.completion; streamed: chat.completion.chunk events ending
 // with a usage chunk and [DONE]) as a Responses object / the Responses stream events, each with
-// its `event:` line and a strictly increasing sequence_number.
+// its `event:` line and a strictly increasing sequence_number. Output item ids are made from the
+// response's id ("msg_<id without resp_>_<output index>", ...), so one answer always gets the same.
+// A stream that fails (a provider's error chunk, an end before finish_reason, error_event) ends
+// with response.failed and then an error event.
 std::unique_ptr<ResponseTranslator> openai_response_to_responses(const ResponsesAnswer& answer);
 
 }  // namespace gatehouse::translate

@@ -231,6 +231,144 @@ TEST(Hub, AChatStreamBecomesAnthropicEventsLikeTheDirectTranslator) {
   }
 }
 
+// ---- Responses clients: to an OpenAI-shaped provider in one step, to an Anthropic one through
+// the hub in two (the Responses codec, then the Anthropic one).
+
+const ResponsesAnswer kAnswer{.id = "resp_00112233445566778899aabbccddeeff", .model = "claude-sonnet", .created_at = 1767225600,
+                              .request = R"({"model":"claude-sonnet","input":"hi","instructions":"Be brief."})"};
+
+TEST(Hub, ResponsesRequestsToAnOpenAIShapedProviderAreTheCodecs) {
+  const auto cases = inputs("responses_to_openai", "request_");
+  ASSERT_GE(cases.size(), 10u);
+  for (const auto& path : cases) {
+    SCOPED_TRACE(path.filename().string());
+    const std::string body = read_text(path);
+    const ChatTarget target{.reasoning_effort = path.filename().string().find("reasoning_effort") != std::string::npos};
+    std::vector<std::string> direct_dropped;
+    const std::string direct = text(responses_request_to_openai(body, target, &direct_dropped));
+    for (ApiShape provider : {ApiShape::kOpenAI, ApiShape::kDatabricks}) {
+      std::vector<std::string> dropped;
+      RequestOptions options;
+      options.chat = target;
+      options.dropped = &dropped;
+      EXPECT_EQ(text(translate_request(ApiShape::kResponses, provider, body, options)), direct);
+      EXPECT_EQ(dropped, direct_dropped) << "the dropped tools reach RequestOptions::dropped";
+    }
+  }
+}
+
+TEST(Hub, AResponsesRequestReachesAnAnthropicProviderThroughChat) {
+  for (const auto& path : inputs("responses_to_openai", "request_")) {
+    SCOPED_TRACE(path.filename().string());
+    const std::string body = read_text(path);
+    auto chat = responses_request_to_openai(body, {}, nullptr);
+    const std::string expected = std::holds_alternative<Error>(chat)
+                                     ? text(chat)
+                                     : text(openai_request_to_anthropic(std::get<std::string>(chat), 77));
+    RequestOptions options;
+    options.default_max_tokens = 77;
+    EXPECT_EQ(text(translate_request(ApiShape::kResponses, ApiShape::kAnthropic, body, options)), expected);
+  }
+  // Codex's request as Claude reads it: instructions and developer text in `system`, the shell
+  // function as a tool, the built-ins left out.
+  auto out = translate_request(ApiShape::kResponses, ApiShape::kAnthropic,
+                               read_text(golden("responses_to_openai") / "request_codex.in.json"), {});
+  ASSERT_TRUE(std::holds_alternative<std::string>(out)) << text(out);
+  auto v = boost::json::parse(std::get<std::string>(out));
+  EXPECT_NE(std::string(v.at("system").as_string()).find("Approval policy: on-request."), std::string::npos);
+  ASSERT_EQ(v.at("tools").as_array().size(), 1u);
+  EXPECT_EQ(v.at("tools").at(0).at("name"), "shell");
+  EXPECT_EQ(v.at("stream"), true);
+}
+
+// A provider that speaks Responses only is never a translation's target, nor its answers' source.
+TEST(Hub, NothingIsTranslatedToTheResponsesShape) {
+  auto out = translate_request(ApiShape::kOpenAI, ApiShape::kResponses, R"({"messages":[]})", {});
+  ASSERT_TRUE(std::holds_alternative<Error>(out));
+  EXPECT_EQ(std::get<Error>(out).status, 400);
+  EXPECT_EQ(translate_response(ApiShape::kResponses, ApiShape::kOpenAI, false), nullptr);
+}
+
+TEST(Hub, AChatAnswerBecomesAResponseLikeTheDirectTranslator) {
+  for (const auto& path : inputs("openai_to_responses", "response_")) {
+    SCOPED_TRACE(path.filename().string());
+    const std::string body = read_text(path);
+    const std::string direct = text(openai_response_to_responses(kAnswer)->body(body));
+    for (ApiShape provider : {ApiShape::kOpenAI, ApiShape::kDatabricks}) {
+      auto t = translate_response(provider, ApiShape::kResponses, false, &kAnswer);
+      ASSERT_TRUE(t);
+      EXPECT_EQ(text(t->body(body)), direct);
+    }
+  }
+  for (const auto& path : inputs("openai_to_responses", "stream_")) {
+    SCOPED_TRACE(path.filename().string());
+    const std::string events = read_text(path);
+    const std::string direct = stream(*openai_response_to_responses(kAnswer), events);
+    auto t = translate_response(ApiShape::kOpenAI, ApiShape::kResponses, false, &kAnswer);
+    ASSERT_TRUE(t);
+    EXPECT_EQ(stream(*t, events), direct);
+  }
+}
+
+// An Anthropic answer reaches a Responses client as the chat answer it is equivalent to would:
+// the chain's output is the Responses translation of the Anthropic codec's chat answer.
+TEST(Hub, AnAnthropicAnswerBecomesAResponseThroughChat) {
+  const auto cases = inputs("anthropic_to_openai", "response_");
+  ASSERT_GE(cases.size(), 3u);
+  int calls = 0;
+  for (const auto& path : cases) {
+    SCOPED_TRACE(path.filename().string());
+    const std::string body = read_text(path);
+    const std::string chat = text(anthropic_response_to_openai(false)->body(body));
+    const std::string direct = text(openai_response_to_responses(kAnswer)->body(chat));
+    auto t = translate_response(ApiShape::kAnthropic, ApiShape::kResponses, false, &kAnswer);
+    ASSERT_TRUE(t);
+    const std::string chained = text(t->body(body));
+    EXPECT_EQ(chained, direct);
+    auto v = boost::json::parse(chained);
+    EXPECT_EQ(v.at("id"), boost::json::value(kAnswer.id));
+    EXPECT_EQ(v.at("instructions"), "Be brief.");
+    for (const auto& item : v.at("output").as_array()) calls += item.at("type") == "function_call";
+  }
+  EXPECT_GE(calls, 2) << "the tool_use samples become function calls";
+}
+
+TEST(Hub, AnAnthropicStreamBecomesResponsesEventsThroughChat) {
+  const auto cases = inputs("anthropic_to_openai", "stream_");
+  ASSERT_GE(cases.size(), 3u);
+  for (const auto& path : cases) {
+    SCOPED_TRACE(path.filename().string());
+    const std::string events = read_text(path);
+    // The hub step asks for usage: response.completed carries it.
+    const std::string chat = stream(*anthropic_response_to_openai(true), events);
+    const std::string direct = stream(*openai_response_to_responses(kAnswer), chat);
+    auto t = translate_response(ApiShape::kAnthropic, ApiShape::kResponses, false, &kAnswer);
+    ASSERT_TRUE(t);
+    const std::string chained = stream(*t, events);
+    EXPECT_EQ(chained, direct);
+    const bool complete = chained.find("event: response.completed") != std::string::npos;
+    EXPECT_TRUE(complete || chained.find("event: error") != std::string::npos) << chained;
+    if (path.filename().string().starts_with("stream_tool_use") && complete) {
+      EXPECT_NE(chained.find("\"type\":\"function_call\""), std::string::npos) << chained;
+      EXPECT_NE(chained.find("\"input_tokens\":"), std::string::npos) << chained;
+    }
+  }
+}
+
+// The chain's error event is the Responses translator's, numbered after what it sent.
+TEST(Hub, TheChainsErrorEventIsTheClientShapes) {
+  auto t = translate_response(ApiShape::kAnthropic, ApiShape::kResponses, false, &kAnswer);
+  ASSERT_TRUE(t);
+  std::string out;
+  t->event("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"c\","
+           "\"usage\":{\"input_tokens\":3,\"output_tokens\":0}}}\n\n",
+           out);
+  const std::string error = t->error_event(Error::upstream_reset("the provider closed the connection"));
+  EXPECT_NE(error.find("event: response.failed"), std::string::npos) << error;
+  EXPECT_NE(error.find("\"sequence_number\":3"), std::string::npos) << out << error;
+  EXPECT_EQ(translate_response(ApiShape::kAnthropic, ApiShape::kOpenAI, false)->error_event(Error::internal("x")), "");
+}
+
 }  // namespace
 }  // namespace gatehouse::translate
 
