@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "gateway/endpoints.h"
 #include "gateway/respond.h"
 #include "responses/conversation.h"
 #include "responses/state.h"
@@ -79,7 +80,8 @@ boost::asio::awaitable<void> serve_stored_response(http::Exchange& ex, pipeline:
   const auto method = ex.request().method();
   const bool get = method == boost::beast::http::verb::get || method == boost::beast::http::verb::head;
   if (!get && (items || method != boost::beast::http::verb::delete_)) {
-    co_return co_await respond_error(ex, ctx, method_not_allowed(items ? "GET" : "GET, DELETE"));
+    const Error refused = method_not_allowed(items ? "GET" : "GET, DELETE");
+    co_return co_await respond_error(ex, ctx, refused);
   }
   auto& state = snapshot.services.responses;
   if (!state || !snapshot.config->responses.store) co_return co_await respond_error(ex, ctx, not_found(id));

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <functional>
 
 #include "pipeline/context.h"
 #include "store/store_executor.h"
@@ -54,8 +55,12 @@ void ResponseState::put(store::ResponseRow row, int retention_days) {
 }
 
 boost::asio::awaitable<ResponseState::Found> ResponseState::get(std::string id, std::string owner) {
-  Found found = co_await executor_->run<Found>(
-      [table = table_, id, now = now_ms()](store::KeyStore&) -> Found { return table->get(id, now); });
+  // The call is named before it is awaited: GCC 12 destroys a lambda temporary in a co_await's
+  // arguments too early.
+  std::function<Found(store::KeyStore&)> call = [table = table_, id, now = now_ms()](store::KeyStore&) -> Found {
+    return table->get(id, now);
+  };
+  Found found = co_await executor_->run<Found>(std::move(call));
   if (auto* row = std::get_if<std::optional<store::ResponseRow>>(&found); row && *row && (*row)->owner != owner) {
     row->reset();  // another caller's: as if there were none
   }
@@ -64,13 +69,14 @@ boost::asio::awaitable<ResponseState::Found> ResponseState::get(std::string id, 
 
 boost::asio::awaitable<std::variant<bool, std::string>> ResponseState::remove(std::string id, std::string owner) {
   using Removed = std::variant<bool, std::string>;
-  co_return co_await executor_->run<Removed>([table = table_, id, owner, now = now_ms()](store::KeyStore&) -> Removed {
+  std::function<Removed(store::KeyStore&)> call = [table = table_, id, owner, now = now_ms()](store::KeyStore&) -> Removed {
     auto found = table->get(id, now);
     if (auto* e = std::get_if<std::string>(&found)) return *e;
     const auto& row = std::get<std::optional<store::ResponseRow>>(found);
     if (!row || row->owner != owner) return false;
     return table->remove(id);
-  });
+  };
+  co_return co_await executor_->run<Removed>(std::move(call));
 }
 
 boost::asio::awaitable<std::variant<std::vector<store::ResponseRow>, Error>> ResponseState::chain(std::string id,
@@ -83,7 +89,7 @@ boost::asio::awaitable<std::variant<std::vector<store::ResponseRow>, Error>> Res
     std::string failure;                   // a store error
     bool too_long = false;
   };
-  Walk walk = co_await executor_->run<Walk>([table = table_, id, owner, max_chain, now = now_ms()](store::KeyStore&) {
+  std::function<Walk(store::KeyStore&)> call = [table = table_, id, owner, max_chain, now = now_ms()](store::KeyStore&) {
     Walk w;
     std::string next = id;
     while (!next.empty()) {
@@ -105,7 +111,8 @@ boost::asio::awaitable<std::variant<std::vector<store::ResponseRow>, Error>> Res
       w.rows.push_back(std::move(*row));
     }
     return w;
-  });
+  };
+  Walk walk = co_await executor_->run<Walk>(std::move(call));
   if (!walk.failure.empty()) co_return store_failed(walk.failure);
   if (walk.too_long) {
     co_return Error::bad_request("the conversation behind previous_response_id '" + id + "' is longer than " +
