@@ -40,11 +40,11 @@ Endpoint serving_endpoint(std::string_view rest) {
   if (rest == "chat/completions") return kRows[0].endpoint;
   if (rest == "embeddings") return kRows[1].endpoint;
   if (rest == "responses") return kRows[2].endpoint;
-  if (rest.starts_with("responses/") && rest.size() > 10) return kStoredResponse;
   if (rest.ends_with(kInvocations) && rest.size() > kInvocations.size() &&
       rest.find('/') == rest.size() - kInvocations.size()) {
     return {Backend::kLlm, ApiShape::kDatabricks, Operation::kInvocations, Ops::kNone, kPost};
   }
+  if (rest.starts_with("responses/") && rest.size() > 10) return kStoredResponse;
   return {};
 }
 
