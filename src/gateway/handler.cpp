@@ -22,7 +22,7 @@ namespace {
 
 Error unknown_endpoint(std::string_view method, std::string_view path) {
   return Error::not_found("no such endpoint: " + std::string(method) + " " + std::string(path.substr(0, 200)) +
-                              " (Gatehouse serves /v1/chat/completions, /v1/embeddings, /v1/models, "
+                              " (Gatehouse serves /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/models, "
                               "/v1/messages and /serving-endpoints/{model}/invocations)",
                           "unknown_url");
 }
