@@ -208,7 +208,7 @@ asio::awaitable<void> serve_llm(http::Exchange& ex, pipeline::RequestContext& ct
     answer.id = responses::new_response_id();
     answer.model = canonical.model;
     answer.created_at = ctx.ingress.started_unix_ms / 1000;
-    answer.request = std::string(ctx.request.client_body);
+    answer.request = ctx.request.client_body;
     r.responses = &answer;
   }
   co_await serve_plan(r, plan);

@@ -89,7 +89,7 @@ struct ResponsesAnswer {
   std::string id;             // "resp_" + 32 hex digits
   std::string model;
   std::int64_t created_at = 0;  // unix seconds
-  std::string request;        // the client's request body (JSON object); empty: echo nothing
+  std::string_view request;   // the client's request body (JSON object; outlives the translator); empty: echo nothing
 };
 
 // OpenAI chat answers (whole: a chat.completion; streamed: chat.completion.chunk events ending

@@ -44,7 +44,9 @@ ResponsesAnswer answer_for(const fs::path& in) {
   ResponsesAnswer a{.id = kResponseId, .model = "gpt-4.1", .created_at = 1767225600, .request = {}};
   std::string name = in.filename().string();
   fs::path request = in.parent_path() / (name.substr(0, name.find(".in.")) + ".request.json");
-  if (fs::exists(request)) a.request = read_text(request);
+  // The answer views the request's text: kept for the whole run, one per fixture.
+  static std::map<std::string, std::string> texts;
+  if (fs::exists(request)) a.request = texts.try_emplace(request.string(), read_text(request)).first->second;
   return a;
 }
 
