@@ -304,6 +304,7 @@ std::optional<Error> read_member(Member& m, const std::string& body, Payload& pa
       ((payload == Payload::kInput || payload == Payload::kResponses) && m.key == "input")) {
     w.have_payload = true;
     if (payload == Payload::kMessages) return read_messages(m);
+    if (payload == Payload::kResponses) req.input_is_string = m.type == od::json_type::string;
     if (!w.invocation || payload == Payload::kResponses) return read_input(m);
     // An invocation's `input`: embeddings, unless it is an array of Responses items (an agent's).
     bool items = false;

@@ -63,6 +63,7 @@ struct CanonicalRequest : Spans {
   // Responses (op kResponses): max_tokens is `max_output_tokens`; `stream` as in chat (a Responses
   // stream always ends with its usage: include_usage stays false).
   bool store = true;                 // `store` (false: the gateway keeps nothing of the response)
+  bool input_is_string = false;      // `input` is a string, not items
   std::string previous_response_id;  // `previous_response_id` (empty: none)
 };
 

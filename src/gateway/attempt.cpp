@@ -10,6 +10,7 @@
 #include "pipeline/pipeline.h"
 #include "provider/oauth.h"
 #include "runtime/worker_pools.h"
+#include "responses/conversation.h"
 #include "translate/hub.h"
 
 namespace gatehouse::gateway {
@@ -270,6 +271,12 @@ std::optional<Error> outgoing_body(LlmRequest& r, const route::Target& target, c
   const ApiShape client = api::request_shape(r.ctx.ingress.shape, r.canonical.op);
   if (!translate::needs_translation(client, cur.provider_shape)) {
     cur.body = r.ctx.request.body;
+    if (cur.provider_shape == ApiShape::kResponses && r.canonical.input_is_string &&
+        target.provider->kind == config::ProviderKind::kDatabricks) {
+      // A Databricks agent takes items only (a string `input` is an embeddings request there).
+      cur.body_storage = responses::with_input_items(cur.body);
+      cur.body = cur.body_storage;  // its spans are found again (prepare)
+    }
     return std::nullopt;
   }
   std::vector<std::string> dropped;
@@ -298,7 +305,8 @@ Decision prepare(LlmRequest& r, const route::Target& target, const provider::Ada
   auto& cur = ctx.upstream.current;
   cur.number = ctx.upstream.attempts + 1;
   cur.headers.clear();
-  cur.body = translated ? std::string_view(base_body) : ctx.request.body;
+  // The body made for this target (a translation, or a native body rewritten), else the request's.
+  cur.body = base_body.empty() ? ctx.request.body : std::string_view(base_body);
   bool replaced = false;
   Decision d = ctx.pipeline->on_attempt(ctx, &replaced);
   if (!d.proceeds()) return d;
@@ -307,7 +315,7 @@ Decision prepare(LlmRequest& r, const route::Target& target, const provider::Ada
     spans = api::Spans{};  // a translation has no model member
     spans.object_start = 1;
   }
-  if (replaced) {
+  if (replaced || (!translated && !base_body.empty())) {
     auto found = api::find_spans(cur.body);
     if (!found) return Error::internal("a stage made the request body invalid JSON");
     spans = *found;

@@ -1,6 +1,7 @@
 #include "responses/conversation.h"
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <random>
 
@@ -134,6 +135,13 @@ std::variant<std::string, Error> expand(std::string_view request_body, const std
   for (auto& item : input_of(request)) input.push_back(std::move(item));
   request["input"] = std::move(input);
   request.erase("previous_response_id");
+  return json::serialize(request);
+}
+
+std::string with_input_items(std::string_view request_body) {
+  json::object request = parse_object(request_body);
+  if (request.empty()) return std::string(request_body);
+  request["input"] = input_of(request);
   return json::serialize(request);
 }
 

@@ -40,6 +40,10 @@ struct Turn {
 // provider that made them). Ids and statuses are dropped.
 std::variant<std::string, Error> expand(std::string_view request_body, const std::vector<Turn>& turns);
 
+// `request_body` with a string `input` as the one user message item it stands for (a Databricks
+// agent takes items only: a string would read as an embeddings request).
+std::string with_input_items(std::string_view request_body);
+
 // GET /v1/responses/{id}/input_items: a list object over `input_items` (a JSON array, oldest
 // first). `ascending`: order=asc (default desc: newest first); `after`: an item id to start after;
 // `limit` 1..100.

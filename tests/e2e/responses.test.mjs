@@ -100,6 +100,8 @@ models:
   guarded: {provider: oai, upstream_model: "gpt-up", guardrails: {input: [pii], output: [pii]}}
   guarded-native: {provider: oai-native, upstream_model: "native-up", guardrails: {input: [pii], output: [pii]}}
   guarded-agent: {provider: dbx, upstream_model: "my-agent", guardrails: {input: [pii], output: [pii]}}
+  guarded-out: {provider: oai, upstream_model: "gpt-up", guardrails: {output: [pii]}}
+  guarded-out-native: {provider: oai-native, upstream_model: "native-up", guardrails: {output: [pii]}}
   b-native-model: {provider: b-native, upstream_model: "b-native-up"}
   b-claude: {provider: b-anth, upstream_model: "b-claude-up"}
   chained:
@@ -117,6 +119,7 @@ roles:
 limits:
   - {scope: key, match: metered, tpm: 100000}
 store: {sqlite: "${dbPath}"}
+responses: {max_chain: 3}
 records:
   inference_log: {models: ["*"], payloads: true, sample: 1.0, retention_days: 30}
   flush_ms: 200
@@ -216,15 +219,19 @@ async function drain(stream) {
   return { events, deltas };
 }
 
-// What every Responses stream must be: created first, completed last, sequence numbers 0, 1, 2...
-// and one response id throughout. Returns the completed response.
+// What every Responses stream must be: created first, completed last, sequence numbers strictly
+// increasing from 0, and one response id throughout. Returns the completed response.
 function assertStreamShape(events) {
   const types = events.map((e) => e.type);
   assert.equal(types[0], 'response.created', types.join(' '));
   assert.equal(types[1], 'response.in_progress', types.join(' '));
   assert.equal(types.at(-1), 'response.completed', types.join(' '));
   assert.equal(types.filter((t) => t === 'response.completed').length, 1, 'one terminal event');
-  events.forEach((e, i) => assert.equal(e.sequence_number, i, `event ${i} (${e.type}) is numbered ${i}`));
+  assert.equal(events[0].sequence_number, 0);
+  events.forEach((e, i) => {
+    assert.equal(typeof e.sequence_number, 'number', `${e.type} has a sequence_number`);
+    if (i > 0) assert.ok(e.sequence_number > events[i - 1].sequence_number, `${e.type} #${i}: ${e.sequence_number} after ${events[i - 1].sequence_number}`);
+  });
   const created = events[0].response;
   const completed = events.at(-1).response;
   assert.equal(created.status, 'in_progress');
@@ -616,6 +623,44 @@ describe('refusals and dropped tools', () => {
     }
   });
 
+  test('what no target can serve: background, conversation, prompt templates, input_file to chat', async () => {
+    const cases = [
+      ['gpt', { input: 'hi', background: true }, /background/],
+      ['gpt', { input: 'hi', conversation: 'conv_123' }, /conversation/],
+      ['gpt', { input: 'hi', prompt: { id: 'pmpt_123' } }, /prompt/],
+      ['gpt', { input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file-123' }] }] }, /input_file/],
+    ];
+    for (const [model, body, message] of cases) {
+      const seq = await mark();
+      const e = await caught(() => openai().responses.create({ model, ...body }));
+      assert.ok(e instanceof OpenAI.BadRequestError, `${JSON.stringify(body)}: ${e.constructor.name} ${e.message}`);
+      assert.match(e.message, message);
+      assert.equal((await since(seq)).length, 0, `${JSON.stringify(body)}: nothing upstream`);
+    }
+  });
+
+  test('a chain longer than responses.max_chain (3) is a 400 naming the limit', async () => {
+    let prev = null;
+    const ids = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await openai().responses.create({ model: 'gpt', input: `turn ${i}`, ...(prev ? { previous_response_id: prev } : {}) });
+      ids.push(r.id);
+      prev = r.id;
+    }
+    // The third turn's chain has three responses: a fourth turn may follow it...
+    const seq = await mark();
+    const fourth = await openai().responses.create({ model: 'gpt', input: 'turn 3', previous_response_id: prev });
+    const up = await onlyUpstream(seq);
+    assert.equal(up.json.messages.length, 7, 'three turns of two messages, then the new one');
+    // ...but not a fifth: its chain would be four long.
+    const seq2 = await mark();
+    const e = await caught(() => openai().responses.create({ model: 'gpt', input: 'turn 4', previous_response_id: fourth.id }));
+    assert.ok(e instanceof OpenAI.BadRequestError, e.constructor.name);
+    assert.equal(e.param, 'previous_response_id');
+    assert.match(e.message, /max_chain|3/);
+    assert.equal((await since(seq2)).length, 0);
+  });
+
   test('built-in tools are left out for a translated provider, with x-gatehouse-warning', async () => {
     for (const stream of [false, true]) {
       const seq = await mark();
@@ -669,6 +714,23 @@ keys:
     assert.equal((await since(seq)).length, 0);
     const e2 = await caught(() => client.responses.retrieve(r.id));
     assert.equal(e2.status, 404);
+  });
+});
+
+describe('two gateways on one store', () => {
+  let replica;
+  before(async () => { replica = await startGateway({ file: configPath }); });
+  after(async () => { await replica?.stop(); });
+
+  test('a response made through one is read, listed and continued through the other', async () => {
+    const first = await openai().responses.create({ model: 'gpt', input: 'My name is Ada.' });
+    const other = new OpenAI({ apiKey: KEY, baseURL: replica.baseURL, maxRetries: 0 });
+    assert.equal((await other.responses.retrieve(first.id)).output_text, WORDS);
+    assert.equal((await other.responses.inputItems.list(first.id)).data.length, 1);
+    const seq = await mark();
+    await other.responses.create({ model: 'gpt', input: 'What is my name?', previous_response_id: first.id });
+    assert.deepEqual(conversation((await onlyUpstream(seq)).json),
+      [['user', 'My name is Ada.'], ['assistant', WORDS], ['user', 'What is my name?']]);
   });
 });
 
@@ -841,6 +903,23 @@ describe('governance', { timeout: 60_000 }, () => {
     });
   }
 
+  for (const model of ['guarded-out', 'guarded-out-native']) {
+    test(`${model}: an output guardrail masks an email in function-call arguments, whole and streamed`, async () => {
+      // The mock's arguments echo the first 16 characters of the user's text: the address.
+      const input = 'jo@example.com, what is the weather?';
+      const whole = await openai().responses.create({ model, input, tools: [weather] });
+      const call = whole.output.find((o) => o.type === 'function_call');
+      assert.ok(call, JSON.stringify(whole.output));
+      assert.ok(!call.arguments.includes('jo@example.com'), `the arguments: ${call.arguments}`);
+      assert.deepEqual(JSON.parse(call.arguments), { echo: '<EMAIL_ADDRESS>, ' });
+
+      const { events } = await drain(openai().responses.stream({ model, input, tools: [weather] }));
+      const completed = assertStreamShape(events);
+      assert.ok(!JSON.stringify(events).includes('jo@example.com'), 'no event holds the address');
+      assert.deepEqual(JSON.parse(completed.output.find((o) => o.type === 'function_call').arguments), { echo: '<EMAIL_ADDRESS>, ' });
+    });
+  }
+
   test('guarded-agent: a Databricks agent invocation is guarded on its input items and its output text', async () => {
     const seq = await mark();
     const res = await withMockDefaults(mock, { reply: `Mail ${EMAIL} now` }, () =>
@@ -976,9 +1055,9 @@ describe('Codex CLI', { timeout: RUN_TIMEOUT_MS + 30_000 }, () => {
   test('codex exec through a chat-only provider: Responses in, chat completions out, the answer printed', async () => {
     const seq = await mark();
     const logFrom = gw.log().length;
-    const run = await codex('Say hello');
-    assert.equal(run.code, 0, `codex exited ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
-    assert.ok(run.stdout.includes(WORDS), `codex printed the provider's answer: ${run.stdout}\nstderr: ${run.stderr}`);
+    const ran = await codex('Say hello');
+    assert.equal(ran.code, 0, `codex exited ${ran.code}\nstdout: ${ran.stdout}\nstderr: ${ran.stderr}`);
+    assert.ok(ran.stdout.includes(WORDS), `codex printed the provider's answer: ${ran.stdout}\nstderr: ${ran.stderr}`);
 
     // The provider saw chat completions only (the mock calls Codex's first tool; Codex answers
     // it, then the mock answers text: a tool round trip).
@@ -1008,6 +1087,7 @@ describe('Codex CLI', { timeout: RUN_TIMEOUT_MS + 30_000 }, () => {
     for (const a of mine) {
       assert.equal(a.path, '/v1/responses');
       assert.equal(a.status, 200);
+      assert.equal(a.error, null);
       assert.equal(a.stream, true);
       assert.equal(a.key, 'app');
     }
