@@ -1,8 +1,8 @@
 // fuzz_text: the text a model reads and writes, found in untrusted bodies and events
 // (src/api/text.cpp), and the edits that mask it (src/api/text_edit.cpp).
 //
-// The input is read as a request body of every shape and operation, as a whole answer of every
-// shape, and as one SSE event of every shape. For each call that accepts it:
+// The input is read as a request body of every shape and operation (Responses included), as a
+// whole answer of every shape, and as one SSE event of every shape. For each call that accepts it:
 //  * every piece lies inside the input, and its token starts and ends with '"';
 //  * the token, read back as a JSON string, is the piece's text (a lone surrogate aside: U+FFFD);
 //  * pieces do not overlap, so they can all be edited at once;
@@ -124,13 +124,14 @@ void requests(std::string_view input) {
       {ApiShape::kOpenAI, Operation::kChat},          {ApiShape::kOpenAI, Operation::kEmbeddings},
       {ApiShape::kAnthropic, Operation::kChat},       {ApiShape::kAnthropic, Operation::kCountTokens},
       {ApiShape::kDatabricks, Operation::kChat},      {ApiShape::kDatabricks, Operation::kEmbeddings},
-      {ApiShape::kDatabricks, Operation::kInvocations},
+      {ApiShape::kDatabricks, Operation::kInvocations}, {ApiShape::kResponses, Operation::kResponses},
   };
   for (const Case& c : kCases) {
     std::string body(input);
     auto decoded = api::decode_request(c.shape, c.op, body);
     auto* req = std::get_if<api::CanonicalRequest>(&decoded);
-    // request_texts is given the decoded operation (a Databricks invocation's chat or embeddings).
+    // request_texts is given the decoded operation (a Databricks invocation's chat, embeddings or
+    // responses).
     const Operation op = req ? req->op : c.op;
     auto walk = [&](std::string_view b, const api::TextFn& fn) { return api::request_texts(c.shape, op, b, fn); };
     bool ok = false;
@@ -147,7 +148,7 @@ void requests(std::string_view input) {
 }
 
 void answers(std::string_view input) {
-  for (ApiShape shape : {ApiShape::kOpenAI, ApiShape::kAnthropic, ApiShape::kDatabricks}) {
+  for (ApiShape shape : {ApiShape::kOpenAI, ApiShape::kAnthropic, ApiShape::kDatabricks, ApiShape::kResponses}) {
     auto walk = [&](std::string_view b, const api::TextFn& fn) { return api::response_texts(shape, b, fn); };
     bool ok = false;
     auto pieces = collect(input, [&](const api::TextFn& fn) { return walk(input, fn); }, ok);
@@ -156,12 +157,13 @@ void answers(std::string_view input) {
 }
 
 void events(std::string_view input) {
-  for (ApiShape shape : {ApiShape::kOpenAI, ApiShape::kAnthropic, ApiShape::kDatabricks}) {
+  for (ApiShape shape : {ApiShape::kOpenAI, ApiShape::kAnthropic, ApiShape::kDatabricks, ApiShape::kResponses}) {
     auto walk = [&](std::string_view b, const api::TextFn& fn) { return api::event_texts(shape, b, fn); };
     bool ok = false;
     auto pieces = collect(input, [&](const api::TextFn& fn) { return walk(input, fn); }, ok);
     (void)api::channels_closed(shape, input);
-    for (std::uint32_t channel : {0u, 1u, 1022u, 1023u, 1025u, 7u}) {
+    // (64 + 50: a Responses summary part; 2^31 + 65: a Responses item known by its id.)
+    for (std::uint32_t channel : {0u, 1u, 1022u, 1023u, 1025u, 7u, 114u, 0x80000041u}) {
       const std::string e = api::text_delta_event(shape, input, channel, "a\"b\\c\n\xC3\xA9");
       if (e.empty()) continue;
       FUZZ_CHECK(e.ends_with("\n\n") && e.find("\n\n") == e.size() - 2, e);
