@@ -96,7 +96,9 @@ void close_item(ChannelsClosed& out, std::optional<std::uint64_t> output_index, 
 // `.done`, the response's end, an error.
 ChannelsClosed responses_closed(std::string_view event) {
   ChannelsClosed out;
-  std::string_view data = event_data_line(event);
+  std::string storage;
+  // Every data line, as event_texts reads the event (a run's identity may be on any of them).
+  const std::string_view data = event_data(event, storage);
   std::string_view name = event_name(event);
   if (name.empty()) {
     // No `event:` line (Databricks agents send data only): the data's type says, and only events
@@ -141,6 +143,33 @@ ChannelsClosed responses_closed(std::string_view event) {
   return out;
 }
 
+// The last `"key": "string"` member of JSON text `data`, unescaped, found by a scan (for an event
+// Boost.JSON refused): a key is followed by ':', which a string value never is, and a quote
+// inside a string is escaped.
+std::optional<std::string> scanned_string_member(std::string_view data, std::string_view key) {
+  std::optional<std::string> found;
+  const std::string quoted = "\"" + std::string(key) + "\"";
+  auto space = [&](std::size_t& i) {
+    while (i < data.size() && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n')) ++i;
+  };
+  for (std::size_t at = data.find(quoted); at != std::string_view::npos; at = data.find(quoted, at + 1)) {
+    if (at > 0 && data[at - 1] == '\\') continue;
+    std::size_t i = at + quoted.size();
+    space(i);
+    if (i >= data.size() || data[i] != ':') continue;
+    ++i;
+    space(i);
+    if (i >= data.size() || data[i] != '"') continue;
+    std::size_t end = i + 1;
+    while (end < data.size() && data[end] != '"') end += data[end] == '\\' ? 2 : 1;
+    if (end >= data.size()) continue;
+    boost::system::error_code ec;
+    const json::value v = json::parse(data.substr(i, end + 1 - i), ec);
+    if (!ec && v.is_string()) found = std::string(v.get_string());
+  }
+  return found;
+}
+
 // The delta types event_texts reads, and the one a channel's text is written as when the event
 // it follows cannot be read.
 constexpr std::string_view kResponsesDeltas[] = {
@@ -151,37 +180,56 @@ constexpr std::string_view kResponsesDeltas[] = {
 };
 
 std::string responses_delta_event(std::string_view like, std::uint32_t channel, std::string_view text) {
-  const std::string_view like_data = event_data_line(like);
+  std::string storage;
+  const std::string_view like_data = event_data(like, storage);
   const json::object src = parse_object(like_data);
-  const std::uint32_t part = channel % responses::kItemChannels;
-  const bool summary_channel = part >= responses::kSummaryPart;
-  std::string_view type;
-  if (const auto t = string_member(src, "type")) {
-    for (std::string_view d : kResponsesDeltas) {
-      if (*t == d) type = d;
-    }
-  } else if (src.empty()) {
-    // The type as a string token of its own (inside a string its quotes would be escaped).
-    for (std::string_view d : kResponsesDeltas) {
-      const std::string token = "\"" + std::string(d) + "\"";
-      if (const auto at = like_data.find(token); at != std::string_view::npos && (at == 0 || like_data[at - 1] != '\\')) type = d;
-    }
-  }
-  if (type.empty()) type = summary_channel ? "response.reasoning_summary_text.delta" : "response.output_text.delta";
-  const bool summary = type == "response.reasoning_summary_text.delta";
-  const bool has_content_index = type == "response.output_text.delta" || type == "response.refusal.delta" ||
-                                 type == "response.reasoning_text.delta";
   json::object out;
-  out["type"] = type;
+  std::string_view type;
   if (!src.empty()) {
-    // The run's identity as the event it follows gave it (a Databricks agent's has no indexes).
+    // The run as the event it follows names it: its type and its identity (a Databricks agent's
+    // delta has no indexes), read as event_texts read them.
+    if (const auto t = string_member(src, "type")) {
+      for (std::string_view d : kResponsesDeltas) {
+        if (*t == d) type = d;
+      }
+    }
+    if (type.empty()) type = "response.output_text.delta";
+    out["type"] = type;
     for (const char* key : {"item_id", "output_index", "content_index", "summary_index"}) {
       if (const auto* v = src.if_contains(key)) out[key] = *v;
     }
-  } else if (channel < responses::kHashedItems) {
-    out["output_index"] = channel / responses::kItemChannels;
-    if (summary) out["summary_index"] = summary_channel ? part - responses::kSummaryPart : 0;
-    if (has_content_index) out["content_index"] = summary_channel ? 0 : part;
+  } else {
+    // The event does not parse whole here: the run from the channel — its item's output_index, or
+    // the item id found in the event by a scan (event_texts read it there), and its part — with
+    // the delta type found as a string token of its own (inside a string its quotes would be
+    // escaped) when it is one for that kind of part.
+    const std::uint32_t part = channel % responses::kItemChannels;
+    const bool summary = part >= responses::kSummaryPart;
+    if (summary) {
+      type = "response.reasoning_summary_text.delta";
+    } else {
+      for (std::string_view d : kResponsesDeltas) {
+        const std::string token = "\"" + std::string(d) + "\"";
+        const auto at = like_data.find(token);
+        if (type.empty() && d != "response.reasoning_summary_text.delta" && at != std::string_view::npos &&
+            (at == 0 || like_data[at - 1] != '\\')) {
+          type = d;
+        }
+      }
+      if (type.empty()) type = "response.output_text.delta";
+    }
+    out["type"] = type;
+    if (channel < responses::kHashedItems) {
+      out["output_index"] = channel / responses::kItemChannels;
+    } else if (auto id = scanned_string_member(like_data, "item_id")) {
+      out["item_id"] = *id;
+    }
+    // The part's index whatever the type (a call's arguments have none: an extra member then).
+    if (summary) {
+      out["summary_index"] = part - responses::kSummaryPart;
+    } else {
+      out["content_index"] = part;
+    }
   }
   out["delta"] = text;
   // logprobs describe the tokens of the event they came in: an empty list keeps the member the

@@ -135,14 +135,15 @@ class ResponsesWalk : public Finder {
     std::uint64_t content_index = 0, summary_index = 0;
     const error_code walked = each_member(root, [&](std::string_view key, od::value& v) {
       if (key == "type") return add_type(v, types, type_bits);
+      // A repeated member: the last one decides, as in text_event.cpp's reading of the event.
       if (key == "output_index") {
         std::uint64_t i = 0;
-        if (v.get_uint64().get(i) == SUCCESS) output_index = i;
+        output_index = v.get_uint64().get(i) == SUCCESS ? std::optional(i) : std::nullopt;
         return SUCCESS;
       }
       if (key == "item_id") {
         std::string_view id;
-        if (v.get_string().get(id) == SUCCESS) item_id = id;
+        item_id = v.get_string().get(id) == SUCCESS ? std::optional(id) : std::nullopt;
         return SUCCESS;
       }
       if (key == "content_index") content_index = index_of(v, 0);

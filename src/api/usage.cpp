@@ -2,6 +2,8 @@
 
 #include "api/sse_data.h"
 
+#include <algorithm>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -81,6 +83,33 @@ std::string_view event_data_line(std::string_view event) {
   return data;
 }
 
+std::string_view event_data(std::string_view event, std::string& storage) {
+  // Lines and data fields as api/text.cpp's join_data_lines reads them (SSE: lines end with CRLF,
+  // LF or CR; one space after the colon is not part of the value).
+  std::string_view only;  // the payload, while there is one data line: no copy
+  std::size_t lines = 0;
+  for (std::size_t at = 0; at < event.size();) {
+    std::size_t eol = std::min(event.find('\n', at), event.find('\r', at));
+    if (eol == std::string_view::npos) eol = event.size();
+    const std::string_view line = event.substr(at, eol - at);
+    at = eol;
+    if (at < event.size() && event[at] == '\r') ++at;
+    if (at < event.size() && event[at] == '\n') ++at;
+    if (!line.starts_with("data:") && line != "data") continue;
+    std::string_view value = line.substr(std::min<std::size_t>(5, line.size()));
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    if (lines == 0) {
+      only = value;
+    } else {
+      if (lines == 1) storage.assign(only);
+      storage.push_back('\n');
+      storage.append(value);
+    }
+    ++lines;
+  }
+  return lines > 1 ? std::string_view(storage) : only;
+}
+
 Usage read_usage(ApiShape shape, std::string_view body) {
   Usage out;
   if (body.find("\"usage\"") == std::string_view::npos) return out;
@@ -148,7 +177,8 @@ long long text_bytes(std::string_view event) {
 // line (OpenAI) or only their data's `type` (Databricks agents send data lines only). Text is
 // counted from the deltas alone: the `.done` events and response.completed repeat it.
 bool StreamUsage::responses_event(std::string_view event) {
-  std::string_view data = event_data_line(event);
+  std::string storage;
+  const std::string_view data = event_data(event, storage);
   text_bytes_ += string_member_length(data, "\"delta\"");
   // Most events are deltas: only those that may be a last event or an error are parsed.
   bool last = false;

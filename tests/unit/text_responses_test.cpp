@@ -401,6 +401,51 @@ TEST(ResponsesDeltaEvent, FromDefaultsWhenItsModelDoesNotParse) {
   again = event(out);
   ASSERT_EQ(again.size(), 1u) << out;
   EXPECT_EQ(again[0].channel, 3u * 64 + 2) << out;
+  // Found by tests/fuzz/fuzz_events: another delta type's name as a value in the event gave the
+  // written event that type, whose run is another (a call's arguments have no content_index).
+  const std::string two = "event: e\n"
+                          R"(data: {"type":"response.output_text.delta","output_index":1,"content_index":1,"delta":"a",)"
+                          R"("x":"response.function_call_arguments.delta","n":s})"
+                          "\n\n";
+  ASSERT_EQ(event(two).size(), 1u);
+  ASSERT_EQ(event(two)[0].channel, 64u + 1);
+  again = event(text_delta_event(ApiShape::kResponses, two, 64 + 1, "b"));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].channel, 64u + 1);
+  // An agent's item known by its id: the id is found in the event by a scan.
+  const std::string agent = R"(data: {"type":"response.output_text.delta","item_id":"a\"b","delta":"x","y":tru})" "\n\n";
+  ASSERT_EQ(event(agent).size(), 1u);
+  ASSERT_EQ(event(agent)[0].channel, hashed("a\"b"));
+  out = text_delta_event(ApiShape::kResponses, agent, hashed("a\"b"), "d");
+  again = event(out);
+  ASSERT_EQ(again.size(), 1u) << out;
+  EXPECT_EQ(again[0].channel, hashed("a\"b")) << out;
+}
+
+// Found by tests/fuzz/fuzz_events: an event whose JSON is on its second data line (SSE joins
+// them) was read by event_texts but not by text_delta_event, which then wrote the held text of
+// an item known by its id without that id (another run for the client). Both read every line.
+TEST(ResponsesDeltaEvent, EveryDataLineIsRead) {
+  const std::string split = "event: response.output_text.delta\ndata:\ndata: "
+                            R"({"type":"response.output_text.delta","item_id":"msg_1","delta":"now"})"
+                            "\n\n";
+  auto got = event(split);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].channel, hashed("msg_1"));
+  const std::string out = text_delta_event(ApiShape::kResponses, split, got[0].channel, "held");
+  auto again = event(out);
+  ASSERT_EQ(again.size(), 1u) << out;
+  EXPECT_EQ(again[0].channel, hashed("msg_1")) << out;
+  const std::string done = "data: {\"type\":\ndata: \"response.output_item.done\",\"item\":{\"id\":\"msg_1\"}}\n\n";
+  EXPECT_TRUE(channels_closed(ApiShape::kResponses, done).closes(hashed("msg_1")));
+  // Lines that end with a lone CR (SSE allows it).
+  const std::string cr = "x\rdata: {\"type\":\"response.output_text.delta\",\"item_id\":\"a2\",\"delta\":\"y\"}\r\r";
+  got = event(cr);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].channel, hashed("a2"));
+  again = event(text_delta_event(ApiShape::kResponses, cr, got[0].channel, "held"));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].channel, hashed("a2"));
 }
 
 // ---- Edits and hostile input.
