@@ -1,6 +1,8 @@
 // Finding the text a model reads and writes in a body (api/text.h): one simdjson On Demand walk
 // over a padded copy of the body, reading only the members that hold text; everything else is
-// skipped by the structural index, not parsed.
+// skipped by the structural index, not parsed. This file: the OpenAI, Anthropic and Databricks
+// shapes and the calls themselves; the Responses shape's walker is text_responses.cpp; what both
+// use, api/text_walk.h.
 //
 // Decisions a reader cannot see in the code:
 // * Pieces are reported only once the whole body has been walked without error, so a false
@@ -25,21 +27,16 @@
 #include "api/text.h"
 
 #include <algorithm>
-#include <forward_list>
 #include <limits>
-#include <memory>
 
-#include <simdjson.h>
+#include "api/text_walk.h"
 
 namespace gatehouse::api {
 
-namespace od = simdjson::ondemand;
-using simdjson::error_code;
-using simdjson::SUCCESS;
+using namespace textwalk;
 
 namespace {
 
-constexpr std::size_t kMaxDepth = 128;
 // Above this a thread's buffers are released after the call rather than kept for the next one.
 constexpr std::size_t kKeepBytes = std::size_t(8) << 20;
 
@@ -57,7 +54,6 @@ constexpr std::uint64_t kMaxChoice =
 // source, stream delta, stream event) hold text. A piece found under a member carries the bit
 // its block's type must have for it to count.
 enum TypeBit : std::uint32_t {
-  kAlways = 0,
   kText = 1u << 0,           // a text part or block; a document source of type text
   kRefusal = 1u << 1,        // an OpenAI refusal part
   kReasoning = 1u << 2,      // a Databricks reasoning part (its summary)
@@ -71,7 +67,6 @@ enum TypeBit : std::uint32_t {
   kThinkingDelta = 1u << 10,
   kBlockDelta = 1u << 11,  // the content_block_delta event: `delta`
   kBlockStart = 1u << 12,  // the content_block_start event: `content_block`
-  kOtherType = 1u << 31,
 };
 
 std::uint32_t type_bit(std::string_view t) {
@@ -127,63 +122,6 @@ std::uint32_t member_bit(std::uint32_t kind, std::string_view key, bool output) 
   }
   return kAlways;
 }
-
-// A piece found by the walk, not yet reported.
-struct Found {
-  std::size_t offset = 0;  // into the parsed buffer
-  std::size_t length = 0;
-  std::string_view text;
-  std::uint32_t channel = 0;
-  std::uint32_t need = kAlways;  // the type bit its block must have
-};
-
-// One `data:` line of an event: where it sits in the event and in the parsed buffer.
-struct Segment {
-  std::size_t event_at = 0;
-  std::size_t buffer_at = 0;
-  std::size_t length = 0;
-};
-
-// A thread's reusable state: after the first calls, steady traffic allocates nothing here.
-struct Scratch {
-  od::parser parser;
-  std::string buffer;  // the padded copy simdjson reads
-  std::vector<Found> found;
-  std::vector<Segment> segments;
-  bool busy = false;
-};
-
-// The thread's scratch, or a fresh one for a call made from inside a callback.
-class ScratchLease {
- public:
-  ScratchLease() {
-    thread_local Scratch scratch;
-    if (scratch.busy) {
-      own_ = std::make_unique<Scratch>();
-      s_ = own_.get();
-    } else {
-      s_ = &scratch;
-    }
-    s_->busy = true;
-    s_->found.clear();
-    s_->segments.clear();
-    s_->buffer.clear();
-  }
-  ~ScratchLease() {
-    s_->busy = false;
-    s_->found.clear();
-    if (s_->buffer.capacity() > kKeepBytes) std::string().swap(s_->buffer);
-    if (s_->parser.capacity() > kKeepBytes) s_->parser = od::parser();
-  }
-  ScratchLease(const ScratchLease&) = delete;
-  ScratchLease& operator=(const ScratchLease&) = delete;
-  Scratch& operator*() { return *s_; }
-  Scratch* operator->() { return s_; }
-
- private:
-  Scratch* s_ = nullptr;
-  std::unique_ptr<Scratch> own_;
-};
 
 void append_utf8(std::string& out, std::uint32_t cp) {
   if (cp < 0x80) {
@@ -280,66 +218,11 @@ bool unescape_lenient(std::string_view token, std::string& out) {
   return true;
 }
 
-// The next member of an object: its unescaped key and its value.
-error_code member(simdjson::simdjson_result<od::field> field, std::string_view& key, od::value& v) {
-  od::field f;
-  if (auto e = std::move(field).get(f)) return e;
-  if (auto e = f.unescaped_key().get(key)) return e;
-  v = f.value();
-  return SUCCESS;
-}
-
-// fn(key, value) for each member of `v` when it is an object (anything else: nothing).
-template <class F>
-error_code each_member(od::value& v, F&& fn) {
-  od::json_type t;
-  if (auto e = v.type().get(t)) return e;
-  if (t != od::json_type::object) return SUCCESS;
-  od::object o;
-  if (auto e = v.get_object().get(o)) return e;
-  for (auto field : o) {
-    std::string_view key;
-    od::value m;
-    if (auto e = member(field, key, m)) return e;
-    if (auto e = fn(key, m)) return e;
-  }
-  return SUCCESS;
-}
-
-// fn(position, element) for each element of `v` when it is an array (anything else: nothing).
-template <class F>
-error_code each_element(od::value& v, F&& fn) {
-  od::json_type t;
-  if (auto e = v.type().get(t)) return e;
-  if (t != od::json_type::array) return SUCCESS;
-  od::array a;
-  if (auto e = v.get_array().get(a)) return e;
-  std::uint64_t position = 0;
-  for (auto el : a) {
-    od::value item;
-    if (auto e = el.get(item)) return e;
-    if (auto e = fn(position++, item)) return e;
-  }
-  return SUCCESS;
-}
-
-bool is_string(od::value& v) {
-  od::json_type t;
-  return v.type().get(t) == SUCCESS && t == od::json_type::string;
-}
-
-// An `index` member, or `fallback` when it is not a non-negative integer.
-std::uint64_t index_of(od::value& v, std::uint64_t fallback) {
-  std::uint64_t i = 0;
-  return v.get_uint64().get(i) == SUCCESS ? i : fallback;
-}
-
 // The walk over one parsed document: what it finds goes to `found`, in body order. `output`: an
 // answer or a stream event (thinking is text there).
-class Walk {
+class Walk : public Finder {
  public:
-  Walk(const char* base, std::vector<Found>& found, bool output)
-      : base_(base), found_(found), output_(output) {}
+  using Finder::Finder;
 
   // Top-level members of a request.
   error_code request(od::value& root, ApiShape shape, Operation op) {
@@ -386,7 +269,7 @@ class Walk {
     std::uint32_t types = 0;
     std::uint64_t index = 0;
     const error_code walked = each_member(root, [&](std::string_view key, od::value& v) {
-      if (key == "type") return add_type(v, types);
+      if (key == "type") return add_type(v, types, type_bit);
       if (key == "index") index = index_of(v, 0);
       const std::uint32_t bit = key == "delta"           ? kBlockDelta
                                 : key == "content_block" ? kBlockStart
@@ -398,70 +281,13 @@ class Walk {
       return SUCCESS;
     });
     if (walked) return walked;
-    keep(0, types);
+    keep(0, types, kText);
     const auto channel = std::uint32_t(std::min<std::uint64_t>(index, ~std::uint32_t(0)));
     for (Found& f : found_) f.channel = channel;
     return SUCCESS;
   }
 
  private:
-  // A string value as a piece (anything else: nothing).
-  error_code text(od::value& v, std::uint32_t channel = kContentChannel) {
-    if (!is_string(v)) return SUCCESS;
-    std::string_view token = v.raw_json_token();
-    while (!token.empty() && token.back() != '"') token.remove_suffix(1);
-    std::string_view s;
-    const error_code e = v.get_string().get(s);
-    if (e == simdjson::STRING_ERROR) {
-      std::string& spilled = spill_.emplace_front();
-      if (!unescape_lenient(token, spilled)) return e;
-      s = spilled;
-    } else if (e) {
-      return e;
-    }
-    if (s.empty()) return SUCCESS;
-    found_.push_back(Found{std::size_t(token.data() - base_), token.size(), s, channel});
-    return SUCCESS;
-  }
-
-  // A `type` member: its bit becomes the block's; a second one makes the block ambiguous.
-  static error_code add_type(od::value& v, std::uint32_t& types) {
-    if (types != 0) return simdjson::INCORRECT_TYPE;
-    std::string_view t;
-    types = v.get_string().get(t) == SUCCESS ? type_bit(t) : kOtherType;
-    return SUCCESS;
-  }
-
-  // Whether a member needing `bit` may hold text given the block's type so far (none yet: it
-  // may come later, so the member is walked and settled at the block's end).
-  static bool wanted(std::uint32_t types, std::uint32_t bit) {
-    return types == 0 || (types & bit) != 0;
-  }
-
-  // The pieces found since `from` need `bit` in the type of the block they are in.
-  void need(std::size_t from, std::uint32_t bit) {
-    for (std::size_t i = from; i < found_.size(); ++i) found_[i].need = bit;
-  }
-
-  // At a block's end: drops the pieces since `from` its type does not make text. A block without
-  // a type keeps its `text` (a part a provider would refuse anyway, but text all the same).
-  void keep(std::size_t from, std::uint32_t types) {
-    std::size_t out = from;
-    for (std::size_t i = from; i < found_.size(); ++i) {
-      const std::uint32_t need = found_[i].need;
-      if (need == kAlways || (types & need) != 0 || (types == 0 && need == kText)) {
-        found_[out] = found_[i];
-        found_[out++].need = kAlways;
-      }
-    }
-    found_.resize(out);
-  }
-
-  // The channels of the pieces since `from` moved up by `base`.
-  void shift_channels(std::size_t from, std::uint32_t base) {
-    for (std::size_t i = from; i < found_.size(); ++i) found_[i].channel += base;
-  }
-
   // ---- OpenAI (and Databricks) shapes.
 
   // choices[k].message (answer) or choices[k].delta (chunk); choice k's channels from k * 1024.
@@ -504,7 +330,7 @@ class Walk {
     const std::size_t block_from = found_.size();
     std::uint32_t types = 0;
     const error_code walked = each_member(v, [&](std::string_view key, od::value& m) {
-      if (key == "type") return add_type(m, types);
+      if (key == "type") return add_type(m, types, type_bit);
       const std::size_t from = found_.size();
       error_code e = SUCCESS;
       std::uint32_t bit = kAlways;
@@ -524,7 +350,7 @@ class Walk {
       return e;
     });
     if (walked) return walked;
-    keep(block_from, types);
+    keep(block_from, types, kText);
     return SUCCESS;
   }
 
@@ -574,7 +400,7 @@ class Walk {
     const std::size_t block_from = found_.size();
     std::uint32_t types = 0;
     const error_code walked = each_member(v, [&](std::string_view key, od::value& m) {
-      if (key == "type") return add_type(m, types);
+      if (key == "type") return add_type(m, types, type_bit);
       const std::uint32_t bit = member_bit(kind, key, output_);
       if (bit == kAlways || !wanted(types, bit)) return SUCCESS;
       const std::size_t from = found_.size();
@@ -600,7 +426,7 @@ class Walk {
       return e;
     });
     if (walked) return walked;
-    keep(block_from, types);
+    keep(block_from, types, kText);
     return SUCCESS;
   }
 
@@ -616,17 +442,13 @@ class Walk {
         v, [&](std::uint64_t, od::value& item) { return strings_in(item, depth + 1); });
   }
 
-  const char* base_;
-  std::vector<Found>& found_;
-  bool output_;
-  std::forward_list<std::string> spill_;  // texts unescaped here (lone surrogates)
 };
 
-// Parses s.buffer (already filled) as one JSON object and walks it with `walk_root`; calls `fn`
-// for what it found once the whole document is known to be good. Offsets are mapped through
-// s.segments when there are any (a stream event's data lines).
+// Parses s.buffer (already filled) as one JSON object and walks it with `walk_root(base, root)`;
+// calls `fn` for what it found once the whole document is known to be good. Offsets are mapped
+// through s.segments when there are any (a stream event's data lines).
 template <class F>
-bool walk_and_report(Scratch& s, bool output, bool channels, const TextFn& fn, F&& walk_root) {
+bool walk_and_report(Scratch& s, bool channels, const TextFn& fn, F&& walk_root) {
   const std::size_t size = s.buffer.size();
   s.buffer.reserve(size + simdjson::SIMDJSON_PADDING);
   od::document doc;
@@ -635,8 +457,7 @@ bool walk_and_report(Scratch& s, bool output, bool channels, const TextFn& fn, F
   if (doc.type().get(t) || t != od::json_type::object) return false;
   od::value root;
   if (doc.get_value().get(root)) return false;
-  Walk walk(s.buffer.data(), s.found, output);
-  if (walk_root(walk, root)) return false;
+  if (walk_root(static_cast<const char*>(s.buffer.data()), root)) return false;
   const char* rest = nullptr;
   if (doc.current_location().get(rest) == SUCCESS) return false;  // data after the object
   if (!s.segments.empty()) {
@@ -651,11 +472,10 @@ bool walk_and_report(Scratch& s, bool output, bool channels, const TextFn& fn, F
     }
   }
   for (const Found& f : s.found) {
-    fn(TextPiece{f.text, f.offset, f.length, channels ? f.channel : 0});
+    fn(TextPiece{f.text, f.offset, f.length, channels ? f.channel : 0, f.whole});
   }
   return true;
 }
-
 // Fills s.buffer with the event's `data:` lines joined with '\n' (SSE), and s.segments with where
 // each line sits. Lines end with \r\n, \n or \r.
 void join_data_lines(std::string_view event, Scratch& s) {
@@ -679,13 +499,65 @@ void join_data_lines(std::string_view event, Scratch& s) {
 
 }  // namespace
 
+namespace textwalk {
+
+ScratchLease::ScratchLease() {
+  thread_local Scratch scratch;
+  if (scratch.busy) {
+    own_ = std::make_unique<Scratch>();
+    s_ = own_.get();
+  } else {
+    s_ = &scratch;
+  }
+  s_->busy = true;
+  s_->found.clear();
+  s_->segments.clear();
+  s_->spill.clear();
+  s_->buffer.clear();
+}
+
+ScratchLease::~ScratchLease() {
+  s_->busy = false;
+  s_->found.clear();
+  s_->spill.clear();
+  if (s_->buffer.capacity() > kKeepBytes) std::string().swap(s_->buffer);
+  if (s_->parser.capacity() > kKeepBytes) s_->parser = od::parser();
+}
+
+error_code Finder::text(od::value& v, std::uint32_t channel) {
+  if (!is_string(v)) return SUCCESS;
+  std::string_view token = v.raw_json_token();
+  while (!token.empty() && token.back() != '"') token.remove_suffix(1);
+  std::string_view s;
+  const error_code e = v.get_string().get(s);
+  if (e == simdjson::STRING_ERROR) {
+    std::string& spilled = spill_.emplace_front();
+    if (!unescape_lenient(token, spilled)) return e;
+    s = spilled;
+  } else if (e) {
+    return e;
+  }
+  if (s.empty()) return SUCCESS;
+  found_.push_back(Found{std::size_t(token.data() - base_), token.size(), s, channel});
+  return SUCCESS;
+}
+
+}  // namespace textwalk
+
 bool request_texts(ApiShape shape, Operation op, std::string_view body, const TextFn& fn) {
   ScratchLease s;
   s->buffer.reserve(body.size() + simdjson::SIMDJSON_PADDING);
   s->buffer.assign(body);
+  // The operation decides for a Databricks agent's invocation, whose body is a Responses request.
+  if (op == Operation::kResponses || body_shape(shape) == ApiShape::kResponses) {
+    return walk_and_report(*s, false, fn, [&](const char* base, od::value& root) {
+      return responses_request(*s, base, root);
+    });
+  }
   const ApiShape walked = body_shape(shape);
-  return walk_and_report(*s, false, false, fn,
-                         [&](Walk& w, od::value& root) { return w.request(root, walked, op); });
+  return walk_and_report(*s, false, fn, [&](const char* base, od::value& root) {
+    return Walk(base, *s, false).request(root, walked, op);
+  });
 }
 
 bool response_texts(ApiShape shape, std::string_view body, const TextFn& fn) {
@@ -693,8 +565,14 @@ bool response_texts(ApiShape shape, std::string_view body, const TextFn& fn) {
   s->buffer.reserve(body.size() + simdjson::SIMDJSON_PADDING);
   s->buffer.assign(body);
   const ApiShape walked = body_shape(shape);
-  return walk_and_report(*s, true, false, fn,
-                         [&](Walk& w, od::value& root) { return w.answer(root, walked); });
+  if (walked == ApiShape::kResponses) {
+    return walk_and_report(*s, false, fn, [&](const char* base, od::value& root) {
+      return responses_answer(*s, base, root);
+    });
+  }
+  return walk_and_report(*s, false, fn, [&](const char* base, od::value& root) {
+    return Walk(base, *s, true).answer(root, walked);
+  });
 }
 
 bool event_texts(ApiShape shape, std::string_view event, const TextFn& fn) {
@@ -706,12 +584,20 @@ bool event_texts(ApiShape shape, std::string_view event, const TextFn& fn) {
   if (first == std::string_view::npos) return true;  // no data: a comment, a bare event line
   data = data.substr(first, data.find_last_not_of(" \t\r\n") + 1 - first);
   if (data == "[DONE]") return true;
-  if (body_shape(shape) == ApiShape::kAnthropic) {
-    return walk_and_report(*s, true, true, fn,
-                           [](Walk& w, od::value& root) { return w.anthropic_event(root); });
+  switch (body_shape(shape)) {
+    case ApiShape::kAnthropic:
+      return walk_and_report(*s, true, fn, [&](const char* base, od::value& root) {
+        return Walk(base, *s, true).anthropic_event(root);
+      });
+    case ApiShape::kResponses:
+      return walk_and_report(*s, true, fn, [&](const char* base, od::value& root) {
+        return responses_event(*s, base, root);
+      });
+    default:
+      return walk_and_report(*s, true, fn, [&](const char* base, od::value& root) {
+        return Walk(base, *s, true).openai_chunk(root);
+      });
   }
-  return walk_and_report(*s, true, true, fn,
-                         [](Walk& w, od::value& root) { return w.openai_chunk(root); });
 }
 
 }  // namespace gatehouse::api

@@ -23,25 +23,35 @@ struct TextPiece {
   std::size_t offset = 0;     // the string token's first byte (its opening quote)
   std::size_t length = 0;     // the token's length, quotes included
   // Streams: which run of text this delta continues — a choice's content, one of its tool
-  // calls' arguments (OpenAI-style chunks), a content block (Anthropic). Pieces of one channel
-  // concatenate to the text the model wrote there. 0 for requests and whole answers.
+  // calls' arguments (OpenAI-style chunks), a content block (Anthropic), a content part, a
+  // summary part or a call's arguments of an output item (Responses: api/responses_channel.h).
+  // Pieces of one channel concatenate to the text the model wrote there. 0 for requests, whole
+  // answers and whole pieces.
   std::uint32_t channel = 0;
+  // Streams: the piece is a whole text the event repeats or carries at once, not a delta of any
+  // run — a Responses `.done` event's text, the item of response.output_item.done, the output
+  // of response.completed (the deltas' text again, or text that was never streamed: a
+  // Databricks agent's item sent only whole). It is scanned on its own, as a whole answer's
+  // text is. Only Responses events have them; false everywhere else.
+  bool whole = false;
 };
 
 using TextFn = std::function<void(const TextPiece&)>;
 
 // The pieces of a request body of `shape` and `op` (the body decode_request accepted; for
-// Databricks invocations `op` is the decoded one: chat or embeddings). False when the body is
-// not the JSON object it should be (nothing was reported).
+// Databricks invocations `op` is the decoded one: chat, embeddings or responses — a Responses
+// body whatever `shape` says). False when the body is not the JSON object it should be (nothing
+// was reported).
 bool request_texts(ApiShape shape, Operation op, std::string_view body, const TextFn& fn);
 
 // The pieces of a provider's whole (non-streamed) answer in `shape` (chat completion, Anthropic
-// message; embeddings have none).
+// message, Responses object; embeddings have none).
 bool response_texts(ApiShape shape, std::string_view body, const TextFn& fn);
 
 // The pieces of one stream event in `shape` (a whole SSE event: `event:`/`data:` lines and its
 // blank line; offsets are into `event`). Events without text (role chunks, usage, [DONE],
-// message_start, pings) report nothing and return true.
+// message_start, pings) report nothing and return true. Responses events also report the whole
+// texts they repeat (TextPiece::whole).
 bool event_texts(ApiShape shape, std::string_view event, const TextFn& fn);
 
 // Replaces string tokens: each edit's [offset, offset + length) (a TextPiece's token) becomes the

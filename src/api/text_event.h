@@ -16,7 +16,8 @@ namespace gatehouse::api {
 // The channels (api::TextPiece::channel) a stream event closes: no text can follow in them, so
 // text held back for them must be released before this event goes out.
 struct ChannelsClosed {
-  bool all = false;  // the message is over ([DONE], a usage-only chunk, message_delta/stop, error)
+  bool all = false;  // the message is over ([DONE], a usage-only chunk, message_delta/stop,
+                     // response.completed / incomplete / failed, an error)
   std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges;  // inclusive [first, last] ranges
   bool closes(std::uint32_t channel) const {
     if (all) return true;
@@ -26,13 +27,18 @@ struct ChannelsClosed {
     return false;
   }
 };
+// Responses: a part's or a call's `.done` event closes its run, response.output_item.done every
+// run of its item (by output_index and by item id: a Databricks agent's deltas have no index).
 ChannelsClosed channels_closed(ApiShape shape, std::string_view event);
 
 // A delta event of `shape` that carries `text` in `channel`, modelled on `like` (an earlier event
 // of that channel: its id, model, delta type). When `like` cannot be read as JSON here (invalid
 // values event_texts skipped, several data lines), from defaults: the text is never dropped. OpenAI-style
 // channels (api/text.cpp): content, a tool call's arguments (a legacy function_call's too: it
-// comes back as tool call 0), reasoning_content, refusal.
+// comes back as tool call 0), reasoning_content, refusal. Responses (api/responses_channel.h):
+// like's delta type, item_id, output_index, content_index / summary_index and sequence_number
+// (the inserted event repeats the number of the delta it continues: it has none of its own),
+// an `event:` line when like had one (a Databricks agent's events have none).
 std::string text_delta_event(ApiShape shape, std::string_view like, std::uint32_t channel, std::string_view text);
 
 }  // namespace gatehouse::api

@@ -2,6 +2,8 @@
 
 #include "api/sse_data.h"
 
+#include <algorithm>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -36,6 +38,24 @@ bool read_openai_usage(od::object usage, Usage& out) {
   return true;
 }
 
+// A Responses object's usage: {input_tokens, input_tokens_details: {cached_tokens},
+// output_tokens, output_tokens_details: {reasoning_tokens}, total_tokens}. Input counts its
+// cached tokens, output its reasoning tokens, as OpenAI's chat usage does.
+bool read_responses_usage(od::object usage, Usage& out) {
+  long long input = int_field(usage, "input_tokens");
+  long long output = int_field(usage, "output_tokens");
+  if (input < 0 && output < 0) return false;
+  out.input_tokens = std::max(0LL, input);
+  out.output_tokens = std::max(0LL, output);
+  out.cached_input_tokens = 0;
+  od::object details;
+  if (usage.find_field_unordered("input_tokens_details").get_object().get(details) == simdjson::SUCCESS) {
+    out.cached_input_tokens = std::min(out.input_tokens, std::max(0LL, int_field(details, "cached_tokens")));
+  }
+  out.known = true;
+  return true;
+}
+
 // A padded copy for simdjson; the thread's parser is reused.
 struct Padded {
   std::string text;
@@ -63,6 +83,33 @@ std::string_view event_data_line(std::string_view event) {
   return data;
 }
 
+std::string_view event_data(std::string_view event, std::string& storage) {
+  // Lines and data fields as api/text.cpp's join_data_lines reads them (SSE: lines end with CRLF,
+  // LF or CR; one space after the colon is not part of the value).
+  std::string_view only;  // the payload, while there is one data line: no copy
+  std::size_t lines = 0;
+  for (std::size_t at = 0; at < event.size();) {
+    std::size_t eol = std::min(event.find('\n', at), event.find('\r', at));
+    if (eol == std::string_view::npos) eol = event.size();
+    const std::string_view line = event.substr(at, eol - at);
+    at = eol;
+    if (at < event.size() && event[at] == '\r') ++at;
+    if (at < event.size() && event[at] == '\n') ++at;
+    if (!line.starts_with("data:") && line != "data") continue;
+    std::string_view value = line.substr(std::min<std::size_t>(5, line.size()));
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    if (lines == 0) {
+      only = value;
+    } else {
+      if (lines == 1) storage.assign(only);
+      storage.push_back('\n');
+      storage.append(value);
+    }
+    ++lines;
+  }
+  return lines > 1 ? std::string_view(storage) : only;
+}
+
 Usage read_usage(ApiShape shape, std::string_view body) {
   Usage out;
   if (body.find("\"usage\"") == std::string_view::npos) return out;
@@ -74,6 +121,10 @@ Usage read_usage(ApiShape shape, std::string_view body) {
   if (doc.find_field_unordered("usage").get_object().get(usage)) return out;
   if (body_shape(shape) == ApiShape::kOpenAI) {
     read_openai_usage(usage, out);
+    return out;
+  }
+  if (body_shape(shape) == ApiShape::kResponses) {
+    read_responses_usage(usage, out);
     return out;
   }
   long long input = int_field(usage, "input_tokens");
@@ -122,10 +173,43 @@ long long text_bytes(std::string_view event) {
 
 }  // namespace
 
+// The Responses stream: usage and failure come in its last events, whose type is their `event:`
+// line (OpenAI) or only their data's `type` (Databricks agents send data lines only). Text is
+// counted from the deltas alone: the `.done` events and response.completed repeat it.
+bool StreamUsage::responses_event(std::string_view event) {
+  std::string storage;
+  const std::string_view data = event_data(event, storage);
+  text_bytes_ += string_member_length(data, "\"delta\"");
+  // Most events are deltas: only those that may be a last event or an error are parsed.
+  bool last = false;
+  for (std::string_view t : {"\"response.completed\"", "\"response.incomplete\"", "\"response.failed\"", "\"error\""}) {
+    last = last || data.find(t) != std::string_view::npos;
+  }
+  if (!last || data.empty() || data.front() != '{') return false;
+  Padded p(data);
+  thread_local od::parser parser;
+  od::document doc;
+  if (parser.iterate(p.text.data(), p.text.size(), p.text.capacity()).get(doc)) return false;
+  od::object root;
+  if (doc.get_object().get(root)) return false;
+  std::string_view type;
+  if (root.find_field_unordered("type").get_string().get(type)) return false;
+  if (type == "error" || type == "response.failed") failed_ = true;
+  if (type != "response.completed" && type != "response.incomplete" && type != "response.failed") return false;
+  od::object response, usage;
+  if (root.find_field_unordered("response").get_object().get(response)) return false;
+  if (response.find_field_unordered("usage").get_object().get(usage)) return false;  // absent or null
+  Usage u;
+  if (read_responses_usage(usage, u)) usage_ = u;
+  return false;
+}
+
 bool StreamUsage::event(std::string_view event) {
+  if (shape_ == ApiShape::kResponses) return responses_event(event);
+  const bool anthropic = shape_ == ApiShape::kAnthropic;
   text_bytes_ += text_bytes(event);
   if (!failed_) {
-    if (anthropic_) {
+    if (anthropic) {
       failed_ = event.starts_with("event: error") || event.starts_with("event:error");
     } else {
       // An error object is the whole event (`{"error":{...}}`): its first member, never a chunk's.
@@ -148,7 +232,7 @@ bool StreamUsage::event(std::string_view event) {
   od::object root;
   if (doc.get_object().get(root)) return false;
 
-  if (!anthropic_) {
+  if (!anthropic) {
     // Field order is the provider's: look the members up by name.
     bool empty_choices = false;
     od::array choices;

@@ -1,5 +1,6 @@
 #include "pipeline/guard.h"
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -87,20 +88,55 @@ std::optional<Error> scan_pieces(const config::Config& config, const guard::Scan
   return refusal;
 }
 
+// FNV-1a, 64 bits, continued from `h`: the digest of a run's text, fed a piece at a time.
+constexpr std::uint64_t kDigestStart = 14695981039346656037ull;
+std::uint64_t digest(std::uint64_t h, std::string_view text) {
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
 // One run of streamed text being scanned, and the last event that carried it (the model for an
 // event of its own, when held text must be released before the run closes).
 struct Run {
   guard::TextStream stream;
   std::string like;
+  std::uint64_t digest = kDigestStart;  // of the text fed, as the provider sent it
 };
 
 struct OutputState final : StageState {
   guard::GuardrailSet set = 0;
   std::map<std::uint32_t, Run> runs;
+  // The digests of the runs that ended: a whole text an event repeats (a Responses `.done`
+  // event's, response.completed's) is the same text again, whose hits were counted as it flowed.
+  std::vector<std::uint64_t> streamed;
   std::vector<std::uint32_t> fed;  // the runs the current event carries text of (reused)
   std::vector<api::TextEdit> pieces;     // the current event's pieces and their runs (reused)
   std::vector<std::uint32_t> channels;
+  std::vector<api::TextEdit> wholes;     // the current event's whole pieces (reused)
 };
+
+// A whole text a stream event carries (api::TextPiece::whole), scanned on its own as a whole
+// answer's text is: masks become `edits`, a block the refusal. Its hits are counted unless a run
+// streamed the same text (then they were counted as it flowed; a block is counted anyway: it is
+// what ends the stream).
+std::optional<Error> scan_whole(const config::Config& config, const guard::Scanner& scanner, RequestContext& ctx,
+                                const OutputState& s, const api::TextEdit& piece, std::vector<api::TextEdit>& edits) {
+  thread_local std::vector<guard::Match> matches;
+  matches.clear();
+  scanner.scan(piece.text, s.set, matches);
+  if (matches.empty()) return std::nullopt;
+  const bool repeat =
+      std::find(s.streamed.begin(), s.streamed.end(), digest(kDigestStart, piece.text)) != s.streamed.end();
+  const bool blocks = std::any_of(matches.begin(), matches.end(),
+                                  [&](const guard::Match& m) { return scanner.rule(m.rule).action == guard::Action::kBlock; });
+  bool masks = false;
+  if (!repeat || blocks) {
+    if (auto refusal = judge(config, scanner, ctx, true, matches, masks)) return refusal;
+  }
+  std::string masked = guard::apply_masks(scanner, piece.text, matches);
+  if (masked != piece.text) edits.push_back(api::TextEdit{piece.offset, piece.length, std::move(masked)});
+  return std::nullopt;
+}
 
 // A run's step: its hits counted; the refusal when it found something to block.
 std::optional<Error> take_step(const config::Config& config, const guard::Scanner& scanner, RequestContext& ctx,
@@ -201,7 +237,10 @@ Decision InputGuardStage::on_routed(RequestContext& ctx) const {
   const auto body = ctx.request.body;
   auto refusal = scan_pieces(
       config_, *scanner_, ctx, plan.input, false,
-      [&](const api::TextFn& fn) { return api::request_texts(ctx.ingress.shape, ctx.request.op, body, fn); }, edits,
+      [&](const api::TextFn& fn) {
+        return api::request_texts(api::request_shape(ctx.ingress.shape, ctx.request.op), ctx.request.op, body, fn);
+      },
+      edits,
       plan.input_models.empty() ? nullptr : &seen);
   if (refusal) return std::move(*refusal);
   // A classifier reads the end of a long conversation (its newest turns come last in every
@@ -225,7 +264,10 @@ Decision OutputGuardStage::on_routed(RequestContext& ctx) const {
 
 Decision OutputGuardStage::on_attempt(RequestContext& ctx) const {
   // A new attempt is a new answer: nothing of an earlier one is held.
-  if (auto* s = find_state<OutputState>(ctx)) s->runs.clear();
+  if (auto* s = find_state<OutputState>(ctx)) {
+    s->runs.clear();
+    s->streamed.clear();
+  }
   return std::nullopt;
 }
 
@@ -259,9 +301,15 @@ Decision OutputGuardStage::on_event(RequestContext& ctx, std::string_view event)
   // tests/fuzz/fuzz_events).
   auto& pieces = s->pieces;
   auto& channels = s->channels;
+  auto& wholes = s->wholes;
   pieces.clear();
   channels.clear();
+  wholes.clear();
   const bool ok = api::event_texts(shape, event, [&](const api::TextPiece& p) {
+    if (p.whole) {
+      wholes.push_back(api::TextEdit{p.offset, p.length, std::string(p.text)});
+      return;
+    }
     pieces.push_back(api::TextEdit{p.offset, p.length, std::string(p.text)});
     channels.push_back(p.channel);
   });
@@ -270,6 +318,7 @@ Decision OutputGuardStage::on_event(RequestContext& ctx, std::string_view event)
     const std::string_view text = pieces[i].text;
     Run& run = s->runs[channel];
     fed.push_back(channel);
+    run.digest = digest(run.digest, text);
     auto step = run.stream.feed(*scanner_, s->set, text);
     if ((refusal = take_step(config_, *scanner_, ctx, step))) break;
     std::string release = std::move(step.release);
@@ -297,7 +346,12 @@ Decision OutputGuardStage::on_event(RequestContext& ctx, std::string_view event)
       if (auto r = take_step(config_, *scanner_, ctx, last)) return std::move(*r);
       if (!last.release.empty()) before += api::text_delta_event(shape, it->second.like, it->first, last.release);
     }
+    s->streamed.push_back(it->second.digest);
     it = s->runs.erase(it);
+  }
+  // The whole texts last: a `.done` event closes the run it repeats, whose digest is now known.
+  for (const auto& piece : wholes) {
+    if (auto r = scan_whole(config_, *scanner_, ctx, *s, piece, edits)) return std::move(*r);
   }
   if (before.empty() && edits.empty()) return std::nullopt;
   if (!edits.empty()) {

@@ -52,9 +52,11 @@ class InputGuardStage final : public Stage {
 // choice's content, a tool call's arguments, a content block) through a guard::TextStream that
 // holds back only what a match may still need, so a value split across events is still found;
 // held text is released into the next event of its run, or in an event of its own before the
-// event that closes the run. A block mid-stream ends it with an error event; nothing of the
-// matched text has reached the client. Placed after metering, which reads the provider's events
-// as they came.
+// event that closes the run. The whole texts a Responses event repeats or carries at once (a
+// `.done` event's text, output_item.done's item, response.completed's output) are scanned and
+// masked on their own, as a whole answer's text — the same masks the run's deltas got. A block
+// mid-stream ends it with an error event; nothing of the matched text has reached the client.
+// Placed after metering, which reads the provider's events as they came.
 class OutputGuardStage final : public Stage {
  public:
   OutputGuardStage(const config::Config& config, std::shared_ptr<const guard::Scanner> scanner)

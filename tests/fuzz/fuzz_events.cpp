@@ -3,15 +3,18 @@
 // text_event.cpp and src/guard/stream.cpp), as tests/unit/guard_stage_test.cpp builds it: a
 // config with a pii guardrail that masks and a secrets guardrail that blocks on one model.
 //
-// Input: byte 0 picks the provider's shape (bits 0-1: OpenAI, Anthropic, Databricks) and whether
-// the stream ends normally (bit 2: on_stream_end) ; the rest is split into events at "\n\n".
+// Input: byte 0 picks the provider's shape (bits 0-1: OpenAI, Anthropic, Databricks, Responses)
+// and whether the stream ends normally (bit 2: on_stream_end) ; the rest is split into events at
+// "\n\n".
 // Checks: no crash or sanitizer report; a replacement is a sequence of whole SSE events; when
 // the provider's event carried JSON data, every event that goes out in its place has JSON data
 // and its text can be read (event_texts). And what the client reads is what it should: the
 // fuzzer follows each run of text (a channel, until an event closes it: api::channels_closed)
 // itself; per channel, the text that went out starts with apply_masks(run, scan(run)) of every
 // closed run and is a prefix of that of the open one too (all of it once the stream ended), and
-// a stream that went out whole had no block match in any run.
+// a stream that went out whole had no block match in any run. The whole texts Responses events
+// carry (api::TextPiece::whole) are no run's: each goes out as apply_masks(text, scan(text)), in
+// order, and one with a block match ends the stream.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -63,12 +66,21 @@ Fixture& fixture() {
   return f;
 }
 
-// The text per channel.
-using Texts = std::map<std::uint32_t, std::string>;
+// The text per channel, and the whole texts in order.
+struct Texts {
+  std::map<std::uint32_t, std::string> runs;
+  std::vector<std::string> wholes;
+};
 
 // What the client reads of an event that went out.
 void read_out(ApiShape shape, std::string_view event, Texts& got) {
-  const bool ok = api::event_texts(shape, event, [&](const api::TextPiece& p) { got[p.channel] += p.text; });
+  const bool ok = api::event_texts(shape, event, [&](const api::TextPiece& p) {
+    if (p.whole) {
+      got.wholes.emplace_back(p.text);
+    } else {
+      got.runs[p.channel] += p.text;
+    }
+  });
   FUZZ_CHECK(ok, event);
 }
 
@@ -93,7 +105,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   Fixture& f = fixture();
   const int pick = data[0] & 3;
-  const ApiShape shape = pick == 1 ? ApiShape::kAnthropic : pick == 2 ? ApiShape::kDatabricks : ApiShape::kOpenAI;
+  const ApiShape shape = pick == 1   ? ApiShape::kAnthropic
+                         : pick == 2 ? ApiShape::kDatabricks
+                         : pick == 3 ? ApiShape::kResponses
+                                     : ApiShape::kOpenAI;
   const bool ends = (data[0] & 4) != 0;
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
 
@@ -112,8 +127,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const guard::Scanner& scanner = *f.config->scanner;
 
   // The fuzzer's own account of the runs: the text of each open one, what the closed ones
-  // should have sent, and what went out.
-  Texts open, sent_closed, got;
+  // should have sent, and what went out; the whole texts that should have gone out.
+  std::map<std::uint32_t, std::string> open, sent_closed;
+  Texts got;
+  std::vector<std::string> wholes;
   bool block_found = false;
   // `closed`: the run is over, a block match in it must have ended the stream.
   auto masked = [&](const std::string& text, bool closed = true) {
@@ -124,15 +141,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return guard::apply_masks(scanner, text, ms);
   };
   auto describe = [&](std::uint32_t ch) {
-    return "channel " + std::to_string(ch) + "\nwent out: [" + got[ch] + "]\nclosed runs: [" + sent_closed[ch] +
+    return "channel " + std::to_string(ch) + "\nwent out: [" + got.runs[ch] + "]\nclosed runs: [" + sent_closed[ch] +
            "]\nopen run: [" + open[ch] + "]\ninput:\n" + std::string(input);
   };
   // Checks the account; `all`: every run has ended, everything must have gone out.
   auto check_account = [&](bool all) {
-    for (auto& [ch, text] : got) (void)sent_closed[ch], (void)open[ch];
-    for (auto& [ch, text] : open) (void)sent_closed[ch], (void)got[ch];
+    for (auto& [ch, text] : got.runs) (void)sent_closed[ch], (void)open[ch];
+    for (auto& [ch, text] : open) (void)sent_closed[ch], (void)got.runs[ch];
+    FUZZ_CHECK(got.wholes == wholes, "whole texts\n" + std::string(input));
     for (auto& [ch, want] : sent_closed) {
-      const std::string& out = got[ch];
+      const std::string& out = got.runs[ch];
       FUZZ_CHECK(out.starts_with(want), describe(ch));
       const std::string whole = want + masked(open[ch], all);
       if (all) FUZZ_CHECK(out == whole, describe(ch));
@@ -158,7 +176,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     // The runs as the stage should see them: this event's text, then the runs it closes.
     const api::ChannelsClosed closed = api::channels_closed(shape, event);
-    api::event_texts(shape, event, [&](const api::TextPiece& p) { open[p.channel] += p.text; });
+    api::event_texts(shape, event, [&](const api::TextPiece& p) {
+      if (p.whole) {
+        wholes.push_back(masked(std::string(p.text)));
+      } else {
+        open[p.channel] += p.text;
+      }
+    });
     for (auto it = open.begin(); it != open.end();) {
       if (closed.closes(it->first)) {
         sent_closed[it->first] += masked(it->second);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "api/text.h"
 #include "config/load.h"
 #include "gateway/classify.h"
 #include "pipeline/guard.h"
@@ -462,6 +463,175 @@ TEST(GuardStage, TheTestReportShowsMatchesAndTheOutput) {
   EXPECT_EQ(v.at("matches").as_array().at(0).at("start").to_number<int>(), 5);
   EXPECT_TRUE(std::holds_alternative<Error>(test_guardrail(*f.config, "nope", "x")));
   EXPECT_TRUE(std::holds_alternative<Error>(test_guardrail(*f.config, "classifier", "x")));
+}
+
+// ---- The Responses shape: a native Responses provider (OpenAI), a Databricks agent.
+
+// One Responses stream event, with an `event:` line as OpenAI sends them (a Databricks agent
+// sends the data line only).
+std::string responses_event(const std::string& data, bool event_line = true) {
+  const std::string type = boost::json::parse(data).at("type").as_string().c_str();
+  return (event_line ? "event: " + type + "\n" : std::string()) + "data: " + data + "\n\n";
+}
+std::string text_delta(const std::string& text, int sequence) {
+  return responses_event(R"({"type":"response.output_text.delta","item_id":"msg_1","output_index":0,"content_index":0,"delta":)" +
+                         boost::json::serialize(boost::json::value(text)) + R"(,"logprobs":[],"sequence_number":)" +
+                         std::to_string(sequence) + "}");
+}
+
+// What a Responses client reads of a stream: the deltas joined, and each whole text (a `.done`
+// event's, an item's, the completed response's) in order.
+struct ResponsesRead {
+  std::string deltas;
+  std::vector<std::string> wholes;
+};
+ResponsesRead responses_read(const std::string& sse) {
+  ResponsesRead out;
+  for (std::size_t at = 0; at < sse.size();) {
+    const std::size_t end = sse.find("\n\n", at) + 2;
+    EXPECT_TRUE(api::event_texts(ApiShape::kResponses, sse.substr(at, end - at), [&](const api::TextPiece& p) {
+      if (p.whole) {
+        out.wholes.emplace_back(p.text);
+      } else {
+        out.deltas += p.text;
+      }
+    })) << sse.substr(at, end - at);
+    at = end;
+  }
+  return out;
+}
+
+TEST(GuardStage, AResponsesRequestAndADatabricksAgentsInvocationAreScanned) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kResponses,
+                       R"({"model":"chat","instructions":"owner ann@corp.example","input":[{"role":"user","content":[)"
+                       R"({"type":"input_text","text":"about TICKET-1234"}]},{"type":"function_call_output","call_id":"c",)"
+                       R"("output":"sent to bob@corp.example"}]})");
+  ctx.request.op = api::Operation::kResponses;
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  EXPECT_EQ(sent, R"({"model":"chat","instructions":"owner <EMAIL_ADDRESS>","input":[{"role":"user","content":[)"
+                  R"({"type":"input_text","text":"about <ticket>"}]},{"type":"function_call_output","call_id":"c",)"
+                  R"("output":"sent to <EMAIL_ADDRESS>"}]})");
+  // At a Databricks endpoint: the body is an agent's Responses request, not a chat invocation.
+  auto agent = f.request("chat", ApiShape::kDatabricks, R"({"input":[{"role":"user","content":"mail x@y.example.com"}]})");
+  agent.request.op = api::Operation::kResponses;
+  ASSERT_TRUE(f.routed(agent, sent).proceeds());
+  EXPECT_EQ(sent, R"({"input":[{"role":"user","content":"mail <EMAIL_ADDRESS>"}]})");
+}
+
+TEST(GuardStage, AWholeResponsesObjectIsMasked) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kResponses, R"({"model":"chat","input":"hi"})", false, ApiShape::kResponses);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  f.pipeline.on_attempt(ctx);
+  std::string answer = R"({"object":"response","output":[{"type":"message","content":[{"type":"output_text","text":"to jo@ex.example.org"}]},)"
+                       R"({"type":"function_call","name":"f","arguments":"{\"t\":\"TICKET-0001\"}"}]})";
+  ASSERT_TRUE(f.pipeline.on_response(ctx, answer).proceeds());
+  EXPECT_EQ(answer, R"({"object":"response","output":[{"type":"message","content":[{"type":"output_text","text":"to <EMAIL_ADDRESS>"}]},)"
+                    R"({"type":"function_call","name":"f","arguments":"{\"t\":\"<ticket>\"}"}]})");
+}
+
+// An address split across two deltas is masked as it flows, and the whole copies of the text
+// (output_text.done, content_part.done, output_item.done, response.completed) are masked the same
+// way; the hit is counted once, not once per copy.
+TEST(GuardStage, AResponsesStreamIsMaskedInItsDeltasAndInEveryWholeCopy) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kResponses, R"({"model":"chat","stream":true,"input":"hi"})", true, ApiShape::kResponses);
+  ctx.request.op = api::Operation::kResponses;
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  const std::string full = "Write to jane.doe@example.com re TICKET-1234.";
+  const std::string item = R"({"id":"msg_1","type":"message","role":"assistant","status":"completed","content":[{"type":"output_text","text":)" +
+                           boost::json::serialize(boost::json::value(full)) + R"(,"annotations":[]}]})";
+  const std::string quoted = boost::json::serialize(boost::json::value(full));
+  std::string out = f.stream(ctx, {
+      responses_event(R"({"type":"response.created","response":{"id":"r","output":[],"usage":null},"sequence_number":0})"),
+      responses_event(R"({"type":"response.output_item.added","output_index":0,"item":{"id":"msg_1","type":"message","content":[]},"sequence_number":1})"),
+      text_delta("Write to jane.do", 2),
+      text_delta("e@example.com re TICKET-1234.", 3),
+      responses_event(R"({"type":"response.output_text.done","item_id":"msg_1","output_index":0,"content_index":0,"text":)" + quoted +
+                      R"(,"logprobs":[],"sequence_number":4})"),
+      responses_event(R"({"type":"response.content_part.done","item_id":"msg_1","output_index":0,"content_index":0,)"
+                      R"("part":{"type":"output_text","text":)" + quoted + R"(},"sequence_number":5})"),
+      responses_event(R"({"type":"response.output_item.done","output_index":0,"item":)" + item + R"(,"sequence_number":6})"),
+      responses_event(R"({"type":"response.completed","response":{"id":"r","output":[)" + item +
+                      R"(],"usage":{"input_tokens":3,"output_tokens":12}},"sequence_number":7})"),
+  });
+  const std::string masked = "Write to <EMAIL_ADDRESS> re <ticket>.";
+  EXPECT_EQ(out.find("jane"), std::string::npos) << out;
+  EXPECT_EQ(out.find("example.com"), std::string::npos) << out;
+  EXPECT_EQ(out.find("1234"), std::string::npos) << out;
+  const ResponsesRead read = responses_read(out);
+  EXPECT_EQ(read.deltas, masked);
+  EXPECT_EQ(read.wholes, (std::vector<std::string>{masked, masked, masked, masked}));
+  EXPECT_EQ(ctx.guard.summary(), "pii/EMAIL_ADDRESS:mask:output dlp/ticket:mask:output");
+}
+
+// Text held at the end of a run goes out in a delta event of its own before the `.done` event
+// that closes it, with the run's identity and the sequence number of the delta it continues.
+TEST(GuardStage, HeldResponsesTextIsReleasedBeforeTheDoneEvent) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kResponses, R"({"model":"chat","stream":true,"input":"hi"})", true, ApiShape::kResponses);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  const std::string done = responses_event(R"({"type":"response.output_text.done","item_id":"msg_1","output_index":0,)"
+                                           R"("content_index":0,"text":"ask jane.doe","sequence_number":3})");
+  std::string out = f.stream(ctx, {text_delta("ask jane.doe", 2), done});
+  EXPECT_EQ(out, text_delta("ask ", 2) + text_delta("jane.doe", 2) + done);
+}
+
+// A Databricks agent: data lines only, deltas by item id, an output_item.done per item — one
+// that repeats the streamed text, one whose text was never streamed (its hit counts).
+TEST(GuardStage, ADatabricksAgentsStreamIsMaskedPerItem) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kDatabricks, R"({"input":[{"role":"user","content":"hi"}]})", true, ApiShape::kResponses);
+  ctx.request.op = api::Operation::kResponses;
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  auto delta = [](const std::string& text) {
+    return responses_event(R"({"type":"response.output_text.delta","item_id":"a1","delta":)" +
+                           boost::json::serialize(boost::json::value(text)) + "}", false);
+  };
+  std::string out = f.stream(ctx, {
+      delta("Mail jane.do"),
+      delta("e@example.com now"),
+      responses_event(R"({"type":"response.output_item.done","item":{"type":"message","id":"a1","role":"assistant",)"
+                      R"("content":[{"type":"output_text","text":"Mail jane.doe@example.com now"}]}})", false),
+      responses_event(R"({"type":"response.output_item.done","item":{"type":"function_call_output","call_id":"c",)"
+                      R"("output":"ticket TICKET-4321 for bob@corp.example"}})", false),
+  });
+  EXPECT_EQ(out.find("jane"), std::string::npos) << out;
+  EXPECT_EQ(out.find("bob@"), std::string::npos) << out;
+  EXPECT_EQ(out.find("event:"), std::string::npos) << out;
+  const ResponsesRead read = responses_read(out);
+  EXPECT_EQ(read.deltas, "Mail <EMAIL_ADDRESS> now");
+  EXPECT_EQ(read.wholes, (std::vector<std::string>{"Mail <EMAIL_ADDRESS> now", "ticket <ticket> for <EMAIL_ADDRESS>"}));
+  EXPECT_EQ(ctx.guard.summary(), "pii/EMAIL_ADDRESS:mask:outputx2 dlp/ticket:mask:output");
+}
+
+// A block in the deltas ends the stream before any of the match went out; one in a text sent
+// only whole (an agent's item) refuses that event.
+TEST(GuardStage, AResponsesBlockEndsTheStream) {
+  Fixture f;
+  auto ctx = f.request("chat", ApiShape::kResponses, R"({"model":"chat","stream":true,"input":"hi"})", true, ApiShape::kResponses);
+  std::string sent;
+  ASSERT_TRUE(f.routed(ctx, sent).proceeds());
+  std::optional<Error> refused;
+  std::string out = f.stream(
+      ctx, {text_delta("the key: dapi0123", 1), text_delta("456789abcdef0123456789abcdef", 2), text_delta(" and more", 3)},
+      &refused);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->code, "guardrail_blocked");
+  EXPECT_EQ(out.find("dapi"), std::string::npos) << out;
+
+  refused.reset();
+  out = f.stream(ctx, {responses_event(R"({"type":"response.output_item.done","item":{"type":"message","id":"b",)"
+                                       R"("content":[{"type":"output_text","text":"key )" + kPat + R"("}]}})", false)},
+                 &refused);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(out, "");
 }
 
 TEST(GuardVerdict, LlamaGuardsConventionIsRead) {

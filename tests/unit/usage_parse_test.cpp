@@ -91,6 +91,24 @@ TEST(ReadUsage, NoUsageIsNotKnown) {
   EXPECT_FALSE(read_usage(ApiShape::kOpenAI, "not json \"usage\"").known);
 }
 
+// Responses: input counts its cached tokens and output its reasoning tokens, as chat's do.
+TEST(ReadUsage, ResponsesObject) {
+  auto u = read_usage(ApiShape::kResponses,
+                      R"({"id":"resp_1","object":"response","status":"completed","output":[{"type":"message",)"
+                      R"("content":[{"type":"output_text","text":"hi"}]}],"usage":{"input_tokens":328,)"
+                      R"("input_tokens_details":{"cached_tokens":256},"output_tokens":52,)"
+                      R"("output_tokens_details":{"reasoning_tokens":32},"total_tokens":380}})");
+  EXPECT_TRUE(u.known);
+  EXPECT_EQ(u.input_tokens, 328);
+  EXPECT_EQ(u.cached_input_tokens, 256);
+  EXPECT_EQ(u.output_tokens, 52);
+  EXPECT_EQ(u.total(), 380);
+  // A Databricks agent's answer usually has no usage; null is none too.
+  EXPECT_FALSE(read_usage(ApiShape::kResponses, R"({"object":"response","output":[]})").known);
+  EXPECT_FALSE(read_usage(ApiShape::kResponses, R"({"object":"response","output":[],"usage":null})").known);
+  EXPECT_FALSE(read_usage(ApiShape::kResponses, R"({"usage":{"total_tokens":3}})").known);
+}
+
 // ---- StreamUsage: a stream's events.
 
 // OpenAI's final usage-only chunk is reported as such (true) and read.
@@ -178,6 +196,69 @@ TEST(StreamUsage, AnthropicStartAndDelta) {
   EXPECT_EQ(s.usage().input_tokens, 130);
   EXPECT_EQ(s.usage().cached_input_tokens, 100);
   EXPECT_EQ(s.usage().output_tokens, 15);
+}
+
+// The Responses stream: usage from its last event's response; no event is ever hidden; text
+// relayed is the deltas' (the `.done` events and response.completed repeat it).
+TEST(StreamUsage, ResponsesCompletedEvent) {
+  StreamUsage s(ApiShape::kResponses);
+  EXPECT_FALSE(s.event("event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"r\","
+                       "\"output\":[],\"usage\":null,\"error\":null},\"sequence_number\":0}\n\n"));
+  EXPECT_FALSE(s.event("event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+                       "\"item_id\":\"m\",\"output_index\":0,\"content_index\":0,\"delta\":\"12345678\","
+                       "\"sequence_number\":4}\n\n"));
+  EXPECT_FALSE(s.event("event: response.output_text.done\ndata: {\"type\":\"response.output_text.done\","
+                       "\"item_id\":\"m\",\"output_index\":0,\"content_index\":0,\"text\":\"12345678\"}\n\n"));
+  EXPECT_EQ(s.relayed_tokens(), 2);
+  EXPECT_FALSE(s.usage().known);
+  EXPECT_FALSE(s.event(
+      "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"r\",\"output\":[{\"type\":"
+      "\"message\",\"content\":[{\"type\":\"output_text\",\"text\":\"12345678\"}]}],\"usage\":{\"input_tokens\":20,"
+      "\"input_tokens_details\":{\"cached_tokens\":8},\"output_tokens\":9,\"output_tokens_details\":"
+      "{\"reasoning_tokens\":4},\"total_tokens\":29}},\"sequence_number\":9}\n\n"));
+  EXPECT_TRUE(s.usage().known);
+  EXPECT_EQ(s.usage().input_tokens, 20);
+  EXPECT_EQ(s.usage().cached_input_tokens, 8);
+  EXPECT_EQ(s.usage().output_tokens, 9);
+  EXPECT_EQ(s.relayed_tokens(), 2);
+  EXPECT_FALSE(s.failed());
+}
+
+// An incomplete response (max_output_tokens) reports usage and is no failure; a failed one and
+// an error event are; a delta that says "error" is not.
+TEST(StreamUsage, ResponsesIncompleteFailedAndError) {
+  StreamUsage incomplete(ApiShape::kResponses);
+  incomplete.event("data: {\"type\":\"response.incomplete\",\"response\":{\"status\":\"incomplete\","
+                   "\"usage\":{\"input_tokens\":5,\"output_tokens\":16}}}\n\n");
+  EXPECT_TRUE(incomplete.usage().known);
+  EXPECT_EQ(incomplete.usage().output_tokens, 16);
+  EXPECT_FALSE(incomplete.failed());
+
+  StreamUsage failed(ApiShape::kResponses);
+  failed.event("data: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"delta\":\"error\"}\n\n");
+  failed.event("data: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"delta\":\"response.failed\"}\n\n");
+  EXPECT_FALSE(failed.failed());
+  failed.event("event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"status\":\"failed\","
+               "\"error\":{\"code\":\"server_error\",\"message\":\"m\"},\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n");
+  EXPECT_TRUE(failed.failed());
+  EXPECT_EQ(failed.usage().input_tokens, 5);
+
+  StreamUsage error(ApiShape::kResponses);
+  EXPECT_FALSE(error.event("event: error\ndata: {\"type\":\"error\",\"code\":\"rate_limit_exceeded\",\"message\":\"slow down\","
+                           "\"param\":null,\"sequence_number\":2}\n\n"));
+  EXPECT_TRUE(error.failed());
+  EXPECT_FALSE(error.usage().known);
+}
+
+// A Databricks agent's stream: deltas by item id, whole items, no usage and no event lines.
+TEST(StreamUsage, ResponsesFromADatabricksAgent) {
+  StreamUsage s(ApiShape::kResponses);
+  EXPECT_FALSE(s.event("data: {\"type\":\"response.output_text.delta\",\"item_id\":\"a\",\"delta\":\"abcdefgh\"}\n\n"));
+  EXPECT_FALSE(s.event("data: {\"type\":\"response.output_item.done\",\"item\":{\"type\":\"message\",\"id\":\"a\","
+                       "\"content\":[{\"type\":\"output_text\",\"text\":\"abcdefgh\"}]}}\n\n"));
+  EXPECT_FALSE(s.usage().known);
+  EXPECT_FALSE(s.failed());
+  EXPECT_EQ(s.relayed_tokens(), 2);
 }
 
 // ---- with_stream_usage: asking an OpenAI-shaped provider for stream usage.
