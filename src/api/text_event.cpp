@@ -361,4 +361,20 @@ std::string text_delta_event(ApiShape shape, std::string_view like, std::uint32_
   return "data: " + json::serialize(out) + "\n\n";
 }
 
+std::string with_sequence_number(std::string_view event, long long n) {
+  // The key can only be a key here: inside a JSON string its quotes would be escaped.
+  static constexpr std::string_view kKey = "\"sequence_number\"";
+  std::size_t at = event.find(kKey);
+  if (at == std::string_view::npos) return std::string(event);
+  std::size_t v = at + kKey.size();
+  while (v < event.size() && (event[v] == ' ' || event[v] == ':')) ++v;
+  std::size_t end = v;
+  while (end < event.size() && event[end] >= '0' && event[end] <= '9') ++end;
+  if (end == v) return std::string(event);
+  std::string out;
+  out.reserve(event.size() + 8);
+  out.append(event.substr(0, v)).append(std::to_string(n)).append(event.substr(end));
+  return out;
+}
+
 }  // namespace gatehouse::api

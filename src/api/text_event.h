@@ -41,4 +41,9 @@ ChannelsClosed channels_closed(ApiShape shape, std::string_view event);
 // an `event:` line when like had one (a Databricks agent's events have none).
 std::string text_delta_event(ApiShape shape, std::string_view like, std::uint32_t channel, std::string_view text);
 
+// A Responses stream event with its `sequence_number` set to `n` (the event as it is when it
+// has none). For a stream whose events a stage inserted: the client must see the numbers
+// strictly increasing.
+std::string with_sequence_number(std::string_view event, long long n);
+
 }  // namespace gatehouse::api

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/errors.h"
+#include "api/text_event.h"
 #include "core/trace_context.h"
 #include "gateway/relay.h"
 #include "gateway/respond.h"
@@ -73,7 +74,11 @@ void note_client_gone(const http::Exchange& ex, pipeline::RequestContext& ctx) {
 class StreamFilter final : public EventFilter {
  public:
   StreamFilter(pipeline::RequestContext& ctx, translate::ResponseTranslator* translator)
-      : ctx_(ctx), pipeline_(*ctx.pipeline), translator_(translator) {}
+      : ctx_(ctx),
+        pipeline_(*ctx.pipeline),
+        translator_(translator),
+        numbered_(!translator && ctx.upstream.current.provider_shape == ApiShape::kResponses &&
+                  ctx.ingress.shape == ApiShape::kResponses) {}
 
   std::variant<std::string_view, Error> filter(const std::vector<std::string_view>& events) override {
     out_.clear();
@@ -82,7 +87,13 @@ class StreamFilter final : public EventFilter {
     for (auto event : events) {
       Decision d = pipeline_.on_event(ctx_, event);
       if (d.kind() == Decision::Kind::kRefuse) return std::move(d.error());
-      if (d.proceeds() && !copying) continue;
+      // A native Responses stream whose events a stage changed (held back, released, inserted)
+      // is numbered again from here on: the client's sequence_numbers stay strictly increasing.
+      if (numbered_ && !d.proceeds()) renumbering_ = true;
+      if (d.proceeds() && !copying && !renumbering_) {
+        ++sent_;
+        continue;
+      }
       if (!copying) {
         out_.append(run, std::size_t(event.data() - run));
         copying = true;
@@ -130,23 +141,29 @@ class StreamFilter final : public EventFilter {
   void pass(std::string_view event) {
     if (translator_) {
       translator_->event(event, out_);
+    } else if (renumbering_) {
+      out_.append(api::with_sequence_number(event, sent_++));
     } else {
       out_.append(event);
+      ++sent_;
     }
   }
   // A stage's replacement: zero or more whole events.
   void pass_all(std::string_view events) {
-    if (!translator_) {
+    if (!translator_ && !renumbering_) {
       out_.append(events);
       return;
     }
     http::SseSplitter splitter;
-    for (auto e : splitter.feed(events)) translator_->event(e, out_);
+    for (auto e : splitter.feed(events)) pass(e);
   }
 
   pipeline::RequestContext& ctx_;
   const pipeline::Pipeline& pipeline_;
   translate::ResponseTranslator* translator_;
+  const bool numbered_;       // a native Responses stream: its events carry sequence_numbers
+  bool renumbering_ = false;  // a stage changed its events: numbered again (pass)
+  long long sent_ = 0;        // events passed to the client so far
   std::string out_;
 };
 

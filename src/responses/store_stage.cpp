@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/request.h"
 #include "http/sse.h"
 #include "pipeline/context.h"
 #include "record/writer.h"
@@ -37,7 +38,37 @@ bool needed(std::string_view event) {
   return false;
 }
 
+// `text` with its (first) `"previous_response_id": null` member naming `id`; nullopt when it has
+// none. The key can only be a key: inside a JSON string its quotes would be escaped.
+std::optional<std::string> name_previous(std::string_view text, std::string_view id) {
+  for (std::string_view null_member : {"\"previous_response_id\":null", "\"previous_response_id\": null"}) {
+    if (auto at = text.find(null_member); at != std::string_view::npos) {
+      std::string out(text.substr(0, at));
+      out.append("\"previous_response_id\":").append(api::json_quote(id)).append(text.substr(at + null_member.size()));
+      return out;
+    }
+  }
+  return std::nullopt;
+}
+
+bool names_previous(const pipeline::RequestContext& ctx) {
+  return !ctx.request.previous_response_id.empty() && ctx.ingress.shape == ApiShape::kResponses &&
+         ctx.upstream.current.provider_shape == ApiShape::kResponses;
+}
+
 }  // namespace
+
+pipeline::Decision StoreResponseStage::on_response(pipeline::RequestContext& ctx, std::string_view body) const {
+  if (!names_previous(ctx)) return std::nullopt;
+  if (auto named = name_previous(body, ctx.request.previous_response_id)) return pipeline::Decision::replace(std::move(*named));
+  return std::nullopt;
+}
+
+pipeline::Decision StoreResponseStage::on_event(pipeline::RequestContext& ctx, std::string_view event) const {
+  if (!names_previous(ctx) || !event.substr(0, 40).starts_with("event: response.")) return std::nullopt;
+  if (auto named = name_previous(event, ctx.request.previous_response_id)) return pipeline::Decision::replace(std::move(*named));
+  return std::nullopt;
+}
 
 void StoreResponseStage::on_sent(pipeline::RequestContext& ctx, std::string_view bytes) const noexcept {
   if (!keeps(ctx, config_)) return;

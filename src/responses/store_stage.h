@@ -1,7 +1,8 @@
 // The stage that keeps Responses API answers (responses/state.h): it watches what a Responses
 // client gets (on_sent: a whole Responses object, or a stream's finished items and its terminal
 // event) and, once the request has ended with a 200, queues the response with the request's own
-// input items for its owner. Nothing is kept when the request said store: false, when
+// input items for its owner (and names the previous response in a native provider's answer).
+// Nothing is kept when the request said store: false, when
 // responses.store is off, or when the answer has no id (a Databricks agent that names none).
 #pragma once
 
@@ -19,6 +20,11 @@ class StoreResponseStage final : public pipeline::Stage {
   StoreResponseStage(const config::ResponsesConfig& config, std::shared_ptr<ResponseState> state)
       : config_(config), state_(std::move(state)) {}
   std::string_view name() const override { return "responses"; }
+  // A native provider's answer to a request whose previous_response_id the gateway resolved says
+  // `previous_response_id: null` (the provider saw the whole conversation instead): it is named,
+  // as a translated answer names it.
+  pipeline::Decision on_response(pipeline::RequestContext& ctx, std::string_view body) const override;
+  pipeline::Decision on_event(pipeline::RequestContext& ctx, std::string_view event) const override;
   void on_sent(pipeline::RequestContext& ctx, std::string_view bytes) const noexcept override;
   void on_complete(pipeline::RequestContext& ctx) const noexcept override;
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/request.h"
+#include "api/text_event.h"
 #include "config/load.h"
 #include "gateway/endpoints.h"
 #include "responses/conversation.h"
@@ -224,6 +225,21 @@ responses: {retention_days: 0}
   EXPECT_NE(all.find("providers.anth.responses is for openai-compatible and databricks"), std::string::npos) << all;
   EXPECT_NE(all.find("providers.oai.responses must be native"), std::string::npos) << all;
   EXPECT_NE(all.find("responses.retention_days"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace gatehouse
+
+namespace gatehouse {
+namespace {
+
+TEST(ResponsesStream, EventsAreNumberedAgain) {
+  const std::string e = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"a\",\"sequence_number\":6}\n\n";
+  EXPECT_EQ(api::with_sequence_number(e, 7),
+            "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"a\",\"sequence_number\":7}\n\n");
+  const std::string spaced = "data: {\"sequence_number\": 12, \"delta\":\"\\\"sequence_number\\\":3\"}\n\n";
+  EXPECT_EQ(api::with_sequence_number(spaced, 100), "data: {\"sequence_number\": 100, \"delta\":\"\\\"sequence_number\\\":3\"}\n\n");
+  EXPECT_EQ(api::with_sequence_number("data: {\"delta\":\"x\"}\n\n", 1), "data: {\"delta\":\"x\"}\n\n");
 }
 
 }  // namespace
