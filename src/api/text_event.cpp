@@ -362,9 +362,11 @@ std::string text_delta_event(ApiShape shape, std::string_view like, std::uint32_
 }
 
 std::string with_sequence_number(std::string_view event, long long n) {
-  // The key can only be a key here: inside a JSON string its quotes would be escaped.
+  // The key can only be a key here: inside a JSON string its quotes would be escaped. The last
+  // one is the event's own (OpenAI writes it last; a response object's tools or metadata, which
+  // may have a member of that name, come before it).
   static constexpr std::string_view kKey = "\"sequence_number\"";
-  std::size_t at = event.find(kKey);
+  std::size_t at = event.rfind(kKey);
   if (at == std::string_view::npos) return std::string(event);
   std::size_t v = at + kKey.size();
   while (v < event.size() && (event[v] == ' ' || event[v] == ':')) ++v;

@@ -286,6 +286,7 @@ std::optional<Error> outgoing_body(LlmRequest& r, const route::Target& target, c
   cur.provider_shape = provider_shape(r, target, adapter);
   cur.include_usage = r.canonical.include_usage;
   const ApiShape client = api::request_shape(r.ctx.ingress.shape, r.canonical.op);
+  r.ctx.set_response_header("x-gatehouse-warning", {});  // an earlier attempt's, for another target
   if (!translate::needs_translation(client, cur.provider_shape)) {
     cur.body = r.ctx.request.body;
     if (cur.provider_shape == ApiShape::kResponses && r.canonical.input_is_string &&

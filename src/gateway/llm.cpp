@@ -208,7 +208,10 @@ asio::awaitable<void> serve_llm(http::Exchange& ex, pipeline::RequestContext& ct
     answer.id = responses::new_response_id();
     answer.model = canonical.model;
     answer.created_at = ctx.ingress.started_unix_ms / 1000;
-    answer.request = ctx.request.client_body;
+    // As the request went on: a guardrail's masks in `instructions` must not come back (or be
+    // stored) unmasked.
+    answer.request = ctx.request.body;
+    answer.previous_response_id = ctx.request.previous_response_id;
     r.responses = &answer;
   }
   co_await serve_plan(r, plan);

@@ -24,7 +24,8 @@ boost::asio::awaitable<void> respond_error(http::Exchange& ex, pipeline::Request
   res.body() = api::encode_error(ctx.ingress.shape, error);
   if (ctx.pipeline) ctx.pipeline->on_sent(ctx, res.body());
   if (error.kind == ErrorKind::kMethodNotAllowed) {
-    res.set(bhttp::field::allow, endpoint_of(ctx.ingress.path).allow);
+    // An endpoint whose methods vary by route sets its own Allow (a context header).
+    if (auto allow = endpoint_of(ctx.ingress.path).allow; !allow.empty()) res.set(bhttp::field::allow, allow);
   }
   co_await ex.respond(res);
 }

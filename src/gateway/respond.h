@@ -22,7 +22,9 @@ void settle(pipeline::RequestContext& ctx);
 // Anthropic's `request-id` for a client of that shape.
 template <class Fields>
 void add_context_headers(const pipeline::RequestContext& ctx, Fields& fields) {
-  for (const auto& [name, value] : ctx.response_headers) fields.set(name, value);
+  for (const auto& [name, value] : ctx.response_headers) {
+    if (!value.empty()) fields.set(name, value);  // an empty value: a header withdrawn
+  }
   if (traits(ctx.ingress.shape).request_id_header) fields.set("request-id", ctx.ingress.request_id);
 }
 

@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include <spdlog/spdlog.h>
+
 #include "gateway/endpoints.h"
 #include "gateway/respond.h"
 #include "responses/conversation.h"
@@ -25,6 +27,18 @@ Error no_store() {
 
 Error not_found(std::string_view id) {
   Error e = Error::not_found("Response with id '" + std::string(id.substr(0, 128)) + "' not found.", "not_found");
+  return e;
+}
+
+// The store failed: logged with its reason (which names the file); the client gets a 503.
+Error store_failed(const std::string& why) {
+  spdlog::error("responses: {}", why);
+  Error e;
+  e.kind = ErrorKind::kUnavailable;
+  e.status = 503;
+  e.retryable = true;
+  e.code = "response_store_unavailable";
+  e.message = "the gateway's response store could not be read; try again later";
   return e;
 }
 
@@ -80,7 +94,9 @@ boost::asio::awaitable<void> serve_stored_response(http::Exchange& ex, pipeline:
   const auto method = ex.request().method();
   const bool get = method == boost::beast::http::verb::get || method == boost::beast::http::verb::head;
   if (!get && (items || method != boost::beast::http::verb::delete_)) {
-    const Error refused = method_not_allowed(items ? "GET" : "GET, DELETE");
+    const char* allowed = items ? "GET, HEAD" : "GET, HEAD, DELETE";
+    ctx.set_response_header("allow", allowed);
+    const Error refused = method_not_allowed(allowed);
     co_return co_await respond_error(ex, ctx, refused);
   }
   auto& state = snapshot.services.responses;
@@ -90,7 +106,7 @@ boost::asio::awaitable<void> serve_stored_response(http::Exchange& ex, pipeline:
   if (!get) {
     auto removed = co_await state->remove(id, owner);
     if (auto* e = std::get_if<std::string>(&removed)) {
-      co_return co_await respond_error(ex, ctx, Error::internal("the response store failed: " + *e));
+      co_return co_await respond_error(ex, ctx, store_failed(*e));
     }
     if (!std::get<bool>(removed)) co_return co_await respond_error(ex, ctx, not_found(id));
     co_return co_await respond(ex, ctx, 200, "application/json",
@@ -101,7 +117,7 @@ boost::asio::awaitable<void> serve_stored_response(http::Exchange& ex, pipeline:
   if (auto* e = std::get_if<Error>(&query)) co_return co_await respond_error(ex, ctx, *e);
   auto found = co_await state->get(id, owner);
   if (auto* e = std::get_if<std::string>(&found)) {
-    co_return co_await respond_error(ex, ctx, Error::internal("the response store failed: " + *e));
+    co_return co_await respond_error(ex, ctx, store_failed(*e));
   }
   auto& row = std::get<std::optional<store::ResponseRow>>(found);
   if (!row) co_return co_await respond_error(ex, ctx, not_found(id));
@@ -129,10 +145,10 @@ boost::asio::awaitable<std::optional<Error>> expand_conversation(pipeline::Reque
   ctx.request.body = ctx.request.body_storage;
   const std::string model = canonical.model;
   auto again = api::decode_request(ApiShape::kResponses, api::Operation::kResponses, ctx.request.body_storage);
+  ctx.request.body = ctx.request.body_storage;  // decoding may have reserved more room
   if (auto* e = std::get_if<Error>(&again)) co_return std::move(*e);
   canonical = std::move(std::get<api::CanonicalRequest>(again));
   canonical.model = model;
-  ctx.request.body = ctx.request.body_storage;  // decoding may have reserved more room
   co_return std::nullopt;
 }
 

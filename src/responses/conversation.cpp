@@ -74,6 +74,14 @@ json::object listed(json::object item) {
   return item;
 }
 
+// Whether an earlier turn's input item is replayed: messages, function calls and their outputs.
+// Reasoning items and item references need the provider that made them (an id it knows), and
+// built-in tools' items a chat provider cannot take.
+bool replayable(const json::object& item) {
+  const std::string_view type = str(item, "type");
+  return type.empty() || type == "message" || type == "function_call" || type == "function_call_output";
+}
+
 // An item replayed as input: without the id and status a provider would not know.
 json::object replayed(json::object item) {
   item.erase("id");
@@ -97,7 +105,7 @@ void replay_output(const json::object& response, json::array& into) {
         }
       }
       into.push_back(json::object{{"type", "message"}, {"role", "assistant"}, {"content", std::move(text)}});
-    } else if (type == "function_call") {
+    } else if (type == "function_call" && str(item, "status") != "incomplete") {  // a cut call's arguments are not JSON
       into.push_back(json::object{{"type", "function_call"},
                                   {"call_id", str(item, "call_id")},
                                   {"name", str(item, "name")},
@@ -128,7 +136,7 @@ std::variant<std::string, Error> expand(std::string_view request_body, const std
   json::array input;
   for (const Turn& turn : turns) {
     for (auto& item : parse_array(turn.input_items)) {
-      if (item.is_object()) input.push_back(replayed(std::move(item.get_object())));
+      if (item.is_object() && replayable(item.get_object())) input.push_back(replayed(std::move(item.get_object())));
     }
     replay_output(parse_object(turn.response), input);
   }

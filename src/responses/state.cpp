@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 
 #include "pipeline/context.h"
 #include "store/store_executor.h"
@@ -92,8 +93,9 @@ boost::asio::awaitable<std::variant<std::vector<store::ResponseRow>, Error>> Res
   std::function<Walk(store::KeyStore&)> call = [table = table_, id, owner, max_chain, now = now_ms()](store::KeyStore&) {
     Walk w;
     std::string next = id;
+    std::set<std::string> seen;
     while (!next.empty()) {
-      if (int(w.rows.size()) >= max_chain) {
+      if (int(w.rows.size()) >= max_chain || !seen.insert(next).second) {  // too long, or a loop
         w.too_long = true;
         break;
       }

@@ -18,8 +18,9 @@ constexpr std::size_t kMaxKept = 32u << 20;
 
 struct Capture : pipeline::StageState {
   http::SseSplitter splitter;
-  std::string kept;  // a whole answer, or the stream's events that reassemble() needs
+  std::string kept;  // the stream's events that reassemble() needs
   bool too_big = false;
+  bool done = false;  // queued (or given up): once per request
 };
 
 bool keeps(const pipeline::RequestContext& ctx, const config::ResponsesConfig& config) {
@@ -56,6 +57,15 @@ bool names_previous(const pipeline::RequestContext& ctx) {
          ctx.upstream.current.provider_shape == ApiShape::kResponses;
 }
 
+// The event that ends a Responses stream, carrying the whole response.
+bool terminal(std::string_view event) {
+  const std::string_view head = event.substr(0, 160);
+  for (std::string_view t : {"response.completed", "response.incomplete", "response.failed"}) {
+    if (head.find(t) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 pipeline::Decision StoreResponseStage::on_response(pipeline::RequestContext& ctx, std::string_view body) const {
@@ -71,34 +81,47 @@ pipeline::Decision StoreResponseStage::on_event(pipeline::RequestContext& ctx, s
 }
 
 void StoreResponseStage::on_sent(pipeline::RequestContext& ctx, std::string_view bytes) const noexcept {
-  if (!keeps(ctx, config_)) return;
+  if (!keeps(ctx, config_) || ctx.outcome.status != 200) return;
   auto& c = state<Capture>(ctx);
-  if (c.too_big) return;
-  if (!ctx.request.stream || ctx.outcome.status != 200) {
-    c.kept.append(bytes);
-  } else {
-    for (auto event : c.splitter.feed(bytes)) {
-      if (needed(event)) c.kept.append(event);
+  if (c.done || c.too_big) return;
+  // Queued before these bytes are written (on_sent runs first): a client that sends its next
+  // turn as soon as it has this answer finds it stored.
+  if (!ctx.request.stream) {
+    c.done = true;
+    store(ctx, std::string(bytes));
+    return;
+  }
+  for (auto event : c.splitter.feed(bytes)) {
+    if (!needed(event)) continue;
+    c.kept.append(event);
+    if (terminal(event)) {
+      c.done = true;
+      store(ctx, record::reassemble(record::Capture::kResponsesStream, c.kept));
+      c.kept.clear();
+      return;
     }
   }
   if (c.kept.size() > kMaxKept) {
     c.too_big = true;
     c.kept.clear();
     c.kept.shrink_to_fit();
+    spdlog::warn("{} responses: the answer is larger than {} MiB and was not stored", ctx.ingress.request_id, kMaxKept >> 20);
   }
 }
 
 void StoreResponseStage::on_complete(pipeline::RequestContext& ctx) const noexcept {
-  if (!keeps(ctx, config_) || ctx.outcome.status != 200) return;
+  // A stream without a terminal event (a Databricks agent's) is stored from its finished items.
+  if (!keeps(ctx, config_) || ctx.outcome.status != 200 || !ctx.request.stream) return;
   auto* c = find_state<Capture>(ctx);
-  if (!c) return;
-  if (c->too_big) {
-    spdlog::warn("{} responses: the answer is larger than {} MiB and was not stored", ctx.ingress.request_id, kMaxKept >> 20);
-    return;
-  }
+  if (!c || c->done || c->too_big || c->kept.empty()) return;
+  c->done = true;
+  store(ctx, record::reassemble(record::Capture::kResponsesStream, c->kept));
+}
+
+void StoreResponseStage::store(pipeline::RequestContext& ctx, std::string response) const noexcept {
   try {
     store::ResponseRow row;
-    row.response = ctx.request.stream ? record::reassemble(record::Capture::kResponsesStream, c->kept) : std::move(c->kept);
+    row.response = std::move(response);
     row.id = response_id(row.response);
     if (row.id.empty()) return;
     row.owner = owner_of(ctx.identity);

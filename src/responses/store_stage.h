@@ -1,7 +1,9 @@
 // The stage that keeps Responses API answers (responses/state.h): it watches what a Responses
 // client gets (on_sent: a whole Responses object, or a stream's finished items and its terminal
-// event) and, once the request has ended with a 200, queues the response with the request's own
-// input items for its owner (and names the previous response in a native provider's answer).
+// event) and queues the response with the request's own
+// input items for its owner as the answer's last bytes go out — a whole answer as it is written, a
+// stream at its terminal event (an agent's stream without one when it ends) — and names the
+// previous response in a native provider's answer.
 // Nothing is kept when the request said store: false, when
 // responses.store is off, or when the answer has no id (a Databricks agent that names none).
 #pragma once
@@ -29,6 +31,9 @@ class StoreResponseStage final : public pipeline::Stage {
   void on_complete(pipeline::RequestContext& ctx) const noexcept override;
 
  private:
+  // Queues `response` (a Responses object as the client got it) for the request's owner.
+  void store(pipeline::RequestContext& ctx, std::string response) const noexcept;
+
   const config::ResponsesConfig& config_;
   const std::shared_ptr<ResponseState> state_;
 };

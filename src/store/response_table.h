@@ -31,7 +31,8 @@ struct ResponseRow {
 class ResponseTable {
  public:
   virtual ~ResponseTable() = default;
-  // Stores `row` (a row with the same id is replaced).
+  // Stores `row`. A row with the same id stays as it was (an id a provider reused must not take
+  // over another caller's response): an error saying so.
   virtual std::optional<std::string> put(const ResponseRow& row) = 0;
   // The row `id` unless it expired before `now_ms`; nullopt when there is none.
   virtual std::variant<std::optional<ResponseRow>, std::string> get(const std::string& id, std::int64_t now_ms) = 0;

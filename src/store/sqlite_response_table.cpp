@@ -44,8 +44,9 @@ class SqliteResponseTable final : public ResponseTable {
   std::optional<std::string> prepare() {
     for (auto [stmt, sql] : {
              std::pair{&put_,
-                       "INSERT OR REPLACE INTO responses (id, owner, created_ms, expires_ms, model, "
-                       "previous_response_id, input_items, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+                       "INSERT INTO responses (id, owner, created_ms, expires_ms, model, "
+                       "previous_response_id, input_items, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                       "ON CONFLICT (id) DO NOTHING"},
              std::pair{&get_,
                        "SELECT id, owner, created_ms, expires_ms, model, previous_response_id, input_items, "
                        "response FROM responses WHERE id = ?1 AND expires_ms >= ?2"},
@@ -69,6 +70,7 @@ class SqliteResponseTable final : public ResponseTable {
     bind_text(s, 7, row.input_items);
     bind_text(s, 8, row.response);
     if (sqlite3_step(s) != SQLITE_DONE) return failure("storing response " + row.id);
+    if (sqlite3_changes(db_.get()) == 0) return what_ + ": response " + row.id + " is stored already (kept as it was)";
     return std::nullopt;
   }
 

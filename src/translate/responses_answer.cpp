@@ -177,6 +177,7 @@ class ResponseFrame {
         {"metadata", echo("metadata", json::object{}, &json::value::is_object)}};
     if (const json::value* tc = req.if_contains("tool_choice"); tc && tc->is_object())
       base_["tool_choice"] = *tc;
+    if (!answer.previous_response_id.empty()) base_["previous_response_id"] = answer.previous_response_id;
   }
 
   // The model as the provider named it, when the gateway did not say (no ResponsesAnswer).

@@ -318,8 +318,15 @@ std::optional<Error> convert_tools(const json::array& tools, const json::object&
     const auto& tool = tv.get_object();
     std::string_view type = str(tool, "type");
     if (type != "function") {
-      std::string name = type.empty() ? std::string("(untyped)") : std::string(type);
-      if (dropped && std::find(dropped->begin(), dropped->end(), name) == dropped->end())
+      // The name goes into a response header: a tool type is a short identifier, anything else
+      // is reported as "(other)" (never the client's bytes: no header injection).
+      bool plain = !type.empty() && type.size() <= 64;
+      for (char c : type) {
+        plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                          c == '-' || c == '.');
+      }
+      std::string name = type.empty() ? std::string("(untyped)") : plain ? std::string(type) : std::string("(other)");
+      if (dropped && dropped->size() < 32 && std::find(dropped->begin(), dropped->end(), name) == dropped->end())
         dropped->push_back(name);
       continue;
     }

@@ -89,7 +89,10 @@ struct ResponsesAnswer {
   std::string id;             // "resp_" + 32 hex digits
   std::string model;
   std::int64_t created_at = 0;  // unix seconds
-  std::string_view request;   // the client's request body (JSON object; outlives the translator); empty: echo nothing
+  std::string_view request;   // the request body as it went on (JSON object, guardrails' masks applied;
+                              // outlives the translator); empty: echo nothing
+  std::string_view previous_response_id;  // the response it continues ("" none): the body no longer says
+
 };
 
 // OpenAI chat answers (whole: a chat.completion; streamed: chat.completion.chunk events ending

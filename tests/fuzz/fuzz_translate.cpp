@@ -28,7 +28,7 @@ namespace json = boost::json;
 namespace {
 
 const translate::ResponsesAnswer kAnswer{
-    .id = "resp_fuzz", .model = "m", .created_at = 1, .request = R"({"input":"x"})"};
+    .id = "resp_fuzz", .model = "m", .created_at = 1, .request = R"({"input":"x"})", .previous_response_id = {}};
 
 bool json_object(std::string_view text) {
   json::error_code ec;

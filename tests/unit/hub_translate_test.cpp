@@ -235,7 +235,7 @@ TEST(Hub, AChatStreamBecomesAnthropicEventsLikeTheDirectTranslator) {
 // the hub in two (the Responses codec, then the Anthropic one).
 
 const ResponsesAnswer kAnswer{.id = "resp_00112233445566778899aabbccddeeff", .model = "claude-sonnet", .created_at = 1767225600,
-                              .request = R"({"model":"claude-sonnet","input":"hi","instructions":"Be brief."})"};
+                              .request = R"({"model":"claude-sonnet","input":"hi","instructions":"Be brief."})", .previous_response_id = {}};
 
 TEST(Hub, ResponsesRequestsToAnOpenAIShapedProviderAreTheCodecs) {
   const auto cases = inputs("responses_to_openai", "request_");

@@ -141,6 +141,22 @@ TEST(ResponsesConversation, ExpandReplaysEveryTurnThenTheNewInput) {
   EXPECT_EQ(input[3].at("type"), "function_call_output");
 }
 
+TEST(ResponsesConversation, ReplaysOnlyWhatAnyProviderTakes) {
+  // An earlier turn's reasoning item and item reference need the provider that made them; a cut
+  // function call's arguments are not JSON.
+  const std::string items =
+      R"([{"type":"reasoning","id":"rs_1","summary":[]},{"type":"item_reference","id":"msg_9"},)"
+      R"({"type":"message","id":"msg_1","role":"user","content":[{"type":"input_text","text":"go"}]}])";
+  const std::string response =
+      R"({"status":"incomplete","output":[{"type":"function_call","call_id":"c","name":"f","arguments":"{"a","status":"incomplete"}]})";
+  auto expanded = responses::expand(R"({"input":"next"})", {{items, response}});
+  ASSERT_TRUE(std::holds_alternative<std::string>(expanded));
+  const auto input = parse(std::get<std::string>(expanded)).at("input").as_array();
+  ASSERT_EQ(input.size(), 2u) << json::serialize(input);
+  EXPECT_EQ(input[0].at("type"), "message");
+  EXPECT_EQ(input[1].at("content"), "next");
+}
+
 TEST(ResponsesConversation, ListsInputItemsNewestFirstWithPaging) {
   const std::string items =
       R"([{"id":"a","type":"message"},{"id":"b","type":"message"},{"id":"c","type":"message"}])";
@@ -184,6 +200,9 @@ TEST(ResponseTable, StoresReadsExpiresAndDeletes) {
   EXPECT_FALSE(std::get<std::optional<store::ResponseRow>>(table.get("resp_1", 6000)).has_value());
   ASSERT_FALSE(table.put(store::ResponseRow{"resp_2", "key:a", 1000, 90000, "m", "resp_1", "[]", "{}"}));
   EXPECT_EQ(std::get<std::int64_t>(table.expire(6000)), 1);
+  // An id stored already keeps its row (a provider that reuses ids takes nobody's response).
+  EXPECT_TRUE(table.put(store::ResponseRow{"resp_2", "key:b", 1000, 90000, "m", "", "[]", "{}"}).has_value());
+  EXPECT_EQ(std::get<std::optional<store::ResponseRow>>(table.get("resp_2", 2000))->owner, "key:a");
   EXPECT_EQ(std::get<bool>(table.remove("resp_2")), true);
   EXPECT_EQ(std::get<bool>(table.remove("resp_2")), false);
   // A second opener of the same file finds the schema in place.

@@ -41,7 +41,7 @@ using namespace golden;
 const std::string kResponseId = "resp_0123456789abcdef0123456789abcdef";
 
 ResponsesAnswer answer_for(const fs::path& in) {
-  ResponsesAnswer a{.id = kResponseId, .model = "gpt-4.1", .created_at = 1767225600, .request = {}};
+  ResponsesAnswer a{.id = kResponseId, .model = "gpt-4.1", .created_at = 1767225600, .request = {}, .previous_response_id = {}};
   std::string name = in.filename().string();
   fs::path request = in.parent_path() / (name.substr(0, name.find(".in.")) + ".request.json");
   // The answer views the request's text: kept for the whole run, one per fixture.
@@ -672,7 +672,7 @@ TEST(ResponsesStream, AnyChunkingOfTheProviderStreamGivesTheSameEvents) {
 
 TEST(ResponsesStream, CommentsAndKeepAlivesProduceNothing) {
   auto t = openai_response_to_responses(
-      {.id = kResponseId, .model = "m", .created_at = 1, .request = {}});
+      {.id = kResponseId, .model = "m", .created_at = 1, .request = {}, .previous_response_id = {}});
   std::string out;
   t->event(": keep-alive\n\n", out);
   t->event("\n\n", out);
@@ -688,7 +688,7 @@ TEST(ResponsesStream, TheGatewaysErrorEventIsNumberedAndEndsTheStream) {
   Error error = Error::upstream_timeout("the provider stopped sending");
   {
     auto t = openai_response_to_responses(
-        {.id = kResponseId, .model = "m", .created_at = 1, .request = {}});
+        {.id = kResponseId, .model = "m", .created_at = 1, .request = {}, .previous_response_id = {}});
     std::string out;
     t->event(chunk, out);
     out += t->error_event(error);
@@ -710,7 +710,7 @@ TEST(ResponsesStream, TheGatewaysErrorEventIsNumberedAndEndsTheStream) {
   }
   {
     auto t = openai_response_to_responses(
-        {.id = kResponseId, .model = "m", .created_at = 1, .request = {}});
+        {.id = kResponseId, .model = "m", .created_at = 1, .request = {}, .previous_response_id = {}});
     std::string out;
     t->event(chunk, out);
     t->event("data: [DONE]\n\n", out);
