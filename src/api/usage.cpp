@@ -22,39 +22,33 @@ long long int_field(od::object& o, std::string_view key) {
   return std::min<std::int64_t>(v, 1'000'000'000'000LL);
 }
 
-// usage: {prompt_tokens, completion_tokens, prompt_tokens_details: {cached_tokens}}.
-bool read_openai_usage(od::object usage, Usage& out) {
-  long long prompt = int_field(usage, "prompt_tokens");
-  long long completion = int_field(usage, "completion_tokens");
-  if (prompt < 0 && completion < 0) return false;
-  out.input_tokens = std::max(0LL, prompt);
-  out.output_tokens = std::max(0LL, completion);
-  out.cached_input_tokens = 0;
-  od::object details;
-  if (usage.find_field_unordered("prompt_tokens_details").get_object().get(details) == simdjson::SUCCESS) {
-    out.cached_input_tokens = std::max(0LL, int_field(details, "cached_tokens"));
-  }
-  out.known = true;
-  return true;
-}
+// The members a usage object names its counts by: chat's and the Responses API's.
+struct UsageNames {
+  std::string_view input, output, input_details;
+};
+// chat: {prompt_tokens, completion_tokens, prompt_tokens_details: {cached_tokens}}.
+constexpr UsageNames kChatUsage{"prompt_tokens", "completion_tokens", "prompt_tokens_details"};
+// Responses: {input_tokens, input_tokens_details: {cached_tokens}, output_tokens,
+// output_tokens_details: {reasoning_tokens}, total_tokens}. Input counts its cached tokens,
+// output its reasoning tokens, as chat's usage does.
+constexpr UsageNames kResponsesUsage{"input_tokens", "output_tokens", "input_tokens_details"};
 
-// A Responses object's usage: {input_tokens, input_tokens_details: {cached_tokens},
-// output_tokens, output_tokens_details: {reasoning_tokens}, total_tokens}. Input counts its
-// cached tokens, output its reasoning tokens, as OpenAI's chat usage does.
-bool read_responses_usage(od::object usage, Usage& out) {
-  long long input = int_field(usage, "input_tokens");
-  long long output = int_field(usage, "output_tokens");
+bool read_token_usage(od::object usage, const UsageNames& names, Usage& out) {
+  long long input = int_field(usage, names.input);
+  long long output = int_field(usage, names.output);
   if (input < 0 && output < 0) return false;
   out.input_tokens = std::max(0LL, input);
   out.output_tokens = std::max(0LL, output);
   out.cached_input_tokens = 0;
   od::object details;
-  if (usage.find_field_unordered("input_tokens_details").get_object().get(details) == simdjson::SUCCESS) {
+  if (usage.find_field_unordered(names.input_details).get_object().get(details) == simdjson::SUCCESS) {
     out.cached_input_tokens = std::min(out.input_tokens, std::max(0LL, int_field(details, "cached_tokens")));
   }
   out.known = true;
   return true;
 }
+bool read_openai_usage(od::object usage, Usage& out) { return read_token_usage(usage, kChatUsage, out); }
+bool read_responses_usage(od::object usage, Usage& out) { return read_token_usage(usage, kResponsesUsage, out); }
 
 // A padded copy for simdjson; the thread's parser is reused.
 struct Padded {

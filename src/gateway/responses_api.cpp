@@ -4,8 +4,6 @@
 
 #include <charconv>
 
-#include <spdlog/spdlog.h>
-
 #include "gateway/endpoints.h"
 #include "gateway/respond.h"
 #include "responses/conversation.h"
@@ -27,18 +25,6 @@ Error no_store() {
 
 Error not_found(std::string_view id) {
   Error e = Error::not_found("Response with id '" + std::string(id.substr(0, 128)) + "' not found.", "not_found");
-  return e;
-}
-
-// The store failed: logged with its reason (which names the file); the client gets a 503.
-Error store_failed(const std::string& why) {
-  spdlog::error("responses: {}", why);
-  Error e;
-  e.kind = ErrorKind::kUnavailable;
-  e.status = 503;
-  e.retryable = true;
-  e.code = "response_store_unavailable";
-  e.message = "the gateway's response store could not be read; try again later";
   return e;
 }
 
@@ -106,7 +92,7 @@ boost::asio::awaitable<void> serve_stored_response(http::Exchange& ex, pipeline:
   if (!get) {
     auto removed = co_await state->remove(id, owner);
     if (auto* e = std::get_if<std::string>(&removed)) {
-      co_return co_await respond_error(ex, ctx, store_failed(*e));
+      co_return co_await respond_error(ex, ctx, responses::store_unavailable(*e));
     }
     if (!std::get<bool>(removed)) co_return co_await respond_error(ex, ctx, not_found(id));
     co_return co_await respond(ex, ctx, 200, "application/json",
@@ -117,7 +103,7 @@ boost::asio::awaitable<void> serve_stored_response(http::Exchange& ex, pipeline:
   if (auto* e = std::get_if<Error>(&query)) co_return co_await respond_error(ex, ctx, *e);
   auto found = co_await state->get(id, owner);
   if (auto* e = std::get_if<std::string>(&found)) {
-    co_return co_await respond_error(ex, ctx, store_failed(*e));
+    co_return co_await respond_error(ex, ctx, responses::store_unavailable(*e));
   }
   auto& row = std::get<std::optional<store::ResponseRow>>(found);
   if (!row) co_return co_await respond_error(ex, ctx, not_found(id));

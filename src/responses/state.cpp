@@ -19,7 +19,9 @@ std::int64_t now_ms() {
 
 constexpr std::int64_t kSweepEveryMs = 3'600'000;
 
-Error store_failed(const std::string& why) {
+}  // namespace
+
+Error store_unavailable(const std::string& why) {
   spdlog::error("responses: {}", why);
   Error e;
   e.kind = ErrorKind::kUnavailable;
@@ -29,8 +31,6 @@ Error store_failed(const std::string& why) {
   e.message = "the gateway's response store could not be read; try again later";
   return e;
 }
-
-}  // namespace
 
 std::string owner_of(const pipeline::Identity& identity) {
   if (!identity.key_name.empty()) return "key:" + identity.key_name;
@@ -115,7 +115,7 @@ boost::asio::awaitable<std::variant<std::vector<store::ResponseRow>, Error>> Res
     return w;
   };
   Walk walk = co_await executor_->run<Walk>(std::move(call));
-  if (!walk.failure.empty()) co_return store_failed(walk.failure);
+  if (!walk.failure.empty()) co_return store_unavailable(walk.failure);
   if (walk.too_long) {
     co_return Error::bad_request("the conversation behind previous_response_id '" + id + "' is longer than " +
                                      std::to_string(max_chain) + " responses (responses.max_chain); start a new one",

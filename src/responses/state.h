@@ -26,6 +26,9 @@ struct Identity;
 
 namespace gatehouse::responses {
 
+// The store failed (`why` names the file): logged; the client's 503, which does not.
+Error store_unavailable(const std::string& why);
+
 // Who owns what a caller stores: "key:NAME", "user:SUBJECT", or "anonymous" (no auth configured).
 std::string owner_of(const pipeline::Identity& identity);
 
