@@ -56,7 +56,9 @@ json::array input_of(const json::object& request) {
 // An input item as input_items lists it: typed, with an id and (messages) content parts.
 json::object listed(json::object item) {
   if (!item.contains("type") && item.contains("role")) item["type"] = "message";
-  const std::string_view type = str(item, "type");
+  // A copy: the members added below may move the object's values (a short string lives inside
+  // its value), and a view into one would dangle.
+  const std::string type(str(item, "type"));
   if (type == "message") {
     if (const auto* c = item.if_contains("content"); c && c->is_string()) {
       const bool assistant = str(item, "role") == "assistant";

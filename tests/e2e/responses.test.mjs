@@ -1033,12 +1033,14 @@ enabled = false
 `);
   const env = { PATH: process.env.PATH, HOME: home, CODEX_HOME: home, GATEHOUSE_KEY: KEY, NO_COLOR: '1' };
   try {
-    const child = spawn(codexBin, ['exec', '--skip-git-repo-check', prompt], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: the npm launcher runs the native binary as a child, and a timeout
+    // must stop both (killing the launcher alone leaves the binary holding the pipes open).
+    const child = spawn(codexBin, ['exec', '--skip-git-repo-check', prompt], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b) => { stdout += b; });
     child.stderr.on('data', (b) => { stderr += b; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, RUN_TIMEOUT_MS);
     const code = await new Promise((res, rej) => {
       child.on('error', rej);
       child.on('close', (c, signal) => res(c ?? signal));
