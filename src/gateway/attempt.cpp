@@ -254,12 +254,15 @@ asio::awaitable<AttemptResult> answer_stream(LlmRequest& r, Relay& relay, transl
   } else {
     failover.succeeded(first_byte);
   }
+  bool delivered = true;
   if (!tail.empty()) {
     filter.sent(tail);
-    co_await ex.write_chunk(tail);
+    delivered = co_await ex.write_chunk(tail);
   }
   co_await ex.end_stream();
-  note_client_gone(ex, ctx);
+  // A client that leaves once it has the last event (Codex closes on response.completed) before
+  // the stream's closing chunk has its whole answer: not a 499.
+  if (!delivered || end.kind == Relay::StreamEnd::kBroken) note_client_gone(ex, ctx);
   co_return AttemptResult{};
 }
 

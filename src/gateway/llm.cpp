@@ -157,7 +157,7 @@ asio::awaitable<void> serve_llm(http::Exchange& ex, pipeline::RequestContext& ct
   // A Databricks invocation's model is the path's; a model in the body is ignored.
   if (endpoint.op == api::Operation::kInvocations) canonical.model = std::string(invocation_model(ctx.ingress.path));
   ctx.request.client_body = request.body();
-  ctx.request.op = canonical.op;
+  describe(ctx, canonical, request.body().size());
   if (auto e = take_data_class(ctx, canonical, request["x-gatehouse-data-class"])) {
     co_return co_await respond_error(ex, ctx, *e);
   }
@@ -167,8 +167,8 @@ asio::awaitable<void> serve_llm(http::Exchange& ex, pipeline::RequestContext& ct
   ctx.request.previous_response_id = canonical.previous_response_id;
   if (!canonical.previous_response_id.empty() && ctx.ingress.shape == ApiShape::kResponses) {
     if (auto e = co_await expand_conversation(ctx, snapshot, canonical)) co_return co_await respond_error(ex, ctx, *e);
+    describe(ctx, canonical, ctx.request.body.size());  // what limits and budgets reserve: all of it
   }
-  describe(ctx, canonical, ctx.request.body.size());
 
   auto routed = snapshot.router.resolve(canonical.model);
   if (auto* e = std::get_if<Error>(&routed)) co_return co_await respond_error(ex, ctx, *e);
