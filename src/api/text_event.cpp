@@ -379,4 +379,25 @@ std::string with_sequence_number(std::string_view event, long long n) {
   return out;
 }
 
+bool ends_stream(std::string_view bytes) {
+  while (!bytes.empty() && (bytes.back() == '\n' || bytes.back() == '\r')) bytes.remove_suffix(1);
+  const auto cut = bytes.rfind("\n\n");
+  const auto last = cut == std::string_view::npos ? bytes : bytes.substr(cut + 2);
+  static constexpr std::string_view kLast[] = {
+      "data: [DONE]",
+      "event: message_stop",
+      "data: {\"type\":\"message_stop\"",
+      "event: response.completed",
+      "event: response.incomplete",
+      "event: response.failed",
+      "data: {\"type\":\"response.completed\"",
+      "data: {\"type\":\"response.incomplete\"",
+      "data: {\"type\":\"response.failed\"",
+  };
+  for (auto prefix : kLast) {
+    if (last.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
 }  // namespace gatehouse::api

@@ -31,6 +31,12 @@ struct ChannelsClosed {
 // run of its item (by output_index and by item id: a Databricks agent's deltas have no index).
 ChannelsClosed channels_closed(ApiShape shape, std::string_view event);
 
+// Whether `bytes` (whole events, as they went to a client) end with a stream's last event in any
+// shape: `data: [DONE]`, Anthropic's message_stop, the Responses API's response.completed /
+// incomplete / failed. A client that leaves after it is not a 499 in the records: it had the
+// whole answer (Codex closes on response.completed before the closing chunk).
+bool ends_stream(std::string_view bytes);
+
 // A delta event of `shape` that carries `text` in `channel`, modelled on `like` (an earlier event
 // of that channel: its id, model, delta type). When `like` cannot be read as JSON here (invalid
 // values event_texts skipped, several data lines), from defaults: the text is never dropped. OpenAI-style

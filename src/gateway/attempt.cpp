@@ -114,6 +114,11 @@ class StreamFilter final : public EventFilter {
     }
     pipeline_.on_sent(ctx_, bytes);
   }
+  void delivered(std::string_view bytes) override {
+    if (!answered_) answered_ = api::ends_stream(bytes);
+  }
+  // The client has had the stream's last event (the connection's closing chunk aside).
+  bool answered() const { return answered_; }
 
   // The provider's stream ended with `tail` (its unterminated last bytes): what the client's
   // stream still needs — the tail, what stages held back, the translator's closing events.
@@ -163,6 +168,7 @@ class StreamFilter final : public EventFilter {
   translate::ResponseTranslator* translator_;
   const bool numbered_;       // a native Responses stream: its events carry sequence_numbers
   bool renumbering_ = false;  // a stage changed its events: numbered again (pass)
+  bool answered_ = false;
   long long sent_ = 0;        // events passed to the client so far
   std::string out_;
 };
@@ -218,6 +224,10 @@ asio::awaitable<AttemptResult> answer_stream(LlmRequest& r, Relay& relay, transl
   ctx.upstream.upstream_time = relay.elapsed();
   const auto first_byte = ctx.upstream.upstream_first_byte;
   std::string tail;
+  // A client that leaves once it has the last event (Codex closes on response.completed), before
+  // the provider's stream or the connection's closing chunk ended, had the whole answer: not a
+  // 499. The stream ends as usual (the stages see its end), its last writes going nowhere.
+  if (end.kind == Relay::StreamEnd::kClientGone && filter.answered()) end = Relay::StreamEnd{Relay::StreamEnd::kEnded, {}, {}};
   if (end.kind == Relay::StreamEnd::kEnded) {
     auto finished = filter.finish(end.tail);
     if (auto* e = std::get_if<Error>(&finished)) {
@@ -258,11 +268,10 @@ asio::awaitable<AttemptResult> answer_stream(LlmRequest& r, Relay& relay, transl
   if (!tail.empty()) {
     filter.sent(tail);
     delivered = co_await ex.write_chunk(tail);
+    if (delivered) filter.delivered(tail);
   }
   co_await ex.end_stream();
-  // A client that leaves once it has the last event (Codex closes on response.completed) before
-  // the stream's closing chunk has its whole answer: not a 499.
-  if (!delivered || end.kind == Relay::StreamEnd::kBroken) note_client_gone(ex, ctx);
+  if ((!delivered && !filter.answered()) || end.kind == Relay::StreamEnd::kBroken) note_client_gone(ex, ctx);
   co_return AttemptResult{};
 }
 

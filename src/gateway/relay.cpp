@@ -53,6 +53,7 @@ asio::awaitable<Relay::StreamEnd> Relay::pump(EventFilter& filter) {
       call_.abort();
       co_return StreamEnd{StreamEnd::kClientGone, {}, {}};
     }
+    filter.delivered(batch);
   }
   if (client_.client_gone()) co_return StreamEnd{StreamEnd::kClientGone, {}, {}};
   co_return StreamEnd{StreamEnd::kEnded, {}, std::string(splitter.pending())};

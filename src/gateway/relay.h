@@ -30,8 +30,10 @@ class EventFilter {
   // the bytes to write for them (may view `events`' buffer, or the filter's own; empty: nothing),
   // or an error that ends the stream.
   virtual std::variant<std::string_view, Error> filter(const std::vector<std::string_view>& events) = 0;
-  // The bytes were written to the client.
+  // The bytes are about to be written to the client (the stages' on_sent: before they go).
   virtual void sent(std::string_view bytes) = 0;
+  // The bytes were written to the client.
+  virtual void delivered(std::string_view bytes) {}
 };
 
 class Relay {

@@ -319,6 +319,38 @@ for (const model of MODELS) {
       assert.equal(stored.output_text, WORDS);
     });
 
+    test('a client that leaves once it has response.completed is a 200 in the records; one that leaves before is a 499', async () => {
+      // Reads the raw stream until `until` appears, then drops the connection: the request id.
+      const leaveAt = async (until) => {
+        const ac = new AbortController();
+        const res = await fetch(`${gw.baseURL}/responses`, {
+          method: 'POST', signal: ac.signal,
+          headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model, input: QUESTION, stream: true }),
+        });
+        assert.equal(res.status, 200);
+        const reader = res.body.getReader();
+        const decoder = new TextDecoder();
+        let text = '';
+        while (!text.includes(until)) {
+          const { value, done } = await reader.read();
+          assert.ok(!done, `the stream ended before ${until}: ${text}`);
+          text += decoder.decode(value, { stream: true });
+        }
+        ac.abort();
+        return res.headers.get('x-request-id');
+      };
+      // The provider holds its stream open after the last event (the closing chunk comes late):
+      // the client has the whole answer and leaves, as Codex does.
+      const whole = await withMockDefaults(mock, { linger_ms: 3000 }, () => leaveAt('"type":"response.completed"'));
+      const row = await usageRow(whole);
+      assert.equal(row.status, 200, 'the whole answer was delivered');
+      assert.equal(row.output, 8);
+      // Leaving after the first delta, with the rest still to come: a 499.
+      const early = await withMockDefaults(mock, { inter_token_ms: 300 }, () => leaveAt('response.output_text.delta'));
+      assert.equal((await usageRow(early)).status, 499);
+    });
+
     test('function tool round trip: a function_call, then previous_response_id + function_call_output', async () => {
       const client = openai();
       let seq = await mark();

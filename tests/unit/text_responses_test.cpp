@@ -488,3 +488,18 @@ TEST(ResponsesText, EveryTruncationIsRefusedAndReportsNothing) {
 
 }  // namespace
 }  // namespace gatehouse::api
+
+TEST(EndsStream, TheLastEventOfEachShape) {
+  using gatehouse::api::ends_stream;
+  EXPECT_TRUE(ends_stream("data: {\"choices\":[]}\n\ndata: [DONE]\n\n"));
+  EXPECT_TRUE(ends_stream("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
+  EXPECT_TRUE(ends_stream("data: {\"type\":\"message_stop\"}\n\n"));
+  EXPECT_TRUE(ends_stream("event: response.output_item.done\ndata: {}\n\nevent: response.completed\ndata: {\"type\":\"response.completed\"}\n\n"));
+  EXPECT_TRUE(ends_stream("event: response.incomplete\ndata: {}\n\n"));
+  EXPECT_TRUE(ends_stream("data: {\"type\":\"response.failed\",\"response\":{}}\r\n\r\n"));
+  // Not the last event: the batch ends with something else, or names a terminal event in its text.
+  EXPECT_FALSE(ends_stream("data: [DONE]\n\ndata: {\"choices\":[]}\n\n"));
+  EXPECT_FALSE(ends_stream("event: response.output_text.delta\ndata: {\"delta\":\"event: response.completed\"}\n\n"));
+  EXPECT_FALSE(ends_stream("event: message_delta\ndata: {}\n\n"));
+  EXPECT_FALSE(ends_stream(""));
+}

@@ -31,6 +31,7 @@ enum class Option {
   kCacheCreation,
   kStopSequenceHit,
   kStreamErrorAfter,
+  kLinger,
   kReply,
   kReplyChunk,
   kReplyChunks,
@@ -50,6 +51,7 @@ Option option_named(std::string_view name) {
   if (name == "cache_creation_tokens") return Option::kCacheCreation;
   if (name == "stop_sequence_hit") return Option::kStopSequenceHit;
   if (name == "stream_error_after") return Option::kStreamErrorAfter;
+  if (name == "linger_ms") return Option::kLinger;
   if (name == "reply") return Option::kReply;
   if (name == "reply_chunk") return Option::kReplyChunk;
   if (name == "reply_chunks") return Option::kReplyChunks;
@@ -60,7 +62,7 @@ std::string unknown_option(std::string_view name) {
   return "unknown mock option '" + std::string(name) +
          "' (known: latency_ms, tokens, inter_token_ms, status, error_body, "
          "error_content_type, retry_after, reset, cache_read_tokens, cache_creation_tokens, "
-         "stop_sequence_hit, stream_error_after, reply, reply_chunk, reply_chunks)";
+         "stop_sequence_hit, stream_error_after, linger_ms, reply, reply_chunk, reply_chunks)";
 }
 
 std::string bad_value(std::string_view name, std::string_view expected) {
@@ -127,6 +129,8 @@ std::optional<std::string> apply(Control& c, std::string_view name, const Value&
       return integer_in(c.cache_creation_tokens, 0, kMaxCacheTokens);
     case Option::kStreamErrorAfter:
       return integer_in(c.stream_error_after, 0, kMaxTokens);
+    case Option::kLinger:
+      return integer_in(c.linger_ms, 0, kMaxDelayMs);
     case Option::kStopSequenceHit:
       if (v.boolean) {
         c.stop_sequence_hit = *v.boolean;

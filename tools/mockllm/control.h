@@ -37,6 +37,7 @@ struct Control {
   int cache_creation_tokens = 0;   // prompt tokens reported as written to it (Anthropic only)
   bool stop_sequence_hit = false;  // Anthropic: end on the request's first stop sequence
   int stream_error_after = -1;     // >= 0: a stream ends with an error event after N deltas
+  int linger_ms = 0;               // a stream: wait after its last event before ending the body
   // The answer's text instead of the generated words (and of the classifier stand-in's
   // verdict); `tokens` does not apply then. Set by `reply`, or by `reply_chunks` as their
   // concatenation.

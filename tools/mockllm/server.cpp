@@ -208,9 +208,17 @@ net::awaitable<bool> deliver(Stream& stream, const Request& req, const Decision&
         !co_await pause_unless_closed(socket, std::chrono::milliseconds(c.inter_token_ms))) {
       co_return client_left();
     }
-    if (chunked) {
+    const bool last = i + 1 == reply.events.size();
+    if (last && c.linger_ms > 0) {  // the last event, then a pause before the body ends
+      if (chunked) append_chunk(out, event.data); else out += event.data;
+      if (co_await write_text(stream, out)) co_return client_left();
+      out.clear();
+      if (!co_await pause_unless_closed(socket, std::chrono::milliseconds(c.linger_ms))) co_return client_left();
+      if (!chunked) break;
+      out = "0\r\n\r\n";
+    } else if (chunked) {
       append_chunk(out, event.data);
-      if (i + 1 == reply.events.size()) out += "0\r\n\r\n";
+      if (last) out += "0\r\n\r\n";
     } else {
       out += event.data;
     }

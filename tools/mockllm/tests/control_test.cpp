@@ -50,6 +50,10 @@ TEST(Control, CacheStopSequenceAndStreamErrorOptions) {
   EXPECT_EQ(c.cache_read_tokens, 7);
   EXPECT_EQ(apply_header_option(c, "stream-error-after", "0"), std::nullopt);
   EXPECT_EQ(c.stream_error_after, 0);
+  EXPECT_EQ(c.linger_ms, 0);
+  EXPECT_EQ(apply_header_option(c, "linger-ms", "250"), std::nullopt);
+  EXPECT_EQ(c.linger_ms, 250);
+  EXPECT_NE(apply_header_option(c, "linger_ms", "-5"), std::nullopt);
   EXPECT_NE(apply_header_option(c, "stop_sequence_hit", "yes"), std::nullopt);
   EXPECT_NE(apply_header_option(c, "cache_read_tokens", "-1"), std::nullopt);
   EXPECT_NE(
