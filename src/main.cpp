@@ -12,6 +12,7 @@
 #include "cli/keys_cli.h"
 #include "cli/mcp_tools_cli.h"
 #include "cli/records_cli.h"
+#include "cli/store_cli.h"
 #include "cli/usage_cli.h"
 #include "cli/usage_errors.h"
 
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("check-config", "Validate a configuration file; prints FILE:LINE:COL: message per problem");
   check_cmd->add_option("file", check_path, "YAML configuration file")->required();
   cli::KeysCommand keys;
-  keys.add_to(*app.add_subcommand("keys", "Create, list and revoke the keys kept in the store (store.sqlite)"));
+  keys.add_to(*app.add_subcommand("keys", "Create, list and revoke the keys kept in the store (store.sqlite or store.postgres)"));
   cli::LogsCommand logs;
   logs.add_to(*app.add_subcommand("logs", "The inference log: requests and answers of the logged models; --mcp: MCP tool calls (from the store)"));
   cli::AuditCommand audit;
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
   usage.add_to(*app.add_subcommand("usage", "Requests, tokens and cost per project, key, user or model (from the store)"));
   cli::ApprovalsCommand approvals;
   approvals.add_to(*app.add_subcommand("approvals", "MCP tool calls held for approval: list, approve, deny (in the store)"));
+  cli::StoreCommand store;
+  store.add_to(*app.add_subcommand("store", "The store itself: gatehouse store migrate --from sqlite:FILE --to postgresql://..."));
   cli::McpCommand mcp;
   mcp.add_to(*app.add_subcommand("mcp", "The MCP gateway's pinned tool definitions: gatehouse mcp tools list|accept"));
 
@@ -64,5 +67,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("guardrails")) return guardrails.run(std::cout, std::cerr);
   if (app.got_subcommand("approvals")) return approvals.run(std::cout, std::cerr);
   if (app.got_subcommand("mcp")) return mcp.run(std::cout, std::cerr);
+  if (app.got_subcommand("store")) return store.run(std::cout, std::cerr);
   return 2;
 }

@@ -46,8 +46,8 @@ http::Limits limits_of(const config::Config& c) {
 // A gateway that can authenticate nobody answers every model request 401: said at start, since
 // it is almost certainly not what its operator meant.
 void warn_no_callers(const config::Config& c) {
-  if (c.keys.empty() && c.store.sqlite_path.empty() && !c.jwt.enabled) {
-    spdlog::warn("no keys, no store.sqlite for stored keys and no auth.jwt: nobody can authenticate, so every "
+  if (c.keys.empty() && !c.store.configured() && !c.jwt.enabled) {
+    spdlog::warn("no keys, no store (store.sqlite or store.postgres) for stored keys and no auth.jwt: nobody can authenticate, so every "
                  "model request will be refused with 401 (add keys: or auth.jwt)");
   }
 }

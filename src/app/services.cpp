@@ -19,6 +19,7 @@
 #include "store/record_store.h"
 #include "responses/state.h"
 #include "store/store_executor.h"
+#include "store/store_open.h"
 
 namespace gatehouse::app {
 
@@ -99,8 +100,11 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
     }
   }
 
-  if (!config.store.sqlite_path.empty()) {
-    if (previous && previous->key_store && previous->store_path == config.store.sqlite_path) {
+  if (config.store.configured()) {
+    // Messages name the config key ("store.postgres: ...") and, through the store's own
+    // messages, the file or the URL with its password redacted.
+    const std::string field = config.store.field() + ": ";
+    if (previous && previous->key_store && previous->store_path == config.store.source()) {
       s.key_store = previous->key_store;
       s.stored_keys = previous->stored_keys;
       s.store_executor = previous->store_executor;
@@ -112,29 +116,29 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
                           config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0,
                           config.records.inference_log.max_payload_bytes);
     } else {
-      auto opened = store::open_sqlite(config.store.sqlite_path);
-      if (auto* e = std::get_if<std::string>(&opened)) return "store.sqlite: " + *e;
+      auto opened = store::open_key_store(config.store);
+      if (auto* e = std::get_if<std::string>(&opened)) return field + *e;
       std::shared_ptr<store::KeyStore> ks = std::move(std::get<0>(opened));
       auto watcher = store::KeyWatcher::start(ks);
-      if (auto* e = std::get_if<std::string>(&watcher)) return "store.sqlite: " + *e;
+      if (auto* e = std::get_if<std::string>(&watcher)) return field + *e;
       s.key_store = ks;
       s.stored_keys = std::shared_ptr<const store::KeyWatcher>(std::move(std::get<0>(watcher)));
       s.store_executor = std::make_shared<store::StoreExecutor>(ks);
 
-      auto records = store::open_sqlite_records(config.store.sqlite_path);
-      if (auto* e = std::get_if<std::string>(&records)) return "store.sqlite: " + *e;
+      auto records = store::open_records(config.store);
+      if (auto* e = std::get_if<std::string>(&records)) return field + *e;
       s.records = std::shared_ptr<store::RecordStore>(std::move(std::get<0>(records)));
-      if (auto e = load_spend(*s.records, s.budgets)) return "store.sqlite: " + *e;
+      if (auto e = load_spend(*s.records, s.budgets)) return field + *e;
       s.writer = std::make_shared<record::RecordWriter>(s.records, config.records.flush, config.records.queue_rows);
-      auto responses = store::open_sqlite_responses(config.store.sqlite_path);
-      if (auto* e = std::get_if<std::string>(&responses)) return "store.sqlite: " + *e;
+      auto responses = store::open_responses(config.store);
+      if (auto* e = std::get_if<std::string>(&responses)) return field + *e;
       s.responses = std::make_shared<responses::ResponseState>(
           std::shared_ptr<store::ResponseTable>(std::move(std::get<0>(responses))), s.store_executor);
       s.writer->configure(config.records.flush, config.records.queue_rows,
                           config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0,
                           config.records.inference_log.max_payload_bytes);
     }
-    s.store_path = config.store.sqlite_path;
+    s.store_path = config.store.source();
   }
 
   if (config.mcp.enabled()) {
@@ -145,15 +149,15 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
       if (config.mcp.pinning) {
         s.pins = same_store && previous->pins
                      ? previous->pins
-                     : mcp::make_tool_pins(config.store.sqlite_path, s.store_executor, s.writer);
+                     : mcp::make_tool_pins(config.store, s.store_executor, s.writer);
       }
       if (!config.mcp.approval_tools.empty()) {
         s.approvals = same_store && previous->approvals
                           ? previous->approvals
-                          : mcp::make_approvals(config.store.sqlite_path, s.store_executor, s.writer);
+                          : mcp::make_approvals(config.store, s.store_executor, s.writer);
       }
     } catch (const std::exception& e) {
-      return std::string("store.sqlite: ") + e.what();
+      return config.store.field() + ": " + e.what();
     }
   }
   return s;

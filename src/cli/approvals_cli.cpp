@@ -13,6 +13,7 @@
 #include "mcp/pins.h"
 #include "store/key_rules.h"
 #include "store/mcp_tables.h"
+#include "store/store_open.h"
 
 namespace gatehouse::cli {
 
@@ -23,14 +24,14 @@ namespace json = boost::json;
 // The approvals table of the store `c` names, or null after a message.
 std::unique_ptr<store::ApprovalTable> open_table(const config::Config& c, const std::string& path,
                                                  std::ostream& err) {
-  if (c.store.sqlite_path.empty()) {
+  if (!c.store.configured()) {
     err << path
         << " names no store: held MCP calls are kept only with\n  store:\n    sqlite: "
            "\"./gatehouse.db\"\n"
-        << "(mcp.approvals needs one)\n";
+        << "or store: {postgres: URL} (mcp.approvals needs one)\n";
     return nullptr;
   }
-  auto opened = store::open_sqlite_approvals(c.store.sqlite_path);
+  auto opened = store::open_approvals(c.store);
   if (auto* e = std::get_if<std::string>(&opened)) {
     err << *e << '\n';
     return nullptr;
@@ -53,7 +54,7 @@ void ApprovalsCommand::add_to(CLI::App& approvals) {
   approvals.require_subcommand(1);
   auto config_option = [this](CLI::App* cmd) {
     cmd->add_option("-c,--config", config_path_,
-                    "YAML configuration file (its store.sqlite is used)")
+                    "YAML configuration file (its store: sqlite or postgres)")
         ->required();
   };
   list_cmd_ = approvals.add_subcommand(
@@ -116,7 +117,7 @@ int ApprovalsCommand::list(std::ostream& out, std::ostream& err) const {
     return 0;
   }
   if (rows.empty()) {
-    out << "no calls wait for approval in " << c->store.sqlite_path << '\n';
+    out << "no calls wait for approval in " << c->store.shown() << '\n';
     return 0;
   }
   std::vector<std::vector<std::string>> lines;
@@ -149,7 +150,7 @@ int ApprovalsCommand::decide(bool approve, std::ostream& out, std::ostream& err)
   }
   const auto& row = std::get<0>(got);
   if (!row) {
-    err << "no approval with id '" << id_ << "' in " << c->store.sqlite_path
+    err << "no approval with id '" << id_ << "' in " << c->store.shown()
         << " (gatehouse approvals list --config " << config_path_ << " shows the pending ones)\n";
     return 1;
   }

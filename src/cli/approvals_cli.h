@@ -1,5 +1,5 @@
 // `gatehouse approvals list|approve|deny`: the MCP tool calls held for an administrator's approval
-// (mcp.approvals), read from and decided in the store a configuration file names (store.sqlite).
+// (mcp.approvals), read from and decided in the store a configuration file names (store.sqlite or store.postgres).
 // The gateway holding a call learns a decision made here within about a second.
 #pragma once
 

@@ -13,6 +13,7 @@
 #include "config/load.h"
 #include "limit/clock.h"
 #include "store/key_rules.h"
+#include "store/store_open.h"
 
 namespace gatehouse::cli {
 
@@ -36,7 +37,8 @@ std::shared_ptr<const config::Config> load_config(const std::string& path, std::
     return std::string(kUnsetMark);
   });
   auto marked = [](const std::string& s) { return s.find(kUnsetMark) != std::string::npos; };
-  bool usable = lenient.config && !marked(lenient.config->store.sqlite_path);
+  bool usable = lenient.config && !marked(lenient.config->store.sqlite_path) &&
+                !marked(lenient.config->store.postgres_url);
   if (usable) {
     for (const auto& k : lenient.config->keys) usable = usable && !marked(k.name);
     for (const auto& [name, role] : lenient.config->roles) usable = usable && !marked(name);
@@ -56,11 +58,12 @@ std::size_t width(const std::string& s) {
 
 std::unique_ptr<store::RecordStore> open_records(const config::Config& c, const std::string& path,
                                                  std::string_view what, std::ostream& err) {
-  if (c.store.sqlite_path.empty()) {
-    err << path << " names no store: " << what << " only with\n  store:\n    sqlite: \"./gatehouse.db\"\n";
+  if (!c.store.configured()) {
+    err << path << " names no store: " << what << " only with\n  store:\n    sqlite: \"./gatehouse.db\"\n"
+        << "(or store: {postgres: URL})\n";
     return nullptr;
   }
-  auto opened = store::open_sqlite_records(c.store.sqlite_path);
+  auto opened = store::open_records(c.store);
   if (auto* e = std::get_if<std::string>(&opened)) {
     err << *e << '\n';
     return nullptr;

@@ -22,7 +22,7 @@ namespace gatehouse::cli {
 // the store path or a key's or role's name is built from one.
 std::shared_ptr<const config::Config> load_config(const std::string& path, std::ostream& err);
 
-// The configuration's record store, or null after saying why on `err` (no store.sqlite: `what`
+// The configuration's record store, or null after saying why on `err` (no store: `what`
 // are kept only with one, e.g. "records are kept").
 std::unique_ptr<store::RecordStore> open_records(const config::Config& c, const std::string& path,
                                                  std::string_view what, std::ostream& err);

@@ -15,6 +15,7 @@
 #include "config/load.h"
 #include "store/key_rules.h"
 #include "store/key_store.h"
+#include "store/store_open.h"
 
 namespace gatehouse::cli {
 
@@ -24,9 +25,10 @@ namespace json = boost::json;
 
 // Whether the config names a key store (else a message saying how to add one).
 bool names_store(const config::Config& c, const std::string& path, std::ostream& err) {
-  if (!c.store.sqlite_path.empty()) return true;
+  if (c.store.configured()) return true;
   err << path << " names no key store: add\n  store:\n    sqlite: \"./gatehouse.db\"\n"
-      << "to keep keys made with `gatehouse keys` (the gateway reads the same file)\n";
+      << "(or, for several gateway replicas, store:\n    postgres: \"postgresql://USER:${PGPASSWORD}@HOST:5432/DB\")\n"
+      << "to keep keys made with `gatehouse keys` (the gateway reads the same store)\n";
   return false;
 }
 
@@ -34,7 +36,7 @@ bool names_store(const config::Config& c, const std::string& path, std::ostream&
 std::unique_ptr<store::KeyStore> open_store(const config::Config& c, const std::string& path,
                                             std::ostream& err) {
   if (!names_store(c, path, err)) return nullptr;
-  auto opened = store::open_sqlite(c.store.sqlite_path);
+  auto opened = store::open_key_store(c.store);
   if (auto* e = std::get_if<std::string>(&opened)) {
     err << *e << '\n';
     return nullptr;
@@ -130,7 +132,7 @@ void KeysCommand::add_to(CLI::App& keys) {
   keys.require_subcommand(1);
   auto config_option = [this](CLI::App* cmd) {
     cmd->add_option("-c,--config", config_path_,
-                    "YAML configuration file (its store.sqlite is used)")
+                    "YAML configuration file (its store: sqlite or postgres)")
         ->required();
   };
 
@@ -206,7 +208,7 @@ int KeysCommand::create(std::ostream& out, std::ostream& err) const {
                      boost::json::serialize(boost::json::object{
                          {"role", k.role}, {"project", k.project}, {"expires_at", k.expires_at}}));
   if (!audit_error.empty()) err << "the key is created, but the audit chain could not record it: " << audit_error << '\n';
-  print_created(out, k, c->store.sqlite_path, secret);
+  print_created(out, k, c->store.shown(), secret);
   return audit_error.empty() ? 0 : 1;
 }
 
@@ -249,7 +251,7 @@ int KeysCommand::list(std::ostream& out, std::ostream& err) const {
   }
 
   if (keys.empty()) {
-    out << "no keys in " << c->store.sqlite_path << '\n';
+    out << "no keys in " << c->store.shown() << '\n';
     return 0;
   }
   std::vector<std::vector<std::string>> rows;
@@ -276,7 +278,7 @@ int KeysCommand::revoke(std::ostream& out, std::ostream& err) const {
     return 1;
   }
   if (std::get<bool>(revoked)) {
-    out << "revoked key '" << name_ << "'; gateways using " << c->store.sqlite_path
+    out << "revoked key '" << name_ << "'; gateways using " << c->store.shown()
         << " refuse it within about a second\n";
     if (auto e = audit_from_cli(*c, "key.revoke", "key " + name_, "{}"); !e.empty()) {
       err << "the key is revoked, but the audit chain could not record it: " << e << '\n';
@@ -284,7 +286,7 @@ int KeysCommand::revoke(std::ostream& out, std::ostream& err) const {
     }
     return 0;
   }
-  err << "no active key named " << name_ << " in " << c->store.sqlite_path;
+  err << "no active key named " << name_ << " in " << c->store.shown();
   bool in_file = false;
   for (const auto& k : c->keys) in_file = in_file || k.name == name_;
   if (in_file) {

@@ -1,5 +1,5 @@
 // `gatehouse keys create|list|revoke`: the keys kept in the store that a configuration file names
-// (store.sqlite). Running gateways sharing that store see a change within about a second.
+// (store.sqlite or store.postgres). Running gateways sharing that store see a change within about a second.
 #pragma once
 
 #include <iosfwd>

@@ -12,6 +12,7 @@
 #include "mcp/pins.h"
 #include "store/key_rules.h"
 #include "store/mcp_tables.h"
+#include "store/store_open.h"
 
 namespace gatehouse::cli {
 
@@ -21,14 +22,14 @@ namespace json = boost::json;
 
 std::unique_ptr<store::PinTable> open_table(const config::Config& c, const std::string& path,
                                             std::ostream& err) {
-  if (c.store.sqlite_path.empty()) {
+  if (!c.store.configured()) {
     err << path
         << " names no store: tool definitions are pinned in the gateway's memory only; they are "
            "kept "
-        << "(and managed here) with\n  store:\n    sqlite: \"./gatehouse.db\"\n";
+        << "(and managed here) with\n  store:\n    sqlite: \"./gatehouse.db\"\n(or store: {postgres: URL})\n";
     return nullptr;
   }
-  auto opened = store::open_sqlite_pins(c.store.sqlite_path);
+  auto opened = store::open_pins(c.store);
   if (auto* e = std::get_if<std::string>(&opened)) {
     err << *e << '\n';
     return nullptr;
@@ -47,7 +48,7 @@ void McpCommand::add_to(CLI::App& mcp) {
   tools->require_subcommand(1);
   auto config_option = [this](CLI::App* cmd) {
     cmd->add_option("-c,--config", config_path_,
-                    "YAML configuration file (its store.sqlite is used)")
+                    "YAML configuration file (its store: sqlite or postgres)")
         ->required();
   };
   list_cmd_ = tools->add_subcommand(
@@ -108,7 +109,7 @@ int McpCommand::list(std::ostream& out, std::ostream& err) const {
     return 0;
   }
   if (pins.empty()) {
-    out << "no tool definitions are pinned in " << c->store.sqlite_path << '\n';
+    out << "no tool definitions are pinned in " << c->store.shown() << '\n';
     return 0;
   }
   std::vector<std::vector<std::string>> rows;
@@ -155,7 +156,7 @@ int McpCommand::accept(std::ostream& out, std::ostream& err) const {
     if (p.server == server && p.tool == tool) pin = &p;
   }
   if (!pin) {
-    err << "no tool " << name_ << " is pinned in " << c->store.sqlite_path
+    err << "no tool " << name_ << " is pinned in " << c->store.shown()
         << " (gatehouse mcp tools list shows the pinned ones)\n";
     return 1;
   }
@@ -184,7 +185,7 @@ int McpCommand::accept(std::ostream& out, std::ostream& err) const {
     return 1;
   }
   out << "accepted the changed definition of " << name_ << " (" << short_sha(accepted->from_sha256)
-      << " -> " << short_sha(accepted->to_sha256) << "); gateways using " << c->store.sqlite_path
+      << " -> " << short_sha(accepted->to_sha256) << "); gateways using " << c->store.shown()
       << " serve the tool again within about a second\n";
   if (auto e =
           audit_from_cli(*c, "mcp.tool.accepted", mcp::tool_audit_subject(server, tool),

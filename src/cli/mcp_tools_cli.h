@@ -1,5 +1,5 @@
 // `gatehouse mcp tools list|accept`: the MCP tool definitions pinned in the store a configuration
-// file names (store.sqlite), and accepting a changed one. Gateways sharing the store serve the
+// file names (store.sqlite or store.postgres), and accepting a changed one. Gateways sharing the store serve the
 // tool again within about a second.
 #pragma once
 

@@ -14,6 +14,7 @@
 #include "limit/clock.h"
 #include "store/key_rules.h"
 #include "store/record_store.h"
+#include "store/store_open.h"
 
 namespace gatehouse::cli {
 
@@ -31,7 +32,7 @@ std::string fixed(double v, int digits) {
 }  // namespace
 
 void LogsCommand::add_to(CLI::App& logs) {
-  logs.add_option("-c,--config", config_path_, "The gateway's YAML configuration (its store.sqlite)")->required();
+  logs.add_option("-c,--config", config_path_, "The gateway's YAML configuration (its store: sqlite or postgres)")->required();
   auto* model = logs.add_option("--model", model_, "Only requests for this model (the name clients use)");
   logs.add_option("--since", since_, "Requests of the last 90m, 12h, 7d, ... (default 1h)");
   logs.add_option("--limit", limit_, "At most this many rows, newest first (default 20)")->check(CLI::Range(1, 100000));
@@ -185,7 +186,7 @@ int LogsCommand::run(std::ostream& out, std::ostream& err) const {
 void AuditCommand::add_to(CLI::App& audit) {
   audit.require_subcommand(1);
   verify_cmd_ = audit.add_subcommand("verify", "Check the audit chain: exit 0 when intact, 1 naming the first bad row");
-  verify_cmd_->add_option("-c,--config", config_path_, "The gateway's YAML configuration (its store.sqlite)")->required();
+  verify_cmd_->add_option("-c,--config", config_path_, "The gateway's YAML configuration (its store: sqlite or postgres)")->required();
 }
 
 int AuditCommand::run(std::ostream& out, std::ostream& err) const {
@@ -226,7 +227,7 @@ std::string cli_actor() { return "cli (" + process_user() + ")"; }
 
 std::string audit_from_cli(const config::Config& config, std::string kind, std::string subject, std::string detail,
                            std::string request_id) {
-  auto opened = store::open_sqlite_records(config.store.sqlite_path);
+  auto opened = store::open_records(config.store);
   if (auto* e = std::get_if<std::string>(&opened)) return *e;
   store::RecordBatch batch;
   store::AuditRecord r;

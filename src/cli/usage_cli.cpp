@@ -33,7 +33,7 @@ std::string csv(const std::string& s) {
 }  // namespace
 
 void UsageCommand::add_to(CLI::App& usage) {
-  usage.add_option("-c,--config", config_path_, "The gateway's YAML configuration (its store.sqlite)")->required();
+  usage.add_option("-c,--config", config_path_, "The gateway's YAML configuration (its store: sqlite or postgres)")->required();
   usage.add_option("--by", by_, "Group by project (default), key, user or model")
       ->check(CLI::IsMember({"project", "key", "user", "model"}));
   usage.add_option("--since", since_, "Requests of the last 90m, 12h, 7d (default), ...");

@@ -128,3 +128,37 @@ const guard::GuardrailSpec* Config::find_guardrail(std::string_view name) const 
 }
 
 }  // namespace gatehouse::config
+
+namespace gatehouse::config {
+
+std::string redact_url_password(std::string_view url) {
+  std::string out(url);
+  // The user-info's password: between the first ':' after "scheme://" and the last '@' before the
+  // query (a password may hold an unencoded '@' once ${ENV} is expanded).
+  if (const auto scheme = out.find("://"); scheme != std::string::npos) {
+    const std::size_t start = scheme + 3;
+    const std::size_t query = out.find('?', start);
+    const std::size_t at = out.rfind('@', query == std::string::npos ? std::string::npos : query);
+    if (at != std::string::npos && at >= start) {
+      const std::size_t colon = out.find(':', start);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  // A password given as a parameter: ?password=... or &password=... (and conninfo's password=...).
+  for (std::size_t pos = 0; (pos = out.find("password=", pos)) != std::string::npos;) {
+    const bool starts = pos == 0 || out[pos - 1] == '?' || out[pos - 1] == '&' || out[pos - 1] == ' ';
+    pos += 9;
+    if (!starts) continue;
+    std::size_t end = out.find_first_of("& ", pos);
+    if (end == std::string::npos) end = out.size();
+    out.replace(pos, end - pos, "***");
+    pos += 3;
+  }
+  return out;
+}
+
+std::string StoreConfig::shown() const {
+  return postgres_url.empty() ? sqlite_path : redact_url_password(postgres_url);
+}
+
+}  // namespace gatehouse::config

@@ -251,10 +251,27 @@ struct RoleConfig {
   std::vector<std::string> tools;
 };
 
-// Where keys created at run time (gatehouse keys create, /admin/v1/keys) are kept.
+// Where keys created at run time (gatehouse keys create, /admin/v1/keys), the records, stored
+// responses and MCP tables are kept: a SQLite file (one host) or a PostgreSQL database (several
+// gateway replicas share it). At most one of the two is set.
 struct StoreConfig {
-  std::string sqlite_path;  // empty: no store (only the keys in this file)
+  std::string sqlite_path;   // store.sqlite; empty: not SQLite
+  std::string postgres_url;  // store.postgres (a libpq URL; holds a password: never print it raw)
+
+  // Whether the config names a store at all (else only the keys in the file).
+  bool configured() const { return !sqlite_path.empty() || !postgres_url.empty(); }
+  // The config key that named the store, for messages: "store.sqlite" or "store.postgres".
+  std::string field() const { return postgres_url.empty() ? "store.sqlite" : "store.postgres"; }
+  // What to show a person: the file, or the URL with its password redacted.
+  std::string shown() const;
+  // What the store was opened from (compared to reuse a store across reloads). Holds the
+  // password of a PostgreSQL URL: compare it, never print it.
+  std::string source() const { return postgres_url.empty() ? sqlite_path : postgres_url; }
 };
+
+// `url` with the password of its user-info (postgresql://user:PASSWORD@host/db) and of a
+// `password=` query parameter replaced by "***", so it can go into a log line or a message.
+std::string redact_url_password(std::string_view url);
 
 // responses: what the gateway keeps of Responses API answers (docs/responses.md). Kept in the
 // store (none: nothing is kept and previous_response_id is refused).

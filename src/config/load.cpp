@@ -317,8 +317,24 @@ void read_keys(Reader& r, const YAML::Node& ks, Config& c, std::vector<RoleRef>&
   }
 }
 
+// store.postgres: a libpq URL. Its password never goes into a message (config::redact_url_password).
+void read_postgres(Reader& r, const YAML::Node& n, Config& c) {
+  auto v = r.string(n, "store.postgres");
+  if (!v) return;
+  if (!v->starts_with("postgresql://") && !v->starts_with("postgres://")) {
+    return r.error(n, "store.postgres must be a URL, e.g. \"postgresql://gatehouse:${PGPASSWORD}@db.internal:5432/gatehouse\"");
+  }
+  c.store.postgres_url = *v;
+}
+
 void read_store(Reader& r, const YAML::Node& st, Config& c) {
-  if (r.expect_map(st, "store", {"sqlite"}) && st["sqlite"]) {
+  if (!r.expect_map(st, "store", {"sqlite", "postgres"})) return;
+  if (st["sqlite"] && st["postgres"]) {
+    // One store: keys, records and the audit chain must not be split between two.
+    return r.error(st["postgres"], "store: name either sqlite or postgres, not both");
+  }
+  if (st["postgres"]) read_postgres(r, st["postgres"], c);
+  if (st["sqlite"]) {
     if (auto v = r.string(st["sqlite"], "store.sqlite")) {
       if (v->empty()) return r.error(st["sqlite"], "store.sqlite must be a file path, e.g. \"./gatehouse.db\"");
       // A relative path is the config file's neighbour, wherever the command runs from (a CLI

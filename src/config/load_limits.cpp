@@ -319,13 +319,13 @@ void read_tracing(Reader& r, const YAML::Node& n, Config& c) {
 }
 
 void check_limits(Reader& r, const YAML::Node& root, Config& c) {
-  if (c.records.inference_log.enabled && c.store.sqlite_path.empty()) {
-    r.error(root["records"]["inference_log"], "records.inference_log needs store.sqlite: the log is kept there "
-                                              "(add store: {sqlite: \"./gatehouse.db\"})");
+  if (c.records.inference_log.enabled && !c.store.configured()) {
+    r.error(root["records"]["inference_log"], "records.inference_log needs a store: the log is kept there "
+                                              "(add store: {sqlite: \"./gatehouse.db\"} or store: {postgres: URL})");
   }
-  if (!c.budgets.empty() && c.store.sqlite_path.empty()) {
-    r.error(root["budgets"], "budgets need store.sqlite: spend is kept with the usage records, so "
-                             "a restart does not reset a budget (add store: {sqlite: \"./gatehouse.db\"})");
+  if (!c.budgets.empty() && !c.store.configured()) {
+    r.error(root["budgets"], "budgets need a store: spend is kept with the usage records, so a restart does not "
+                             "reset a budget (add store: {sqlite: \"./gatehouse.db\"} or store: {postgres: URL})");
   }
 }
 

@@ -228,8 +228,8 @@ void read_mcp(Reader& r, const YAML::Node& n, Config& c) {
       if (a["timeout_s"]) {
         if (auto v = r.integer(a["timeout_s"], "mcp.approvals.timeout_s", 1, 7 * 86400)) m.approval_timeout = std::chrono::seconds(*v);
       }
-      if (!m.approval_tools.empty() && c.store.sqlite_path.empty()) {
-        r.error(a, "mcp.approvals needs a store (store: {sqlite: PATH}): pending calls are kept there for `gatehouse approvals`");
+      if (!m.approval_tools.empty() && !c.store.configured()) {
+        r.error(a, "mcp.approvals needs a store (store: {sqlite: PATH} or {postgres: URL}): pending calls are kept there for `gatehouse approvals`");
       }
     }
   }

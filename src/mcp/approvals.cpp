@@ -24,6 +24,7 @@
 #include "mcp/pins.h"
 #include "record/writer.h"
 #include "store/mcp_tables.h"
+#include "store/store_open.h"
 #include "store/store_executor.h"
 
 namespace gatehouse::mcp {
@@ -464,13 +465,13 @@ std::string approval_audit_detail(std::string_view id, std::string_view reason,
   return json::serialize(json::object{{"id", id}, {"reason", reason}, {"requester", requester}});
 }
 
-std::shared_ptr<Approvals> make_approvals(const std::string& sqlite_path,
+std::shared_ptr<Approvals> make_approvals(const config::StoreConfig& store,
                                           std::shared_ptr<store::StoreExecutor> executor,
                                           std::shared_ptr<record::RecordWriter> audit,
                                           ApprovalTimings timings) {
   std::shared_ptr<store::ApprovalTable> table;
-  if (!sqlite_path.empty()) {
-    auto opened = store::open_sqlite_approvals(sqlite_path);
+  if (store.configured()) {
+    auto opened = store::open_approvals(store);
     if (auto* e = std::get_if<std::string>(&opened)) throw std::runtime_error(*e);
     table = std::move(std::get<0>(opened));
   }

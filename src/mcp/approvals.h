@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.h"
+
 namespace gatehouse::store {
 class StoreExecutor;
 }
@@ -93,11 +95,11 @@ class Approvals {
 // tool_audit_subject, pins.h).
 std::string approval_audit_detail(std::string_view id, std::string_view reason, std::string_view requester);
 
-// Approvals kept in the store at `sqlite_path` (table mcp_approvals), or in memory only when it is
-// empty (tests: the configuration requires a store with mcp.approvals). Opens the table on the
+// Approvals kept in the store `store` names (table mcp_approvals), or in memory only when it names
+// none (tests: the configuration requires a store with mcp.approvals). Opens the table on the
 // calling thread and expires the rows left pending by gateways that stopped (their deadline long
 // past); throws std::runtime_error, naming the store, when it cannot.
-std::shared_ptr<Approvals> make_approvals(const std::string& sqlite_path, std::shared_ptr<store::StoreExecutor> executor,
+std::shared_ptr<Approvals> make_approvals(const config::StoreConfig& store, std::shared_ptr<store::StoreExecutor> executor,
                                           std::shared_ptr<record::RecordWriter> audit,
                                           ApprovalTimings timings = {});
 

@@ -19,6 +19,7 @@
 #include "mcp/tools.h"
 #include "record/writer.h"
 #include "store/mcp_tables.h"
+#include "store/store_open.h"
 #include "store/store_executor.h"
 
 namespace gatehouse::mcp {
@@ -310,20 +311,20 @@ std::string accepted_audit_detail(std::string_view from_sha256, std::string_view
   return json::serialize(json::object{{"from", from_sha256}, {"to", to_sha256}});
 }
 
-std::shared_ptr<ToolPins> make_tool_pins(const std::string& sqlite_path,
+std::shared_ptr<ToolPins> make_tool_pins(const config::StoreConfig& store,
                                          std::shared_ptr<store::StoreExecutor> executor,
                                          std::shared_ptr<record::RecordWriter> audit,
                                          std::chrono::milliseconds poll_every) {
   auto state = std::make_shared<PinState>();
   state->self_ref = state;
   state->audit = std::move(audit);
-  if (sqlite_path.empty()) {
+  if (!store.configured()) {
     spdlog::warn(
-        "mcp pinning: no store (store.sqlite): tool definitions are pinned in memory only, and "
+        "mcp pinning: no store (store.sqlite or store.postgres): tool definitions are pinned in memory only, and "
         "pinned "
         "afresh after a restart");
   } else {
-    auto opened = store::open_sqlite_pins(sqlite_path);
+    auto opened = store::open_pins(store);
     if (auto* e = std::get_if<std::string>(&opened)) throw std::runtime_error(*e);
     state->table = std::move(std::get<0>(opened));
     if (auto e = state->reload(true)) throw std::runtime_error(*e);

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.h"
+
 namespace gatehouse::store {
 class StoreExecutor;
 }
@@ -64,12 +66,12 @@ class ToolPins {
 std::string tool_audit_subject(std::string_view server, std::string_view tool);
 std::string accepted_audit_detail(std::string_view from_sha256, std::string_view to_sha256);
 
-// Pins kept in the store at `sqlite_path` (table mcp_tool_pins), or in memory only when it is
-// empty (lost at restart; the gateway warns). Loads the table on the calling thread (throws
+// Pins kept in the store `store` names (table mcp_tool_pins), or in memory only when it names
+// none (lost at restart; the gateway warns). Loads the table on the calling thread (throws
 // std::runtime_error, naming the store, when it cannot), then a thread reads its change counter
 // every `poll_every` and reloads it when another process (the CLI) wrote. Writes go through
 // `executor` (null: on the calling thread); `audit` may be null (no audit chain).
-std::shared_ptr<ToolPins> make_tool_pins(const std::string& sqlite_path,
+std::shared_ptr<ToolPins> make_tool_pins(const config::StoreConfig& store,
                                          std::shared_ptr<store::StoreExecutor> executor,
                                          std::shared_ptr<record::RecordWriter> audit,
                                          std::chrono::milliseconds poll_every = std::chrono::seconds(1));

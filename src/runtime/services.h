@@ -76,6 +76,8 @@ struct Services {
   std::shared_ptr<mcp::Sessions> mcp_sessions;
   // What the shared parts were built from (a reload reuses them when these did not change).
   std::shared_ptr<const config::JwtConfig> jwt_config;
+  // The store's source (config::StoreConfig::source(): the SQLite file, or the PostgreSQL URL,
+  // password included — compared, never printed).
   std::string store_path;
 };
 

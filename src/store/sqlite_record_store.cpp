@@ -7,6 +7,8 @@
 
 #include "config/config.h"
 
+#include "store/audit_chain.h"
+#include "store/record_columns.h"
 #include "store/record_store.h"
 #include "store/sqlite_db.h"
 
@@ -120,49 +122,6 @@ constexpr const char* kMigrations[] = {
     )sql",
 };
 
-constexpr const char* kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
-
-std::string hex(const config::Sha256& d) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(64, '0');
-  for (std::size_t i = 0; i < d.size(); ++i) {
-    out[2 * i] = kDigits[d[i] >> 4];
-    out[2 * i + 1] = kDigits[d[i] & 15];
-  }
-  return out;
-}
-
-// The hash of an audit row: SHA-256 over its id, content and the previous row's hash, each field
-// length-prefixed (so no two different rows serialise alike).
-std::string audit_hash(std::int64_t id, const AuditRecord& r, const std::string& prev_hash) {
-  std::string text;
-  auto field = [&](std::string_view v) {
-    text += std::to_string(v.size());
-    text += ':';
-    text += v;
-    text += ';';
-  };
-  field(std::to_string(id));
-  field(std::to_string(r.time_ms));
-  field(r.kind);
-  field(r.actor);
-  field(r.subject);
-  field(r.detail);
-  field(r.request_id);
-  field(prev_hash);
-  return hex(config::sha256(text));
-}
-
-const char* group_column(UsageGroup by) {
-  switch (by) {
-    case UsageGroup::kProject: return "project";
-    case UsageGroup::kKey: return "key_name";
-    case UsageGroup::kUser: return "user_name";
-    case UsageGroup::kModel: return "model";
-  }
-  return "project";
-}
-
 class SqliteRecordStore final : public RecordStore {
  public:
   SqliteRecordStore(std::string path, Db db) : what_("record store " + path), db_(std::move(db)) {}
@@ -229,7 +188,7 @@ class SqliteRecordStore final : public RecordStore {
       // Chained to the last row in the file, read inside this write transaction: another process
       // (the keys CLI) appending to the same chain waits for the lock, then chains after ours.
       std::int64_t id = 0;
-      std::string prev = kZeroHash;
+      std::string prev = kAuditZeroHash;
       {
         Use last(last_audit_);
         int rc = sqlite3_step(last);
@@ -466,18 +425,10 @@ class SqliteRecordStore final : public RecordStore {
                          s)) {
       return failure("preparing the audit read");
     }
-    AuditVerdict v;
-    std::int64_t expected_id = 1;
-    std::string prev = kZeroHash;
-    auto bad = [&](std::int64_t id, std::string problem) {
-      v.intact = false;
-      v.first_bad_id = id;
-      v.problem = std::move(problem);
-    };
+    AuditCheck check;
     int rc;
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
       sqlite3_stmt* q = s.get();
-      const std::int64_t id = sqlite3_column_int64(q, 0);
       AuditRecord r;
       r.time_ms = sqlite3_column_int64(q, 1);
       r.kind = column_text(q, 2);
@@ -485,44 +436,12 @@ class SqliteRecordStore final : public RecordStore {
       r.subject = column_text(q, 4);
       r.detail = column_text(q, 5);
       r.request_id = column_text(q, 6);
-      const std::string prev_hash = column_text(q, 7);
-      const std::string hash = column_text(q, 8);
-      ++v.rows;
-      if (id != expected_id) {
-        bad(expected_id, id > expected_id ? "row " + std::to_string(expected_id) + (id - expected_id > 1 ? " to " + std::to_string(id - 1) : "") + " missing (deleted)"
-                                          : "row " + std::to_string(id) + " is out of order");
-        return v;
-      }
-      if (prev_hash != prev) {
-        bad(id, "row " + std::to_string(id) + " does not follow row " + std::to_string(id - 1) +
-                    " (its previous-hash differs: rows were reordered, or one before it was replaced)");
-        return v;
-      }
-      if (audit_hash(id, r, prev_hash) != hash) {
-        bad(id, "row " + std::to_string(id) + " was edited (its hash does not match its content)");
-        return v;
-      }
-      prev = hash;
-      ++expected_id;
+      if (!check.add(sqlite3_column_int64(q, 0), r, column_text(q, 7), column_text(q, 8))) return check.finish({});
     }
     if (rc != SQLITE_DONE) return failure("reading the audit chain");
     auto head = sqlite::query_one(db_.get(), what_, "SELECT value FROM meta WHERE name = 'audit.head'");
     if (auto* e = std::get_if<std::string>(&head)) return *e;
-    if (const auto& h = std::get<std::optional<std::string>>(head)) {
-      const std::string expected = std::to_string(expected_id - 1) + ":" + prev;
-      if (*h != expected) {
-        std::int64_t head_id = std::atoll(h->c_str());
-        if (head_id >= expected_id) {
-          bad(expected_id, "row " + std::to_string(expected_id) + (head_id > expected_id ? " to " + std::to_string(head_id) : "") +
-                               " missing (deleted from the end of the chain)");
-        } else {
-          bad(expected_id - 1, "row " + std::to_string(expected_id - 1) + " is not the chain's recorded head");
-        }
-      }
-    } else if (v.rows > 0) {
-      bad(1, "the chain's head record is missing");
-    }
-    return v;
+    return check.finish(std::get<std::optional<std::string>>(head));
   }
 
   std::string failure(const std::string& doing) const {

@@ -201,7 +201,7 @@ TEST(LimitsConfigErrors, UnknownModelPlaceAfterARejectedRule) {
 TEST(LimitsConfigErrors, BudgetsWithoutStore) {
   auto r = load("budgets:\n  - {scope: key, usd: 10}\n");
   ASSERT_FALSE(r.config);
-  auto d = only(r, "budgets need store.sqlite");
+  auto d = only(r, "budgets need a store");
   EXPECT_EQ(d.line, 12);
   EXPECT_EQ(d.column, 3);
 }

@@ -104,7 +104,7 @@ std::optional<store::ApprovalRow> row_of(const std::string& path, const std::str
 struct Gateway {
   explicit Gateway(const std::string& path, ApprovalTimings timings = {10s, 10s})
       : plumbing(path),
-        approvals(make_approvals(path, plumbing.executor, plumbing.writer, timings)) {}
+        approvals(make_approvals(config::StoreConfig{.sqlite_path = path, .postgres_url = ""}, plumbing.executor, plumbing.writer, timings)) {}
   StorePlumbing plumbing;
   std::shared_ptr<Approvals> approvals;
 };
@@ -311,7 +311,7 @@ TEST(Approvals, RowsLeftPendingByAStoppedGatewayAreExpiredAtStart) {
 }
 
 TEST(Approvals, WithoutAStoreTheyLiveInMemory) {
-  auto approvals = make_approvals("", nullptr, nullptr, {10s, 10s});
+  auto approvals = make_approvals(config::StoreConfig{}, nullptr, nullptr, {10s, 10s});
   Worker worker;
   HeldCall call(worker, *approvals, 30s);
   const std::string id = held_id(*approvals);

@@ -38,7 +38,7 @@ std::optional<ToolPin> pin_of(const ToolPins& pins, const std::string& server,
 // A gateway's pins on a store file, with the plumbing they write through.
 struct Gateway {
   explicit Gateway(const std::string& path, std::chrono::milliseconds poll = 50ms)
-      : plumbing(path), pins(make_tool_pins(path, plumbing.executor, plumbing.writer, poll)) {}
+      : plumbing(path), pins(make_tool_pins(config::StoreConfig{.sqlite_path = path, .postgres_url = ""}, plumbing.executor, plumbing.writer, poll)) {}
   // Every queued write done and every audit row in the store.
   void settle() const {
     plumbing.drain();
@@ -218,7 +218,7 @@ TEST(ToolPins, TheTableAcceptsOnlyTheDefinitionItWasAskedTo) {
 }
 
 TEST(ToolPins, WithoutAStoreThePinsLiveInMemory) {
-  auto pins = make_tool_pins("", nullptr, nullptr);
+  auto pins = make_tool_pins(config::StoreConfig{}, nullptr, nullptr);
   EXPECT_EQ(pins->check("crm", "delete_contact", kV1), Verdict::kFirstSeen);
   EXPECT_EQ(pins->check("crm", "delete_contact", kV2), Verdict::kChanged);
   EXPECT_TRUE(pins->accept("crm", "delete_contact", "key 'ops'"));
@@ -231,7 +231,7 @@ TEST(ToolPins, AFileThatIsNotADatabaseIsRefusedAtStart) {
     std::ofstream f(dir.file("bad.db"));
     f << "this is not a database, and it is long enough to look like a header to SQLite.....\n";
   }
-  EXPECT_THROW(make_tool_pins(dir.file("bad.db"), nullptr, nullptr), std::runtime_error);
+  EXPECT_THROW(make_tool_pins(config::StoreConfig{.sqlite_path = dir.file("bad.db"), .postgres_url = ""}, nullptr, nullptr), std::runtime_error);
 }
 
 }  // namespace
