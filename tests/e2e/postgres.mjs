@@ -2,7 +2,7 @@
 // free loopback port, with a database and a password-protected user. initdb and postgres refuse
 // to run as root, so as root they run as the `postgres` system user (runuser) in a directory
 // chowned to it.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -76,6 +76,12 @@ export async function startPostgres({ database = 'gatehouse', user = 'gatehouse'
   psql(`CREATE ROLE ${user} LOGIN PASSWORD '${password}'`);
   psql(`CREATE DATABASE ${database} OWNER ${user}`);
 
+  // The same, without waiting: a promise of its output (e.g. to hold a lock while a test acts).
+  const psqlAsync = (sql, db) => new Promise((resolve, reject) => {
+    const [c, a] = as(join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', sql]);
+    execFile(c, a, { env: { ...process.env, PGPASSWORD: 'super-' + password } }, (err, stdout, stderr) => (err ? reject(new Error(`${err}\n${stderr}`)) : resolve(stdout)));
+  });
+
   let stopped = false;
   return {
     port,
@@ -83,6 +89,7 @@ export async function startPostgres({ database = 'gatehouse', user = 'gatehouse'
     url: `postgresql://${user}:${password}@127.0.0.1:${port}/${database}`,
     // Runs SQL as the superuser in `db` (the test's own checks, e.g. counting rows).
     psql: (sql, db = database) => psql(sql, db),
+    psqlAsync: (sql, db = database) => psqlAsync(sql, db),
     // Another empty database owned by the user; its URL.
     createDatabase(name) {
       psql(`CREATE DATABASE ${name} OWNER ${user}`);

@@ -166,6 +166,23 @@ describe('two gateways on one database', () => {
     assert.equal(auditRows(config), before + 80);
     const ids = pg.psql('SELECT min(id), max(id), count(DISTINCT id) FROM audit', db.name).trim().split('|').map(Number);
     assert.deepEqual(ids, [1, before + 80, before + 80], 'ids 1..N without a gap');
+    // Each batch went in at its first try: no writer chained onto a head another was replacing
+    // (without the chain's lock, two batches take the same id and one fails and is retried).
+    for (const gw of [a, b]) assert.doesNotMatch(gw.log(), /records: .*retrying/);
+  });
+
+  test('an audit append waits for the chain\'s advisory lock (held here by another session)', async () => {
+    const before = count(db, 'audit');
+    // pg::kAuditLock ("GHAUDIT"), held for 1.5 s by a session of our own.
+    const held = pg.psqlAsync(`SELECT pg_advisory_lock(${0x4748415544495400n}); SELECT pg_sleep(1.5)`, db.name);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await status(a, 'gh_wrong_locked_a'), 401);
+    assert.equal(await status(b, 'gh_wrong_locked_b'), 401);
+    await new Promise((r) => setTimeout(r, 600));  // several flushes
+    assert.equal(count(db, 'audit'), before, 'no audit row went in while another writer held the chain');
+    await held;
+    await waitFor(() => count(db, 'audit') === before + 2, { timeoutMs: 10_000, what: 'the held audit rows' });
+    assert.equal(auditRows(config), before + 2);
   });
 
   test('a stored Responses answer made through one is read and continued through the other', async () => {
