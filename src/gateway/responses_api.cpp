@@ -19,7 +19,7 @@ constexpr std::string_view kResponses = "/responses/";
 Error no_store() {
   return Error::bad_request(
       "this gateway keeps no responses: previous_response_id and /v1/responses/{id} need a store "
-      "(store.sqlite) with responses.store on; send the whole conversation in 'input' instead",
+      "(store.sqlite or store.postgres) with responses.store on; send the whole conversation in 'input' instead",
       "previous_response_id");
 }
 
