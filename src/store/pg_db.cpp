@@ -47,7 +47,13 @@ void ignore_notice(void*, const char*) {}
 }  // namespace
 
 std::variant<std::unique_ptr<Connection>, std::string> Connection::open(const std::string& url, std::string what) {
-  PGconn* conn = PQconnectdb(url.c_str());
+  // Defaults first: the URL's own parameters, expanded from `dbname`, override them. Without a
+  // connect timeout and keepalives, an unreachable or silently dropped server would hold a store
+  // call (and the thread making it) for minutes.
+  const char* const keywords[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
+                                  "application_name", "dbname", nullptr};
+  const char* const values[] = {"10", "30", "10", "3", "gatehouse", url.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   std::unique_ptr<Connection> c(new Connection(conn, std::move(what), password_of(url)));
   if (conn == nullptr) return c->what_ + ": cannot connect: out of memory";
   if (PQstatus(conn) != CONNECTION_OK) return c->failure("cannot connect");

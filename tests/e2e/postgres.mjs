@@ -1,6 +1,6 @@
 // A real PostgreSQL for the end-to-end tests: a throw-away cluster in a temporary directory, on a
 // free loopback port, with a database and a password-protected user. initdb and postgres refuse
-// to run as root, so as root they run as the `postgres` system user (runuser) in a directory
+// to run as root, so as root they run as the `postgres` system user (setpriv) in a directory
 // chowned to it.
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,7 +44,8 @@ export async function startPostgres({ database = 'gatehouse', user = 'gatehouse'
   if (ids) {
     for (const p of [dir, sock, pwfile]) chownSync(p, ids.uid, ids.gid);
   }
-  const as = (cmd, args) => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]);
+  // setpriv execs the command itself (runuser would stay its parent and not pass signals on).
+  const as = (cmd, args) => (asRoot ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', cmd, ...args]] : [cmd, args]);
 
   const [initCmd, initArgs] = as(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--pwfile', pwfile, '-A', 'scram-sha-256', '--no-sync', '-E', 'UTF8']);
   execFileSync(initCmd, initArgs, { stdio: 'pipe' });

@@ -215,6 +215,32 @@ describe('two gateways on one database', () => {
   });
 });
 
+test('after the server drops every connection, the gateway reconnects: keys, records and responses still work', async () => {
+  const db = newDatabase();
+  const config = pgConfig(db);
+  const key = createKey(config, 'before-drop');
+  const gw = await gateway(config);
+  try {
+    assert.equal(await status(gw, key), 200);
+    await waitFor(() => count(db, 'usage') === 1, { timeoutMs: 10_000, what: 'the first usage row' });
+    // What a database restart or a failover does to the gateway's connections.
+    const dropped = pg.psql(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${db.name}' AND usename = 'gatehouse'`, db.name);
+    assert.ok(Number(dropped.trim()) >= 3, `terminated ${dropped}`);
+    // The key watcher's next poll reconnects and sees a key made since.
+    const after = createKey(config, 'after-drop');
+    await waitFor(async () => (await status(gw, after)) === 200, { timeoutMs: 5000, what: 'the new key after reconnecting' });
+    // The record writer reconnects: the rows land.
+    await waitFor(() => count(db, 'usage') === 2, { timeoutMs: 10_000, what: 'the usage row after reconnecting' });
+    // So does the response table.
+    const client = new OpenAI({ apiKey: after, baseURL: gw.baseURL, maxRetries: 0 });
+    const made = await client.responses.create({ model: 'chat-small', input: 'still here?' });
+    assert.equal((await client.responses.retrieve(made.id)).id, made.id);
+    assert.doesNotMatch(gw.log(), /records: .*retrying/, 'the writer reconnected within its call');
+  } finally {
+    await stopAll(gw);
+  }
+});
+
 describe('store migrate', () => {
   let sqliteConfig, dbFile, responseId, key, sqliteAudit;
   before(async () => {
