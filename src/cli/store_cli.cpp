@@ -13,12 +13,15 @@ namespace gatehouse::cli {
 void StoreCommand::add_to(CLI::App& store) {
   store.require_subcommand(1);
   auto* migrate = store.add_subcommand(
-      "migrate", "Copy a SQLite store into an empty PostgreSQL database (keys, records, the audit chain, "
-                 "MCP tables, stored responses)");
+      "migrate",
+      "Copy a SQLite store into an empty PostgreSQL database (keys, records, the audit chain, "
+      "MCP tables, stored responses)");
   migrate->add_option("--from", from_, "The SQLite store: sqlite:FILE")->required();
-  migrate->add_option("--to", to_,
-                      "The PostgreSQL database: postgresql://USER[:PASSWORD]@HOST:PORT/DB (without a password, "
-                      "libpq reads PGPASSWORD or ~/.pgpass)")
+  migrate
+      ->add_option(
+          "--to", to_,
+          "The PostgreSQL database: postgresql://USER[:PASSWORD]@HOST:PORT/DB (without a password, "
+          "libpq reads PGPASSWORD or ~/.pgpass)")
       ->required();
 }
 
@@ -29,18 +32,21 @@ int StoreCommand::run(std::ostream& out, std::ostream& err) const {
     return kUsageError;
   }
   if (!to_.starts_with("postgresql://") && !to_.starts_with("postgres://")) {
-    err << "--to must be a PostgreSQL URL, e.g. postgresql://gatehouse@db.internal:5432/gatehouse\n";
+    err << "--to must be a PostgreSQL URL, e.g. "
+           "postgresql://gatehouse@db.internal:5432/gatehouse\n";
     return kUsageError;
   }
   const std::string from = from_.substr(kSqlite.size());
   const std::string shown_to = config::redact_url_password(to_);
   out << "copying " << from << " into " << shown_to << '\n';
-  auto error = store::copy_sqlite_to_postgres(from, to_, [&](const std::string& line) { out << "  " << line << '\n'; });
+  auto error = store::copy_sqlite_to_postgres(
+      from, to_, [&](const std::string& line) { out << "  " << line << '\n'; });
   if (error) {
     err << *error << '\n';
     return 1;
   }
-  out << "done: point the gateways' store at postgres (store: {postgres: URL}) and run `gatehouse audit verify`\n";
+  out << "done: point the gateways' store at postgres (store: {postgres: URL}) and run `gatehouse "
+         "audit verify`\n";
   return 0;
 }
 

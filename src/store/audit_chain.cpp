@@ -44,13 +44,15 @@ void AuditCheck::bad(std::int64_t id, std::string problem) {
   v_.problem = std::move(problem);
 }
 
-bool AuditCheck::add(std::int64_t id, const AuditRecord& r, const std::string& prev_hash, const std::string& hash) {
+bool AuditCheck::add(std::int64_t id, const AuditRecord& r, const std::string& prev_hash,
+                     const std::string& hash) {
   ++v_.rows;
   if (id != expected_id_) {
-    bad(expected_id_, id > expected_id_ ? "row " + std::to_string(expected_id_) +
-                                              (id - expected_id_ > 1 ? " to " + std::to_string(id - 1) : "") +
-                                              " missing (deleted)"
-                                        : "row " + std::to_string(id) + " is out of order");
+    bad(expected_id_, id > expected_id_
+                          ? "row " + std::to_string(expected_id_) +
+                                (id - expected_id_ > 1 ? " to " + std::to_string(id - 1) : "") +
+                                " missing (deleted)"
+                          : "row " + std::to_string(id) + " is out of order");
     return false;
   }
   if (prev_hash != prev_) {
@@ -77,7 +79,8 @@ AuditVerdict AuditCheck::finish(const std::optional<std::string>& h) {
                               (head_id > expected_id_ ? " to " + std::to_string(head_id) : "") +
                               " missing (deleted from the end of the chain)");
       } else {
-        bad(expected_id_ - 1, "row " + std::to_string(expected_id_ - 1) + " is not the chain's recorded head");
+        bad(expected_id_ - 1,
+            "row " + std::to_string(expected_id_ - 1) + " is not the chain's recorded head");
       }
     }
   } else if (v_.rows > 0) {

@@ -11,7 +11,8 @@
 namespace gatehouse::store {
 
 // The previous-hash of the first row.
-inline constexpr const char* kAuditZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
+inline constexpr const char* kAuditZeroHash =
+    "0000000000000000000000000000000000000000000000000000000000000000";
 
 // The hash of an audit row: SHA-256 over its id, content and the previous row's hash, each field
 // length-prefixed (so no two different rows serialise alike). Lower-case hex.
@@ -21,7 +22,8 @@ std::string audit_hash(std::int64_t id, const AuditRecord& r, const std::string&
 // found), then finish() with the recorded head ("ID:HASH" in meta 'audit.head', if any).
 class AuditCheck {
  public:
-  bool add(std::int64_t id, const AuditRecord& r, const std::string& prev_hash, const std::string& hash);
+  bool add(std::int64_t id, const AuditRecord& r, const std::string& prev_hash,
+           const std::string& hash);
   AuditVerdict finish(const std::optional<std::string>& head);
   // What the last good row's head is: "ID:HASH" (the next append chains after it).
   std::string head() const { return std::to_string(expected_id_ - 1) + ":" + prev_; }

@@ -13,51 +13,7 @@ namespace gatehouse::store {
 
 namespace {
 
-// Same tables as the SQLite store. Append steps; never edit one that has shipped.
-constexpr const char* kSchemaVersionName = "mcp.schema_version";
-constexpr const char* kMigrations[] = {
-    // 1: pinned tool definitions, their change counter, held calls.
-    R"sql(
-    CREATE TABLE mcp_tool_pins (
-      server             TEXT    NOT NULL,
-      tool               TEXT    NOT NULL,
-      sha256             TEXT    NOT NULL,
-      definition         TEXT    NOT NULL,
-      pinned_at_ms       BIGINT  NOT NULL,
-      pending_sha256     TEXT    NOT NULL DEFAULT '',
-      pending_definition TEXT    NOT NULL DEFAULT '',
-      pending_since_ms   BIGINT  NOT NULL DEFAULT 0,
-      PRIMARY KEY (server, tool)
-    );
-    CREATE TABLE mcp_tool_pin_events (
-      id      BIGINT PRIMARY KEY CHECK (id = 1),
-      version BIGINT NOT NULL
-    );
-    INSERT INTO mcp_tool_pin_events (id, version) VALUES (1, 0);
-    CREATE TABLE mcp_approvals (
-      id         TEXT    PRIMARY KEY,
-      request_id TEXT    NOT NULL DEFAULT '',
-      requester  TEXT    NOT NULL DEFAULT '',
-      key_name   TEXT    NOT NULL DEFAULT '',
-      server     TEXT    NOT NULL,
-      tool       TEXT    NOT NULL,
-      arguments  TEXT    NOT NULL DEFAULT '{}',
-      status     TEXT    NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired')),
-      reason     TEXT    NOT NULL DEFAULT '',
-      decided_by TEXT    NOT NULL DEFAULT '',
-      created_ms BIGINT  NOT NULL,
-      expires_ms BIGINT  NOT NULL,
-      decided_ms BIGINT  NOT NULL DEFAULT 0
-    );
-    CREATE INDEX mcp_approvals_pending ON mcp_approvals (status, created_ms);
-    )sql",
-};
-
 using pg::num;
-
-std::variant<std::unique_ptr<pg::Connection>, std::string> open_tables(const std::string& url, const std::string& what) {
-  return pg::open(url, what + " " + config::redact_url_password(url), kSchemaVersionName, kMigrations);
-}
 
 PinRow read_pin(const PGresult* r, int i) {
   PinRow p;
@@ -72,62 +28,64 @@ PinRow read_pin(const PGresult* r, int i) {
   return p;
 }
 
-#define GH_PIN_COLUMNS \
-  "server, tool, sha256, definition, pinned_at_ms, pending_sha256, pending_definition, pending_since_ms"
+#define GH_PIN_COLUMNS                                                                   \
+  "server, tool, sha256, definition, pinned_at_ms, pending_sha256, pending_definition, " \
+  "pending_since_ms"
 
 class PgPinTable final : public PinTable {
  public:
   explicit PgPinTable(std::unique_ptr<pg::Connection> c) : c_(std::move(c)) {}
 
   std::variant<std::vector<PinRow>, std::string> list() override {
-    return c_->call([&]() -> std::variant<std::vector<PinRow>, std::string> {
-      auto r = c_->exec("SELECT " GH_PIN_COLUMNS " FROM mcp_tool_pins ORDER BY server, tool", {}, "reading tool pins");
-      if (auto* e = std::get_if<std::string>(&r)) return *e;
-      const PGresult* q = std::get<pg::Result>(r).get();
-      std::vector<PinRow> rows;
-      for (int i = 0; i < PQntuples(q); ++i) rows.push_back(read_pin(q, i));
-      return rows;
-    });
+    return c_->rows<PinRow>("SELECT " GH_PIN_COLUMNS " FROM mcp_tool_pins ORDER BY server, tool",
+                            {}, "reading tool pins", read_pin);
   }
 
   std::optional<std::string> pin(const PinRow& row) override {
-    return write("INSERT INTO mcp_tool_pins (server, tool, sha256, definition, pinned_at_ms) VALUES ($1, $2, $3, $4, "
-                 "$5) ON CONFLICT (server, tool) DO NOTHING",
-                 {row.server, row.tool, row.sha256, row.definition, num(row.pinned_at_ms)},
-                 "pinning " + row.server + "/" + row.tool);
+    return write(
+        "INSERT INTO mcp_tool_pins (server, tool, sha256, definition, pinned_at_ms) VALUES ($1, "
+        "$2, $3, $4, "
+        "$5) ON CONFLICT (server, tool) DO NOTHING",
+        {row.server, row.tool, row.sha256, row.definition, num(row.pinned_at_ms)},
+        "pinning " + row.server + "/" + row.tool);
   }
 
   std::optional<std::string> set_pending(const PinRow& row) override {
     // Bumped even when no row changed, so that a gateway whose memory differs from the table (an
     // accept elsewhere came first) reloads it.
-    return write("UPDATE mcp_tool_pins SET pending_sha256 = $4, pending_definition = $5, pending_since_ms = $6 "
-                 "WHERE server = $1 AND tool = $2 AND sha256 = $3",
-                 {row.server, row.tool, row.sha256, row.pending_sha256, row.pending_definition,
-                  num(row.pending_sha256.empty() ? 0 : row.pending_since_ms)},
-                 "recording the changed definition of " + row.server + "/" + row.tool);
+    return write(
+        "UPDATE mcp_tool_pins SET pending_sha256 = $4, pending_definition = $5, pending_since_ms = "
+        "$6 "
+        "WHERE server = $1 AND tool = $2 AND sha256 = $3",
+        {row.server, row.tool, row.sha256, row.pending_sha256, row.pending_definition,
+         num(row.pending_sha256.empty() ? 0 : row.pending_since_ms)},
+        "recording the changed definition of " + row.server + "/" + row.tool);
   }
 
-  std::variant<std::optional<PinAccepted>, std::string> accept(const std::string& server, const std::string& tool,
-                                                               std::int64_t now_ms,
-                                                               const std::string& expected_sha256) override {
+  std::variant<std::optional<PinAccepted>, std::string> accept(
+      const std::string& server, const std::string& tool, std::int64_t now_ms,
+      const std::string& expected_sha256) override {
     return c_->call([&]() -> std::variant<std::optional<PinAccepted>, std::string> {
       auto tx = c_->begin();
       if (!tx) return c_->failure("starting a transaction");
-      auto sel = c_->exec("SELECT " GH_PIN_COLUMNS " FROM mcp_tool_pins WHERE server = $1 AND tool = $2 FOR UPDATE",
+      auto sel = c_->exec("SELECT " GH_PIN_COLUMNS
+                          " FROM mcp_tool_pins WHERE server = $1 AND tool = $2 FOR UPDATE",
                           {server, tool}, "reading the pin of " + server + "/" + tool);
       if (auto* e = std::get_if<std::string>(&sel)) return *e;
       const PGresult* q = std::get<pg::Result>(sel).get();
       if (PQntuples(q) == 0) return std::optional<PinAccepted>();
       const PinRow row = read_pin(q, 0);
-      if (row.pending_sha256.empty() || (!expected_sha256.empty() && row.pending_sha256 != expected_sha256)) {
+      if (row.pending_sha256.empty() ||
+          (!expected_sha256.empty() && row.pending_sha256 != expected_sha256)) {
         return std::optional<PinAccepted>();
       }
-      auto upd = c_->exec(
-          "UPDATE mcp_tool_pins SET sha256 = pending_sha256, definition = pending_definition, pinned_at_ms = $3, "
-          "pending_sha256 = '', pending_definition = '', pending_since_ms = 0 "
-          "WHERE server = $1 AND tool = $2 AND pending_sha256 = $4",
-          {server, tool, num(now_ms), row.pending_sha256}, "accepting the definition of " + server + "/" + tool);
-      if (auto* e = std::get_if<std::string>(&upd)) return *e;
+      if (auto e = c_->run("UPDATE mcp_tool_pins SET sha256 = pending_sha256, definition = "
+                           "pending_definition, pinned_at_ms = $3, "
+                           "pending_sha256 = '', pending_definition = '', pending_since_ms = 0 "
+                           "WHERE server = $1 AND tool = $2 AND pending_sha256 = $4",
+                           {server, tool, num(now_ms), row.pending_sha256},
+                           "accepting the definition of " + server + "/" + tool))
+        return *e;
       if (auto e = bump_and_commit(tx)) return *e;
       return std::optional<PinAccepted>(PinAccepted{row.sha256, row.pending_sha256});
     });
@@ -146,27 +104,29 @@ class PgPinTable final : public PinTable {
 
  private:
   // `sql` and the change counter's bump in one transaction.
-  std::optional<std::string> write(const char* sql, std::initializer_list<pg::Param> params, const std::string& doing) {
+  std::optional<std::string> write(const char* sql, std::initializer_list<pg::Param> params,
+                                   const std::string& doing) {
     return c_->call([&]() -> std::optional<std::string> {
       auto tx = c_->begin();
       if (!tx) return c_->failure("starting a transaction");
-      auto r = c_->exec(sql, params, doing);
-      if (auto* e = std::get_if<std::string>(&r)) return *e;
+      if (auto e = c_->run(sql, params, doing)) return *e;
       return bump_and_commit(tx);
     });
   }
 
   std::optional<std::string> bump_and_commit(pg::Connection::Transaction& tx) {
-    auto r = c_->exec("UPDATE mcp_tool_pin_events SET version = version + 1 WHERE id = 1", {}, "counting the change");
-    if (auto* e = std::get_if<std::string>(&r)) return *e;
+    if (auto e = c_->run("UPDATE mcp_tool_pin_events SET version = version + 1 WHERE id = 1", {},
+                         "counting the change"))
+      return *e;
     return tx.commit();
   }
 
   std::unique_ptr<pg::Connection> c_;
 };
 
-#define GH_APPROVAL_COLUMNS \
-  "id, request_id, requester, key_name, server, tool, arguments, status, reason, decided_by, created_ms, " \
+#define GH_APPROVAL_COLUMNS                                                                    \
+  "id, request_id, requester, key_name, server, tool, arguments, status, reason, decided_by, " \
+  "created_ms, "                                                                               \
   "expires_ms, decided_ms"
 
 ApprovalRow read_approval(const PGresult* q, int i) {
@@ -193,7 +153,8 @@ class PgApprovalTable final : public ApprovalTable {
 
   std::optional<std::string> insert(const ApprovalRow& row) override {
     auto n = c_->change(
-        "INSERT INTO mcp_approvals (id, request_id, requester, key_name, server, tool, arguments, status, created_ms, "
+        "INSERT INTO mcp_approvals (id, request_id, requester, key_name, server, tool, arguments, "
+        "status, created_ms, "
         "expires_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9)",
         {row.id, row.request_id, row.requester, row.key_name, row.server, row.tool, row.arguments,
          num(row.created_ms), num(row.expires_ms)},
@@ -203,7 +164,8 @@ class PgApprovalTable final : public ApprovalTable {
   }
 
   std::variant<std::optional<ApprovalRow>, std::string> get(const std::string& id) override {
-    auto rows = select("SELECT " GH_APPROVAL_COLUMNS " FROM mcp_approvals WHERE id = $1", {id}, "reading approval " + id);
+    auto rows = select("SELECT " GH_APPROVAL_COLUMNS " FROM mcp_approvals WHERE id = $1", {id},
+                       "reading approval " + id);
     if (auto* e = std::get_if<std::string>(&rows)) return *e;
     auto& v = std::get<std::vector<ApprovalRow>>(rows);
     if (v.empty()) return std::optional<ApprovalRow>();
@@ -211,13 +173,15 @@ class PgApprovalTable final : public ApprovalTable {
   }
 
   std::variant<std::vector<ApprovalRow>, std::string> pending(std::int64_t now_ms) override {
-    return select("SELECT " GH_APPROVAL_COLUMNS " FROM mcp_approvals WHERE status = 'pending' AND expires_ms > $1 "
+    return select("SELECT " GH_APPROVAL_COLUMNS
+                  " FROM mcp_approvals WHERE status = 'pending' AND expires_ms > $1 "
                   "ORDER BY created_ms, id",
                   {num(now_ms)}, "reading pending approvals");
   }
 
-  std::variant<bool, std::string> decide(const std::string& id, const std::string& status, const std::string& reason,
-                                         const std::string& by, std::int64_t now_ms) override {
+  std::variant<bool, std::string> decide(const std::string& id, const std::string& status,
+                                         const std::string& reason, const std::string& by,
+                                         std::int64_t now_ms) override {
     // An approval or a denial after the deadline would come too late for the waiting call.
     auto n = c_->change(
         "UPDATE mcp_approvals SET status = $2, reason = $3, decided_by = $4, decided_ms = $5 "
@@ -227,13 +191,14 @@ class PgApprovalTable final : public ApprovalTable {
     return std::get<std::int64_t>(n) == 1;
   }
 
-  std::variant<std::vector<ApprovalRow>, std::string> expire_abandoned(std::int64_t before_ms,
-                                                                       const std::string& reason,
-                                                                       std::int64_t now_ms) override {
+  std::variant<std::vector<ApprovalRow>, std::string> expire_abandoned(
+      std::int64_t before_ms, const std::string& reason, std::int64_t now_ms) override {
     // One statement: the rows it ended are the rows it returns (no other writer can slip between).
-    auto rows = select("UPDATE mcp_approvals SET status = 'expired', reason = $2, decided_by = 'gatehouse', "
-                       "decided_ms = $3 WHERE status = 'pending' AND expires_ms < $1 RETURNING " GH_APPROVAL_COLUMNS,
-                       {num(before_ms), reason, num(now_ms)}, "expiring abandoned approvals");
+    auto rows = select(
+        "UPDATE mcp_approvals SET status = 'expired', reason = $2, decided_by = 'gatehouse', "
+        "decided_ms = $3 WHERE status = 'pending' AND expires_ms < $1 "
+        "RETURNING " GH_APPROVAL_COLUMNS,
+        {num(before_ms), reason, num(now_ms)}, "expiring abandoned approvals");
     if (auto* v = std::get_if<std::vector<ApprovalRow>>(&rows)) {
       std::sort(v->begin(), v->end(), [](const ApprovalRow& a, const ApprovalRow& b) {
         return a.created_ms != b.created_ms ? a.created_ms < b.created_ms : a.id < b.id;
@@ -243,16 +208,9 @@ class PgApprovalTable final : public ApprovalTable {
   }
 
  private:
-  std::variant<std::vector<ApprovalRow>, std::string> select(const char* sql, std::initializer_list<pg::Param> params,
-                                                             const std::string& doing) {
-    return c_->call([&]() -> std::variant<std::vector<ApprovalRow>, std::string> {
-      auto r = c_->exec(sql, params, doing);
-      if (auto* e = std::get_if<std::string>(&r)) return *e;
-      const PGresult* q = std::get<pg::Result>(r).get();
-      std::vector<ApprovalRow> rows;
-      for (int i = 0; i < PQntuples(q); ++i) rows.push_back(read_approval(q, i));
-      return rows;
-    });
+  std::variant<std::vector<ApprovalRow>, std::string> select(
+      const char* sql, std::initializer_list<pg::Param> params, const std::string& doing) {
+    return c_->rows<ApprovalRow>(sql, params, doing, read_approval);
   }
 
   std::unique_ptr<pg::Connection> c_;
@@ -261,15 +219,12 @@ class PgApprovalTable final : public ApprovalTable {
 }  // namespace
 
 std::variant<std::unique_ptr<PinTable>, std::string> open_postgres_pins(const std::string& url) {
-  auto c = open_tables(url, "tool pins");
-  if (auto* e = std::get_if<std::string>(&c)) return *e;
-  return std::unique_ptr<PinTable>(std::make_unique<PgPinTable>(std::move(std::get<0>(c))));
+  return pg::open_as<PinTable, PgPinTable>(url, "tool pins", schema::kMcp);
 }
 
-std::variant<std::unique_ptr<ApprovalTable>, std::string> open_postgres_approvals(const std::string& url) {
-  auto c = open_tables(url, "approvals");
-  if (auto* e = std::get_if<std::string>(&c)) return *e;
-  return std::unique_ptr<ApprovalTable>(std::make_unique<PgApprovalTable>(std::move(std::get<0>(c))));
+std::variant<std::unique_ptr<ApprovalTable>, std::string> open_postgres_approvals(
+    const std::string& url) {
+  return pg::open_as<ApprovalTable, PgApprovalTable>(url, "approvals", schema::kMcp);
 }
 
 }  // namespace gatehouse::store

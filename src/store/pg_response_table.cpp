@@ -9,25 +9,6 @@ namespace gatehouse::store {
 
 namespace {
 
-// Same table as the SQLite store. Append steps; never edit one that has shipped.
-constexpr const char* kSchemaVersionName = "responses.schema_version";
-constexpr const char* kMigrations[] = {
-    // 1: stored responses.
-    R"sql(
-    CREATE TABLE responses (
-      id                   TEXT    PRIMARY KEY,
-      owner                TEXT    NOT NULL,
-      created_ms           BIGINT  NOT NULL,
-      expires_ms           BIGINT  NOT NULL,
-      model                TEXT    NOT NULL DEFAULT '',
-      previous_response_id TEXT    NOT NULL DEFAULT '',
-      input_items          TEXT    NOT NULL DEFAULT '[]',
-      response             TEXT    NOT NULL
-    );
-    CREATE INDEX responses_expiry ON responses (expires_ms);
-    )sql",
-};
-
 using pg::num;
 
 class PgResponseTable final : public ResponseTable {
@@ -37,10 +18,11 @@ class PgResponseTable final : public ResponseTable {
   std::optional<std::string> put(const ResponseRow& row) override {
     return c_->call([&]() -> std::optional<std::string> {
       auto r = c_->exec(
-          "INSERT INTO responses (id, owner, created_ms, expires_ms, model, previous_response_id, input_items, "
+          "INSERT INTO responses (id, owner, created_ms, expires_ms, model, previous_response_id, "
+          "input_items, "
           "response) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
-          {row.id, row.owner, num(row.created_ms), num(row.expires_ms), row.model, row.previous_response_id,
-           row.input_items, row.response},
+          {row.id, row.owner, num(row.created_ms), num(row.expires_ms), row.model,
+           row.previous_response_id, row.input_items, row.response},
           "storing response " + row.id);
       if (auto* e = std::get_if<std::string>(&r)) return *e;
       if (pg::changed(std::get<pg::Result>(r).get()) == 0) {
@@ -50,10 +32,12 @@ class PgResponseTable final : public ResponseTable {
     });
   }
 
-  std::variant<std::optional<ResponseRow>, std::string> get(const std::string& id, std::int64_t now_ms) override {
+  std::variant<std::optional<ResponseRow>, std::string> get(const std::string& id,
+                                                            std::int64_t now_ms) override {
     return c_->call([&]() -> std::variant<std::optional<ResponseRow>, std::string> {
       auto r = c_->exec(
-          "SELECT id, owner, created_ms, expires_ms, model, previous_response_id, input_items, response "
+          "SELECT id, owner, created_ms, expires_ms, model, previous_response_id, input_items, "
+          "response "
           "FROM responses WHERE id = $1 AND expires_ms >= $2",
           {id, num(now_ms)}, "reading response " + id);
       if (auto* e = std::get_if<std::string>(&r)) return *e;
@@ -79,7 +63,8 @@ class PgResponseTable final : public ResponseTable {
   }
 
   std::variant<std::int64_t, std::string> expire(std::int64_t now_ms) override {
-    return c_->change("DELETE FROM responses WHERE expires_ms < $1", {num(now_ms)}, "deleting expired responses");
+    return c_->change("DELETE FROM responses WHERE expires_ms < $1", {num(now_ms)},
+                      "deleting expired responses");
   }
 
  private:
@@ -88,10 +73,9 @@ class PgResponseTable final : public ResponseTable {
 
 }  // namespace
 
-std::variant<std::unique_ptr<ResponseTable>, std::string> open_postgres_responses(const std::string& url) {
-  auto c = pg::open(url, "response store " + config::redact_url_password(url), kSchemaVersionName, kMigrations);
-  if (auto* e = std::get_if<std::string>(&c)) return *e;
-  return std::unique_ptr<ResponseTable>(std::make_unique<PgResponseTable>(std::move(std::get<0>(c))));
+std::variant<std::unique_ptr<ResponseTable>, std::string> open_postgres_responses(
+    const std::string& url) {
+  return pg::open_as<ResponseTable, PgResponseTable>(url, "response store", schema::kResponses);
 }
 
 }  // namespace gatehouse::store

@@ -10,44 +10,12 @@
 
 #include "store/key_rules.h"
 #include "store/key_store.h"
+#include "store/schema.h"
 #include "store/sqlite_db.h"
 
 namespace gatehouse::store {
 
 namespace {
-
-// The schema, one step per version: a store at version N runs steps N+1.. in one transaction.
-// Append steps; never edit one that has shipped. The version lives in `meta` under its own name
-// so that other modules may keep their tables (and versions) in the same file.
-constexpr const char* kSchemaVersionName = "keys.schema_version";
-constexpr const char* kMigrations[] = {
-    // 1: keys, their tags, and the change counter the watchers poll.
-    R"sql(
-    CREATE TABLE keys (
-      id         INTEGER PRIMARY KEY,
-      name       TEXT    NOT NULL UNIQUE,
-      digest     BLOB    NOT NULL UNIQUE CHECK (length(digest) = 32),
-      prefix     TEXT    NOT NULL,
-      role       TEXT    NOT NULL DEFAULT '',
-      project    TEXT    NOT NULL DEFAULT '',
-      created_at INTEGER NOT NULL,
-      expires_at INTEGER NOT NULL DEFAULT 0,
-      revoked_at INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TABLE key_tags (
-      key_id   INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
-      position INTEGER NOT NULL,
-      name     TEXT    NOT NULL,
-      value    TEXT    NOT NULL,
-      PRIMARY KEY (key_id, name)
-    );
-    CREATE TABLE key_events (
-      id      INTEGER PRIMARY KEY CHECK (id = 1),
-      version INTEGER NOT NULL
-    );
-    INSERT INTO key_events (id, version) VALUES (1, 0);
-    )sql",
-};
 
 using sqlite::bind_text;
 using sqlite::column_text;
@@ -268,7 +236,7 @@ std::variant<std::unique_ptr<KeyStore>, std::string> open_sqlite(const std::stri
   auto opened = sqlite::open(path, what, "FULL");
   if (auto* e = std::get_if<std::string>(&opened)) return *e;
   Db db = std::move(std::get<Db>(opened));
-  if (auto e = sqlite::migrate(db.get(), what, kSchemaVersionName, kMigrations)) return *e;
+  if (auto e = sqlite::migrate(db.get(), what, schema::kKeys.version_name, schema::kKeys.steps)) return *e;
 
   auto store = std::make_unique<SqliteKeyStore>(path, std::move(db));
   if (auto e = store->prepare()) return *e;

@@ -7,51 +7,12 @@
 #include <utility>
 
 #include "store/mcp_tables.h"
+#include "store/schema.h"
 #include "store/sqlite_db.h"
 
 namespace gatehouse::store {
 
 namespace {
-
-// Append steps; never edit one that has shipped.
-constexpr const char* kSchemaVersionName = "mcp.schema_version";
-constexpr const char* kMigrations[] = {
-    // 1: pinned tool definitions, their change counter, held calls.
-    R"sql(
-    CREATE TABLE mcp_tool_pins (
-      server             TEXT    NOT NULL,
-      tool               TEXT    NOT NULL,
-      sha256             TEXT    NOT NULL,
-      definition         TEXT    NOT NULL,
-      pinned_at_ms       INTEGER NOT NULL,
-      pending_sha256     TEXT    NOT NULL DEFAULT '',
-      pending_definition TEXT    NOT NULL DEFAULT '',
-      pending_since_ms   INTEGER NOT NULL DEFAULT 0,
-      PRIMARY KEY (server, tool)
-    );
-    CREATE TABLE mcp_tool_pin_events (
-      id      INTEGER PRIMARY KEY CHECK (id = 1),
-      version INTEGER NOT NULL
-    );
-    INSERT INTO mcp_tool_pin_events (id, version) VALUES (1, 0);
-    CREATE TABLE mcp_approvals (
-      id         TEXT    PRIMARY KEY,
-      request_id TEXT    NOT NULL DEFAULT '',
-      requester  TEXT    NOT NULL DEFAULT '',
-      key_name   TEXT    NOT NULL DEFAULT '',
-      server     TEXT    NOT NULL,
-      tool       TEXT    NOT NULL,
-      arguments  TEXT    NOT NULL DEFAULT '{}',
-      status     TEXT    NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired')),
-      reason     TEXT    NOT NULL DEFAULT '',
-      decided_by TEXT    NOT NULL DEFAULT '',
-      created_ms INTEGER NOT NULL,
-      expires_ms INTEGER NOT NULL,
-      decided_ms INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX mcp_approvals_pending ON mcp_approvals (status, created_ms);
-    )sql",
-};
 
 using sqlite::bind_text;
 using sqlite::column_text;
@@ -130,7 +91,7 @@ std::variant<Db, std::string> open_tables(const std::string& path, const std::st
   auto opened = sqlite::open(path, what, "FULL");
   if (auto* e = std::get_if<std::string>(&opened)) return *e;
   Db db = std::move(std::get<Db>(opened));
-  if (auto e = sqlite::migrate(db.get(), what, kSchemaVersionName, kMigrations)) return *e;
+  if (auto e = sqlite::migrate(db.get(), what, schema::kMcp.version_name, schema::kMcp.steps)) return *e;
   return db;
 }
 

@@ -10,6 +10,7 @@
 #include "store/audit_chain.h"
 #include "store/record_columns.h"
 #include "store/record_store.h"
+#include "store/schema.h"
 #include "store/sqlite_db.h"
 
 namespace gatehouse::store {
@@ -21,106 +22,6 @@ using sqlite::column_text;
 using sqlite::Db;
 using sqlite::Stmt;
 using sqlite::Use;
-
-constexpr const char* kSchemaVersionName = "records.schema_version";
-constexpr const char* kMigrations[] = {
-    // 1: usage, one row per model request.
-    R"sql(
-    CREATE TABLE usage (
-      id                       INTEGER PRIMARY KEY,
-      request_id               TEXT    NOT NULL,
-      request_time             INTEGER NOT NULL,
-      requester                TEXT    NOT NULL DEFAULT '',
-      key_name                 TEXT    NOT NULL DEFAULT '',
-      user_name                TEXT    NOT NULL DEFAULT '',
-      project                  TEXT    NOT NULL DEFAULT '',
-      end_user                 TEXT    NOT NULL DEFAULT '',
-      usage_project            TEXT    NOT NULL DEFAULT '',
-      model                    TEXT    NOT NULL DEFAULT '',
-      served_model             TEXT    NOT NULL DEFAULT '',
-      provider                 TEXT    NOT NULL DEFAULT '',
-      input_token_count        INTEGER NOT NULL DEFAULT 0,
-      cached_input_token_count INTEGER NOT NULL DEFAULT 0,
-      output_token_count       INTEGER NOT NULL DEFAULT 0,
-      usage_estimated          INTEGER NOT NULL DEFAULT 0,
-      cost_usd                 REAL    NOT NULL DEFAULT 0,
-      status_code              INTEGER NOT NULL,
-      execution_duration_ms    REAL    NOT NULL DEFAULT 0,
-      request_streaming        INTEGER NOT NULL DEFAULT 0,
-      error_code               TEXT    NOT NULL DEFAULT ''
-    );
-    CREATE INDEX usage_by_time ON usage (request_time);
-    )sql",
-    // 2: how many upstream attempts a request took (routes retry and fall back).
-    "ALTER TABLE usage ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;",
-    // 3: the inference log (Databricks inference tables' columns where they mean the same) and
-    //    the audit chain.
-    R"sql(
-    CREATE TABLE inference_log (
-      id                      INTEGER PRIMARY KEY,
-      request_id              TEXT    NOT NULL,
-      request_time            INTEGER NOT NULL,
-      requester               TEXT    NOT NULL DEFAULT '',
-      key_name                TEXT    NOT NULL DEFAULT '',
-      user_name               TEXT    NOT NULL DEFAULT '',
-      project                 TEXT    NOT NULL DEFAULT '',
-      model                   TEXT    NOT NULL DEFAULT '',
-      served_model            TEXT    NOT NULL DEFAULT '',
-      provider                TEXT    NOT NULL DEFAULT '',
-      status_code             INTEGER NOT NULL,
-      execution_duration_ms   REAL    NOT NULL DEFAULT 0,
-      upstream_duration_ms    REAL    NOT NULL DEFAULT 0,
-      time_to_first_token_ms  REAL,
-      input_token_count       INTEGER NOT NULL DEFAULT 0,
-      output_token_count      INTEGER NOT NULL DEFAULT 0,
-      cost_usd                REAL    NOT NULL DEFAULT 0,
-      request_streaming       INTEGER NOT NULL DEFAULT 0,
-      error_code              TEXT    NOT NULL DEFAULT '',
-      request                 TEXT,
-      response                TEXT,
-      payload_truncated       INTEGER NOT NULL DEFAULT 0,
-      decisions               TEXT    NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX inference_by_time ON inference_log (request_time);
-    CREATE TABLE audit (
-      id         INTEGER PRIMARY KEY,
-      time       INTEGER NOT NULL,
-      kind       TEXT    NOT NULL,
-      actor      TEXT    NOT NULL DEFAULT '',
-      subject    TEXT    NOT NULL DEFAULT '',
-      detail     TEXT    NOT NULL DEFAULT '{}',
-      request_id TEXT    NOT NULL DEFAULT '',
-      prev_hash  TEXT    NOT NULL,
-      hash       TEXT    NOT NULL
-    );
-    )sql",
-    // 4: the MCP tool calls (one row per tools/call, whatever its outcome).
-    R"sql(
-    CREATE TABLE mcp_calls (
-      id                INTEGER PRIMARY KEY,
-      request_id        TEXT    NOT NULL,
-      request_time      INTEGER NOT NULL,
-      requester         TEXT    NOT NULL DEFAULT '',
-      key_name          TEXT    NOT NULL DEFAULT '',
-      user_name         TEXT    NOT NULL DEFAULT '',
-      project           TEXT    NOT NULL DEFAULT '',
-      endpoint          TEXT    NOT NULL DEFAULT '',
-      server            TEXT    NOT NULL DEFAULT '',
-      tool              TEXT    NOT NULL DEFAULT '',
-      outcome           TEXT    NOT NULL,
-      error             TEXT    NOT NULL DEFAULT '',
-      duration_ms       REAL    NOT NULL DEFAULT 0,
-      arguments         TEXT,
-      result            TEXT,
-      payload_truncated INTEGER NOT NULL DEFAULT 0,
-      guardrails        TEXT    NOT NULL DEFAULT '',
-      approval_id       TEXT    NOT NULL DEFAULT '',
-      trace_id          TEXT    NOT NULL DEFAULT ''
-    );
-    CREATE INDEX mcp_calls_by_time ON mcp_calls (request_time);
-    CREATE INDEX mcp_calls_by_request ON mcp_calls (request_id);
-    )sql",
-};
 
 class SqliteRecordStore final : public RecordStore {
  public:
@@ -294,10 +195,7 @@ class SqliteRecordStore final : public RecordStore {
   std::variant<std::vector<InferenceRow>, std::string> inference(const std::string& model, std::int64_t since_ms,
                                                                 std::size_t limit) override {
     const std::string sql =
-        "SELECT id, request_id, request_time, requester, key_name, user_name, project, model, served_model, "
-        "provider, status_code, execution_duration_ms, upstream_duration_ms, time_to_first_token_ms, "
-        "input_token_count, output_token_count, cost_usd, request_streaming, error_code, request, response, "
-        "payload_truncated, decisions FROM inference_log WHERE request_time >= ?1" +
+        std::string("SELECT ") + kInferenceColumns + " FROM inference_log WHERE request_time >= ?1" +
         std::string(model.empty() ? "" : " AND model = ?3") + " ORDER BY request_time DESC, id DESC LIMIT ?2";
     std::lock_guard lock(mu_);
     Stmt s;
@@ -348,10 +246,7 @@ class SqliteRecordStore final : public RecordStore {
     const std::pair<const char*, const std::string*> filters[] = {
         {"server", &q.server}, {"tool", &q.tool}, {"requester", &q.requester},
         {"request_id", &q.request_id}, {"outcome", &q.outcome}};
-    std::string sql =
-        "SELECT id, request_id, request_time, requester, key_name, user_name, project, endpoint, server, tool, "
-        "outcome, error, duration_ms, arguments, result, payload_truncated, guardrails, approval_id, trace_id "
-        "FROM mcp_calls WHERE request_time >= ?1";
+    std::string sql = std::string("SELECT ") + kMcpCallColumns + " FROM mcp_calls WHERE request_time >= ?1";
     int param = 3;
     for (const auto& [column, value] : filters) {
       if (!value->empty()) sql += std::string(" AND ") + column + " = ?" + std::to_string(param++);
@@ -550,7 +445,7 @@ std::variant<std::unique_ptr<RecordStore>, std::string> open_sqlite_records(cons
   auto opened = sqlite::open(path, what, "NORMAL");
   if (auto* e = std::get_if<std::string>(&opened)) return *e;
   Db db = std::move(std::get<Db>(opened));
-  if (auto e = sqlite::migrate(db.get(), what, kSchemaVersionName, kMigrations)) return *e;
+  if (auto e = sqlite::migrate(db.get(), what, schema::kRecords.version_name, schema::kRecords.steps)) return *e;
   auto store = std::make_unique<SqliteRecordStore>(path, std::move(db));
   if (auto e = store->prepare()) return *e;
   return std::unique_ptr<RecordStore>(std::move(store));

@@ -6,30 +6,12 @@
 #include <utility>
 
 #include "store/response_table.h"
+#include "store/schema.h"
 #include "store/sqlite_db.h"
 
 namespace gatehouse::store {
 
 namespace {
-
-// Append steps; never edit one that has shipped.
-constexpr const char* kSchemaVersionName = "responses.schema_version";
-constexpr const char* kMigrations[] = {
-    // 1: stored responses.
-    R"sql(
-    CREATE TABLE responses (
-      id                   TEXT    PRIMARY KEY,
-      owner                TEXT    NOT NULL,
-      created_ms           INTEGER NOT NULL,
-      expires_ms           INTEGER NOT NULL,
-      model                TEXT    NOT NULL DEFAULT '',
-      previous_response_id TEXT    NOT NULL DEFAULT '',
-      input_items          TEXT    NOT NULL DEFAULT '[]',
-      response             TEXT    NOT NULL
-    );
-    CREATE INDEX responses_expiry ON responses (expires_ms);
-    )sql",
-};
 
 using sqlite::bind_text;
 using sqlite::column_text;
@@ -127,7 +109,7 @@ std::variant<std::unique_ptr<ResponseTable>, std::string> open_sqlite_responses(
   auto opened = sqlite::open(path, what, "NORMAL");
   if (auto* e = std::get_if<std::string>(&opened)) return *e;
   Db db = std::move(std::get<Db>(opened));
-  if (auto e = sqlite::migrate(db.get(), what, kSchemaVersionName, kMigrations)) return *e;
+  if (auto e = sqlite::migrate(db.get(), what, schema::kResponses.version_name, schema::kResponses.steps)) return *e;
   auto table = std::make_unique<SqliteResponseTable>(what, std::move(db));
   if (auto e = table->prepare()) return *e;
   return std::unique_ptr<ResponseTable>(std::move(table));

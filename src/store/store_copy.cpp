@@ -14,10 +14,12 @@ namespace {
 
 // Every table with rows to copy, parents before children (key_tags refers to keys). The
 // one-row change counters and the audit chain's recorded head are carried separately.
-constexpr const char* kTables[] = {"keys",      "key_tags",      "usage",         "inference_log", "audit",
-                                   "mcp_calls", "mcp_tool_pins", "mcp_approvals", "responses"};
-// The tables whose ids PostgreSQL generates: their sequences must start after the copied ids.
-constexpr const char* kGeneratedIds[] = {"keys", "usage", "inference_log", "mcp_calls"};
+constexpr const char* kTables[] = {"keys",          "key_tags",      "usage",
+                                   "inference_log", "audit",         "mcp_calls",
+                                   "mcp_tool_pins", "mcp_approvals", "responses"};
+// The copied tables whose ids PostgreSQL generates (SQLite's INTEGER PRIMARY KEY, an identity
+// column there): their sequences must start after the copied ids.
+constexpr const char* kGeneratedIds[] = {"keys", "usage", "inference_log", "audit", "mcp_calls"};
 
 // Opens (and so creates or upgrades) every table family of a store, then closes it again.
 template <class... Openers>
@@ -46,17 +48,22 @@ std::string hex_bytea(const void* data, int size) {
 // Column `i` of the current row as a PostgreSQL text parameter.
 pg::Param param(sqlite3_stmt* s, int i) {
   switch (sqlite3_column_type(s, i)) {
-    case SQLITE_NULL: return std::nullopt;
-    case SQLITE_INTEGER: return pg::num(static_cast<std::int64_t>(sqlite3_column_int64(s, i)));
-    case SQLITE_FLOAT: return pg::num(sqlite3_column_double(s, i));
-    case SQLITE_BLOB: return hex_bytea(sqlite3_column_blob(s, i), sqlite3_column_bytes(s, i));
-    default: return sqlite::column_text(s, i);
+    case SQLITE_NULL:
+      return std::nullopt;
+    case SQLITE_INTEGER:
+      return pg::num(static_cast<std::int64_t>(sqlite3_column_int64(s, i)));
+    case SQLITE_FLOAT:
+      return pg::num(sqlite3_column_double(s, i));
+    case SQLITE_BLOB:
+      return hex_bytea(sqlite3_column_blob(s, i), sqlite3_column_bytes(s, i));
+    default:
+      return sqlite::column_text(s, i);
   }
 }
 
 // Copies the rows of `table`; how many, or what failed.
-std::variant<std::int64_t, std::string> copy_table(sqlite3* src, const std::string& src_what, pg::Connection& dst,
-                                                   const std::string& table) {
+std::variant<std::int64_t, std::string> copy_table(sqlite3* src, const std::string& src_what,
+                                                   pg::Connection& dst, const std::string& table) {
   sqlite::Stmt sel;
   // Table names are the fixed list above, never input.
   if (!sqlite::prepare(src, ("SELECT * FROM " + table + " ORDER BY rowid").c_str(), sel)) {
@@ -88,10 +95,9 @@ std::optional<std::string> copy_all(sqlite3* src, const std::string& src_what, p
   auto tx = dst.begin();
   if (!tx) return dst.failure("starting a transaction");
   // No gateway may append to the audit chain between the emptiness check and the commit.
-  if (auto r = dst.exec("SELECT pg_advisory_xact_lock($1)", {pg::num(pg::kAuditLock)}, "locking the audit chain");
-      std::holds_alternative<std::string>(r)) {
-    return std::get<std::string>(r);
-  }
+  if (auto e = dst.run("SELECT pg_advisory_xact_lock($1)", {pg::num(pg::kAuditLock)},
+                       "locking the audit chain"))
+    return *e;
   for (const char* table : kTables) {
     auto r = dst.exec(("SELECT EXISTS (SELECT 1 FROM " + std::string(table) + ")").c_str(), {},
                       std::string("checking that ") + table + " is empty");
@@ -108,44 +114,50 @@ std::optional<std::string> copy_all(sqlite3* src, const std::string& src_what, p
   }
   // The change counters and the chain's head, as they are in the source.
   for (const char* counter : {"key_events", "mcp_tool_pin_events"}) {
-    auto v = sqlite::query_one(src, src_what, std::string("SELECT version FROM ") + counter + " WHERE id = 1");
+    auto v = sqlite::query_one(src, src_what,
+                               std::string("SELECT version FROM ") + counter + " WHERE id = 1");
     if (auto* e = std::get_if<std::string>(&v)) return *e;
     const auto& text = std::get<std::optional<std::string>>(v);
-    auto r = dst.exec((std::string("UPDATE ") + counter + " SET version = $1 WHERE id = 1").c_str(),
-                      {text.value_or("0")}, std::string("copying ") + counter);
-    if (auto* e = std::get_if<std::string>(&r)) return *e;
+    if (auto e =
+            dst.run((std::string("UPDATE ") + counter + " SET version = $1 WHERE id = 1").c_str(),
+                    {text.value_or("0")}, std::string("copying ") + counter))
+      return *e;
   }
   auto head = sqlite::query_one(src, src_what, "SELECT value FROM meta WHERE name = 'audit.head'");
   if (auto* e = std::get_if<std::string>(&head)) return *e;
   if (const auto& h = std::get<std::optional<std::string>>(head)) {
-    auto r = dst.exec("INSERT INTO meta (name, value) VALUES ('audit.head', $1) ON CONFLICT (name) DO UPDATE SET "
-                      "value = EXCLUDED.value",
-                      {*h}, "copying the audit chain's head");
-    if (auto* e = std::get_if<std::string>(&r)) return *e;
+    if (auto e = dst.run("INSERT INTO meta (name, value) VALUES ('audit.head', $1) ON CONFLICT "
+                         "(name) DO UPDATE SET "
+                         "value = EXCLUDED.value",
+                         {*h}, "copying the audit chain's head"))
+      return *e;
   }
   for (const char* table : kGeneratedIds) {
     const std::string t(table);
-    auto r = dst.exec(("SELECT setval(pg_get_serial_sequence('" + t + "', 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM " +
-                       t + "), false)")
-                          .c_str(),
-                      {}, "moving the id sequence of " + t + " past the copied rows");
-    if (auto* e = std::get_if<std::string>(&r)) return *e;
+    if (auto e = dst.run(("SELECT setval(pg_get_serial_sequence('" + t +
+                          "', 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM " + t + "), false)")
+                             .c_str(),
+                         {}, "moving the id sequence of " + t + " past the copied rows"))
+      return *e;
   }
   return tx.commit();
 }
 
 }  // namespace
 
-std::optional<std::string> copy_sqlite_to_postgres(const std::string& sqlite_path, const std::string& url,
-                                                   const std::function<void(const std::string&)>& progress) {
+std::optional<std::string> copy_sqlite_to_postgres(
+    const std::string& sqlite_path, const std::string& url,
+    const std::function<void(const std::string&)>& progress) {
   const std::string src_what = "sqlite store " + sqlite_path;
   std::error_code ec;
   // Opening a missing file would create an empty store and copy nothing.
   if (!std::filesystem::is_regular_file(sqlite_path, ec)) return src_what + ": no such file";
-  if (auto e = prepare_schema(sqlite_path, open_sqlite, open_sqlite_records, open_sqlite_responses, open_sqlite_pins)) {
+  if (auto e = prepare_schema(sqlite_path, open_sqlite, open_sqlite_records, open_sqlite_responses,
+                              open_sqlite_pins)) {
     return e;
   }
-  if (auto e = prepare_schema(url, open_postgres, open_postgres_records, open_postgres_responses, open_postgres_pins)) {
+  if (auto e = prepare_schema(url, open_postgres, open_postgres_records, open_postgres_responses,
+                              open_postgres_pins)) {
     return e;
   }
   auto src = sqlite::open(sqlite_path, src_what, "NORMAL");

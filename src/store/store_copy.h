@@ -15,7 +15,8 @@ namespace gatehouse::store {
 // brought up to date, the target's created. Refuses (an error naming the table) a target that
 // already holds rows in any of these tables. `progress` gets one line per table copied. The
 // URL's password never appears in a message.
-std::optional<std::string> copy_sqlite_to_postgres(const std::string& sqlite_path, const std::string& url,
-                                                   const std::function<void(const std::string&)>& progress);
+std::optional<std::string> copy_sqlite_to_postgres(
+    const std::string& sqlite_path, const std::string& url,
+    const std::function<void(const std::string&)>& progress);
 
 }  // namespace gatehouse::store

@@ -10,10 +10,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { startMock, startGateway, waitFor, gatehouseBin, sha256, PROVIDER_TOKEN } from './harness.mjs';
+import { startMock, startGateway, configFor, waitFor, gatehouseBin, PROVIDER_TOKEN } from './harness.mjs';
 import { startPostgres } from './postgres.mjs';
 
-const OPS_KEY = 'gh-pg-ops-secret-Lm20';
 let pg, mock;
 let dbCount = 0;
 
@@ -38,26 +37,10 @@ function newDatabase() {
 function writeYaml(store) {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-pg-e2e-'));
   const file = join(dir, 'gatehouse.yaml');
-  writeFileSync(file, `server:
-  listen: "127.0.0.1:0"
-  workers: 2
-providers:
-  local:
-    kind: openai-compatible
-    base_url: "${mock.base}/v1"
-    auth: {token: "\${TEST_PROVIDER_TOKEN}"}
-models:
-  chat-small: {provider: local, upstream_model: "gpt-x", price: {input_per_million: 1000, output_per_million: 2000}}
-keys:
-  - {name: ops, sha256: "${sha256(OPS_KEY)}", role: ops}
-roles:
-  app: {models: ["chat-*"]}
-  ops: {models: ["*"], admin: true}
-store: ${store}
+  writeFileSync(file, configFor(mock, { extra: `store: ${store}
 records:
   inference_log: {models: ["chat-*"], payloads: true, sample: 1.0, retention_days: 30}
-  flush_ms: 100
-`);
+  flush_ms: 100` }));
   return { dir, file };
 }
 
@@ -76,7 +59,7 @@ function ok(r) {
   return r;
 }
 function createKey(config, name) {
-  const r = ok(cli('keys', 'create', '--config', config, '--name', name, '--role', 'app', '--project', 'pg-proj'));
+  const r = ok(cli('keys', 'create', '--config', config, '--name', name, '--project', 'pg-proj'));
   return r.stdout.trimEnd().split('\n').at(-1);
 }
 async function gateway(config) {
@@ -123,7 +106,7 @@ test('a gateway on postgres answers with a CLI-made key; usage, inference log an
     const mine = usage.find((r) => r.key === 'pg-app');
     assert.equal(mine.requests, 1);
     assert.equal(mine.errors, 0);
-    assert.ok(mine.input_tokens > 0 && mine.cost_usd > 0, JSON.stringify(mine));
+    assert.ok(mine.input_tokens > 0 && mine.output_tokens > 0, JSON.stringify(mine));
     assert.ok(count(db, 'usage') >= 1);
 
     const logs = await waitFor(() => {

@@ -31,8 +31,9 @@ std::string all(const LoadResult& r) {
 }
 
 TEST(StoreConfig, PostgresUrlIsReadWithItsPasswordFromTheEnvironment) {
-  auto r = load_store("store: {postgres: \"postgresql://gh:${PGPASSWORD}@db.internal:5432/gatehouse\"}\n",
-                      {{"PGPASSWORD", "s3cret-pw"}});
+  auto r = load_store(
+      "store: {postgres: \"postgresql://gh:${PGPASSWORD}@db.internal:5432/gatehouse\"}\n",
+      {{"PGPASSWORD", "s3cret-pw"}});
   ASSERT_TRUE(r.config) << all(r);
   EXPECT_EQ(r.config->store.postgres_url, "postgresql://gh:s3cret-pw@db.internal:5432/gatehouse");
   EXPECT_TRUE(r.config->store.sqlite_path.empty());
@@ -44,10 +45,12 @@ TEST(StoreConfig, PostgresUrlIsReadWithItsPasswordFromTheEnvironment) {
 }
 
 TEST(StoreConfig, SqliteAndPostgresTogetherIsAnErrorAtPostgres) {
-  auto r = load_store("store:\n  sqlite: \"./g.db\"\n  postgres: \"postgresql://gh:pw-in-file@db/gh\"\n");
+  auto r = load_store(
+      "store:\n  sqlite: \"./g.db\"\n  postgres: \"postgresql://gh:pw-in-file@db/gh\"\n");
   ASSERT_FALSE(r.config);
   ASSERT_EQ(r.diagnostics.size(), 1u) << all(r);
-  EXPECT_EQ(r.diagnostics[0].to_string(), "g.yaml:7:13: store: name either sqlite or postgres, not both");
+  EXPECT_EQ(r.diagnostics[0].to_string(),
+            "g.yaml:7:13: store: name either sqlite or postgres, not both");
   EXPECT_EQ(all(r).find("pw-in-file"), std::string::npos);
 }
 
@@ -75,8 +78,10 @@ TEST(StoreConfig, StoresOfEitherKindSatisfyWhatNeedsAStore) {
 }
 
 TEST(RedactUrlPassword, HidesTheUserInfoPassword) {
-  EXPECT_EQ(redact_url_password("postgresql://gh:s3cret@db:5432/gatehouse"), "postgresql://gh:***@db:5432/gatehouse");
-  EXPECT_EQ(redact_url_password("postgres://gh:s3cret@db/gh?sslmode=require"), "postgres://gh:***@db/gh?sslmode=require");
+  EXPECT_EQ(redact_url_password("postgresql://gh:s3cret@db:5432/gatehouse"),
+            "postgresql://gh:***@db:5432/gatehouse");
+  EXPECT_EQ(redact_url_password("postgres://gh:s3cret@db/gh?sslmode=require"),
+            "postgres://gh:***@db/gh?sslmode=require");
   // A password with an unencoded '@' or ':' (as ${ENV} expansion may leave it) is hidden whole.
   EXPECT_EQ(redact_url_password("postgresql://gh:p@ss:w@rd@db/gh"), "postgresql://gh:***@db/gh");
   // Percent-encoded.
@@ -86,13 +91,16 @@ TEST(RedactUrlPassword, HidesTheUserInfoPassword) {
 TEST(RedactUrlPassword, HidesAPasswordParameter) {
   EXPECT_EQ(redact_url_password("postgresql://db/gh?user=gh&password=s3cret&sslmode=require"),
             "postgresql://db/gh?user=gh&password=***&sslmode=require");
-  EXPECT_EQ(redact_url_password("postgresql://gh@db/gh?password=s3cret"), "postgresql://gh@db/gh?password=***");
-  EXPECT_EQ(redact_url_password("host=db password=s3cret dbname=gh"), "host=db password=*** dbname=gh");
+  EXPECT_EQ(redact_url_password("postgresql://gh@db/gh?password=s3cret"),
+            "postgresql://gh@db/gh?password=***");
+  EXPECT_EQ(redact_url_password("host=db password=s3cret dbname=gh"),
+            "host=db password=*** dbname=gh");
 }
 
 TEST(RedactUrlPassword, LeavesAUrlWithoutAPasswordAsItIs) {
-  for (const char* url : {"postgresql://gh@db:5432/gh", "postgresql://db/gh", "postgresql:///gh?host=/tmp",
-                          "postgresql://[::1]:5432/gh", "postgresql://gh@db/gh?application_name=x"}) {
+  for (const char* url :
+       {"postgresql://gh@db:5432/gh", "postgresql://db/gh", "postgresql:///gh?host=/tmp",
+        "postgresql://[::1]:5432/gh", "postgresql://gh@db/gh?application_name=x"}) {
     EXPECT_EQ(redact_url_password(url), url);
   }
 }

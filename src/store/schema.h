@@ -1,0 +1,210 @@
+// The store's schema: one ordered list of migration steps per table family, each with its version
+// row in `meta`. Written once, in SQLite's dialect; the PostgreSQL store runs the same steps with
+// SQLite's type names replaced by PostgreSQL's (pg::dialect, pg_db.h), so both engines hold the
+// same tables and columns at the same versions (which `gatehouse store migrate` relies on).
+//
+// Append steps; never edit one that has shipped: a store at version N runs steps N+1.. in one
+// transaction at open. Internal to gh_store.
+#pragma once
+
+#include <span>
+
+namespace gatehouse::store::schema {
+
+struct Family {
+  const char* version_name;            // its row in `meta`
+  std::span<const char* const> steps;  // step i brings the family to version i + 1
+};
+
+// The key store: keys, their tags, and the change counter the watchers poll.
+inline constexpr const char* kKeySteps[] = {
+    // 1: keys, their tags, and the change counter the watchers poll.
+    R"sql(
+    CREATE TABLE keys (
+      id         INTEGER PRIMARY KEY,
+      name       TEXT    NOT NULL UNIQUE,
+      digest     BLOB    NOT NULL UNIQUE CHECK (length(digest) = 32),
+      prefix     TEXT    NOT NULL,
+      role       TEXT    NOT NULL DEFAULT '',
+      project    TEXT    NOT NULL DEFAULT '',
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL DEFAULT 0,
+      revoked_at INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE key_tags (
+      key_id   INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+      position INTEGER NOT NULL,
+      name     TEXT    NOT NULL,
+      value    TEXT    NOT NULL,
+      PRIMARY KEY (key_id, name)
+    );
+    CREATE TABLE key_events (
+      id      INTEGER PRIMARY KEY CHECK (id = 1),
+      version INTEGER NOT NULL
+    );
+    INSERT INTO key_events (id, version) VALUES (1, 0);
+    )sql",
+};
+inline constexpr Family kKeys{"keys.schema_version", kKeySteps};
+
+// The records: usage, the inference log, the audit chain, the MCP tool calls.
+inline constexpr const char* kRecordSteps[] = {
+    // 1: usage, one row per model request.
+    R"sql(
+    CREATE TABLE usage (
+      id                       INTEGER PRIMARY KEY,
+      request_id               TEXT    NOT NULL,
+      request_time             INTEGER NOT NULL,
+      requester                TEXT    NOT NULL DEFAULT '',
+      key_name                 TEXT    NOT NULL DEFAULT '',
+      user_name                TEXT    NOT NULL DEFAULT '',
+      project                  TEXT    NOT NULL DEFAULT '',
+      end_user                 TEXT    NOT NULL DEFAULT '',
+      usage_project            TEXT    NOT NULL DEFAULT '',
+      model                    TEXT    NOT NULL DEFAULT '',
+      served_model             TEXT    NOT NULL DEFAULT '',
+      provider                 TEXT    NOT NULL DEFAULT '',
+      input_token_count        INTEGER NOT NULL DEFAULT 0,
+      cached_input_token_count INTEGER NOT NULL DEFAULT 0,
+      output_token_count       INTEGER NOT NULL DEFAULT 0,
+      usage_estimated          INTEGER NOT NULL DEFAULT 0,
+      cost_usd                 REAL    NOT NULL DEFAULT 0,
+      status_code              INTEGER NOT NULL,
+      execution_duration_ms    REAL    NOT NULL DEFAULT 0,
+      request_streaming        INTEGER NOT NULL DEFAULT 0,
+      error_code               TEXT    NOT NULL DEFAULT ''
+    );
+    CREATE INDEX usage_by_time ON usage (request_time);
+    )sql",
+    // 2: how many upstream attempts a request took (routes retry and fall back).
+    "ALTER TABLE usage ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;",
+    // 3: the inference log (Databricks inference tables' columns where they mean the same) and
+    //    the audit chain.
+    R"sql(
+    CREATE TABLE inference_log (
+      id                      INTEGER PRIMARY KEY,
+      request_id              TEXT    NOT NULL,
+      request_time            INTEGER NOT NULL,
+      requester               TEXT    NOT NULL DEFAULT '',
+      key_name                TEXT    NOT NULL DEFAULT '',
+      user_name               TEXT    NOT NULL DEFAULT '',
+      project                 TEXT    NOT NULL DEFAULT '',
+      model                   TEXT    NOT NULL DEFAULT '',
+      served_model            TEXT    NOT NULL DEFAULT '',
+      provider                TEXT    NOT NULL DEFAULT '',
+      status_code             INTEGER NOT NULL,
+      execution_duration_ms   REAL    NOT NULL DEFAULT 0,
+      upstream_duration_ms    REAL    NOT NULL DEFAULT 0,
+      time_to_first_token_ms  REAL,
+      input_token_count       INTEGER NOT NULL DEFAULT 0,
+      output_token_count      INTEGER NOT NULL DEFAULT 0,
+      cost_usd                REAL    NOT NULL DEFAULT 0,
+      request_streaming       INTEGER NOT NULL DEFAULT 0,
+      error_code              TEXT    NOT NULL DEFAULT '',
+      request                 TEXT,
+      response                TEXT,
+      payload_truncated       INTEGER NOT NULL DEFAULT 0,
+      decisions               TEXT    NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX inference_by_time ON inference_log (request_time);
+    CREATE TABLE audit (
+      id         INTEGER PRIMARY KEY,
+      time       INTEGER NOT NULL,
+      kind       TEXT    NOT NULL,
+      actor      TEXT    NOT NULL DEFAULT '',
+      subject    TEXT    NOT NULL DEFAULT '',
+      detail     TEXT    NOT NULL DEFAULT '{}',
+      request_id TEXT    NOT NULL DEFAULT '',
+      prev_hash  TEXT    NOT NULL,
+      hash       TEXT    NOT NULL
+    );
+    )sql",
+    // 4: the MCP tool calls (one row per tools/call, whatever its outcome).
+    R"sql(
+    CREATE TABLE mcp_calls (
+      id                INTEGER PRIMARY KEY,
+      request_id        TEXT    NOT NULL,
+      request_time      INTEGER NOT NULL,
+      requester         TEXT    NOT NULL DEFAULT '',
+      key_name          TEXT    NOT NULL DEFAULT '',
+      user_name         TEXT    NOT NULL DEFAULT '',
+      project           TEXT    NOT NULL DEFAULT '',
+      endpoint          TEXT    NOT NULL DEFAULT '',
+      server            TEXT    NOT NULL DEFAULT '',
+      tool              TEXT    NOT NULL DEFAULT '',
+      outcome           TEXT    NOT NULL,
+      error             TEXT    NOT NULL DEFAULT '',
+      duration_ms       REAL    NOT NULL DEFAULT 0,
+      arguments         TEXT,
+      result            TEXT,
+      payload_truncated INTEGER NOT NULL DEFAULT 0,
+      guardrails        TEXT    NOT NULL DEFAULT '',
+      approval_id       TEXT    NOT NULL DEFAULT '',
+      trace_id          TEXT    NOT NULL DEFAULT ''
+    );
+    CREATE INDEX mcp_calls_by_time ON mcp_calls (request_time);
+    CREATE INDEX mcp_calls_by_request ON mcp_calls (request_id);
+    )sql",
+};
+inline constexpr Family kRecords{"records.schema_version", kRecordSteps};
+
+// Stored Responses API answers.
+inline constexpr const char* kResponseSteps[] = {
+    // 1: stored responses.
+    R"sql(
+    CREATE TABLE responses (
+      id                   TEXT    PRIMARY KEY,
+      owner                TEXT    NOT NULL,
+      created_ms           INTEGER NOT NULL,
+      expires_ms           INTEGER NOT NULL,
+      model                TEXT    NOT NULL DEFAULT '',
+      previous_response_id TEXT    NOT NULL DEFAULT '',
+      input_items          TEXT    NOT NULL DEFAULT '[]',
+      response             TEXT    NOT NULL
+    );
+    CREATE INDEX responses_expiry ON responses (expires_ms);
+    )sql",
+};
+inline constexpr Family kResponses{"responses.schema_version", kResponseSteps};
+
+// The MCP gateway: pinned tool definitions, their change counter, held calls.
+inline constexpr const char* kMcpSteps[] = {
+    // 1: pinned tool definitions, their change counter, held calls.
+    R"sql(
+    CREATE TABLE mcp_tool_pins (
+      server             TEXT    NOT NULL,
+      tool               TEXT    NOT NULL,
+      sha256             TEXT    NOT NULL,
+      definition         TEXT    NOT NULL,
+      pinned_at_ms       INTEGER NOT NULL,
+      pending_sha256     TEXT    NOT NULL DEFAULT '',
+      pending_definition TEXT    NOT NULL DEFAULT '',
+      pending_since_ms   INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (server, tool)
+    );
+    CREATE TABLE mcp_tool_pin_events (
+      id      INTEGER PRIMARY KEY CHECK (id = 1),
+      version INTEGER NOT NULL
+    );
+    INSERT INTO mcp_tool_pin_events (id, version) VALUES (1, 0);
+    CREATE TABLE mcp_approvals (
+      id         TEXT    PRIMARY KEY,
+      request_id TEXT    NOT NULL DEFAULT '',
+      requester  TEXT    NOT NULL DEFAULT '',
+      key_name   TEXT    NOT NULL DEFAULT '',
+      server     TEXT    NOT NULL,
+      tool       TEXT    NOT NULL,
+      arguments  TEXT    NOT NULL DEFAULT '{}',
+      status     TEXT    NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired')),
+      reason     TEXT    NOT NULL DEFAULT '',
+      decided_by TEXT    NOT NULL DEFAULT '',
+      created_ms INTEGER NOT NULL,
+      expires_ms INTEGER NOT NULL,
+      decided_ms INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX mcp_approvals_pending ON mcp_approvals (status, created_ms);
+    )sql",
+};
+inline constexpr Family kMcp{"mcp.schema_version", kMcpSteps};
+
+}  // namespace gatehouse::store::schema
