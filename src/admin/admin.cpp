@@ -354,7 +354,7 @@ asio::awaitable<std::variant<AdminAnswer, Error>> keys(const http::Request& requ
   using Result = std::variant<AdminAnswer, Error>;
   Result result;
   if (!snapshot.services.store_executor) {
-    result = Error::not_found("no key store is configured (store: {sqlite: ...})", "no_store");
+    result = Error::not_found("no key store is configured (store: {sqlite: ...} or store: {postgres: ...})", "no_store");
     co_return result;
   }
   auto& exec = *snapshot.services.store_executor;

@@ -97,7 +97,10 @@ class Connection {
   // Runs `fn` (one whole call: a statement, or a transaction from BEGIN to COMMIT) under the
   // lock. When the connection was broken before or during it (a restarted server, a dropped
   // socket), reconnects once and runs `fn` again: a transaction that broke was rolled back by
-  // the server, so running it again does it once.
+  // the server, so running it again does it once. The one exception is a connection lost while
+  // its COMMIT was in flight, when the server may have committed: a record batch may then be
+  // written twice (an audit batch twice in the chain, still chained), which is rarer and better
+  // than losing it.
   template <class F>
   auto call(F&& fn) -> std::invoke_result_t<F&> {
     std::lock_guard lock(mu_);
