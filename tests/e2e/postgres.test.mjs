@@ -5,7 +5,7 @@
 // URL's password never shown.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -224,6 +224,37 @@ test('after the server drops every connection, the gateway reconnects: keys, rec
   }
 });
 
+test('approvals and mcp tools CLIs decide and accept in the postgres store', () => {
+  const db = newDatabase();
+  const config = pgConfig(db);
+  // Opening creates the MCP tables; rows as a gateway would have written them.
+  assert.match(ok(cli('approvals', 'list', '--config', config)).stdout, /no calls wait for approval in postgresql:\/\/gatehouse:\*\*\*@/);
+  assert.match(ok(cli('mcp', 'tools', 'list', '--config', config)).stdout, /no tool definitions are pinned/);
+  const now = Date.now();
+  pg.psql(`INSERT INTO mcp_approvals (id, server, tool, arguments, status, created_ms, expires_ms) VALUES
+    ('apr_00000000000000aa', 'crm', 'delete_contact', '{"id": 7}', 'pending', ${now}, ${now + 600_000}),
+    ('apr_00000000000000bb', 'crm', 'delete_contact', '{"id": 8}', 'pending', ${now - 900_000}, ${now - 300_000})`, db.name);
+  const old = 'a'.repeat(64), changed = 'b'.repeat(64);
+  pg.psql(`INSERT INTO mcp_tool_pins (server, tool, sha256, definition, pinned_at_ms, pending_sha256, pending_definition, pending_since_ms)
+    VALUES ('crm', 'lookup', '${old}', '{"name": "lookup"}', 1, '${changed}', '{"name": "lookup", "v": 2}', 2)`, db.name);
+
+  const pending = JSON.parse(ok(cli('approvals', 'list', '--config', config, '--format', 'json')).stdout);
+  assert.deepEqual(pending.map((p) => p.id), ['apr_00000000000000aa'], 'only the call whose deadline is ahead');
+  ok(cli('approvals', 'deny', '--config', config, 'apr_00000000000000aa', '--reason', 'not today'));
+  const again = cli('approvals', 'approve', '--config', config, 'apr_00000000000000aa');
+  assert.equal(again.status, 1, 'the first decision wins');
+  assert.match(again.stderr, /already denied/);
+  assert.equal(pg.psql("SELECT status || '|' || reason FROM mcp_approvals WHERE id = 'apr_00000000000000aa'", db.name).trim(), 'denied|not today');
+
+  const pins = JSON.parse(ok(cli('mcp', 'tools', 'list', '--config', config, '--format', 'json')).stdout);
+  assert.equal(pins.length, 1, JSON.stringify(pins));
+  ok(cli('mcp', 'tools', 'accept', '--config', config, 'crm/lookup', '--sha256', changed.slice(0, 12)));
+  assert.equal(pg.psql("SELECT sha256 || '|' || pending_sha256 FROM mcp_tool_pins", db.name).trim(), `${changed}|`);
+  assert.equal(pg.psql('SELECT version FROM mcp_tool_pin_events', db.name).trim(), '1', 'the gateways\' change counter moved');
+  assert.equal(cli('mcp', 'tools', 'accept', '--config', config, 'crm/lookup').status, 1, 'nothing left to accept');
+  assert.equal(auditRows(config), 2, 'the deny and the accept, in the chain');
+});
+
 describe('store migrate', () => {
   let sqliteConfig, dbFile, responseId, key, sqliteAudit;
   before(async () => {
@@ -247,6 +278,15 @@ describe('store migrate', () => {
     } finally {
       await stopAll(gw);
     }
+    // MCP rows too (the tables made by opening them; rows as an MCP gateway writes them).
+    ok(cli('approvals', 'list', '--config', sqliteConfig));
+    const now = Date.now();
+    execFileSync('sqlite3', [dbFile, `
+      INSERT INTO mcp_approvals (id, server, tool, arguments, status, created_ms, expires_ms)
+        VALUES ('apr_000000000000migr', 'crm', 'delete_contact', '{}', 'pending', ${now}, ${now + 3_600_000});
+      INSERT INTO mcp_tool_pins (server, tool, sha256, definition, pinned_at_ms) VALUES ('crm', 'lookup', '${'c'.repeat(64)}', '{}', ${now});
+      UPDATE mcp_tool_pin_events SET version = 5;
+      INSERT INTO mcp_calls (request_id, request_time, server, tool, outcome, duration_ms) VALUES ('req-mcp-1', ${now}, 'crm', 'lookup', 'ok', 1.5);`]);
     sqliteAudit = auditRows(sqliteConfig);
     assert.ok(sqliteAudit >= 2);
   });
@@ -265,6 +305,12 @@ describe('store migrate', () => {
     const usage = JSON.parse(ok(cli('usage', '--config', config, '--by', 'key', '--format', 'json')).stdout);
     assert.equal(usage.find((u) => u.key === 'migrated')?.requests, 3);
     assert.equal(JSON.parse(ok(cli('logs', '--config', config, '--format', 'json')).stdout).length, 3);
+    assert.deepEqual(JSON.parse(ok(cli('approvals', 'list', '--config', config, '--format', 'json')).stdout).map((a) => a.id),
+      ['apr_000000000000migr']);
+    assert.equal(JSON.parse(ok(cli('mcp', 'tools', 'list', '--config', config, '--format', 'json')).stdout).length, 1);
+    assert.equal(pg.psql('SELECT version FROM mcp_tool_pin_events', db.name).trim(), '5', 'the change counter as it was');
+    const calls = JSON.parse(ok(cli('logs', '--mcp', '--config', config, '--format', 'json')).stdout);
+    assert.deepEqual(calls.map((c) => c.request_id), ['req-mcp-1']);
 
     const gw = await gateway(config);
     try {
