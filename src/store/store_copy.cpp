@@ -126,9 +126,8 @@ std::optional<std::string> copy_all(sqlite3* src, const std::string& src_what, p
   auto head = sqlite::query_one(src, src_what, "SELECT value FROM meta WHERE name = 'audit.head'");
   if (auto* e = std::get_if<std::string>(&head)) return *e;
   if (const auto& h = std::get<std::optional<std::string>>(head)) {
-    if (auto e = dst.run("INSERT INTO meta (name, value) VALUES ('audit.head', $1) ON CONFLICT "
-                         "(name) DO UPDATE SET "
-                         "value = EXCLUDED.value",
+    if (auto e = dst.run("INSERT INTO meta (name, value) VALUES ('audit.head', $1) "
+                         "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
                          {*h}, "copying the audit chain's head"))
       return *e;
   }
