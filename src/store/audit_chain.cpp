@@ -38,6 +38,17 @@ std::string audit_hash(std::int64_t id, const AuditRecord& r, const std::string&
   return hex(config::sha256(text));
 }
 
+void audit_continue_from(const std::optional<std::string>& recorded, std::int64_t& id,
+                         std::string& prev) {
+  if (!recorded) return;
+  const std::size_t colon = recorded->find(':');
+  const std::int64_t head_id = std::atoll(recorded->c_str());
+  if (colon != std::string::npos && head_id > id) {
+    id = head_id;
+    prev = recorded->substr(colon + 1);
+  }
+}
+
 void AuditCheck::bad(std::int64_t id, std::string problem) {
   v_.intact = false;
   v_.first_bad_id = id;

@@ -18,6 +18,12 @@ inline constexpr const char* kAuditZeroHash =
 // length-prefixed (so no two different rows serialise alike). Lower-case hex.
 std::string audit_hash(std::int64_t id, const AuditRecord& r, const std::string& prev_hash);
 
+// Where the next audit row goes, given the table's last row (`id`, `prev`: 0 and kAuditZeroHash
+// when empty) and the recorded head ("ID:HASH" in meta 'audit.head', if any): the recorded head
+// wins when it is further, so rows deleted from the end stay a visible gap instead of being
+// papered over by the next append. Updates `id` and `prev` in place.
+void audit_continue_from(const std::optional<std::string>& recorded, std::int64_t& id, std::string& prev);
+
 // Walks a chain read in id order. add() each row until it returns false (the first bad row is
 // found), then finish() with the recorded head ("ID:HASH" in meta 'audit.head', if any).
 class AuditCheck {

@@ -7,7 +7,6 @@
 // the chain's head and appends after it. The lock is held until the commit, so the next writer
 // reads a head that includes these rows; under READ COMMITTED each statement after the lock sees
 // every append committed before it was granted.
-#include <cstdlib>
 #include <vector>
 
 #include "store/audit_chain.h"
@@ -226,19 +225,11 @@ class PgRecordStore final : public RecordStore {
       id = pg::i64(l, 0, 0);
       prev = pg::text(l, 0, 1);
     }
-    // The recorded head wins over the table's last row: rows deleted from the end must stay a
-    // visible gap, not be papered over by the next append.
     auto recorded = c_->exec("SELECT value FROM meta WHERE name = 'audit.head'", {},
                              "reading the audit chain's head");
     if (auto* e = std::get_if<std::string>(&recorded)) return *e;
     if (const PGresult* h = std::get<pg::Result>(recorded).get(); PQntuples(h) > 0) {
-      const std::string head = pg::text(h, 0, 0);
-      const std::size_t colon = head.find(':');
-      const std::int64_t head_id = std::atoll(head.c_str());
-      if (colon != std::string::npos && head_id > id) {
-        id = head_id;
-        prev = head.substr(colon + 1);
-      }
+      audit_continue_from(pg::text(h, 0, 0), id, prev);
     }
     for (const auto& original : rows) {
       ++id;
@@ -246,111 +237,64 @@ class PgRecordStore final : public RecordStore {
       if (r.detail.empty()) r.detail = "{}";
       std::string h = audit_hash(id, r, prev);
       if (auto e = c_->run("INSERT INTO audit (id, time, kind, actor, subject, detail, request_id, "
-                           "prev_hash, hash) "
-                           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                           "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                            {num(id), num(r.time_ms), r.kind, r.actor, r.subject, r.detail,
                             r.request_id, prev, h},
                            "appending to the audit chain"))
         return *e;
       prev = std::move(h);
     }
-    if (auto e = c_->run("INSERT INTO meta (name, value) VALUES ('audit.head', $1) ON CONFLICT "
-                         "(name) DO UPDATE SET value = "
-                         "EXCLUDED.value",
-                         {std::to_string(id) + ":" + prev}, "recording the audit chain's head"))
-      return *e;
-    return std::nullopt;
+    return c_->run(
+        "INSERT INTO meta (name, value) VALUES ('audit.head', $1) "
+        "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+        {std::to_string(id) + ":" + prev}, "recording the audit chain's head");
   }
 
   std::optional<std::string> insert_usage(const UsageRecord& r) {
-    if (auto e = c_->run("INSERT INTO usage (request_id, request_time, requester, key_name, "
-                         "user_name, project, end_user, "
-                         "usage_project, model, served_model, provider, input_token_count, "
-                         "cached_input_token_count, "
-                         "output_token_count, usage_estimated, cost_usd, status_code, "
-                         "execution_duration_ms, request_streaming, "
-                         "error_code, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-                         "$11, $12, $13, $14, $15, $16, $17, "
-                         "$18, $19, $20, $21)",
-                         {r.request_id,
-                          num(r.request_time_ms),
-                          r.requester,
-                          r.key_name,
-                          r.user,
-                          r.project,
-                          r.end_user,
-                          r.usage_project,
-                          r.model,
-                          r.served_model,
-                          r.provider,
-                          num(r.input_tokens),
-                          num(r.cached_input_tokens),
-                          num(r.output_tokens),
-                          flag(r.usage_estimated),
-                          num(r.cost_usd),
-                          std::to_string(r.status_code),
-                          num(r.duration_ms),
-                          flag(r.streaming),
-                          r.error_code,
-                          std::to_string(r.attempts)},
-                         "inserting a usage row"))
-      return *e;
-    return std::nullopt;
+    return c_->run(
+        "INSERT INTO usage (request_id, request_time, requester, key_name, user_name, project, "
+        "end_user, usage_project, model, served_model, provider, input_token_count, "
+        "cached_input_token_count, output_token_count, usage_estimated, cost_usd, status_code, "
+        "execution_duration_ms, request_streaming, error_code, attempts) VALUES ($1, $2, $3, $4, "
+        "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+        {r.request_id, num(r.request_time_ms), r.requester, r.key_name, r.user, r.project,
+         r.end_user, r.usage_project, r.model, r.served_model, r.provider, num(r.input_tokens),
+         num(r.cached_input_tokens), num(r.output_tokens), flag(r.usage_estimated), num(r.cost_usd),
+         std::to_string(r.status_code), num(r.duration_ms), flag(r.streaming), r.error_code,
+         std::to_string(r.attempts)},
+        "inserting a usage row");
   }
 
   std::optional<std::string> insert_inference(const InferenceRecord& r) {
-    if (auto e = c_->run(
-            "INSERT INTO inference_log (request_id, request_time, requester, key_name, user_name, "
-            "project, model, "
-            "served_model, provider, status_code, execution_duration_ms, upstream_duration_ms, "
-            "time_to_first_token_ms, "
-            "input_token_count, output_token_count, cost_usd, request_streaming, error_code, "
-            "request, response, "
-            "payload_truncated, decisions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-            "$12, $13, $14, $15, "
-            "$16, $17, $18, $19, $20, $21, $22)",
-            {r.request_id,
-             num(r.request_time_ms),
-             r.requester,
-             r.key_name,
-             r.user,
-             r.project,
-             r.model,
-             r.served_model,
-             r.provider,
-             std::to_string(r.status_code),
-             num(r.execution_duration_ms),
-             num(r.upstream_duration_ms),
-             r.time_to_first_token_ms >= 0 ? pg::Param(num(r.time_to_first_token_ms)) : pg::Param(),
-             num(r.input_tokens),
-             num(r.output_tokens),
-             num(r.cost_usd),
-             flag(r.streaming),
-             r.error_code,
-             r.request_body,
-             r.response_body,
-             flag(r.payload_truncated),
-             r.decisions.empty() ? std::string("{}") : r.decisions},
-            "inserting an inference log row"))
-      return *e;
-    return std::nullopt;
+    const pg::Param ttft =
+        r.time_to_first_token_ms >= 0 ? pg::Param(num(r.time_to_first_token_ms)) : pg::Param();
+    return c_->run(
+        "INSERT INTO inference_log (request_id, request_time, requester, key_name, user_name, "
+        "project, model, served_model, provider, status_code, execution_duration_ms, "
+        "upstream_duration_ms, time_to_first_token_ms, input_token_count, output_token_count, "
+        "cost_usd, request_streaming, error_code, request, response, payload_truncated, decisions) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+        "$19, $20, $21, $22)",
+        {r.request_id, num(r.request_time_ms), r.requester, r.key_name, r.user, r.project, r.model,
+         r.served_model, r.provider, std::to_string(r.status_code), num(r.execution_duration_ms),
+         num(r.upstream_duration_ms), ttft, num(r.input_tokens), num(r.output_tokens),
+         num(r.cost_usd), flag(r.streaming), r.error_code, r.request_body, r.response_body,
+         flag(r.payload_truncated), r.decisions.empty() ? std::string("{}") : r.decisions},
+        "inserting an inference log row");
   }
 
   std::optional<std::string> insert_mcp_call(const McpCallRecord& r) {
     // Payloads not kept are NULL (as the inference log's bodies), not ''.
-    if (auto e = c_->run("INSERT INTO mcp_calls (request_id, request_time, requester, key_name, "
-                         "user_name, project, endpoint, "
-                         "server, tool, outcome, error, duration_ms, arguments, result, "
-                         "payload_truncated, guardrails, approval_id, "
-                         "trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-                         "$13, $14, $15, $16, $17, $18)",
-                         {r.request_id, num(r.time_ms), r.requester, r.key_name, r.user, r.project,
-                          r.endpoint, r.server, r.tool, r.outcome, r.error, num(r.duration_ms),
-                          text_or_null(r.arguments), text_or_null(r.result),
-                          flag(r.payload_truncated), r.guardrails, r.approval_id, r.trace_id},
-                         "inserting an MCP tool call row"))
-      return *e;
-    return std::nullopt;
+    return c_->run(
+        "INSERT INTO mcp_calls (request_id, request_time, requester, key_name, user_name, project, "
+        "endpoint, server, tool, outcome, error, duration_ms, arguments, result, "
+        "payload_truncated, guardrails, approval_id, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+        "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        {r.request_id, num(r.time_ms), r.requester, r.key_name, r.user, r.project, r.endpoint,
+         r.server, r.tool, r.outcome, r.error, num(r.duration_ms), text_or_null(r.arguments),
+         text_or_null(r.result), flag(r.payload_truncated), r.guardrails, r.approval_id,
+         r.trace_id},
+        "inserting an MCP tool call row");
   }
 
   std::unique_ptr<pg::Connection> c_;

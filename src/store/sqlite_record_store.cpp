@@ -100,17 +100,8 @@ class SqliteRecordStore final : public RecordStore {
           return fail("reading the audit chain's head");
         }
       }
-      // The recorded head wins over the table's last row: rows deleted from the end must stay
-      // a visible gap, not be papered over by the next append.
       auto recorded = sqlite::query_one(db_.get(), what_, "SELECT value FROM meta WHERE name = 'audit.head'");
-      if (auto* h = std::get_if<std::optional<std::string>>(&recorded); h && *h) {
-        const std::size_t colon = (*h)->find(':');
-        const std::int64_t head_id = std::atoll((*h)->c_str());
-        if (colon != std::string::npos && head_id > id) {
-          id = head_id;
-          prev = (*h)->substr(colon + 1);
-        }
-      }
+      if (auto* h = std::get_if<std::optional<std::string>>(&recorded)) audit_continue_from(*h, id, prev);
       for (const auto& original : batch.audit) {
         ++id;
         // Hashed exactly as stored (an empty detail is stored as "{}").
