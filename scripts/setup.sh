@@ -11,12 +11,12 @@ mode=${1:-test}
 packages=(g++ cmake ninja-build ccache pkg-config ca-certificates openssl curl
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
           libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev
-          libhyperscan-dev
+          libhyperscan-dev libhiredis-dev
           libphonenumber8 libprotobuf-dev libabsl-dev)
 if [[ $mode != --runtime ]]; then
   # sqlite3: the records tests tamper with the audit table; prometheus: promtool checks /metrics
-  # and a real Prometheus server scrapes it.
-  packages+=(libgtest-dev libgmock-dev nodejs npm sqlite3 prometheus)
+  # and a real Prometheus server scrapes it; redis-server: the scale-out tests share limits in it.
+  packages+=(libgtest-dev libgmock-dev nodejs npm sqlite3 prometheus redis-server)
 fi
 if [[ $mode == --bench ]]; then
   packages+=(wrk nginx-light libbenchmark-dev)
