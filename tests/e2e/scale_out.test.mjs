@@ -222,6 +222,24 @@ describe('switches and health shared by two replicas', { timeout: 60_000 }, () =
     assert.equal((await chat(b, 'paused')).status, 200);
   });
 
+  test('a key created on one replica works on the other within a second; revoked there, it stops on the first', async () => {
+    const made = await admin(a, 'POST', '/admin/v1/keys', { name: 'made-on-a', role: 'user' });
+    assert.equal(made.status, 201);
+    const { key } = await made.json();
+    const use = (gw) => fetch(`${gw.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chat-small', messages }),
+    }).then((r) => r.status);
+    let t0 = Date.now();
+    await waitFor(async () => (await use(b)) === 200, { timeoutMs: 1000, intervalMs: 50, what: 'the new key on the other replica' });
+    assert.ok(Date.now() - t0 <= 1000);
+    assert.equal((await admin(b, 'DELETE', '/admin/v1/keys/made-on-a')).status, 200);
+    t0 = Date.now();
+    await waitFor(async () => (await use(a)) === 401, { timeoutMs: 1000, intervalMs: 50, what: 'the revoked key refused on the first replica' });
+    assert.ok(Date.now() - t0 <= 1000);
+  });
+
   test('a target that fails on one replica cools down on both', async () => {
     // The primary (nothing listens there) fails once through a (threshold 1), which answers
     // from the backup; b, which never tried the primary, holds it cooling too.
