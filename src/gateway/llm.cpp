@@ -171,15 +171,16 @@ static asio::awaitable<std::optional<Error>> admit_shared(pipeline::RequestConte
     co_return e;
   }
   ctx.accounting.shared_ticket = std::move(d.ticket);
+  // As in one process: a spent budget first (the budget stage runs before the limit stage).
+  if (!pending->budget_subjects.empty()) {
+    pipeline::Decision spent = pipeline::apply_budget_admission(ctx, std::move(d.budgets), pending->checks.size());
+    if (spent.kind() == pipeline::Decision::Kind::kRefuse) co_return std::move(spent.error());
+  }
   if (!pending->limits.empty()) {
     const std::size_t n = pending->limits.size();
     pipeline::Decision limited = pipeline::apply_limit_admission(ctx, std::move(d.limits), n, pending->tokens);
     if (d.source == state::SharedDecision::kLocal) ctx.accounting.limit_decision += " (this replica only: " + d.why + ")";
     if (limited.kind() == pipeline::Decision::Kind::kRefuse) co_return std::move(limited.error());
-  }
-  if (!pending->budget_subjects.empty()) {
-    pipeline::Decision spent = pipeline::apply_budget_admission(ctx, std::move(d.budgets), pending->checks.size());
-    if (spent.kind() == pipeline::Decision::Kind::kRefuse) co_return std::move(spent.error());
   }
   co_return std::nullopt;
 }

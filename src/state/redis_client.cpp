@@ -128,7 +128,8 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::vector<std::string>> connect_commands;
   std::string channel;
   std::function<void(std::string_view)> on_message;
-  std::function<void()> on_subscribed;
+  std::function<void()> on_ready;
+  Clock::time_point last_read{}, last_ping{};
 
   // A connection that has a reply outstanding this long is taken for dead.
   std::chrono::milliseconds stall_limit() const { return std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1000), cfg.timeout * 20); }
@@ -163,6 +164,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
     if (gen != generation) co_return;
     if (cec) co_return fail(gen, cec == asio::error::operation_aborted ? "connect timed out" : cec.message());
     socket.set_option(tcp::no_delay(true));
+    socket.set_option(asio::socket_base::keep_alive(true));
     if (reader) redisReaderFree(reader);
     reader = redisReaderCreate();
     state = kUp;
@@ -173,6 +175,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
         if (auto* e = std::get_if<std::string>(&r)) self->fail(gen, what + ": " + *e);
       };
     };
+    last_read = Clock::now();
     if (!cfg.password.empty()) {
       std::vector<std::string> auth{"AUTH"};
       if (!cfg.username.empty()) auth.push_back(cfg.username);
@@ -181,7 +184,15 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
     }
     if (cfg.db != 0) first.push_back({format({"SELECT", std::to_string(cfg.db)}), check("SELECT"), true});
     for (const auto& c : connect_commands) first.push_back({format(c), check(c.front()), true});
-    if (!channel.empty()) first.push_back({format({"SUBSCRIBE", channel}), {}, false});
+    if (channel.empty()) {
+      // The last answer of the handshake: the connection is up.
+      first.push_back({format({"PING"}), [self = shared_from_this(), gen](RedisResult r) {
+                         if (gen == self->generation && std::holds_alternative<RedisReply>(r)) self->ready(gen);
+                       },
+                       true});
+    } else {
+      first.push_back({format({"SUBSCRIBE", channel}), {}, false});
+    }
     for (auto it = first.rbegin(); it != first.rend(); ++it) queued.push_front(std::move(*it));
     flush(gen);
     arm_tick(gen);
@@ -200,12 +211,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
         const bool error = r->type == REDIS_REPLY_ERROR;
         RedisReply reply = copy(r);
         freeReplyObject(r);
-        if (!up.load() && state == kUp) {
-          up = true;
-          backoff = std::chrono::milliseconds(100);
-          if (warned) spdlog::info("{}: Redis at {} answers again", name, describe(cfg));
-          warned = false;
-        }
+        last_read = Clock::now();
         if (!inflight.empty()) {
           auto done = std::move(inflight.front().done);
           inflight.pop_front();
@@ -221,20 +227,41 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
           const auto& kind = reply.elements[0].str;
           if (kind == "message" && on_message) {
             on_message(reply.elements[2].str);
-          } else if (kind == "subscribe" && on_subscribed) {
-            on_subscribed();
+          } else if (kind == "subscribe") {
+            ready(gen);
           }
         }
       }
     }
   }
 
+  // The handshake answered: callers may count on the connection.
+  void ready(std::uint64_t gen) {
+    if (gen != generation || up.load()) return;
+    up = true;
+    backoff = std::chrono::milliseconds(100);
+    if (warned) spdlog::info("{}: Redis at {} answers again", name, describe(cfg));
+    warned = false;
+    if (on_ready) on_ready();
+  }
+
   void arm_tick(std::uint64_t gen) {
     tick.expires_after(std::chrono::milliseconds(100));
     tick.async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
       if (ec || gen != self->generation || self->state != kUp) return;
-      if (!self->inflight.empty() && Clock::now() - self->inflight.front().at > self->stall_limit()) {
+      const auto now = Clock::now();
+      if (!self->inflight.empty() && now - self->inflight.front().at > self->stall_limit()) {
         return self->fail(gen, "no reply for " + std::to_string(self->stall_limit().count()) + " ms");
+      }
+      if (!self->channel.empty()) {
+        // A subscriber hears nothing for long stretches: a ping every 5 s, and a connection that
+        // answers none for 15 s (a half-open one) is made again.
+        if (now - self->last_read > std::chrono::seconds(15)) return self->fail(gen, "no answer to pings for 15 s");
+        if (now - self->last_ping > std::chrono::seconds(5)) {
+          self->last_ping = now;
+          self->queued.push_back({format({"PING"}), {}, false});
+          self->flush(gen);
+        }
       }
       self->arm_tick(gen);
     });
@@ -317,24 +344,28 @@ RedisClient::RedisClient(config::RedisConfig config, std::string name)
   });
 }
 
-RedisClient::~RedisClient() {
+RedisClient::~RedisClient() { shutdown(); }
+
+void RedisClient::shutdown() {
+  if (stopped_.exchange(true)) return;
   asio::post(io_, [impl = impl_] { impl->stop(); });
   // The stop's callbacks run, then the thread ends.
   asio::post(io_, [this] { io_.stop(); });
   if (thread_.joinable()) thread_.join();
 }
 
+void RedisClient::on_ready(std::function<void()> fn) {
+  asio::post(io_, [impl = impl_, fn = std::move(fn)]() mutable { impl->on_ready = std::move(fn); });
+}
+
 void RedisClient::on_connect(std::vector<std::vector<std::string>> commands) {
   asio::post(io_, [impl = impl_, commands = std::move(commands)]() mutable { impl->connect_commands = std::move(commands); });
 }
 
-void RedisClient::subscribe(std::string channel, std::function<void(std::string_view)> on_message,
-                            std::function<void()> on_connected) {
-  asio::post(io_, [impl = impl_, channel = std::move(channel), on_message = std::move(on_message),
-                   on_connected = std::move(on_connected)]() mutable {
+void RedisClient::subscribe(std::string channel, std::function<void(std::string_view)> on_message) {
+  asio::post(io_, [impl = impl_, channel = std::move(channel), on_message = std::move(on_message)]() mutable {
     impl->channel = std::move(channel);
     impl->on_message = std::move(on_message);
-    impl->on_subscribed = std::move(on_connected);
     // Subscribes on the next connection (now, when already connected).
     if (impl->state == Impl::kUp) impl->fail(impl->generation, "subscribing");
   });
@@ -345,13 +376,18 @@ bool RedisClient::up() const { return impl_->up.load(std::memory_order_relaxed);
 void RedisClient::dispatch(std::function<void()> fn) { asio::post(io_, std::move(fn)); }
 
 void RedisClient::post(std::vector<std::string> args, std::function<void(RedisResult)> done) {
+  if (stopped_.load()) {
+    if (done) done(RedisResult("Redis unavailable (the gateway is stopping)"));
+    return;
+  }
   std::string wire = format(args);
   asio::post(io_, [impl = impl_, wire = std::move(wire), done = std::move(done)]() mutable {
     impl->enqueue({std::move(wire), std::move(done), true});
   });
 }
 
-asio::awaitable<RedisResult> RedisClient::call(std::vector<std::string> args, std::chrono::milliseconds timeout) {
+asio::awaitable<RedisResult> RedisClient::call(std::vector<std::string> args, std::chrono::milliseconds timeout,
+                                              std::function<void(RedisResult)> late) {
   struct Waiter {
     explicit Waiter(asio::any_io_executor ex) : timer(std::move(ex)) {}
     asio::steady_timer timer;
@@ -361,9 +397,12 @@ asio::awaitable<RedisResult> RedisClient::call(std::vector<std::string> args, st
   auto waiter = std::make_shared<Waiter>(executor);
   waiter->timer.expires_after(timeout);
   auto caller = asio::prefer(executor, asio::execution::outstanding_work.tracked);
-  auto done = [waiter, caller](RedisResult r) {
-    asio::post(caller, [waiter, r = std::move(r)]() mutable {
-      if (waiter->result) return;  // the caller stopped waiting
+  auto done = [waiter, caller, late = std::move(late)](RedisResult r) mutable {
+    asio::post(caller, [waiter, r = std::move(r), late = std::move(late)]() mutable {
+      if (waiter->result) {  // the caller stopped waiting
+        if (late) late(std::move(r));
+        return;
+      }
       waiter->result = std::move(r);
       waiter->timer.cancel();
     });

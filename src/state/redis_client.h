@@ -15,6 +15,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -50,13 +51,22 @@ class RedisClient {
   RedisClient& operator=(const RedisClient&) = delete;
 
   // Sends `args` (a command and its arguments) and resumes on the caller's executor with the
-  // reply, or an error once `timeout` has passed.
-  boost::asio::awaitable<RedisResult> call(std::vector<std::string> args, std::chrono::milliseconds timeout);
+  // reply, or an error once `timeout` has passed. `late` (may be empty) gets, on the caller's
+  // executor, a result that came after the caller stopped waiting (to undo what it did).
+  boost::asio::awaitable<RedisResult> call(std::vector<std::string> args, std::chrono::milliseconds timeout,
+                                           std::function<void(RedisResult)> late = {});
   // Sends `args`; `done` (may be empty) runs on the client's thread with the result.
   void post(std::vector<std::string> args, std::function<void(RedisResult)> done = {});
-  // Makes this client a subscriber to `channel` (before anything else is sent).
-  void subscribe(std::string channel, std::function<void(std::string_view message)> on_message,
-                 std::function<void()> on_connected);
+  // Makes this client a subscriber to `channel` (before anything else is sent). A subscriber
+  // pings every few seconds and reconnects when nothing answers (a half-open connection).
+  void subscribe(std::string channel, std::function<void(std::string_view message)> on_message);
+
+  // Runs on the client's thread after every successful connect (the handshake answered; for a
+  // subscriber, the subscription confirmed). Set before the first connect completes.
+  void on_ready(std::function<void()> fn);
+  // Fails everything pending, stops and joins the thread; later posts fail at once. Idempotent;
+  // the destructor calls it. Call it while the callers' io_contexts still exist.
+  void shutdown();
 
   // Connected and answering (best knowledge).
   bool up() const;
@@ -76,6 +86,7 @@ class RedisClient {
   boost::asio::io_context io_{1};
   std::shared_ptr<Impl> impl_;
   std::thread thread_;
+  std::atomic<bool> stopped_{false};
 };
 
 }  // namespace gatehouse::state

@@ -113,7 +113,7 @@ for r = 1, nreq do
   if pick == 0 then refused = true end
   picks[r] = {pick, best, best_wait, info, need}
 end
-if not refused then
+do
   for c = 1, nchk do
     local spent = tonumber(redis.call('GET', 'gh:b:s:' .. checks[c][1] .. ':' .. checks[c][2]) or '0')
     if spent + reserved(checks[c][1]) >= checks[c][3] then
@@ -339,10 +339,17 @@ class SharedState::Ticket final : public limit::SharedTicket {
         args.push_back(std::to_string(period_ttl_s(c.period, now_ms)));
       }
       owner->forget_leases(id_);
+      // This replica's own ledger follows the shared spend: it is what on_error: local admits
+      // against while Redis is away.
+      owner->mirror_spend(budget_subjects, cost_usd, now_ms);
       auto on_warned = owner->on_budget_warning_;
-      owner->redis_->post(std::move(args), [warn = std::move(warn), on_warned](RedisResult r) {
+      SharedState* self = owner.get();  // the client's callbacks end before the owner does
+      owner->redis_->post(std::move(args), [self, warn = std::move(warn), on_warned, subjects = budget_subjects, cost_usd,
+                                            now_ms](RedisResult r) {
         if (auto* e = std::get_if<std::string>(&r)) {
-          spdlog::warn("shared state: a settlement was not written ({}): counters come right when its leases expire", *e);
+          // The spend is owed to Redis until it is back; leases and reservations expire by themselves.
+          self->owe(subjects, cost_usd, now_ms);
+          spdlog::warn("shared state: a settlement was not written ({}); its spend is added when Redis is back", *e);
           return;
         }
         const auto& list = std::get<RedisReply>(r).elements;
@@ -382,28 +389,33 @@ std::shared_ptr<SharedState> SharedState::start(config::RedisConfig config, std:
   s->redis_->on_connect({{"SCRIPT", "LOAD", std::string(kAdmit)},
                          {"SCRIPT", "LOAD", std::string(kSettle)},
                          {"SCRIPT", "LOAD", std::string(kRenew)}});
+  SharedState* self = s.get();
+  s->redis_->on_ready([self] { self->connected(); });
   s->start_renewal();
   return s;
 }
 
-SharedState::~SharedState() {
-  // The clients' threads end first: nothing of theirs runs on a dead SharedState.
-  events_.reset();
-  redis_.reset();
+SharedState::~SharedState() { stop(); }
+
+void SharedState::stop() {
+  // The clients' threads end first (their pending callbacks fail now, while the workers that
+  // wait for them still exist); nothing of theirs runs on a dead SharedState. The renewal timer
+  // is released before its io_context goes.
+  if (events_) events_->shutdown();
+  if (redis_) redis_->shutdown();
+  renewal_.reset();
 }
 
 void SharedState::start_renewal() {
   auto timer = std::make_shared<asio::steady_timer>(redis_->context());
-  std::weak_ptr<SharedState> weak = weak_from_this();
   auto tick = std::make_shared<std::function<void()>>();
-  const auto self_lease = config_.lease;
-  *tick = [timer, weak, self_lease, tick_weak = std::weak_ptr<std::function<void()>>(tick)] {
-    timer->expires_after(self_lease / 3);
-    timer->async_wait([timer, weak, tick_weak](boost::system::error_code ec) {
-      if (ec) return;
-      auto self = weak.lock();
+  SharedState* self = this;
+  const auto lease = config_.lease;
+  *tick = [timer, self, lease, tick_weak = std::weak_ptr<std::function<void()>>(tick)] {
+    timer->expires_after(lease / 3);
+    timer->async_wait([timer, self, tick_weak](boost::system::error_code ec) {
       auto tick = tick_weak.lock();
-      if (!self || !tick) return;
+      if (ec || !tick) return;
       self->renew_leases();
       (*tick)();
     });
@@ -440,6 +452,22 @@ void SharedState::note_failure(const std::string& why) {
   }
 }
 
+// A request admitted without Redis (on_error: local): its spend is owed to Redis's totals.
+class SharedState::OwedTicket final : public limit::SharedTicket {
+ public:
+  OwedTicket(std::weak_ptr<SharedState> owner, std::vector<std::string> subjects)
+      : owner_(std::move(owner)), subjects_(std::move(subjects)) {}
+  void settle(long long, double cost_usd) noexcept override {
+    if (std::exchange(settled_, true)) return;
+    if (auto owner = owner_.lock()) owner->owe(subjects_, cost_usd, limit::system_now_ms());
+  }
+
+ private:
+  std::weak_ptr<SharedState> owner_;
+  std::vector<std::string> subjects_;
+  bool settled_ = false;
+};
+
 SharedDecision SharedState::local(const limit::PendingAdmission& pending, std::string why) {
   SharedDecision d;
   d.why = std::move(why);
@@ -450,76 +478,26 @@ SharedDecision SharedState::local(const limit::PendingAdmission& pending, std::s
   }
   d.source = SharedDecision::kLocal;
   fallbacks_.fetch_add(1, std::memory_order_relaxed);
-  d.limits.admitted = true;
-  if (!pending.limits.empty()) d.limits = limiter_->admit(pending.limits, pending.tokens);
+  // As in one process: budgets first (a spent budget uses up no rate window), then limits.
   d.budgets.admitted = true;
-  if (d.limits.admitted && budgets_ && !pending.budget_subjects.empty()) {
-    d.budgets = budgets_->admit(pending.checks, pending.budget_subjects, pending.estimated_cost);
-  }
+  const bool budgets = budgets_ && !pending.budget_subjects.empty();
+  if (budgets) d.budgets = budgets_->admit(pending.checks, pending.budget_subjects, pending.estimated_cost);
+  d.limits.admitted = true;
+  if (d.budgets.admitted && !pending.limits.empty()) d.limits = limiter_->admit(pending.limits, pending.tokens);
+  if (budgets && d.budgets.admitted && d.limits.admitted) d.ticket = std::make_shared<OwedTicket>(weak_from_this(), pending.budget_subjects);
   return d;
 }
 
-asio::awaitable<SharedDecision> SharedState::admit(const limit::PendingAdmission& pending) {
-  if (limit::system_now_ms() < skip_until_ms_.load(std::memory_order_relaxed) || !redis_->up()) {
-    if (!redis_->up()) note_failure("not connected");
-    co_return local(pending, "Redis unavailable");
-  }
-  const std::string id = random_id();
-  const std::string member = id + ":" + money(pending.estimated_cost);
-  std::vector<std::string> args{"EVALSHA", admit_sha(), "0", id, std::to_string(config_.lease.count()),
-                                std::to_string(std::max(0LL, pending.tokens))};
-  // Requirements without options meet nothing: they are not sent (index map kept).
-  std::vector<std::size_t> sent;
-  for (std::size_t r = 0; r < pending.limits.size(); ++r) {
-    if (!pending.limits[r].options.empty()) sent.push_back(r);
-  }
-  args.push_back(std::to_string(sent.size()));
-  for (auto r : sent) {
-    const auto& req = pending.limits[r];
-    args.push_back(std::string(1, metric_code(req.metric)));
-    args.push_back(std::to_string(req.options.size()));
-    for (const auto& o : req.options) {
-      args.push_back(o.subject);
-      args.push_back(std::to_string(o.limit));
-    }
-  }
-  const std::int64_t now_ms = limit::system_now_ms();
-  const bool budgets = budgets_ && !pending.budget_subjects.empty();
-  args.push_back(std::to_string(budgets ? pending.checks.size() : 0));
-  if (budgets) {
-    for (const auto& c : pending.checks) {
-      args.push_back(c.subject);
-      args.push_back(period_suffix(c.period, limit::period_start_ms(c.period, now_ms)));
-      args.push_back(money(c.usd));
-    }
-  }
-  args.push_back(std::to_string(budgets ? pending.budget_subjects.size() : 0));
-  if (budgets) {
-    for (const auto& s : pending.budget_subjects) args.push_back(s);
-  }
-  args.push_back(member);
-
-  auto result = co_await redis_->call(std::move(args), config_.timeout);
-  if (auto* e = std::get_if<std::string>(&result)) {
-    note_failure(*e);
-    co_return local(pending, *e);
-  }
-  const auto& out = std::get<RedisReply>(result).elements;
-  if (out.size() != 3 + 5 * sent.size() + 1) {
-    note_failure("an unexpected reply to the admission script");
-    co_return local(pending, "an unexpected reply from Redis");
-  }
-  if (degraded_.exchange(false)) spdlog::info("shared state: Redis at {} admits requests again", RedisClient::describe(config_));
-
+SharedDecision SharedState::decide(const limit::PendingAdmission& pending, const Sent& sent, const RedisReply& reply) {
+  const auto& out = reply.elements;
   SharedDecision d;
   const bool admitted = out[0].as_int() == 1;
   const auto refusing_budget = std::size_t(out[1].as_int());
   const std::int64_t redis_now = out.back().as_int();
   // Limits, as the in-process limiter reports them (limit/limiter.cpp).
-  d.limits.admitted = admitted || refusing_budget != 0;
   bool rejected = false;
-  for (std::size_t j = 0; j < sent.size(); ++j) {
-    const auto& req = pending.limits[sent[j]];
+  for (std::size_t j = 0; j < sent.indices.size(); ++j) {
+    const auto& req = pending.limits[sent.indices[j]];
     const auto pick = std::size_t(out[3 + 5 * j].as_int());
     const auto best = std::size_t(out[4 + 5 * j].as_int());
     const std::int64_t wait = out[5 + 5 * j].as_int();
@@ -544,44 +522,118 @@ asio::awaitable<SharedDecision> SharedState::admit(const limit::PendingAdmission
     if (header == 0 || header > req.options.size()) continue;
     tighten(req.metric == Metric::kRequests ? d.limits.requests : d.limits.tokens, req.options[header - 1].limit, used, reset);
   }
-  if (rejected) d.limits.admitted = false;
+  d.limits.admitted = !rejected;
   d.budgets.admitted = refusing_budget == 0;
   if (refusing_budget > 0 && refusing_budget <= pending.checks.size()) {
     const auto& c = pending.checks[refusing_budget - 1];
     d.budgets.spent_budget = c;
     d.budgets.spent = out[2].as_double();
-    const std::int64_t end = limit::period_end_ms(c.period, now_ms);
-    d.budgets.resets_in_s = end < 0 ? -1 : (end - now_ms + 999) / 1000;
+    const std::int64_t end = limit::period_end_ms(c.period, sent.now_ms);
+    d.budgets.resets_in_s = end < 0 ? -1 : (end - sent.now_ms + 999) / 1000;
   }
-  if (!admitted) co_return d;
+  if (!admitted) return d;
 
-  auto ticket = std::make_shared<Ticket>(weak_from_this(), id);
+  auto ticket = std::make_shared<Ticket>(weak_from_this(), sent.id);
   ticket->reserved_tokens = std::max(0LL, pending.tokens);
   ticket->at_s = redis_now;
-  ticket->member = member;
+  ticket->member = sent.member;
   std::vector<Lease> leases;
-  for (std::size_t j = 0; j < sent.size(); ++j) {
-    const auto& req = pending.limits[sent[j]];
+  for (std::size_t j = 0; j < sent.indices.size(); ++j) {
+    const auto& req = pending.limits[sent.indices[j]];
     const auto pick = std::size_t(out[3 + 5 * j].as_int());
     if (pick == 0 || pick > req.options.size()) continue;
     const std::string key = std::string("gh:l:") + metric_code(req.metric) + ":" + req.options[pick - 1].subject;
     if (req.metric == Metric::kTokens) ticket->token_charges.emplace_back(key, ticket->reserved_tokens);
     if (req.metric == Metric::kConcurrency) {
       ticket->concurrency_keys.push_back(key);
-      leases.push_back({key, id});
+      leases.push_back({key, sent.id});
     }
   }
-  if (budgets) {
+  if (sent.budgets) {
     ticket->budget_subjects = pending.budget_subjects;
     ticket->checks = pending.checks;
-    for (const auto& s : pending.budget_subjects) leases.push_back({"gh:b:r:" + s, member});
+    for (const auto& s : pending.budget_subjects) leases.push_back({"gh:b:r:" + s, sent.member});
   }
   if (!leases.empty()) {
     std::lock_guard lock(leases_mu_);
-    for (auto& l : leases) leases_.emplace(id, std::move(l));
+    for (auto& l : leases) leases_.emplace(sent.id, std::move(l));
   }
   d.ticket = std::move(ticket);
-  co_return d;
+  return d;
+}
+
+asio::awaitable<SharedDecision> SharedState::admit(const limit::PendingAdmission& pending) {
+  if (limit::system_now_ms() < skip_until_ms_.load(std::memory_order_relaxed) || !redis_->up()) {
+    if (!redis_->up()) note_failure("not connected");
+    co_return local(pending, "Redis unavailable");
+  }
+  auto sent = std::make_shared<Sent>();
+  sent->id = random_id();
+  sent->member = sent->id + ":" + money(pending.estimated_cost);
+  sent->now_ms = limit::system_now_ms();
+  sent->budgets = budgets_ && !pending.budget_subjects.empty();
+  std::vector<std::string> args{"EVALSHA", admit_sha(), "0", sent->id, std::to_string(config_.lease.count()),
+                                std::to_string(std::max(0LL, pending.tokens))};
+  // Requirements without options meet nothing: they are not sent (index map kept).
+  for (std::size_t r = 0; r < pending.limits.size(); ++r) {
+    if (!pending.limits[r].options.empty()) sent->indices.push_back(r);
+  }
+  args.push_back(std::to_string(sent->indices.size()));
+  for (auto r : sent->indices) {
+    const auto& req = pending.limits[r];
+    args.push_back(std::string(1, metric_code(req.metric)));
+    args.push_back(std::to_string(req.options.size()));
+    for (const auto& o : req.options) {
+      args.push_back(o.subject);
+      args.push_back(std::to_string(o.limit));
+    }
+  }
+  args.push_back(std::to_string(sent->budgets ? pending.checks.size() : 0));
+  if (sent->budgets) {
+    for (const auto& c : pending.checks) {
+      args.push_back(c.subject);
+      args.push_back(period_suffix(c.period, limit::period_start_ms(c.period, sent->now_ms)));
+      args.push_back(money(c.usd));
+    }
+  }
+  args.push_back(std::to_string(sent->budgets ? pending.budget_subjects.size() : 0));
+  if (sent->budgets) {
+    for (const auto& s : pending.budget_subjects) args.push_back(s);
+  }
+  args.push_back(sent->member);
+  const std::size_t expected = 3 + 5 * sent->indices.size() + 1;
+
+  // An answer that comes after this request stopped waiting took what it took in Redis: given
+  // back at once (the request was admitted here, by this replica's own counters).
+  std::weak_ptr<SharedState> weak = weak_from_this();
+  auto copy = std::make_shared<limit::PendingAdmission>(pending);
+  std::function<void(RedisResult)> late = [weak, copy, sent, expected](RedisResult r) {
+    auto self = weak.lock();
+    auto* reply = std::get_if<RedisReply>(&r);
+    if (!self || !reply || reply->elements.size() != expected) return;
+    SharedDecision undone = self->decide(*copy, *sent, *reply);
+    if (undone.ticket) undone.ticket->settle(0, 0);
+  };
+  std::vector<std::string> retry_args;
+  retry_args = args;
+  auto result = co_await redis_->call(std::move(args), config_.timeout, late);
+  if (auto* e = std::get_if<std::string>(&result); e && e->starts_with("NOSCRIPT")) {
+    // Redis forgot the scripts (SCRIPT FLUSH, a restart between connects): sent whole once.
+    retry_args[0] = "EVAL";
+    retry_args[1] = std::string(kAdmit);
+    result = co_await redis_->call(std::move(retry_args), config_.timeout, late);
+  }
+  if (auto* e = std::get_if<std::string>(&result)) {
+    note_failure(*e);
+    co_return local(pending, *e);
+  }
+  const auto& reply = std::get<RedisReply>(result);
+  if (reply.elements.size() != expected) {
+    note_failure("an unexpected reply to the admission script");
+    co_return local(pending, "an unexpected reply from Redis");
+  }
+  if (degraded_.exchange(false)) spdlog::info("shared state: Redis at {} admits requests again", RedisClient::describe(config_));
+  co_return decide(pending, *sent, reply);
 }
 
 void SharedState::seed(std::vector<SpendSeed> spend) {
@@ -648,13 +700,9 @@ void SharedState::attach(std::shared_ptr<pipeline::KillSwitch> kills, std::share
       [weak](const pipeline::Kill* added, std::string_view lifted) {
         auto self = weak.lock();
         if (!self) return;
-        if (added) {
-          self->redis_->post({"HSET", kKills, added->id, kill_json(*added)});
-        } else {
-          self->redis_->post({"HDEL", kKills, std::string(lifted)});
-        }
-        // Every replica, this one too, reads the hash again once it hears of the change.
-        self->redis_->post({"PUBLISH", kChannel, boost::json::serialize(boost::json::object{{"from", self->replica_}, {"type", "kills"}})});
+        std::vector<std::string> change = added ? std::vector<std::string>{"HSET", kKills, added->id, kill_json(*added)}
+                                                : std::vector<std::string>{"HDEL", kKills, std::string(lifted)};
+        self->push_kill_change(std::move(change));
       },
       "kill-" + replica_.substr(0, 6) + "-");
   health_->set_observer([weak](const route::HealthEvent& e) {
@@ -670,9 +718,83 @@ void SharedState::attach(std::shared_ptr<pipeline::KillSwitch> kills, std::share
                                                                    {"latency_us", e.latency_us}})});
   });
   events_ = std::make_unique<RedisClient>(config_, "state events");
-  events_->subscribe(
-      kChannel, [weak](std::string_view m) { if (auto self = weak.lock()) self->on_event(m); },
-      [weak] { if (auto self = weak.lock()) self->reload_kills(); });
+  // The events client's callbacks end before this object does (stop()): a plain pointer.
+  SharedState* self = this;
+  events_->subscribe(kChannel, [self](std::string_view m) { self->on_event(m); });
+  events_->on_ready([self] { self->reload_kills(); });
+}
+
+void SharedState::push_kill_change(std::vector<std::string> change) {
+  // Every replica, this one too, reads the hash again once it hears of the change. A change that
+  // cannot be written now (Redis away) is written when Redis is back (connected()).
+  SharedState* self = this;
+  redis_->post(change, [self, change](RedisResult r) {
+    if (!std::holds_alternative<std::string>(r)) return;
+    std::lock_guard lock(self->owed_mu_);
+    self->unsynced_kills_.push_back(change);
+  });
+  redis_->post({"PUBLISH", kChannel, boost::json::serialize(boost::json::object{{"from", replica_}, {"type", "kills"}})});
+}
+
+// On the client's thread, after every connect: what this replica could not write while Redis was
+// away (kill changes, spend), and — when Redis lost its data (a restart without persistence: its
+// epoch changed) — this replica's kills and the store's spend again.
+void SharedState::connected() {
+  SharedState* self = this;
+  redis_->post({"SET", "gh:epoch", replica_ + "-" + random_id(), "NX"});
+  redis_->post({"GET", "gh:epoch"}, [self](RedisResult r) {
+    auto* reply = std::get_if<RedisReply>(&r);
+    if (!reply) return;
+    const bool lost = !self->epoch_.empty() && self->epoch_ != reply->str;
+    self->epoch_ = reply->str;
+    if (lost) {
+      spdlog::warn("shared state: Redis at {} lost its data (restarted without persistence?): this replica's kills and "
+                   "the store's spend are written again",
+                   RedisClient::describe(self->config_));
+      if (self->kills_) {
+        for (const auto& k : self->kills_->list()) self->redis_->post({"HSET", kKills, k.id, kill_json(k)});
+      }
+      if (self->seeds_) self->seed(self->seeds_());
+    }
+    std::vector<std::vector<std::string>> kills;
+    std::map<std::string, std::pair<double, std::int64_t>> owed;
+    {
+      std::lock_guard lock(self->owed_mu_);
+      kills.swap(self->unsynced_kills_);
+      owed.swap(self->owed_);
+    }
+    for (auto& k : kills) self->redis_->post(std::move(k));
+    for (const auto& [key, v] : owed) {
+      self->redis_->post({"INCRBYFLOAT", key, money(v.first)});
+      if (v.second > 0) self->redis_->post({"EXPIRE", key, std::to_string(v.second)});
+    }
+    if (!kills.empty() || lost) {
+      self->redis_->post({"PUBLISH", kChannel, boost::json::serialize(boost::json::object{{"from", self->replica_}, {"type", "kills"}})});
+    }
+  });
+}
+
+void SharedState::owe(const std::vector<std::string>& subjects, double cost_usd, std::int64_t now_ms) {
+  if (cost_usd <= 0 || subjects.empty()) return;
+  std::lock_guard lock(owed_mu_);
+  for (const auto& s : subjects) {
+    for (std::size_t p = 0; p < limit::kPeriods; ++p) {
+      const auto period = limit::Period(p);
+      auto& slot = owed_[spent_key(s, period, limit::period_start_ms(period, now_ms))];
+      slot.first += cost_usd;
+      slot.second = period_ttl_s(period, now_ms);
+    }
+  }
+}
+
+void SharedState::mirror_spend(const std::vector<std::string>& subjects, double cost_usd, std::int64_t now_ms) {
+  if (!budgets_ || cost_usd <= 0) return;
+  for (const auto& s : subjects) {
+    for (std::size_t p = 0; p < limit::kPeriods; ++p) {
+      const auto period = limit::Period(p);
+      budgets_->load(s, period, limit::period_start_ms(period, now_ms), cost_usd);
+    }
+  }
 }
 
 void SharedState::on_event(std::string_view message) {
@@ -698,10 +820,9 @@ void SharedState::on_event(std::string_view message) {
 }
 
 void SharedState::reload_kills() {
-  std::weak_ptr<SharedState> weak = weak_from_this();
-  redis_->post({"HGETALL", kKills}, [weak](RedisResult r) {
-    auto self = weak.lock();
-    if (!self || !std::holds_alternative<RedisReply>(r)) return;
+  SharedState* self = this;
+  redis_->post({"HGETALL", kKills}, [self](RedisResult r) {
+    if (!std::holds_alternative<RedisReply>(r)) return;
     const auto& fields = std::get<RedisReply>(r).elements;
     std::vector<pipeline::Kill> kills;
     for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {

@@ -22,6 +22,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -41,6 +42,7 @@ class TargetHealth;
 namespace gatehouse::state {
 
 class RedisClient;
+struct RedisReply;
 
 struct SharedDecision {
   enum Source { kShared, kLocal, kUnavailable } source = kShared;
@@ -70,8 +72,12 @@ class SharedState : public std::enable_shared_from_this<SharedState> {
   const config::RedisConfig& config() const { return config_; }
   // Admits `pending` (see the file comment). Never waits longer than timeout_ms on Redis.
   boost::asio::awaitable<SharedDecision> admit(const limit::PendingAdmission& pending);
-  // Seeds budgets' spend (only where Redis has none for that period yet).
+  // Seeds budgets' spend (only where Redis has none for that period yet). `source` gives them
+  // again when Redis has lost its data (read on the client's thread; may be empty).
   void seed(std::vector<SpendSeed> spend);
+  void seeds_from(std::function<std::vector<SpendSeed>()> source) { seeds_ = std::move(source); }
+  // Fails what waits on Redis and stops the clients' threads (before the workers go). Idempotent.
+  void stop();
   // What a subject has spent in the current period of `p` according to Redis (tests, admin;
   // blocking, at most timeout_ms; nullopt when Redis cannot say).
   std::optional<double> spent(const std::string& subject, limit::Period p);
@@ -90,8 +96,23 @@ class SharedState : public std::enable_shared_from_this<SharedState> {
   SharedState(config::RedisConfig config, std::shared_ptr<limit::Limiter> limiter,
               std::shared_ptr<limit::Budgets> budgets);
   class Ticket;
+  class OwedTicket;
   friend class Ticket;
+  friend class OwedTicket;
+  // What one admission sent: its id, its budget member, the requirements sent (indices into
+  // PendingAdmission::limits), whether budgets were, and when.
+  struct Sent {
+    std::string id, member;
+    std::vector<std::size_t> indices;
+    bool budgets = false;
+    std::int64_t now_ms = 0;
+  };
+  SharedDecision decide(const limit::PendingAdmission& pending, const Sent& sent, const RedisReply& reply);
   SharedDecision local(const limit::PendingAdmission& pending, std::string why);
+  void connected();
+  void push_kill_change(std::vector<std::string> change);
+  void owe(const std::vector<std::string>& subjects, double cost_usd, std::int64_t now_ms);
+  void mirror_spend(const std::vector<std::string>& subjects, double cost_usd, std::int64_t now_ms);
   void note_failure(const std::string& why);
   void start_renewal();
   void renew_leases();
@@ -116,6 +137,11 @@ class SharedState : public std::enable_shared_from_this<SharedState> {
   std::mutex leases_mu_;
   std::unordered_multimap<std::string, Lease> leases_;  // by ticket id
   std::shared_ptr<std::function<void()>> renewal_;
+  std::function<std::vector<SpendSeed>()> seeds_;
+  std::string epoch_;  // Redis's gh:epoch as last seen (client thread)
+  std::mutex owed_mu_;
+  std::vector<std::vector<std::string>> unsynced_kills_;              // kill changes Redis has not had
+  std::map<std::string, std::pair<double, std::int64_t>> owed_;       // spend key -> (usd, ttl s)
   std::function<void(const limit::BudgetWarning&)> on_budget_warning_;
 };
 

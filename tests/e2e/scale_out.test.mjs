@@ -15,10 +15,13 @@ import { startMock, startGateway, sha256, waitFor } from './harness.mjs';
 import { startRedis } from './redis.mjs';
 
 const messages = [{ role: 'user', content: 'hi' }];
-const KEYS = ['qpm', 'tpm', 'conc', 'lease', 'budget', 'admin', 'paused', 'down'];
+const KEYS = ['qpm', 'tpm', 'conc', 'lease', 'renew', 'budget', 'admin', 'paused', 'down'];
 const secretOf = (name) => `gh-scale-${name}-secret`;
 
-function config(mock, redis, dir, { onError = 'local', timeoutMs = 50, redisUrl = redis.url } = {}) {
+// timeout_ms: a generous 1000 for the exactness tests (a loaded test machine, a sanitizer build:
+// an admission that fell back to this replica's counters would not be exact); the "paused Redis"
+// test uses a replica of its own with 50.
+function config(mock, redis, dir, { onError = 'local', timeoutMs = 1000, redisUrl = redis.url, store = 'gatehouse.db' } = {}) {
   return `server:
   listen: "127.0.0.1:0"
   workers: 2
@@ -40,7 +43,7 @@ models:
       strategy: priority
       cooldown: {after_failures: 1, seconds: 60}
       targets: [{model: primary}, {model: backup}]
-store: {sqlite: "${join(dir, 'gatehouse.db')}"}
+store: {sqlite: "${join(dir, store)}"}
 state:
   redis: {url: "${redisUrl}", password: "\${REDIS_PASSWORD}", timeout_ms: ${timeoutMs}, on_error: ${onError}, lease_ms: 2000}
 roles:
@@ -54,6 +57,7 @@ limits:
   - {scope: key, match: tpm, tpm: 100}
   - {scope: key, match: conc, concurrency: 2}
   - {scope: key, match: lease, concurrency: 1}
+  - {scope: key, match: renew, concurrency: 1}
   - {scope: key, match: paused, qpm: 1000}
   - {scope: key, match: down, qpm: 3}
 budgets:
@@ -157,6 +161,17 @@ describe('limits shared by two replicas', { timeout: 60_000 }, () => {
     await waitFor(async () => (await chat(b, 'conc')).status === 200, { what: 'a slot after both ended' });
   });
 
+  test('a request that runs longer than lease_ms keeps its slot (the replica renews it)', async () => {
+    // lease_ms: 2000; the request holds its slot for 5 s.
+    const long = chat(a, 'renew', { mock: { latency_ms: 5000 } });
+    await new Promise((r) => setTimeout(r, 3500));
+    const meanwhile = await chat(b, 'renew');
+    assert.equal(meanwhile.status, 429, 'still held at 3.5 s: the lease was renewed');
+    assert.equal(meanwhile.json.error.code, 'concurrency_limit_exceeded');
+    assert.equal((await long).status, 200);
+    await waitFor(async () => (await chat(b, 'renew')).status === 200, { what: 'the slot once the request ended' });
+  });
+
   test('a replica that dies gives its concurrency slot back when its lease runs out', async () => {
     const c = await gateway();
     const pending = chat(c, 'lease', { mock: { latency_ms: 20_000 } }).catch(() => null);
@@ -184,7 +199,7 @@ describe('budgets shared by two replicas', { timeout: 60_000 }, () => {
   });
 
   test('a replica started later counts what the others spent (Redis, not its own records)', async () => {
-    const c = await gateway();
+    const c = await gateway({ store: 'replica-c.db' });  // its own store: no records of that spend
     try {
       const r = await chat(c, 'budget');
       assert.equal(r.status, 429);
@@ -260,24 +275,46 @@ describe('switches and health shared by two replicas', { timeout: 60_000 }, () =
 
 describe('Redis trouble', { timeout: 90_000 }, () => {
   test('a paused Redis holds no request past timeout_ms: answered from this replica\'s counters', async () => {
-    redis.pause();
+    const p = await gateway({ timeoutMs: 50 });
     try {
-      const times = [];
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        const r = await chat(a, 'paused');
-        times.push(performance.now() - t0);
-        assert.equal(r.status, 200);
+      assert.equal((await chat(p, 'paused')).status, 200);  // connected, scripts loaded
+      redis.pause();
+      try {
+        const times = [];
+        for (let i = 0; i < 3; i++) {
+          const t0 = performance.now();
+          const r = await chat(p, 'paused');
+          times.push(performance.now() - t0);
+          assert.equal(r.status, 200);
+        }
+        // timeout_ms: 50, plus the request itself; after the first, Redis is left alone for a second.
+        assert.ok(times[0] < 50 + 250, `first request took ${times[0]} ms`);
+        assert.ok(times.slice(1).every((t) => t < 250), `later requests took ${times}`);
+        assert.equal((p.log().match(/shared state: Redis at .* cannot admit requests/g) ?? []).length, 1, 'logged once');
+      } finally {
+        redis.resume();
       }
-      // timeout_ms: 50, plus the request itself; after the first, Redis is left alone for a second.
-      assert.ok(times[0] < 50 + 250, `first request took ${times[0]} ms`);
-      assert.ok(times.slice(1).every((t) => t < 250), `later requests took ${times}`);
+      // Back: the next admission is shared again, and says so.
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.equal((await chat(p, 'paused')).status, 200);
+      await waitFor(() => /Redis at .* admits requests again/.test(p.log()), { what: 'the recovery logged' });
     } finally {
-      redis.resume();
+      await p.stop();
     }
   });
 
   test('Redis stopped mid-run: per-replica counting (logged once, counted), then shared again when it is back', async () => {
+    const logged = (gw) => (gw.log().match(/shared state: Redis at .* cannot admit requests/g) ?? []).length;
+    const before = [logged(a), logged(b)];
+    // A kill made before the outage survives Redis losing its data (no persistence here).
+    const kill = await fetch(`${a.base}/admin/v1/kill`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secretOf('admin')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ key: 'qpm', reason: 'outage drill' }),
+    });
+    assert.equal(kill.status, 201);
+    const { id } = await kill.json();
+    await waitFor(async () => (await chat(b, 'qpm')).status === 503, { timeoutMs: 1000, what: 'the kill on b' });
     await redis.stop();
     try {
       // on_error: local — each replica counts 'down' (qpm 3) on its own while Redis is away.
@@ -286,7 +323,7 @@ describe('Redis trouble', { timeout: 90_000 }, () => {
       for (let i = 0; i < 4; i++) rb.push((await chat(b, 'down')).status);
       assert.deepEqual(ra, [200, 200, 200, 429]);
       assert.deepEqual(rb, [200, 200, 200, 429]);
-      assert.equal((a.log().match(/shared state: Redis at .* cannot admit requests/g) ?? []).length, 1, 'logged once per outage');
+      assert.deepEqual([logged(a) - before[0], logged(b) - before[1]], [1, 1], 'logged once per outage on each replica');
       assert.ok(await metric(a, 'gatehouse_shared_state_fallbacks_total{outcome="local"}') >= 4);
       assert.equal(await metric(a, 'gatehouse_shared_state_up'), 0);
     } finally {
@@ -301,6 +338,12 @@ describe('Redis trouble', { timeout: 90_000 }, () => {
     for (let i = 0; i < 5; i++) statuses.push((await chat(i % 2 ? b : a, 'down')).status);
     assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
     await waitFor(() => /Redis at .* admits requests again/.test(a.log()), { what: 'the recovery logged' });
+    // Redis came back empty: the kill was written again by the replicas that hold it.
+    for (const gw of [a, b]) {
+      await waitFor(async () => (await chat(gw, 'qpm')).status === 503, { timeoutMs: 3000, what: 'the kill after Redis lost it' });
+    }
+    assert.equal((await fetch(`${b.base}/admin/v1/kill/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${secretOf('admin')}` } })).status, 200);
+    await waitFor(async () => (await chat(a, 'qpm')).status !== 503, { timeoutMs: 1000, what: 'the lift on a' });
   });
 
   test('on_error: deny — a 503 shared_state_unavailable in the client\'s shape, nothing sent upstream', async () => {
