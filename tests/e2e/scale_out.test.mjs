@@ -119,9 +119,10 @@ describe('limits shared by two replicas', { timeout: 60_000 }, () => {
       assert.ok(Number(r.headers.get('retry-after')) >= 1);
       assert.ok(r.headers.get('x-request-id'));
     }
-    // Both replicas admitted some of the 20: one window, not two of 20.
-    const admittedBy = (gw) => results.filter((r, i) => (i % 2 ? a : b) === gw && r.status === 200).length;
-    assert.ok(admittedBy(a) > 0 && admittedBy(b) > 0, `a admitted ${admittedBy(a)}, b ${admittedBy(b)}`);
+    // Each replica got 50 of them: counting alone, each would have admitted 20 (40 in all). How
+    // the 20 split between them is a race (often all to whichever reached Redis first).
+    const refusedBy = (gw) => results.filter((r, i) => (i % 2 ? a : b) === gw && r.status === 429).length;
+    assert.ok(refusedBy(a) >= 30 && refusedBy(b) >= 30, `a refused ${refusedBy(a)}, b ${refusedBy(b)}`);
     const last = ok.map((r) => Number(r.headers.get('x-ratelimit-remaining-requests'))).sort((x, y) => x - y);
     assert.equal(last[0], 0, 'the 20th admission saw nothing left');
     assert.equal(new Set(last).size, 20, 'every admission saw a different remaining count: one counter');
