@@ -11,13 +11,14 @@ mode=${1:-test}
 packages=(g++ cmake ninja-build ccache pkg-config ca-certificates openssl curl
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
           libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev libpq-dev
-          libhyperscan-dev
+          libhyperscan-dev libhiredis-dev
           libphonenumber8 libprotobuf-dev libabsl-dev)
 if [[ $mode != --runtime ]]; then
   # sqlite3: the records tests tamper with the audit table; prometheus: promtool checks /metrics
-  # and a real Prometheus server scrapes it; postgresql: the PostgreSQL store's tests start their
-  # own server (initdb, postgres, psql from /usr/lib/postgresql/*/bin; tests/e2e/postgres.mjs).
-  packages+=(libgtest-dev libgmock-dev nodejs npm sqlite3 prometheus postgresql)
+  # and a real Prometheus server scrapes it; redis-server: the scale-out tests share limits in it;
+  # postgresql: the PostgreSQL store's tests start their own server (initdb, postgres, psql from
+  # /usr/lib/postgresql/*/bin; tests/e2e/postgres.mjs).
+  packages+=(libgtest-dev libgmock-dev nodejs npm sqlite3 prometheus redis-server postgresql)
 fi
 if [[ $mode == --bench ]]; then
   packages+=(wrk nginx-light libbenchmark-dev)

@@ -5,6 +5,7 @@
 #include "record/writer.h"
 #include "route/health.h"
 #include "route/router.h"
+#include "state/shared_state.h"
 
 namespace gatehouse::admin {
 
@@ -53,6 +54,7 @@ std::string render_metrics(const runtime::Snapshot& snapshot) {
              std::to_string(double(s.cooldown_remaining_ms) / 1000.0) + "\n";
     }
   });
+  if (services.shared) extra.push_back([&](std::string& out) { services.shared->render_metrics(out); });
   extra.push_back([&](std::string& out) {
     record::RecordWriter::Stats st;
     if (services.writer) st = services.writer->stats();

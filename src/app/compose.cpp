@@ -56,9 +56,12 @@ Pipeline build_pipeline(const config::Config& config, const runtime::Services& s
   if (config.scanner) p.add(std::make_unique<InputGuardStage>(config, config.scanner));
   // 7. Budgets before rate limits: a request a spent budget refuses must not use up a rate
   //    window; one the limits refuse gives its budget reservation back in on_complete.
-  if (services.budgets) p.add(std::make_unique<BudgetStage>(config, *services.budgets, services.metrics.get()));
+  //    With shared state (state.redis) both only say what a request needs; the LLM path admits
+  //    it against Redis, all at once (gateway/llm.cpp admit_shared).
+  const bool shared = services.shared != nullptr;
+  if (services.budgets) p.add(std::make_unique<BudgetStage>(config, *services.budgets, services.metrics.get(), shared));
   // 8. Rate limits last before the provider: they charge what is about to be spent.
-  if (!config.limits.empty()) p.add(std::make_unique<LimitStage>(config, *services.limiter));
+  if (!config.limits.empty()) p.add(std::make_unique<LimitStage>(config, *services.limiter, shared));
   // 9. Metering after the limits and budgets: its on_settled and on_complete run before theirs
   //    (reverse order), so they settle on the usage and cost it found. Stages that change the
   //    answer or its events (output guardrails) come after it: it reads them as the provider

@@ -4,6 +4,7 @@
 #include "app/serve.h"
 
 #include "mcp/stdio.h"
+#include "state/shared_state.h"
 
 #include <spdlog/spdlog.h>
 
@@ -172,6 +173,8 @@ int serve(const std::string& path) {
           if (left > 0) spdlog::warn("drain timed out with {} requests still in flight", left);
           // stdio MCP servers end with the requests that used them (SIGTERM, SIGKILL after 2 s).
           if (services.stdio) mcp::stop_all(*services.stdio);
+          // What still waits on Redis is failed while the workers that wait exist.
+          if (services.shared) services.shared->stop();
           spdlog::info("stopped");
           exit_code = 0;
         };

@@ -20,6 +20,8 @@
 #include "responses/state.h"
 #include "store/store_executor.h"
 #include "store/store_open.h"
+#include "state/shared_state.h"
+#include "pipeline/budget.h"
 
 namespace gatehouse::app {
 
@@ -44,6 +46,22 @@ std::optional<std::string> load_spend(store::RecordStore& records, std::shared_p
   }
   out = std::move(ledger);
   return std::nullopt;
+}
+
+// What every key and project spent in each current period, by the store's records: the seed of
+// Redis's spend counters (written only where Redis has none yet).
+std::vector<state::SpendSeed> spend_seeds(store::RecordStore& records) {
+  std::vector<state::SpendSeed> out;
+  const std::int64_t now = limit::system_now_ms();
+  for (auto p : {limit::Period::kDaily, limit::Period::kWeekly, limit::Period::kMonthly, limit::Period::kTotal}) {
+    const std::int64_t start = limit::period_start_ms(p, now);
+    for (auto [by, prefix] : {std::pair{store::UsageGroup::kKey, "key:"}, std::pair{store::UsageGroup::kProject, "project:"}}) {
+      auto spend = records.spend_since(by, start);
+      if (std::holds_alternative<std::string>(spend)) continue;  // load_spend has said so already
+      for (const auto& [name, usd] : std::get<0>(spend)) out.push_back({prefix + name, p, start, usd});
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -139,6 +157,22 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
                           config.records.inference_log.max_payload_bytes);
     }
     s.store_path = config.store.source();
+  }
+
+  if (config.state.redis.enabled()) {
+    // Shared with the other replicas: kept while Redis and this replica's own counters (its
+    // fallback) are the same; a new one seeds Redis's spend from the store.
+    if (previous && previous->shared && previous->shared->config() == config.state.redis &&
+        previous->budgets == s.budgets) {
+      s.shared = previous->shared;
+    } else {
+      s.shared = state::SharedState::start(config.state.redis, s.limiter, s.budgets);
+      s.shared->on_budget_warning([metrics = s.metrics](const limit::BudgetWarning& w) {
+        pipeline::report_budget_warning(w, metrics.get());
+      });
+      if (s.records) s.shared->seed(spend_seeds(*s.records));
+    }
+    s.shared->attach(s.kills, s.health);
   }
 
   if (config.mcp.enabled()) {

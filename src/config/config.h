@@ -275,6 +275,24 @@ std::string redact_url_password(std::string_view url);
 
 // responses: what the gateway keeps of Responses API answers (docs/responses.md). Kept in the
 // store (none: nothing is kept and previous_response_id is refused).
+// state: where counters several replicas must share live (docs/scale-out.md). Without it, in
+// this process.
+struct RedisConfig {
+  std::string url;  // as written (its password never printed); empty: no Redis
+  std::string host, port = "6379";
+  int db = 0;
+  std::string username, password;  // AUTH (the URL's, or `password:`, which wins)
+  bool tls = false;                // rediss:// (refused at load: not supported yet)
+  Millis timeout{50};              // no request waits longer than this on Redis
+  bool deny_on_error = false;      // on_error: deny (503) instead of local (per-replica counting)
+  Millis lease{30'000};            // a dead replica's concurrency slots and budget reservations return after this
+  bool enabled() const { return !host.empty(); }
+  bool operator==(const RedisConfig&) const = default;
+};
+struct StateConfig {
+  RedisConfig redis;
+};
+
 struct ResponsesConfig {
   bool store = true;           // false: keep nothing, whatever a request's `store` says
   int retention_days = 30;     // a stored response is deleted this long after it was made
@@ -344,6 +362,7 @@ struct Config {
   std::map<std::string, ModelConfig> models;
   std::vector<KeyConfig> keys;
   StoreConfig store;
+  StateConfig state;
   ResponsesConfig responses;
   JwtConfig jwt;
   // Once `roles` exists, access is denied by default: a caller needs a role allowing the model.

@@ -178,6 +178,8 @@ void read_budgets(Reader& r, const YAML::Node& n, Config& c);
 void read_price(Reader& r, const YAML::Node& n, const std::string& where, Price& price);
 void read_records(Reader& r, const YAML::Node& n, Config& c);
 void read_metrics(Reader& r, const YAML::Node& n, Config& c);
+// state: (load_state.cpp).
+void read_state(Reader& r, const YAML::Node& n, Config& c);
 void read_tracing(Reader& r, const YAML::Node& n, Config& c);
 void read_route(Reader& r, const YAML::Node& n, const std::string& where, RouteConfig& route);
 // Every route's targets are models with a provider.

@@ -11,6 +11,9 @@
 #include "pipeline/guard.h"
 #include "gateway/respond.h"
 #include "gateway/responses_api.h"
+#include "pipeline/budget.h"
+#include "pipeline/limit.h"
+#include "state/shared_state.h"
 #include "responses/conversation.h"
 #include "translate/translate.h"
 #include "pipeline/pipeline.h"
@@ -148,6 +151,40 @@ asio::awaitable<void> serve_plan(LlmRequest& r, const route::Plan& plan) {
 
 }  // namespace
 
+// With shared state (state.redis): the limits and budgets the stages left in on_routed, admitted
+// together in one Redis round trip (state/shared_state.h); the refusals are the stages' own.
+static asio::awaitable<std::optional<Error>> admit_shared(pipeline::RequestContext& ctx, const runtime::Snapshot& snapshot) {
+  auto pending = std::move(ctx.accounting.pending_admission);
+  if (!snapshot.services.shared) co_return std::nullopt;
+  state::SharedDecision d = co_await snapshot.services.shared->admit(*pending);
+  if (d.source == state::SharedDecision::kUnavailable) {
+    Error e;
+    e.kind = ErrorKind::kUnavailable;
+    e.source = ErrorSource::kGateway;
+    e.status = 503;
+    e.code = "shared_state_unavailable";
+    e.retryable = true;
+    e.retry_after_s = 1;
+    e.message = "The gateway cannot reach the shared store that counts rate limits and budgets across its replicas, "
+                "and is configured to refuse requests until it can (state.redis.on_error: deny); retry shortly";
+    ctx.accounting.limit_decision = "refused: shared state unavailable";
+    co_return e;
+  }
+  ctx.accounting.shared_ticket = std::move(d.ticket);
+  // As in one process: a spent budget first (the budget stage runs before the limit stage).
+  if (!pending->budget_subjects.empty()) {
+    pipeline::Decision spent = pipeline::apply_budget_admission(ctx, std::move(d.budgets), pending->checks.size());
+    if (spent.kind() == pipeline::Decision::Kind::kRefuse) co_return std::move(spent.error());
+  }
+  if (!pending->limits.empty()) {
+    const std::size_t n = pending->limits.size();
+    pipeline::Decision limited = pipeline::apply_limit_admission(ctx, std::move(d.limits), n, pending->tokens);
+    if (d.source == state::SharedDecision::kLocal) ctx.accounting.limit_decision += " (this replica only: " + d.why + ")";
+    if (limited.kind() == pipeline::Decision::Kind::kRefuse) co_return std::move(limited.error());
+  }
+  co_return std::nullopt;
+}
+
 asio::awaitable<void> serve_llm(http::Exchange& ex, pipeline::RequestContext& ctx, const runtime::Snapshot& snapshot,
                                 const Endpoint& endpoint) {
   auto& request = ex.request();
@@ -188,6 +225,9 @@ asio::awaitable<void> serve_llm(http::Exchange& ex, pipeline::RequestContext& ct
   }
   if (replaced) {
     if (auto e = decode_replacement(ctx, endpoint.op, canonical)) co_return co_await respond_error(ex, ctx, *e);
+  }
+  if (ctx.accounting.pending_admission) {
+    if (auto e = co_await admit_shared(ctx, snapshot)) co_return co_await respond_error(ex, ctx, *e);
   }
   if (!ctx.guard.checks.empty()) {
     if (auto e = co_await ask_model_guardrails(ex, ctx, snapshot)) co_return co_await respond_error(ex, ctx, *e);

@@ -38,8 +38,8 @@ std::string duration(std::int64_t s) {
 
 }  // namespace
 
-BudgetStage::BudgetStage(const config::Config& config, limit::Budgets& ledger, record::Metrics* metrics)
-    : ledger_(ledger), metrics_(metrics) {
+BudgetStage::BudgetStage(const config::Config& config, limit::Budgets& ledger, record::Metrics* metrics, bool shared)
+    : ledger_(ledger), metrics_(metrics), shared_(shared) {
   for (const auto& r : config.budgets) rules_[{r.scope, r.match, r.period}] = &r;
 }
 
@@ -71,9 +71,21 @@ Decision BudgetStage::on_routed(RequestContext& ctx) const {
   // on_routed): a virtual model has no price of its own.
   const config::ModelConfig* priced = ctx.upstream.served_model ? ctx.upstream.served_model : ctx.request.model_config;
   const double estimated_cost = priced ? limit::cost_usd(priced->price, estimate) : 0;
-  auto a = ledger_.admit(checks, std::move(subjects), estimated_cost);
+  if (shared_) {
+    if (!ctx.accounting.pending_admission) ctx.accounting.pending_admission = std::make_shared<limit::PendingAdmission>();
+    auto& pending = *ctx.accounting.pending_admission;
+    pending.checks = std::move(checks);
+    pending.budget_subjects = std::move(subjects);
+    pending.estimated_cost = estimated_cost;
+    return std::nullopt;
+  }
+  const std::size_t n = checks.size();
+  return apply_budget_admission(ctx, ledger_.admit(checks, std::move(subjects), estimated_cost), n);
+}
+
+Decision apply_budget_admission(RequestContext& ctx, limit::BudgetAdmission a, std::size_t checks) {
   if (a.admitted) {
-    if (!checks.empty()) ctx.accounting.budget_decision = "admitted (" + std::to_string(checks.size()) + " budgets)";
+    if (checks > 0) ctx.accounting.budget_decision = "admitted (" + std::to_string(checks) + " budgets)";
     ctx.accounting.budget_ticket = std::move(a.ticket);
     return std::nullopt;
   }
@@ -100,14 +112,18 @@ void BudgetStage::on_settled(RequestContext& ctx) const noexcept {
   if (!ctx.accounting.budget_ticket) return;
   try {
     for (const auto& w : ledger_.settle(*ctx.accounting.budget_ticket, ctx.accounting.cost_usd)) {
-      if (metrics_) metrics_->budget_warning(w.budget.subject.starts_with("key:") ? "key" : "project");
-      spdlog::warn("budget: {} has spent {} of its {} {} budget ({}%, warn_at {})", w.budget.label,
-                   dollars(w.spent), std::string(limit::to_string(w.budget.period)), dollars(w.budget.usd),
-                   int(w.spent * 100 / w.budget.usd), w.budget.warn_at);
+      report_budget_warning(w, metrics_);
     }
   } catch (...) {
     // Accounting must never take a request down.
   }
+}
+
+void report_budget_warning(const limit::BudgetWarning& w, record::Metrics* metrics) {
+  if (metrics) metrics->budget_warning(w.budget.subject.starts_with("key:") ? "key" : "project");
+  spdlog::warn("budget: {} has spent {} of its {} {} budget ({}%, warn_at {})", w.budget.label, dollars(w.spent),
+               std::string(limit::to_string(w.budget.period)), dollars(w.budget.usd),
+               int(w.spent * 100 / w.budget.usd), w.budget.warn_at);
 }
 
 }  // namespace gatehouse::pipeline

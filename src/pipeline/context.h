@@ -21,6 +21,8 @@
 namespace gatehouse::limit {
 struct Ticket;
 struct BudgetTicket;
+struct PendingAdmission;
+class SharedTicket;
 }  // namespace gatehouse::limit
 
 namespace gatehouse::pipeline {
@@ -123,6 +125,10 @@ struct Accounting {
   double cost_usd = 0;             // from usage and the served model's price
   std::shared_ptr<limit::Ticket> limit_ticket;
   std::shared_ptr<limit::BudgetTicket> budget_ticket;
+  // With shared state (state.redis): what the limit and budget stages leave for the LLM path's
+  // one admission, and what that admission took (settled after the stages' on_settled).
+  std::shared_ptr<limit::PendingAdmission> pending_admission;
+  std::shared_ptr<limit::SharedTicket> shared_ticket;
   // What the limit and budget stages decided, for the inference log ("" when they did not run).
   std::string limit_decision, budget_decision;
   std::string refused_by;  // the limit or budget that refused it: "requests", "tokens", "concurrency",

@@ -11,22 +11,41 @@ bool KillSwitch::valid_scope(std::string_view scope) {
 }
 
 Kill KillSwitch::add(std::string scope, std::string value, std::string reason, std::string by) {
-  std::lock_guard lock(mu_);
-  Kill k{"kill-" + std::to_string(next_++), std::move(scope), std::move(value), std::move(reason),
-         std::move(by),
-         std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-             .count()};
-  kills_.push_back(k);
-  any_.store(true, std::memory_order_release);
+  Kill k;
+  {
+    std::lock_guard lock(mu_);
+    k = Kill{id_prefix_ + std::to_string(next_++), std::move(scope), std::move(value), std::move(reason), std::move(by),
+             std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()};
+    kills_.push_back(k);
+    any_.store(true, std::memory_order_release);
+  }
+  if (auto o = observer_.load(std::memory_order_acquire)) (*o)(&k, {});
   return k;
 }
 
 bool KillSwitch::lift(std::string_view id) {
-  std::lock_guard lock(mu_);
-  auto n = std::erase_if(kills_, [&](const Kill& k) { return k.id == id; });
-  any_.store(!kills_.empty(), std::memory_order_release);
+  std::size_t n = 0;
+  {
+    std::lock_guard lock(mu_);
+    n = std::erase_if(kills_, [&](const Kill& k) { return k.id == id; });
+    any_.store(!kills_.empty(), std::memory_order_release);
+  }
+  if (auto o = observer_.load(std::memory_order_acquire); o && n > 0) (*o)(nullptr, id);
   return n > 0;
+}
+
+void KillSwitch::set_observer(Observer observer, std::string id_prefix) {
+  {
+    std::lock_guard lock(mu_);
+    id_prefix_ = std::move(id_prefix);
+  }
+  observer_.store(observer ? std::make_shared<const Observer>(std::move(observer)) : nullptr, std::memory_order_release);
+}
+
+void KillSwitch::replace(std::vector<Kill> kills) {
+  std::lock_guard lock(mu_);
+  kills_ = std::move(kills);
+  any_.store(!kills_.empty(), std::memory_order_release);
 }
 
 std::vector<Kill> KillSwitch::list() const {

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -44,8 +46,17 @@ class KillSwitch {
 
   static bool valid_scope(std::string_view scope);
 
+  // Shared with other replicas (state/shared_state.h): told of every add (`added`) and lift
+  // (`lifted`: the id), outside the lock; may be set while requests run.
+  using Observer = std::function<void(const Kill* added, std::string_view lifted)>;
+  void set_observer(Observer observer, std::string id_prefix);
+  // Every replica's kills, as the shared store has them: replaces this one's, not announced.
+  void replace(std::vector<Kill> kills);
+
  private:
   std::atomic<bool> any_{false};
+  std::atomic<std::shared_ptr<const Observer>> observer_;
+  std::string id_prefix_ = "kill-";  // under mu_
   mutable std::mutex mu_;
   std::vector<Kill> kills_;
   std::uint64_t next_ = 1;

@@ -57,7 +57,8 @@ Error rejection(const limit::Admission& a) {
 
 }  // namespace
 
-LimitStage::LimitStage(const config::Config& config, limit::Limiter& limiter) : limiter_(limiter) {
+LimitStage::LimitStage(const config::Config& config, limit::Limiter& limiter, bool shared)
+    : limiter_(limiter), shared_(shared) {
   for (const auto& r : config.limits) {
     Limits& l = rules_[{r.scope, r.match}];
     if (r.qpm) l[0] = r.qpm;
@@ -114,7 +115,17 @@ Decision LimitStage::on_routed(RequestContext& ctx) const {
   if (reqs.empty()) return std::nullopt;
 
   const long long tokens = ctx.request.estimated_input_tokens + ctx.request.estimated_output_tokens;
-  limit::Admission a = limiter_.admit(reqs, tokens);
+  if (shared_) {
+    if (!ctx.accounting.pending_admission) ctx.accounting.pending_admission = std::make_shared<limit::PendingAdmission>();
+    ctx.accounting.pending_admission->limits = std::move(reqs);
+    ctx.accounting.pending_admission->tokens = tokens;
+    return std::nullopt;
+  }
+  const std::size_t n = reqs.size();
+  return apply_limit_admission(ctx, limiter_.admit(reqs, tokens), n, tokens);
+}
+
+Decision apply_limit_admission(RequestContext& ctx, limit::Admission a, std::size_t requirements, long long tokens) {
   auto header = [&](const char* what, const limit::HeaderView& v) {
     if (!v.set) return;
     const std::string w(what);
@@ -132,17 +143,18 @@ Decision LimitStage::on_routed(RequestContext& ctx) const {
     return e;
   }
   ctx.accounting.limit_ticket = std::move(a.ticket);
-  ctx.accounting.limit_decision = "admitted (" + std::to_string(reqs.size()) + " limits, " + std::to_string(tokens) +
+  ctx.accounting.limit_decision = "admitted (" + std::to_string(requirements) + " limits, " + std::to_string(tokens) +
                        " tokens reserved)";
   return std::nullopt;
 }
 
+long long settled_tokens(const RequestContext& ctx) {
+  return ctx.accounting.usage.known || ctx.accounting.usage.estimated ? ctx.accounting.usage.total() : 0;
+}
+
 void LimitStage::on_settled(RequestContext& ctx) const noexcept {
   if (!ctx.accounting.limit_ticket) return;
-  // What the provider reported; its estimate when it said nothing but may bill; nothing when the
-  // request never reached a provider that accepted it.
-  const long long used = ctx.accounting.usage.known || ctx.accounting.usage.estimated ? ctx.accounting.usage.total() : 0;
-  limiter_.settle(*ctx.accounting.limit_ticket, used);
+  limiter_.settle(*ctx.accounting.limit_ticket, settled_tokens(ctx));
 }
 
 }  // namespace gatehouse::pipeline

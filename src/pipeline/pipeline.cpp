@@ -1,5 +1,8 @@
 #include "pipeline/pipeline.h"
 
+#include "limit/shared.h"
+#include "pipeline/limit.h"
+
 #include <stdexcept>
 
 namespace gatehouse::pipeline {
@@ -106,12 +109,21 @@ void Pipeline::on_sent(RequestContext& ctx, std::string_view bytes) const noexce
   for (const auto& stage : stages_) stage->on_sent(ctx, bytes);
 }
 
+namespace {
+// A shared admission's ticket, after the stages (metering has found the usage and cost by then).
+void settle_shared(RequestContext& ctx) noexcept {
+  if (auto ticket = std::move(ctx.accounting.shared_ticket)) ticket->settle(settled_tokens(ctx), ctx.accounting.cost_usd);
+}
+}  // namespace
+
 void Pipeline::on_settled(RequestContext& ctx) const noexcept {
   for (auto it = stages_.rbegin(); it != stages_.rend(); ++it) (*it)->on_settled(ctx);
+  settle_shared(ctx);
 }
 
 void Pipeline::on_complete(RequestContext& ctx) const noexcept {
   for (auto it = stages_.rbegin(); it != stages_.rend(); ++it) (*it)->on_complete(ctx);
+  settle_shared(ctx);
 }
 
 }  // namespace gatehouse::pipeline

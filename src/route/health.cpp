@@ -40,9 +40,37 @@ TargetHealth::Pass TargetHealth::acquire(const std::string& key, int threshold,
   return {true, true};
 }
 
+void TargetHealth::set_observer(std::function<void(const HealthEvent&)> observer) {
+  observer_.store(observer ? std::make_shared<const std::function<void(const HealthEvent&)>>(std::move(observer)) : nullptr);
+}
+
+void TargetHealth::announce(const HealthEvent& event) const {
+  if (auto o = observer_.load(std::memory_order_acquire)) (*o)(event);
+}
+
+void TargetHealth::apply(const HealthEvent& event) {
+  if (event.failure) {
+    record_failure(event.key, event.retry_after_s, event.summary, false);
+  } else {
+    record_success(event.key, std::chrono::microseconds(event.latency_us));
+  }
+}
+
 void TargetHealth::success(const std::string& key, std::chrono::microseconds latency) {
+  if (record_success(key, latency) && observer_.load(std::memory_order_relaxed)) {
+    announce(HealthEvent{false, key, -1, {}, latency.count()});
+  }
+}
+
+void TargetHealth::failure(const std::string& key, int retry_after_s, std::string summary, bool probe) {
+  if (observer_.load(std::memory_order_relaxed)) announce(HealthEvent{true, key, retry_after_s, summary, 0});
+  record_failure(key, retry_after_s, std::move(summary), probe);
+}
+
+bool TargetHealth::record_success(const std::string& key, std::chrono::microseconds latency) {
   std::lock_guard lock(mu_);
   Entry& e = entries_[key];
+  const bool recovered = e.consecutive_failures > 0 || e.retry_after_until_ms != 0 || e.probe_failed;
   e.consecutive_failures = 0;
   e.retry_after_until_ms = 0;
   e.probe_failed = false;
@@ -50,6 +78,7 @@ void TargetHealth::success(const std::string& key, std::chrono::microseconds lat
   ++e.successes;
   const double ms = double(latency.count()) / 1000.0;
   e.latency_ms = e.latency_ms < 0 ? ms : (1 - kEwmaWeight) * e.latency_ms + kEwmaWeight * ms;
+  return recovered;
 }
 
 void TargetHealth::clear(const std::string& key) {
@@ -57,8 +86,7 @@ void TargetHealth::clear(const std::string& key) {
   entries_.erase(key);
 }
 
-void TargetHealth::failure(const std::string& key, int retry_after_s, std::string summary,
-                           bool probe) {
+void TargetHealth::record_failure(const std::string& key, int retry_after_s, std::string summary, bool probe) {
   std::lock_guard lock(mu_);
   Entry& e = entries_[key];
   const std::int64_t now = clock_();

@@ -19,7 +19,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -45,6 +47,15 @@ struct Policy {
 };
 // The policies of every route, by the key they consult (a target's model name, or a scoped_key).
 using Policies = std::map<std::string, std::vector<Policy>, std::less<>>;
+
+// A failure or a recovery, as another replica learns of it (state/shared_state.h).
+struct HealthEvent {
+  bool failure = false;  // else a recovery (a success after failures)
+  std::string key;
+  int retry_after_s = -1;
+  std::string summary;
+  std::int64_t latency_us = 0;
+};
 
 struct TargetState {
   std::string model;  // the key: a target's model name, or a scoped_key()
@@ -92,6 +103,12 @@ class TargetHealth {
   // back; an attempt that held none changes nothing.
   void release(const std::string& key, bool probe);
 
+  // Told of every failure and of every recovery (a success that ended failures), outside the
+  // lock; may be set while requests run (a reload).
+  void set_observer(std::function<void(const HealthEvent&)> observer);
+  // Another replica's event: applied here as if it were this one's, and not announced.
+  void apply(const HealthEvent& event);
+
   // Recent latency in ms, or -1 when none was measured.
   double latency_ms(const std::string& key);
   // Every key seen, by name (admin API, metrics), judged by the `policies` of the routes that
@@ -114,7 +131,13 @@ class TargetHealth {
   static std::int64_t cooling_ms(const Entry& e, const Policy& p, std::int64_t now,
                                  bool& needs_probe);
 
+  void announce(const HealthEvent& event) const;
+  // Without announcing: what success() and failure() do; success returns whether it was a recovery.
+  bool record_success(const std::string& key, std::chrono::microseconds latency);
+  void record_failure(const std::string& key, int retry_after_s, std::string summary, bool probe);
+
   limit::Clock clock_;
+  std::atomic<std::shared_ptr<const std::function<void(const HealthEvent&)>>> observer_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;
 };

@@ -48,6 +48,9 @@ class Sessions;
 namespace gatehouse::responses {
 class ResponseState;
 }
+namespace gatehouse::state {
+class SharedState;
+}
 namespace gatehouse::runtime {
 
 class WorkerPools;
@@ -60,6 +63,8 @@ struct Services {
   std::shared_ptr<pipeline::KillSwitch> kills;            // never null
   std::shared_ptr<limit::Limiter> limiter;                // never null: rate-limit counters
   std::shared_ptr<route::TargetHealth> health;            // never null: route targets' health
+  // null without state.redis: limits, budgets, kills and health shared with other replicas
+  std::shared_ptr<state::SharedState> shared;
   std::shared_ptr<limit::Budgets> budgets;                // null without a store
   std::shared_ptr<store::RecordStore> records;            // null without a store
   std::shared_ptr<record::RecordWriter> writer;           // null without a store

@@ -52,5 +52,28 @@ TEST(KillSwitchError, AddMatchLift) {
   EXPECT_FALSE(KillSwitch::valid_scope("user"));
 }
 
+// Shared with other replicas: adds and lifts are told (with the replica's id prefix); the shared
+// store's list replaces this one's without being told again.
+TEST(KillSwitchShared, ObserverHearsAddsAndLiftsAndReplaceIsSilent) {
+  KillSwitch ks;
+  std::vector<std::string> heard;
+  ks.set_observer([&](const Kill* added, std::string_view lifted) { heard.push_back(added ? "add " + added->id : "lift " + std::string(lifted)); },
+                  "kill-r1-");
+  Kill k = ks.add("model", "m", "why", "ops");
+  EXPECT_EQ(k.id, "kill-r1-1");
+  EXPECT_TRUE(ks.lift(k.id));
+  EXPECT_FALSE(ks.lift("kill-none"));
+  ASSERT_EQ(heard.size(), 2u);
+  EXPECT_EQ(heard[0], "add kill-r1-1");
+  EXPECT_EQ(heard[1], "lift kill-r1-1");
+
+  ks.replace({Kill{"kill-r2-4", "model", "other", "elsewhere", "ops", 1}});
+  EXPECT_EQ(heard.size(), 2u);
+  ASSERT_TRUE(ks.match("other", "p", "", ""));
+  EXPECT_EQ(ks.match("other", "p", "", "")->reason, "elsewhere");
+  ks.replace({});
+  EXPECT_FALSE(ks.match("other", "p", "", ""));
+}
+
 }  // namespace
 }  // namespace gatehouse::pipeline

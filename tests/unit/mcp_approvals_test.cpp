@@ -112,8 +112,8 @@ struct Gateway {
 TEST(Approvals, AHeldCallIsStoredAndListedThenApprovedAtOnce) {
   TempDir dir;
   const std::string path = dir.file("g.db");
+  Worker worker;  // before the gateway: destroyed after it, so the store thread's last results find it
   Gateway g(path);
-  Worker worker;
   HeldCall call(worker, *g.approvals, 30s);
   const std::string id = held_id(*g.approvals);
   ASSERT_EQ(id.size(), 20u) << id;
@@ -156,8 +156,8 @@ TEST(Approvals, AHeldCallIsStoredAndListedThenApprovedAtOnce) {
 TEST(Approvals, ADenialEndsTheCallAndSaysWhy) {
   TempDir dir;
   const std::string path = dir.file("g.db");
+  Worker worker;  // before the gateway: destroyed after it, so the store thread's last results find it
   Gateway g(path);
-  Worker worker;
   HeldCall call(worker, *g.approvals, 30s);
   const std::string id = held_id(*g.approvals);
 
@@ -195,8 +195,8 @@ TEST(Approvals, ADenialEndsTheCallAndSaysWhy) {
 TEST(Approvals, NoDecisionInTimeExpiresTheCall) {
   TempDir dir;
   const std::string path = dir.file("g.db");
+  Worker worker;  // before the gateway: destroyed after it, so the store thread's last results find it
   Gateway g(path, {200ms, 10s});
-  Worker worker;
   HeldCall call(worker, *g.approvals, 1s);
   const std::string id = held_id(*g.approvals);
   Approval a = finished(call, 3s);
@@ -214,8 +214,8 @@ TEST(Approvals, NoDecisionInTimeExpiresTheCall) {
 
 TEST(Approvals, TickRunsWhileTheCallWaits) {
   TempDir dir;
+  Worker worker;  // before the gateway: destroyed after it, so the store thread's last results find it
   Gateway g(dir.file("g.db"), {10s, 100ms});
-  Worker worker;
   std::atomic<int> ticks{0};
   HeldCall call(worker, *g.approvals, 1s, [&](std::chrono::seconds) -> asio::awaitable<void> {
     ++ticks;
@@ -229,8 +229,8 @@ TEST(Approvals, TickRunsWhileTheCallWaits) {
 TEST(Approvals, ACallWhoseClientWentAwayIsExpired) {
   TempDir dir;
   const std::string path = dir.file("g.db");
+  Worker worker;  // before the gateway: destroyed after it, so the store thread's last results find it
   Gateway g(path);
-  Worker worker;
   HeldCall call(worker, *g.approvals, 30s);
   const std::string id = held_id(*g.approvals);
   asio::post(worker.io(), [&] { call.cancel.emit(asio::cancellation_type::terminal); });
@@ -252,8 +252,8 @@ TEST(Approvals, ACallWhoseClientWentAwayIsExpired) {
 TEST(Approvals, ADecisionMadeElsewhereReachesTheWaitingCallWithinAPoll) {
   TempDir dir;
   const std::string path = dir.file("g.db");
+  Worker worker;  // before the gateway: destroyed after it, so the store thread's last results find it
   Gateway gateway(path, {100ms, 10s});
-  Worker worker;
 
   // Another gateway on the same file decides (the admin API there).
   {

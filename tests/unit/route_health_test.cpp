@@ -408,5 +408,36 @@ TEST(RouteHealth, ScopedKeysAreSeparateAndCleared) {
   EXPECT_TRUE(f.health.states().empty());
 }
 
+// Shared with other replicas: every failure and every recovery is told to the observer; a plain
+// success is not; another replica's events are applied without being told again.
+TEST(RouteHealth, ObserverHearsFailuresAndRecoveriesAndApplyIsSilent) {
+  Fixture f;
+  std::vector<HealthEvent> heard;
+  f.health.set_observer([&](const HealthEvent& e) { heard.push_back(e); });
+  f.health.success("a", microseconds(10));
+  EXPECT_TRUE(heard.empty()) << "a success without failures before it is no news";
+  f.health.failure("a", 7, "HTTP 503");
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_TRUE(heard[0].failure);
+  EXPECT_EQ(heard[0].key, "a");
+  EXPECT_EQ(heard[0].retry_after_s, 7);
+  EXPECT_EQ(heard[0].summary, "HTTP 503");
+  f.health.success("a", microseconds(20));
+  ASSERT_EQ(heard.size(), 2u);
+  EXPECT_FALSE(heard[1].failure);
+  EXPECT_EQ(heard[1].latency_us, 20);
+
+  // Another replica's failures cool the target here, and nothing is announced.
+  f.health.apply(HealthEvent{true, "b", -1, "HTTP 500", 0});
+  f.health.apply(HealthEvent{true, "b", -1, "HTTP 500", 0});
+  f.health.apply(HealthEvent{true, "b", -1, "HTTP 500", 0});
+  EXPECT_EQ(heard.size(), 2u);
+  EXPECT_EQ(f.state("b").state, "cooling");
+  EXPECT_FALSE(f.acquire("b"));
+  f.health.apply(HealthEvent{false, "b", -1, "", 5});
+  EXPECT_EQ(f.state("b").state, "healthy");
+  EXPECT_EQ(heard.size(), 2u);
+}
+
 }  // namespace
 }  // namespace gatehouse::route
