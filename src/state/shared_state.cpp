@@ -562,7 +562,8 @@ SharedDecision SharedState::decide(const limit::PendingAdmission& pending, const
   return d;
 }
 
-asio::awaitable<SharedDecision> SharedState::admit(const limit::PendingAdmission& pending) {
+asio::awaitable<SharedDecision> SharedState::admit(std::shared_ptr<const limit::PendingAdmission> held) {
+  const limit::PendingAdmission& pending = *held;
   if (limit::system_now_ms() < skip_until_ms_.load(std::memory_order_relaxed) || !redis_->up()) {
     if (!redis_->up()) note_failure("not connected");
     co_return local(pending, "Redis unavailable");
@@ -606,22 +607,19 @@ asio::awaitable<SharedDecision> SharedState::admit(const limit::PendingAdmission
   // An answer that comes after this request stopped waiting took what it took in Redis: given
   // back at once (the request was admitted here, by this replica's own counters).
   std::weak_ptr<SharedState> weak = weak_from_this();
-  auto copy = std::make_shared<limit::PendingAdmission>(pending);
-  std::function<void(RedisResult)> late = [weak, copy, sent, expected](RedisResult r) {
+  std::function<void(RedisResult)> late = [weak, held, sent, expected](RedisResult r) {
     auto self = weak.lock();
     auto* reply = std::get_if<RedisReply>(&r);
     if (!self || !reply || reply->elements.size() != expected) return;
-    SharedDecision undone = self->decide(*copy, *sent, *reply);
+    SharedDecision undone = self->decide(*held, *sent, *reply);
     if (undone.ticket) undone.ticket->settle(0, 0);
   };
-  std::vector<std::string> retry_args;
-  retry_args = args;
-  auto result = co_await redis_->call(std::move(args), config_.timeout, late);
+  auto result = co_await redis_->call(args, config_.timeout, late);
   if (auto* e = std::get_if<std::string>(&result); e && e->starts_with("NOSCRIPT")) {
     // Redis forgot the scripts (SCRIPT FLUSH, a restart between connects): sent whole once.
-    retry_args[0] = "EVAL";
-    retry_args[1] = std::string(kAdmit);
-    result = co_await redis_->call(std::move(retry_args), config_.timeout, late);
+    args[0] = "EVAL";
+    args[1] = std::string(kAdmit);
+    result = co_await redis_->call(args, config_.timeout, late);
   }
   if (auto* e = std::get_if<std::string>(&result)) {
     note_failure(*e);

@@ -71,7 +71,7 @@ class SharedState : public std::enable_shared_from_this<SharedState> {
 
   const config::RedisConfig& config() const { return config_; }
   // Admits `pending` (see the file comment). Never waits longer than timeout_ms on Redis.
-  boost::asio::awaitable<SharedDecision> admit(const limit::PendingAdmission& pending);
+  boost::asio::awaitable<SharedDecision> admit(std::shared_ptr<const limit::PendingAdmission> pending);
   // Seeds budgets' spend (only where Redis has none for that period yet). `source` gives them
   // again when Redis has lost its data (read on the client's thread; may be empty).
   void seed(std::vector<SpendSeed> spend);
