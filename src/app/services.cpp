@@ -156,101 +156,6 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
   }
 
   if (config.mcp.enabled()) {
-    // What this process knows of MCP sessions outlives reloads (unless the signing secret changed),
-    // and so do stdio servers' processes.
-    const std::string secret = config.mcp.session_secret;
-    if (previous && previous->mcp_sessions && (secret.empty() || previous->mcp_sessions->codec().secret() == secret)) {
-      s.mcp_sessions = previous->mcp_sessions;
-    } else {
-      s.mcp_sessions = std::make_shared<mcp::Sessions>(secret.empty() ? mcp::Sessions::random_secret() : secret,
-                                                       config.mcp.session_idle);
-    }
-    s.stdio = previous && previous->stdio ? previous->stdio
-                                          : mcp::make_stdio_processes(config.mcp.stdio_max_processes, config.mcp.stdio_idle);
-  } else if (previous) {
-    s.mcp_sessions = previous->mcp_sessions;
-    s.stdio = previous->stdio;
-  }
-  // Counters never go back to zero on a reload.
-  s.metrics = previous ? previous->metrics : std::make_shared<record::Metrics>();
-  if (config.tracing.enabled) {
-    if (previous && previous->tracer && previous->tracer->config() == config.tracing) {
-      s.tracer = previous->tracer;
-    } else {
-      s.tracer = std::make_shared<record::TraceExporter>(config.tracing);
-    }
-  }
-
-  if (config.jwt.enabled) {
-    // A JWKS file is read again on every reload (the point of editing it); a URL's refresher
-    // is kept while its settings stay the same.
-    if (previous && previous->jwt && previous->jwt_config && config.jwt.jwks_file.empty() &&
-        same(*previous->jwt_config, config.jwt)) {
-      s.jwt = previous->jwt;
-      s.jwt_config = previous->jwt_config;
-    } else {
-      auto verifier = std::make_shared<identity::JwtVerifier>(config.jwt);
-      if (auto error = verifier->start()) return "auth.jwt: " + *error;
-      s.jwt = std::move(verifier);
-      s.jwt_config = std::make_shared<const config::JwtConfig>(config.jwt);
-    }
-  }
-
-  if (!config.store.sqlite_path.empty()) {
-    if (previous && previous->key_store && previous->store_path == config.store.sqlite_path) {
-      s.key_store = previous->key_store;
-      s.stored_keys = previous->stored_keys;
-      s.store_executor = previous->store_executor;
-      s.records = previous->records;
-      s.writer = previous->writer;
-      s.budgets = previous->budgets;
-      s.responses = previous->responses;
-      s.writer->configure(config.records.flush, config.records.queue_rows,
-                          config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0,
-                          config.records.inference_log.max_payload_bytes);
-    } else {
-      auto opened = store::open_sqlite(config.store.sqlite_path);
-      if (auto* e = std::get_if<std::string>(&opened)) return "store.sqlite: " + *e;
-      std::shared_ptr<store::KeyStore> ks = std::move(std::get<0>(opened));
-      auto watcher = store::KeyWatcher::start(ks);
-      if (auto* e = std::get_if<std::string>(&watcher)) return "store.sqlite: " + *e;
-      s.key_store = ks;
-      s.stored_keys = std::shared_ptr<const store::KeyWatcher>(std::move(std::get<0>(watcher)));
-      s.store_executor = std::make_shared<store::StoreExecutor>(ks);
-
-      auto records = store::open_sqlite_records(config.store.sqlite_path);
-      if (auto* e = std::get_if<std::string>(&records)) return "store.sqlite: " + *e;
-      s.records = std::shared_ptr<store::RecordStore>(std::move(std::get<0>(records)));
-      if (auto e = load_spend(*s.records, s.budgets)) return "store.sqlite: " + *e;
-      s.writer = std::make_shared<record::RecordWriter>(s.records, config.records.flush, config.records.queue_rows);
-      auto responses = store::open_sqlite_responses(config.store.sqlite_path);
-      if (auto* e = std::get_if<std::string>(&responses)) return "store.sqlite: " + *e;
-      s.responses = std::make_shared<responses::ResponseState>(
-          std::shared_ptr<store::ResponseTable>(std::move(std::get<0>(responses))), s.store_executor);
-      s.writer->configure(config.records.flush, config.records.queue_rows,
-                          config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0,
-                          config.records.inference_log.max_payload_bytes);
-    }
-    s.store_path = config.store.sqlite_path;
-  }
-
-  if (config.state.redis.enabled()) {
-    // Shared with the other replicas: kept while Redis and this replica's own counters (its
-    // fallback) are the same; a new one seeds Redis's spend from the store.
-    if (previous && previous->shared && previous->shared->config() == config.state.redis &&
-        previous->budgets == s.budgets) {
-      s.shared = previous->shared;
-    } else {
-      s.shared = state::SharedState::start(config.state.redis, s.limiter, s.budgets);
-      s.shared->on_budget_warning([metrics = s.metrics](const limit::BudgetWarning& w) {
-        pipeline::report_budget_warning(w, metrics.get());
-      });
-      if (s.records) s.shared->seed(spend_seeds(*s.records));
-    }
-    s.shared->attach(s.kills, s.health);
-  }
-
-  if (config.mcp.enabled()) {
     // Pins and held calls live in the store: kept while the store is the same one (a reload
     // must not forget a call an administrator is about to approve).
     const bool same_store = previous && previous->store_path == s.store_path;
@@ -269,6 +174,26 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
       return std::string("store.sqlite: ") + e.what();
     }
   }
+  // Last, once nothing else can fail: a refused reload must leave the running one attached.
+  if (config.state.redis.enabled()) {
+    // Shared with the other replicas: kept while Redis and this replica's own counters (its
+    // fallback) are the same; a new one seeds Redis's spend from the store.
+    if (previous && previous->shared && previous->shared->config() == config.state.redis &&
+        previous->budgets == s.budgets) {
+      s.shared = previous->shared;
+    } else {
+      s.shared = state::SharedState::start(config.state.redis, s.limiter, s.budgets);
+      s.shared->on_budget_warning([metrics = s.metrics](const limit::BudgetWarning& w) {
+        pipeline::report_budget_warning(w, metrics.get());
+      });
+      if (s.records) {
+        s.shared->seed(spend_seeds(*s.records));
+        s.shared->seeds_from([records = s.records] { return spend_seeds(*records); });
+      }
+    }
+    s.shared->attach(s.kills, s.health);
+  }
+
   return s;
 }
 
