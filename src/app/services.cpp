@@ -159,22 +159,6 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
     s.store_path = config.store.source();
   }
 
-  if (config.state.redis.enabled()) {
-    // Shared with the other replicas: kept while Redis and this replica's own counters (its
-    // fallback) are the same; a new one seeds Redis's spend from the store.
-    if (previous && previous->shared && previous->shared->config() == config.state.redis &&
-        previous->budgets == s.budgets) {
-      s.shared = previous->shared;
-    } else {
-      s.shared = state::SharedState::start(config.state.redis, s.limiter, s.budgets);
-      s.shared->on_budget_warning([metrics = s.metrics](const limit::BudgetWarning& w) {
-        pipeline::report_budget_warning(w, metrics.get());
-      });
-      if (s.records) s.shared->seed(spend_seeds(*s.records));
-    }
-    s.shared->attach(s.kills, s.health);
-  }
-
   if (config.mcp.enabled()) {
     // Pins and held calls live in the store: kept while the store is the same one (a reload
     // must not forget a call an administrator is about to approve).
@@ -194,6 +178,26 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
       return config.store.field() + ": " + e.what();
     }
   }
+  // Last, once nothing else can fail: a refused reload must leave the running one attached.
+  if (config.state.redis.enabled()) {
+    // Shared with the other replicas: kept while Redis and this replica's own counters (its
+    // fallback) are the same; a new one seeds Redis's spend from the store.
+    if (previous && previous->shared && previous->shared->config() == config.state.redis &&
+        previous->budgets == s.budgets) {
+      s.shared = previous->shared;
+    } else {
+      s.shared = state::SharedState::start(config.state.redis, s.limiter, s.budgets);
+      s.shared->on_budget_warning([metrics = s.metrics](const limit::BudgetWarning& w) {
+        pipeline::report_budget_warning(w, metrics.get());
+      });
+      if (s.records) {
+        s.shared->seed(spend_seeds(*s.records));
+        s.shared->seeds_from([records = s.records] { return spend_seeds(*records); });
+      }
+    }
+    s.shared->attach(s.kills, s.health);
+  }
+
   return s;
 }
 

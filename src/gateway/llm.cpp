@@ -156,7 +156,8 @@ asio::awaitable<void> serve_plan(LlmRequest& r, const route::Plan& plan) {
 static asio::awaitable<std::optional<Error>> admit_shared(pipeline::RequestContext& ctx, const runtime::Snapshot& snapshot) {
   auto pending = std::move(ctx.accounting.pending_admission);
   if (!snapshot.services.shared) co_return std::nullopt;
-  state::SharedDecision d = co_await snapshot.services.shared->admit(*pending);
+  std::shared_ptr<const limit::PendingAdmission> held = pending;  // named: no temporary in co_await
+  state::SharedDecision d = co_await snapshot.services.shared->admit(held);
   if (d.source == state::SharedDecision::kUnavailable) {
     Error e;
     e.kind = ErrorKind::kUnavailable;

@@ -1047,7 +1047,7 @@ class Call {
     call.begin(server, tool, params);
     // Who may call it, before anything else: a tool the caller may not call is not named by
     // anything but the refusal.
-    if (auto refusal = call.admit()) {
+    if (auto refusal = co_await call.admit()) {
       co_return co_await out_.json_body(200, rpc_error(id, refusal->code, refusal->message, std::move(refusal->data)));
     }
     if (auto refusal = co_await check_pinned(call, server, tool)) {

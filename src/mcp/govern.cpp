@@ -10,6 +10,8 @@
 #include "guard/stream.h"
 #include "limit/clock.h"
 #include "limit/limiter.h"
+#include "limit/shared.h"
+#include "state/shared_state.h"
 #include "mcp/approvals.h"
 #include "mcp/tools.h"
 #include "pipeline/context.h"
@@ -114,6 +116,7 @@ ToolCallState::ToolCallState(const runtime::Snapshot& snapshot, pipeline::Reques
 ToolCallState::~ToolCallState() {
   if (!begun_) return;
   if (ticket_ && snap_.services.limiter) snap_.services.limiter->settle(*ticket_, 0);
+  if (shared_ticket_) shared_ticket_->settle(0, 0);
   rec_.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
   rec_.guardrails = ctx_.guard.summary();
   try {
@@ -146,7 +149,17 @@ std::optional<Refusal> ToolCallState::refuse(std::string outcome, int code, std:
   return r;
 }
 
-std::optional<Refusal> ToolCallState::admit() {
+std::optional<Refusal> ToolCallState::refuse_limited(const limit::Admission& a) {
+  const bool concurrency = a.metric == limit::Metric::kConcurrency;
+  auto r = refuse("rate_limited", kToolRateLimited, "rate_limit_exceeded",
+                  concurrency ? "Too many calls in flight for " + a.label + ": at most " + std::to_string(a.limit) + " at once"
+                              : "Rate limit reached for " + a.label + ": " + std::to_string(a.limit) +
+                                    " calls per minute; retry in " + std::to_string(std::max<std::int64_t>(1, a.retry_after_s)) + "s");
+  r->data["retry_after_s"] = concurrency ? 1 : std::max<std::int64_t>(1, a.retry_after_s);
+  return r;
+}
+
+boost::asio::awaitable<std::optional<Refusal>> ToolCallState::admit() {
   const auto& c = *snap_.config;
   if (!roles_allow(c, ctx_.identity.roles, rec_.server, rec_.tool)) {
     const std::string roles = ctx_.identity.role_names.empty() ? "no role" : "role '" + ctx_.identity.role_names + "'";
@@ -154,9 +167,9 @@ std::optional<Refusal> ToolCallState::admit() {
                     "tool '" + rec_.server + "/" + rec_.tool + "' is not allowed for " + roles +
                         " (roles.<role>.tools lists the tools a role may call)");
     r->data["role"] = ctx_.identity.role_names;
-    return r;
+    co_return r;
   }
-  if (auto r = check_kill()) return r;
+  if (auto r = check_kill()) co_return r;
   // Limits with scope tool: a rule whose match (a glob over "server/tool") matches, else the
   // default rule (no match) — each tool counted on its own.
   std::vector<limit::Requirement> reqs;
@@ -176,20 +189,27 @@ std::optional<Refusal> ToolCallState::admit() {
     if (rule->qpm) reqs.push_back({limit::Metric::kRequests, {{subject, rule->qpm, label}}});
     if (rule->concurrency) reqs.push_back({limit::Metric::kConcurrency, {{subject, rule->concurrency, label}}});
   }
-  if (!reqs.empty()) {
-    auto a = snap_.services.limiter->admit(reqs, 0);
-    if (!a.admitted) {
-      const bool concurrency = a.metric == limit::Metric::kConcurrency;
-      auto r = refuse("rate_limited", kToolRateLimited, "rate_limit_exceeded",
-                      concurrency ? "Too many calls in flight for " + a.label + ": at most " + std::to_string(a.limit) + " at once"
-                                  : "Rate limit reached for " + a.label + ": " + std::to_string(a.limit) +
-                                        " calls per minute; retry in " + std::to_string(std::max<std::int64_t>(1, a.retry_after_s)) + "s");
-      r->data["retry_after_s"] = concurrency ? 1 : std::max<std::int64_t>(1, a.retry_after_s);
-      return r;
+  if (reqs.empty()) co_return std::nullopt;
+  if (snap_.services.shared) {
+    // Across replicas: the same admission as a model request's, in Redis.
+    auto pending = std::make_shared<limit::PendingAdmission>();
+    pending->limits = std::move(reqs);
+    std::shared_ptr<const limit::PendingAdmission> held = pending;
+    state::SharedDecision d = co_await snap_.services.shared->admit(held);
+    if (d.source == state::SharedDecision::kUnavailable) {
+      co_return refuse("rate_limited", kToolRateLimited, "shared_state_unavailable",
+                       "The gateway cannot reach the shared store that counts tool-call limits across its replicas "
+                       "(state.redis.on_error: deny); retry shortly");
     }
-    ticket_ = std::move(a.ticket);
+    if (!d.limits.admitted) co_return refuse_limited(d.limits);
+    shared_ticket_ = std::move(d.ticket);
+    ticket_ = std::move(d.limits.ticket);  // admitted by this replica's counters (on_error: local)
+    co_return std::nullopt;
   }
-  return std::nullopt;
+  auto a = snap_.services.limiter->admit(reqs, 0);
+  if (!a.admitted) co_return refuse_limited(a);
+  ticket_ = std::move(a.ticket);
+  co_return std::nullopt;
 }
 
 std::optional<Refusal> ToolCallState::check_kill() {

@@ -23,6 +23,8 @@ struct RequestContext;
 }
 namespace gatehouse::limit {
 struct Ticket;
+struct Admission;
+class SharedTicket;
 }
 namespace gatehouse::config {
 struct McpServerConfig;
@@ -54,8 +56,9 @@ class ToolCallState {
   ToolCallState& operator=(const ToolCallState&) = delete;
 
   void begin(const std::string& server, const std::string& tool, const boost::json::object* params);
-  // Roles, then the kill switch, then the tool's rate limits.
-  std::optional<Refusal> admit();
+  // Roles, then the kill switch, then the tool's rate limits (with shared state, state.redis:
+  // those are counted in Redis, across replicas: one awaited admission).
+  boost::asio::awaitable<std::optional<Refusal>> admit();
   Refusal refuse_changed();
   // With pinning on, a tool its server does not list (nothing to pin) is not called.
   Refusal refuse_unlisted();
@@ -74,6 +77,7 @@ class ToolCallState {
 
  private:
   std::optional<Refusal> refuse(std::string outcome, int code, std::string type, std::string message);
+  std::optional<Refusal> refuse_limited(const limit::Admission& a);
 
   const runtime::Snapshot& snap_;
   pipeline::RequestContext& ctx_;
@@ -82,6 +86,7 @@ class ToolCallState {
   std::string arguments_;  // the call's arguments (JSON), masked by the input guardrails
   std::chrono::steady_clock::time_point started_;
   std::shared_ptr<limit::Ticket> ticket_;
+  std::shared_ptr<limit::SharedTicket> shared_ticket_;
   bool begun_ = false;
 };
 

@@ -375,7 +375,7 @@ bool RedisClient::up() const { return impl_->up.load(std::memory_order_relaxed);
 
 void RedisClient::dispatch(std::function<void()> fn) { asio::post(io_, std::move(fn)); }
 
-void RedisClient::post(std::vector<std::string> args, std::function<void(RedisResult)> done) {
+void RedisClient::post(const std::vector<std::string>& args, std::function<void(RedisResult)> done) {
   if (stopped_.load()) {
     if (done) done(RedisResult("Redis unavailable (the gateway is stopping)"));
     return;
@@ -386,7 +386,7 @@ void RedisClient::post(std::vector<std::string> args, std::function<void(RedisRe
   });
 }
 
-asio::awaitable<RedisResult> RedisClient::call(std::vector<std::string> args, std::chrono::milliseconds timeout,
+asio::awaitable<RedisResult> RedisClient::call(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                                               std::function<void(RedisResult)> late) {
   struct Waiter {
     explicit Waiter(asio::any_io_executor ex) : timer(std::move(ex)) {}
@@ -407,7 +407,7 @@ asio::awaitable<RedisResult> RedisClient::call(std::vector<std::string> args, st
       waiter->timer.cancel();
     });
   };
-  post(std::move(args), std::move(done));
+  post(args, std::move(done));
   co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   if (waiter->result) co_return std::move(*waiter->result);
   waiter->result = RedisResult("timed out after " + std::to_string(timeout.count()) + " ms");

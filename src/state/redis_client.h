@@ -53,10 +53,10 @@ class RedisClient {
   // Sends `args` (a command and its arguments) and resumes on the caller's executor with the
   // reply, or an error once `timeout` has passed. `late` (may be empty) gets, on the caller's
   // executor, a result that came after the caller stopped waiting (to undo what it did).
-  boost::asio::awaitable<RedisResult> call(std::vector<std::string> args, std::chrono::milliseconds timeout,
+  boost::asio::awaitable<RedisResult> call(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                                            std::function<void(RedisResult)> late = {});
   // Sends `args`; `done` (may be empty) runs on the client's thread with the result.
-  void post(std::vector<std::string> args, std::function<void(RedisResult)> done = {});
+  void post(const std::vector<std::string>& args, std::function<void(RedisResult)> done = {});
   // Makes this client a subscriber to `channel` (before anything else is sent). A subscriber
   // pings every few seconds and reconnects when nothing answers (a half-open connection).
   void subscribe(std::string channel, std::function<void(std::string_view message)> on_message);

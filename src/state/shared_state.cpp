@@ -417,6 +417,8 @@ void SharedState::start_renewal() {
       auto tick = tick_weak.lock();
       if (ec || !tick) return;
       self->renew_leases();
+      // Also a safety net for an announcement missed while the listening connection was down.
+      if (self->attached_.load(std::memory_order_acquire)) self->reload_kills();
       (*tick)();
     });
   };
@@ -562,7 +564,8 @@ SharedDecision SharedState::decide(const limit::PendingAdmission& pending, const
   return d;
 }
 
-asio::awaitable<SharedDecision> SharedState::admit(const limit::PendingAdmission& pending) {
+asio::awaitable<SharedDecision> SharedState::admit(std::shared_ptr<const limit::PendingAdmission> held) {
+  const limit::PendingAdmission& pending = *held;
   if (limit::system_now_ms() < skip_until_ms_.load(std::memory_order_relaxed) || !redis_->up()) {
     if (!redis_->up()) note_failure("not connected");
     co_return local(pending, "Redis unavailable");
@@ -606,22 +609,19 @@ asio::awaitable<SharedDecision> SharedState::admit(const limit::PendingAdmission
   // An answer that comes after this request stopped waiting took what it took in Redis: given
   // back at once (the request was admitted here, by this replica's own counters).
   std::weak_ptr<SharedState> weak = weak_from_this();
-  auto copy = std::make_shared<limit::PendingAdmission>(pending);
-  std::function<void(RedisResult)> late = [weak, copy, sent, expected](RedisResult r) {
+  std::function<void(RedisResult)> late = [weak, held, sent, expected](RedisResult r) {
     auto self = weak.lock();
     auto* reply = std::get_if<RedisReply>(&r);
     if (!self || !reply || reply->elements.size() != expected) return;
-    SharedDecision undone = self->decide(*copy, *sent, *reply);
+    SharedDecision undone = self->decide(*held, *sent, *reply);
     if (undone.ticket) undone.ticket->settle(0, 0);
   };
-  std::vector<std::string> retry_args;
-  retry_args = args;
-  auto result = co_await redis_->call(std::move(args), config_.timeout, late);
+  auto result = co_await redis_->call(args, config_.timeout, late);
   if (auto* e = std::get_if<std::string>(&result); e && e->starts_with("NOSCRIPT")) {
     // Redis forgot the scripts (SCRIPT FLUSH, a restart between connects): sent whole once.
-    retry_args[0] = "EVAL";
-    retry_args[1] = std::string(kAdmit);
-    result = co_await redis_->call(std::move(retry_args), config_.timeout, late);
+    args[0] = "EVAL";
+    args[1] = std::string(kAdmit);
+    result = co_await redis_->call(args, config_.timeout, late);
   }
   if (auto* e = std::get_if<std::string>(&result)) {
     note_failure(*e);
@@ -695,6 +695,7 @@ void SharedState::attach(std::shared_ptr<pipeline::KillSwitch> kills, std::share
   if (kills_) return;
   kills_ = std::move(kills);
   health_ = std::move(health);
+  attached_.store(true, std::memory_order_release);
   std::weak_ptr<SharedState> weak = weak_from_this();
   kills_->set_observer(
       [weak](const pipeline::Kill* added, std::string_view lifted) {
@@ -751,7 +752,7 @@ void SharedState::connected() {
       spdlog::warn("shared state: Redis at {} lost its data (restarted without persistence?): this replica's kills and "
                    "the store's spend are written again",
                    RedisClient::describe(self->config_));
-      if (self->kills_) {
+      if (self->attached_.load(std::memory_order_acquire)) {
         for (const auto& k : self->kills_->list()) self->redis_->post({"HSET", kKills, k.id, kill_json(k)});
       }
       if (self->seeds_) self->seed(self->seeds_());
@@ -771,6 +772,7 @@ void SharedState::connected() {
     if (!kills.empty() || lost) {
       self->redis_->post({"PUBLISH", kChannel, boost::json::serialize(boost::json::object{{"from", self->replica_}, {"type", "kills"}})});
     }
+    self->reload_kills();
   });
 }
 
@@ -821,8 +823,14 @@ void SharedState::on_event(std::string_view message) {
 
 void SharedState::reload_kills() {
   SharedState* self = this;
-  redis_->post({"HGETALL", kKills}, [self](RedisResult r) {
-    if (!std::holds_alternative<RedisReply>(r)) return;
+  // Read with Redis's epoch: a hash from a Redis that lost its data, before this replica has
+  // written its kills there again (connected()), must not wipe them here.
+  auto epoch = std::make_shared<std::string>();
+  redis_->post({"GET", "gh:epoch"}, [epoch](RedisResult r) {
+    if (auto* reply = std::get_if<RedisReply>(&r)) *epoch = reply->str;
+  });
+  redis_->post({"HGETALL", kKills}, [self, epoch](RedisResult r) {
+    if (!std::holds_alternative<RedisReply>(r) || *epoch != self->epoch_ || !self->attached_.load(std::memory_order_acquire)) return;
     const auto& fields = std::get<RedisReply>(r).elements;
     std::vector<pipeline::Kill> kills;
     for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {

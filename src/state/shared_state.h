@@ -71,7 +71,7 @@ class SharedState : public std::enable_shared_from_this<SharedState> {
 
   const config::RedisConfig& config() const { return config_; }
   // Admits `pending` (see the file comment). Never waits longer than timeout_ms on Redis.
-  boost::asio::awaitable<SharedDecision> admit(const limit::PendingAdmission& pending);
+  boost::asio::awaitable<SharedDecision> admit(std::shared_ptr<const limit::PendingAdmission> pending);
   // Seeds budgets' spend (only where Redis has none for that period yet). `source` gives them
   // again when Redis has lost its data (read on the client's thread; may be empty).
   void seed(std::vector<SpendSeed> spend);
@@ -128,7 +128,8 @@ class SharedState : public std::enable_shared_from_this<SharedState> {
   std::shared_ptr<route::TargetHealth> health_;
   std::string replica_;  // this process's id in announcements (its own are ignored)
   std::atomic<std::int64_t> skip_until_ms_{0};  // after a failure, Redis is left alone until then
-  std::atomic<bool> degraded_{false};            // logged once per outage
+  std::atomic<bool> degraded_{false};
+  std::atomic<bool> attached_{false};  // kills_ and health_ are set (the client threads read them)            // logged once per outage
   std::atomic<std::uint64_t> fallbacks_{0}, denials_{0};
   // Leases held by this replica's running requests (key, member), renewed every lease / 3.
   struct Lease {

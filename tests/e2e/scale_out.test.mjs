@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { startMock, startGateway, sha256, waitFor } from './harness.mjs';
 import { startRedis } from './redis.mjs';
+import { startMcpServer, mcpClient } from './mcp/harness_mcp.mjs';
 
 const messages = [{ role: 'user', content: 'hi' }];
 const KEYS = ['qpm', 'tpm', 'conc', 'lease', 'renew', 'budget', 'admin', 'paused', 'down'];
@@ -48,7 +49,7 @@ state:
   redis: {url: "${redisUrl}", password: "\${REDIS_PASSWORD}", timeout_ms: ${timeoutMs}, on_error: ${onError}, lease_ms: 2000}
 roles:
   admin: {models: ["*"], admin: true}
-  user: {models: ["*"]}
+  user: {models: ["*"], tools: ["rl/*"]}
 keys:
 ${KEYS.map((k) => `  - {name: ${k}, sha256: "${sha256(secretOf(k))}", role: ${k === 'admin' ? 'admin' : 'user'}}`).join('\n')}
 metrics: {enabled: true}
@@ -60,12 +61,16 @@ limits:
   - {scope: key, match: renew, concurrency: 1}
   - {scope: key, match: paused, qpm: 1000}
   - {scope: key, match: down, qpm: 3}
+  - {scope: tool, match: "rl/echo", qpm: 2}
 budgets:
   - {scope: key, match: budget, usd: 0.05, period: daily}
+mcp:
+  servers:
+    rl: {url: "${mcpServer.url}"}
 `;
 }
 
-let mock, redis, dir, a, b;
+let mock, redis, dir, a, b, mcpServer;
 
 async function gateway(opts = {}) {
   const file = join(dir, `gatehouse-${Math.random().toString(36).slice(2)}.yaml`);
@@ -77,6 +82,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-scale-'));
   mock = await startMock();
   redis = await startRedis();
+  mcpServer = await startMcpServer(['--name', 'rl']);
   a = await gateway();
   b = await gateway();
 });
@@ -85,6 +91,7 @@ after(async () => {
   await a?.stop();
   await b?.stop();
   await redis?.stop();
+  await mcpServer?.stop();
   await mock?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -185,6 +192,27 @@ describe('limits shared by two replicas', { timeout: 60_000 }, () => {
     const t0 = Date.now();
     await waitFor(async () => (await chat(a, 'lease')).status === 200, { timeoutMs: 8000, intervalMs: 200, what: 'the lease to expire' });
     assert.ok(Date.now() - t0 < 6000, `the slot came back after ${Date.now() - t0} ms`);
+  });
+});
+
+describe('MCP tool-call limits shared by two replicas', { timeout: 60_000 }, () => {
+  test('{scope: tool, match: "rl/echo", qpm: 2}: one call through each replica, the third (on either) is -32005', async () => {
+    const ca = await mcpClient(`${a.base}/mcp/rl`, { token: secretOf('paused') });
+    const cb = await mcpClient(`${b.base}/mcp/rl`, { token: secretOf('paused') });
+    try {
+      const text = (r) => (r?.content ?? []).filter((x) => x.type === 'text').map((x) => x.text).join('');
+      assert.equal(text(await ca.client.callTool({ name: 'echo', arguments: { text: 'one' } })), 'rl: one');
+      assert.equal(text(await cb.client.callTool({ name: 'echo', arguments: { text: 'two' } })), 'rl: two');
+      // Counting alone, a would still have room for a second call.
+      const e = await ca.client.callTool({ name: 'echo', arguments: { text: 'three' } }).then(
+        (r) => assert.fail(`a result: ${JSON.stringify(r)}`), (err) => err);
+      assert.equal(e.code, -32005, e.message);
+      assert.match(e.message, /tool 'rl\/echo': 2 calls per minute/);
+      assert.ok(!(await mcpServer.calls('echo')).some((m) => m.params.arguments.text === 'three'), 'nothing sent upstream');
+    } finally {
+      await ca.client.close();
+      await cb.client.close();
+    }
   });
 });
 
