@@ -349,7 +349,9 @@ class SharedState::Ticket final : public limit::SharedTicket {
         if (auto* e = std::get_if<std::string>(&r)) {
           // The spend is owed to Redis until it is back; leases and reservations expire by themselves.
           self->owe(subjects, cost_usd, now_ms);
-          spdlog::warn("shared state: a settlement was not written ({}); its spend is added when Redis is back", *e);
+          if (!self->settle_warned_.exchange(true)) {  // once per outage (connected() resets it)
+            spdlog::warn("shared state: settlements are not written ({}); their spend is added when Redis is back", *e);
+          }
           return;
         }
         const auto& list = std::get<RedisReply>(r).elements;
@@ -742,6 +744,7 @@ void SharedState::push_kill_change(std::vector<std::string> change) {
 // epoch changed) — this replica's kills and the store's spend again.
 void SharedState::connected() {
   SharedState* self = this;
+  settle_warned_ = false;
   redis_->post({"SET", "gh:epoch", replica_ + "-" + random_id(), "NX"});
   redis_->post({"GET", "gh:epoch"}, [self](RedisResult r) {
     auto* reply = std::get_if<RedisReply>(&r);

@@ -129,7 +129,8 @@ class SharedState : public std::enable_shared_from_this<SharedState> {
   std::string replica_;  // this process's id in announcements (its own are ignored)
   std::atomic<std::int64_t> skip_until_ms_{0};  // after a failure, Redis is left alone until then
   std::atomic<bool> degraded_{false};
-  std::atomic<bool> attached_{false};  // kills_ and health_ are set (the client threads read them)            // logged once per outage
+  std::atomic<bool> attached_{false};
+  std::atomic<bool> settle_warned_{false};  // a failed settlement was logged (this outage)  // kills_ and health_ are set (the client threads read them)            // logged once per outage
   std::atomic<std::uint64_t> fallbacks_{0}, denials_{0};
   // Leases held by this replica's running requests (key, member), renewed every lease / 3.
   struct Lease {
