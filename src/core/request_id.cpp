@@ -5,18 +5,21 @@
 
 namespace gatehouse {
 
-std::string new_request_id() {
+std::string random_hex(std::size_t digits) {
   // One generator per thread, seeded from the OS: no lock on the request path.
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "req_";
-  id.resize(4 + 24);
-  std::uint64_t a = rng();
-  std::uint64_t b = rng();
-  for (int i = 0; i < 16; ++i) id[4 + i] = kHex[(a >> (i * 4)) & 0xF];
-  for (int i = 0; i < 8; ++i) id[20 + i] = kHex[(b >> (i * 4)) & 0xF];
-  return id;
+  std::string out(digits, '0');
+  std::uint64_t bits = 0;
+  for (std::size_t i = 0; i < digits; ++i) {
+    if (i % 16 == 0) bits = rng();
+    out[i] = kHex[bits & 0xF];
+    bits >>= 4;
+  }
+  return out;
 }
+
+std::string new_request_id() { return "req_" + random_hex(24); }
 
 bool acceptable_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;

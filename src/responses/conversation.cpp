@@ -1,9 +1,10 @@
 #include "responses/conversation.h"
 
+#include "core/request_id.h"
+
 #include <boost/json.hpp>
 #include <algorithm>
 #include <cstdint>
-#include <random>
 
 namespace gatehouse::responses {
 
@@ -11,19 +12,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string random_hex(std::size_t digits) {
-  // One generator per thread, seeded from the OS: no lock on the request path.
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(digits, '0');
-  std::uint64_t bits = 0;
-  for (std::size_t i = 0; i < digits; ++i) {
-    if (i % 16 == 0) bits = rng();
-    out[i] = kHex[bits & 0xF];
-    bits >>= 4;
-  }
-  return out;
-}
 
 json::object parse_object(std::string_view text) {
   json::error_code ec;

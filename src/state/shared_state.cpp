@@ -5,10 +5,11 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <future>
-#include <random>
 
 #include <boost/json.hpp>
 
+#include "core/request_id.h"
+#include "core/trace_context.h"
 #include "limit/clock.h"
 #include "pipeline/kill_switch.h"
 #include "route/health.h"
@@ -231,16 +232,9 @@ return 1
 )lua";
 
 std::string sha1_hex(std::string_view text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha1(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
+  std::array<std::uint8_t, 20> md{};
+  EVP_Digest(text.data(), text.size(), md.data(), nullptr, EVP_sha1(), nullptr);
+  return to_hex(md);
 }
 
 const std::string& admit_sha() {
@@ -276,13 +270,7 @@ std::string money(double usd) {
   return buf;
 }
 
-std::string random_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (int i = 0; i < 16; ++i) id += kHex[rng() & 15];
-  return id;
-}
+std::string random_id() { return random_hex(16); }
 
 void tighten(limit::HeaderView& v, long long limit, long long used, std::int64_t reset_s) {
   const long long remaining = std::max(0LL, limit - used);
@@ -405,27 +393,24 @@ void SharedState::stop() {
   // is released before its io_context goes.
   if (events_) events_->shutdown();
   if (redis_) redis_->shutdown();
-  renewal_.reset();
+  renewal_.reset();  // its io_context (the client's) is stopped, not gone: its wait never runs
 }
 
 void SharedState::start_renewal() {
-  auto timer = std::make_shared<asio::steady_timer>(redis_->context());
-  auto tick = std::make_shared<std::function<void()>>();
-  SharedState* self = this;
-  const auto lease = config_.lease;
-  *tick = [timer, self, lease, tick_weak = std::weak_ptr<std::function<void()>>(tick)] {
-    timer->expires_after(lease / 3);
-    timer->async_wait([timer, self, tick_weak](boost::system::error_code ec) {
-      auto tick = tick_weak.lock();
-      if (ec || !tick) return;
-      self->renew_leases();
-      // Also a safety net for an announcement missed while the listening connection was down.
-      if (self->attached_.load(std::memory_order_acquire)) self->reload_kills();
-      (*tick)();
-    });
-  };
-  renewal_ = tick;
-  redis_->dispatch([tick] { (*tick)(); });
+  renewal_ = std::make_unique<asio::steady_timer>(redis_->context());
+  redis_->dispatch([this] { arm_renewal(); });
+}
+
+// On the client's thread, every lease / 3 until stop().
+void SharedState::arm_renewal() {
+  renewal_->expires_after(config_.lease / 3);
+  renewal_->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    renew_leases();
+    // Also a safety net for an announcement missed while the listening connection was down.
+    if (attached_.load(std::memory_order_acquire)) reload_kills();
+    arm_renewal();
+  });
 }
 
 void SharedState::renew_leases() {

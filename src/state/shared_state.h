@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -115,6 +116,7 @@ class SharedState : public std::enable_shared_from_this<SharedState> {
   void mirror_spend(const std::vector<std::string>& subjects, double cost_usd, std::int64_t now_ms);
   void note_failure(const std::string& why);
   void start_renewal();
+  void arm_renewal();
   void renew_leases();
   void forget_leases(const std::string& ticket_id);
   void on_event(std::string_view message);
@@ -138,7 +140,7 @@ class SharedState : public std::enable_shared_from_this<SharedState> {
   };
   std::mutex leases_mu_;
   std::unordered_multimap<std::string, Lease> leases_;  // by ticket id
-  std::shared_ptr<std::function<void()>> renewal_;
+  std::unique_ptr<boost::asio::steady_timer> renewal_;  // on the client's io_context
   std::function<std::vector<SpendSeed>()> seeds_;
   std::string epoch_;  // Redis's gh:epoch as last seen (client thread)
   std::mutex owed_mu_;
