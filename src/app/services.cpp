@@ -31,37 +31,27 @@ bool same(const config::JwtConfig& a, const config::JwtConfig& b) {
          a.jwks_url == b.jwks_url && a.jwks_file == b.jwks_file && a.user_claim == b.user_claim &&
          a.groups_claim == b.groups_claim && a.leeway == b.leeway && a.jwks_refresh == b.jwks_refresh;
 }
-// A new ledger holding what every key and project spent in the current periods, from the usage
-// records (read once, before serving: the request path never reads the store).
-std::optional<std::string> load_spend(store::RecordStore& records, std::shared_ptr<limit::Budgets>& out) {
-  auto ledger = std::make_shared<limit::BudgetLedger>();
-  const std::int64_t now = limit::system_now_ms();
-  for (auto p : {limit::Period::kDaily, limit::Period::kWeekly, limit::Period::kMonthly, limit::Period::kTotal}) {
-    const std::int64_t start = limit::period_start_ms(p, now);
-    for (auto [by, prefix] : {std::pair{store::UsageGroup::kKey, "key:"}, std::pair{store::UsageGroup::kProject, "project:"}}) {
-      auto spend = records.spend_since(by, start);
-      if (auto* e = std::get_if<std::string>(&spend)) return *e;
-      for (const auto& [name, usd] : std::get<0>(spend)) ledger->load(prefix + name, p, start, usd);
-    }
-  }
-  out = std::move(ledger);
-  return std::nullopt;
-}
-
-// What every key and project spent in each current period, by the store's records: the seed of
-// Redis's spend counters (written only where Redis has none yet).
-std::vector<state::SpendSeed> spend_seeds(store::RecordStore& records) {
+// What every key and project spent in each current period, from the usage records (read before
+// serving, and when Redis lost its data: the request path never reads the store).
+std::variant<std::vector<state::SpendSeed>, std::string> read_spend(store::RecordStore& records) {
   std::vector<state::SpendSeed> out;
   const std::int64_t now = limit::system_now_ms();
   for (auto p : {limit::Period::kDaily, limit::Period::kWeekly, limit::Period::kMonthly, limit::Period::kTotal}) {
     const std::int64_t start = limit::period_start_ms(p, now);
     for (auto [by, prefix] : {std::pair{store::UsageGroup::kKey, "key:"}, std::pair{store::UsageGroup::kProject, "project:"}}) {
       auto spend = records.spend_since(by, start);
-      if (std::holds_alternative<std::string>(spend)) continue;  // load_spend has said so already
+      if (auto* e = std::get_if<std::string>(&spend)) return *e;
       for (const auto& [name, usd] : std::get<0>(spend)) out.push_back({prefix + name, p, start, usd});
     }
   }
   return out;
+}
+
+// A new ledger holding `spend`.
+std::shared_ptr<limit::Budgets> ledger_of(const std::vector<state::SpendSeed>& spend) {
+  auto ledger = std::make_shared<limit::BudgetLedger>();
+  for (const auto& s : spend) ledger->load(s.subject, s.period, s.start_ms, s.usd);
+  return ledger;
 }
 
 }  // namespace
@@ -69,6 +59,7 @@ std::vector<state::SpendSeed> spend_seeds(store::RecordStore& records) {
 std::variant<runtime::Services, std::string> make_services(const config::Config& config,
                                                            const runtime::Services* previous) {
   runtime::Services s;
+  std::optional<std::vector<state::SpendSeed>> spent_at_start;  // read with a newly opened store
   s.kills = previous ? previous->kills : std::make_shared<pipeline::KillSwitch>();
   // Rate-limit windows outlive reloads: a reload never resets a limit.
   s.limiter = previous ? previous->limiter : std::make_shared<limit::InProcessLimiter>();
@@ -146,7 +137,10 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
       auto records = store::open_records(config.store);
       if (auto* e = std::get_if<std::string>(&records)) return field + *e;
       s.records = std::shared_ptr<store::RecordStore>(std::move(std::get<0>(records)));
-      if (auto e = load_spend(*s.records, s.budgets)) return field + *e;
+      auto spend = read_spend(*s.records);
+      if (auto* e = std::get_if<std::string>(&spend)) return field + *e;
+      s.budgets = ledger_of(std::get<0>(spend));
+      spent_at_start = std::move(std::get<0>(spend));
       s.writer = std::make_shared<record::RecordWriter>(s.records, config.records.flush, config.records.queue_rows);
       auto responses = store::open_responses(config.store);
       if (auto* e = std::get_if<std::string>(&responses)) return field + *e;
@@ -191,8 +185,13 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
         pipeline::report_budget_warning(w, metrics.get());
       });
       if (s.records) {
-        s.shared->seed(spend_seeds(*s.records));
-        s.shared->seeds_from([records = s.records] { return spend_seeds(*records); });
+        // What the store said at start (read again only for a store kept across the reload).
+        auto seeds = [records = s.records] {
+          auto spend = read_spend(*records);
+          return std::holds_alternative<std::string>(spend) ? std::vector<state::SpendSeed>{} : std::move(std::get<0>(spend));
+        };
+        s.shared->seed(spent_at_start ? std::move(*spent_at_start) : seeds());
+        s.shared->seeds_from(seeds);
       }
     }
     s.shared->attach(s.kills, s.health);
