@@ -264,6 +264,19 @@ std::int64_t period_ttl_s(limit::Period p, std::int64_t now_ms) {
   return end < 0 ? 0 : (end - now_ms) / 1000 + 86'400;
 }
 
+// Every period's spend key of each of `subjects` at `now_ms`, with how long Redis keeps it.
+std::vector<std::pair<std::string, std::int64_t>> spend_keys(const std::vector<std::string>& subjects, std::int64_t now_ms) {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  out.reserve(subjects.size() * limit::kPeriods);
+  for (const auto& s : subjects) {
+    for (std::size_t p = 0; p < limit::kPeriods; ++p) {
+      const auto period = limit::Period(p);
+      out.emplace_back(spent_key(s, period, limit::period_start_ms(period, now_ms)), period_ttl_s(period, now_ms));
+    }
+  }
+  return out;
+}
+
 std::string money(double usd) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.9f", usd);
@@ -306,13 +319,11 @@ class SharedState::Ticket final : public limit::SharedTicket {
       args.push_back(std::to_string(budget_subjects.size()));
       for (const auto& s : budget_subjects) args.push_back("gh:b:r:" + s);
       // Every period of every charged subject (a budget added later sees this spend too).
-      args.push_back(std::to_string(budget_subjects.size() * limit::kPeriods));
-      for (const auto& s : budget_subjects) {
-        for (std::size_t p = 0; p < limit::kPeriods; ++p) {
-          const auto period = limit::Period(p);
-          args.push_back(spent_key(s, period, limit::period_start_ms(period, now_ms)));
-          args.push_back(std::to_string(period_ttl_s(period, now_ms)));
-        }
+      const auto keys = spend_keys(budget_subjects, now_ms);
+      args.push_back(std::to_string(keys.size()));
+      for (const auto& [key, ttl] : keys) {
+        args.push_back(key);
+        args.push_back(std::to_string(ttl));
       }
       std::vector<limit::BudgetCheck> warn;
       for (const auto& c : checks) {
@@ -766,14 +777,12 @@ void SharedState::connected() {
 
 void SharedState::owe(const std::vector<std::string>& subjects, double cost_usd, std::int64_t now_ms) {
   if (cost_usd <= 0 || subjects.empty()) return;
+  const auto keys = spend_keys(subjects, now_ms);
   std::lock_guard lock(owed_mu_);
-  for (const auto& s : subjects) {
-    for (std::size_t p = 0; p < limit::kPeriods; ++p) {
-      const auto period = limit::Period(p);
-      auto& slot = owed_[spent_key(s, period, limit::period_start_ms(period, now_ms))];
-      slot.first += cost_usd;
-      slot.second = period_ttl_s(period, now_ms);
-    }
+  for (const auto& [key, ttl] : keys) {
+    auto& slot = owed_[key];
+    slot.first += cost_usd;
+    slot.second = ttl;
   }
 }
 
