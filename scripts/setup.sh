@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Gatehouse needs on Debian 12, only what is missing:
 #   scripts/setup.sh            build + test dependencies (Debian packages, npm test packages)
-#   scripts/setup.sh --runtime  only what building and serving need
+#   scripts/setup.sh --runtime  only what building and serving need (Node and npm included: the
+#                               build bundles the console's npm packages, ui/package-lock.json)
 #   scripts/setup.sh --bench    also wrk and nginx for bench/
 #   scripts/setup.sh --fuzz     also clang and libFuzzer for tests/fuzz (docs/fuzzing.md)
 set -euo pipefail
@@ -12,13 +13,15 @@ packages=(g++ cmake ninja-build ccache pkg-config ca-certificates openssl curl
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
           libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev libpq-dev
           libhyperscan-dev libhiredis-dev
-          libphonenumber8 libprotobuf-dev libabsl-dev)
+          libphonenumber8 libprotobuf-dev libabsl-dev
+          nodejs npm)
 if [[ $mode != --runtime ]]; then
   # sqlite3: the records tests tamper with the audit table; prometheus: promtool checks /metrics
   # and a real Prometheus server scrapes it; redis-server: the scale-out tests share limits in it;
   # postgresql: the PostgreSQL store's tests start their own server (initdb, postgres, psql from
   # /usr/lib/postgresql/*/bin; tests/e2e/postgres.mjs).
-  packages+=(libgtest-dev libgmock-dev nodejs npm sqlite3 prometheus redis-server postgresql)
+  # chromium: the console's tests drive it headless (puppeteer-core, tests/e2e/console.test.mjs).
+  packages+=(libgtest-dev libgmock-dev sqlite3 prometheus redis-server postgresql chromium)
 fi
 if [[ $mode == --bench ]]; then
   packages+=(wrk nginx-light libbenchmark-dev)
@@ -87,6 +90,14 @@ fi
 # nginx-light's package starts a system nginx on port 80; the benchmark runs its own.
 if [[ $mode == --bench ]] && command -v systemctl >/dev/null; then
   systemctl stop nginx 2>/dev/null || true
+fi
+
+# The console's packages (esbuild, uPlot), exactly as the committed lockfile names them. The
+# build itself never fetches anything: it bundles what this installed (ui/README.md).
+if [[ ! -d ui/node_modules || ui/package-lock.json -nt ui/node_modules ]]; then
+  echo "setup: installing the console's build packages (npm ci in ui/)"
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  touch ui/node_modules
 fi
 
 if [[ $mode != --runtime ]]; then

@@ -5,6 +5,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 #include <variant>
 
 #include "runtime/snapshot.h"
@@ -16,7 +18,9 @@ namespace gatehouse::admin {
 
 struct AdminAnswer {
   int status = 200;
-  std::string body;  // JSON
+  std::string body;  // JSON unless content_type says otherwise
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // more response headers (name, value)
 };
 
 // Answers one admin request (the caller is already authenticated; this checks it is an admin).

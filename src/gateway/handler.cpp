@@ -142,7 +142,8 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
       auto answer = co_await admin::handle_admin(ex.request(), ctx.ingress.path, ctx, *snapshot);
       if (auto* e = std::get_if<Error>(&answer)) co_return co_await respond_error(ex, ctx, *e);
       auto& a = std::get<admin::AdminAnswer>(answer);
-      co_return co_await respond(ex, ctx, a.status, "application/json", std::move(a.body));
+      for (auto& [name, value] : a.headers) ctx.set_response_header(name, value);
+      co_return co_await respond(ex, ctx, a.status, a.content_type, std::move(a.body));
     }
     case Backend::kOps:
       co_return co_await serve_models(ex, ctx, *snapshot, endpoint);
