@@ -45,7 +45,7 @@ export default function keys(root) {
   const created = h('div', { 'aria-live': 'polite' });
   const formStatus = h('div', { 'aria-live': 'polite' });
 
-  const name = h('input', { name: 'name', required: true, autocomplete: 'off', placeholder: 'ci-bot', pattern: '[A-Za-z0-9._-]+' });
+  const name = h('input', { name: 'name', required: true, autocomplete: 'off', placeholder: 'ci-bot' });
   const role = h('input', { name: 'role', autocomplete: 'off', placeholder: 'analyst', list: 'known-roles' });
   const roles = h('datalist', { id: 'known-roles' });
   const project = h('input', { name: 'project', autocomplete: 'off', placeholder: 'p1' });
