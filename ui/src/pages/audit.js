@@ -2,7 +2,7 @@
 import { get, post } from '../api.js';
 import { h, replace, errorBox, loading, table, appendRows, section, field, timeCell, actionButton, fmtInt, pretty } from '../dom.js';
 
-const KINDS = ['kill.add', 'kill.lift', 'key.create', 'key.revoke', 'config.reload', 'config.reload_refused', 'request.denied', 'request.denied.coalesced', 'guardrail.blocked', 'mcp.tool.accepted', 'mcp.approval.approved', 'mcp.approval.denied'];
+const KINDS = ['kill.add', 'kill.lift', 'key.create', 'key.revoke', 'config.reload', 'config.reload_refused', 'request.denied', 'request.denied.coalesced', 'guardrail.blocked', 'mcp.tool.accepted', 'mcp.approval.approved', 'mcp.approval.denied', 'console.sign_in', 'console.sign_out'];
 
 function compact(detail) {
   if (detail === null || detail === undefined || detail === '') return '–';

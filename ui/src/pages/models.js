@@ -23,13 +23,15 @@ export default function models(root, ctx) {
   let openKill = null; // the model whose kill form is open (kept across refreshes)
 
   const scope = select(SCOPES, 'model', { name: 'scope' });
-  const value = h('input', { name: 'value', required: true, autocomplete: 'off', placeholder: 'chat-small' });
+  const value = h('input', { name: 'value', required: true, autocomplete: 'off', placeholder: 'chat-small', list: 'kill-names' });
+  const names = h('datalist', { id: 'kill-names' });
   const reason = h('input', { name: 'reason', autocomplete: 'off', placeholder: 'incident 42: prompt leak' });
   const killForm = h(
     'form',
     { class: 'form-grid', 'aria-label': 'Switch something off' },
     field('Scope', scope),
     field('Name', value),
+    names,
     field('Reason', reason),
     h('div', { class: 'field actions' }, h('button', { type: 'submit', class: 'danger' }, 'Kill')),
   );
@@ -136,6 +138,11 @@ export default function models(root, ctx) {
     try {
       health = await get('/admin/v1/health');
       if (!ctx.alive()) return;
+      const list = (health.targets ?? []).map((t) => t.model);
+      if (names.dataset.list !== list.join('\n')) {
+        names.dataset.list = list.join('\n');
+        replace(names, list.map((m) => h('option', { value: m })));
+      }
       updated.textContent = `Updated ${new Date().toLocaleTimeString()}; refreshed every ${REFRESH_MS / 1000} s.`;
       drawHealth();
     } catch (e) {

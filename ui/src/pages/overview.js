@@ -95,20 +95,24 @@ export default function overview(root, ctx) {
   refresh.addEventListener('click', () => load());
 
   let seq = 0;
-  async function load() {
+  // quiet: a periodic refresh, which keeps what is shown until the new answer is in.
+  async function load({ quiet = false } = {}) {
     const my = ++seq;
     drawButtons();
     ctx.setParams({ range: range === 'hour' ? null : range, by: by === 'model' ? null : by });
-    destroyCharts();
-    replace(body, loading());
+    if (!quiet) {
+      destroyCharts();
+      replace(body, loading());
+    }
     let s;
     try {
       s = await get('/admin/v1/usage/series', { range, by });
     } catch (e) {
-      if (ctx.alive() && my === seq) replace(body, errorBox(e, 'Could not load the usage series'));
+      if (ctx.alive() && my === seq && !quiet) replace(body, errorBox(e, 'Could not load the usage series'));
       return;
     }
     if (!ctx.alive() || my !== seq) return;
+    destroyCharts();
     const totals = s.totals ?? [];
     const label = RANGES.find(([r]) => r === range)[1].toLowerCase();
     if (!totals.length) {
@@ -153,13 +157,17 @@ export default function overview(root, ctx) {
       return holder;
     });
     replace(body, tiles(totals), grid2, h('p', { class: 'muted small' }, `${x.length} buckets of ${Math.round((s.bucket_s ?? 60) / 60)} min; times in your browser’s time zone.`));
-    // Drawn once laid out (uPlot needs the width).
-    requestAnimationFrame(() => {
-      if (!ctx.alive()) return;
-      charts = panels.map((p, i) => chart(holders[i], p.spec));
-    });
+    // The holders are in the page already: uPlot reads their width now (no blank frame).
+    charts = panels.map((p, i) => chart(holders[i], p.spec));
   }
 
   load();
-  return () => destroyCharts();
+  // The last hour moves: refreshed every minute while the tab is visible (one request).
+  const timer = setInterval(() => {
+    if (range === 'hour' && !document.hidden) load({ quiet: true });
+  }, 60_000);
+  return () => {
+    clearInterval(timer);
+    destroyCharts();
+  };
 }
