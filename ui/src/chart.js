@@ -10,6 +10,12 @@ function alpha(hex, a) {
   return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${a})`;
 }
 
+function nonZero(values) {
+  const idx = [];
+  for (let i = 0; i < values.length; i++) if (values[i] !== null && values[i] !== undefined && values[i] !== 0) idx.push(i);
+  return idx.length > 150 ? [] : idx; // dense: the line alone
+}
+
 // chart(container, {x: [unix s], series: [{label, values, color, scale: 'y'|'y2', fill, dash}],
 //                   y: {format, label}, y2: {format, label}, height})
 // -> {destroy()}. container gets data-points (how many non-null values were drawn) for tests
@@ -41,7 +47,9 @@ export function chart(container, { x, series, y = {}, y2 = null, height = 220 })
           dash: s.dash,
           fill: s.fill ? alpha(color, 0.12) : undefined,
           spanGaps: s.spanGaps ?? false,
-          points: { show: x.length <= 120, size: 4 },
+          // Dots only where there is a figure (not along the zero line of quiet buckets), so a
+          // lone bucket with traffic is visible.
+          points: { show: true, size: 5, filter: (u, si) => nonZero(u.data[si]) },
           value: (u, v) => (v === null || v === undefined ? '–' : f(v)),
         };
       }),

@@ -138,10 +138,10 @@ export default function overview(root, ctx) {
         spec: {
           x,
           series: [
-            { label: 'p50', color: palette[0], values: column(x, totals, (p) => p.p50_ms, null) },
-            { label: 'p99', color: palette[3], values: column(x, totals, (p) => p.p99_ms, null) },
-            { label: 'overhead p50', color: palette[1], scale: 'y2', dash: [4, 3], values: column(x, totals, (p) => p.overhead_p50_ms, null) },
-            { label: 'overhead p99', color: palette[2], scale: 'y2', dash: [4, 3], values: column(x, totals, (p) => p.overhead_p99_ms, null) },
+            { label: 'p50', spanGaps: true, color: palette[0], values: column(x, totals, (p) => p.p50_ms, null) },
+            { label: 'p99', spanGaps: true, color: palette[3], values: column(x, totals, (p) => p.p99_ms, null) },
+            { label: 'overhead p50', spanGaps: true, color: palette[1], scale: 'y2', dash: [4, 3], values: column(x, totals, (p) => p.overhead_p50_ms, null) },
+            { label: 'overhead p99', spanGaps: true, color: palette[2], scale: 'y2', dash: [4, 3], values: column(x, totals, (p) => p.overhead_p99_ms, null) },
           ],
           y: { format: fmtMs, tick: (v) => `${v} ms`, label: 'latency' },
           y2: { format: fmtMs, tick: (v) => `${v} ms`, label: 'overhead' },
