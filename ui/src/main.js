@@ -195,11 +195,16 @@ function render() {
         if (typeof fn !== 'function') return;
         if (ctx.alive()) cleanup = fn;
         else fn();
-      }).catch((e) => ctx.alive() && container.append(errorBox(e)));
+      }).catch((e) => {
+        console.error('page', page.path, e);
+        if (ctx.alive()) container.append(errorBox(e));
+      });
     } else if (typeof c === 'function') {
       cleanup = c;
     }
   } catch (e) {
+    // Logged too: a page that fails to render is a bug (the e2e test fails on console errors).
+    console.error('page', page.path, e);
     container.append(errorBox(e));
   }
 }

@@ -6,7 +6,17 @@ import { h, replace, errorBox, loading, table, appendRows, section, field, timeC
 const OUTCOMES = ['', 'ok', 'tool_error', 'denied', 'killed', 'rate_limited', 'guardrail_blocked', 'approval_denied', 'approval_expired', 'changed_definition', 'upstream_error', 'client_gone'];
 const REFRESH_MS = 5000;
 
+// The new definition with the lines the pinned one does not have marked (a plain line diff:
+// enough to spot an instruction slipped into a description).
+function changedLines(before, after) {
+  const old = new Set(before.split('\n'));
+  return h('pre', { class: 'json diff' }, after.split('\n').map((line) => h('span', { class: old.has(line) ? 'same' : 'added' }, `${line}\n`)));
+}
+
 export default function mcp(root, ctx) {
+  let pendingShown = null; // what the table shows (null: redraw)
+  const decided = new Set(); // ids decided from this page
+  const decisions = h('div', { 'aria-live': 'polite' });
   const approvalsBox = h('div', null, loading());
   const toolsBox = h('div', null, loading());
   const callsBox = h('div', null, loading());
@@ -19,12 +29,11 @@ export default function mcp(root, ctx) {
     loadCalls();
   });
   root.append(
-    section('Pending approvals', h('p', { class: 'muted' }, 'Tool calls held until someone decides (mcp.approvals). Refreshed every 5 s.'), approvalsBox),
+    section('Pending approvals', h('p', { class: 'muted' }, 'Tool calls held until someone decides (mcp.approvals). Refreshed every 5 s.'), decisions, approvalsBox),
     section('Changed tool definitions', h('p', { class: 'muted' }, 'A tool whose definition changed is withheld until its new definition is accepted (mcp.pinning).'), toolsBox),
     section('Tool calls', callForm, callsBox),
   );
 
-  let pendingShown = '';
   async function loadApprovals() {
     let a;
     try {
@@ -34,7 +43,8 @@ export default function mcp(root, ctx) {
       return;
     }
     if (!ctx.alive()) return;
-    const rows = a.data ?? [];
+    // Only what still waits (a call just decided may be listed until it has finished).
+    const rows = (a.data ?? []).filter((r) => (r.status ?? 'pending') === 'pending' && !decided.has(r.id));
     // Redraw only when the list changed (someone may be typing a reason).
     const sig = rows.map((r) => `${r.id}:${r.status}`).join(',');
     if (sig === pendingShown && approvalsBox.querySelector('table')) return;
@@ -57,8 +67,11 @@ export default function mcp(root, ctx) {
               const decide = (decision) => async () => {
                 replace(status);
                 try {
-                  await post(`/admin/v1/approvals/${seg(r.id)}`, { decision, reason: reason.value.trim() });
-                  pendingShown = '';
+                  const d = await post(`/admin/v1/approvals/${seg(r.id)}`, { decision, reason: reason.value.trim() });
+                  decided.add(r.id);
+                  decisions.prepend(h('div', { class: `notice ${decision === 'approve' ? 'success' : 'info'}` }, `${decision === 'approve' ? 'Approved' : 'Denied'}: ${r.server}/${r.tool} (${r.requester || r.key_name || 'unknown caller'})${d?.reason ? `: ${d.reason}` : ''}.`));
+                  while (decisions.children.length > 3) decisions.lastChild.remove();
+                  pendingShown = null;
                   await loadApprovals();
                 } catch (e) {
                   replace(status, errorBox(e));
@@ -94,7 +107,7 @@ export default function mcp(root, ctx) {
           { label: 'Changed to', value: (p) => h('span', null, h('code', { title: p.pending.sha256 }, (p.pending.sha256 ?? '').slice(0, 12)), ' since ', timeCell(p.pending.since)) },
           {
             label: 'Definitions',
-            value: (p) => h('details', null, h('summary', null, 'compare'), h('div', { class: 'bodies' }, h('div', null, h('h4', null, 'Pinned'), h('pre', { class: 'json' }, pretty(p.definition))), h('div', null, h('h4', null, 'New'), h('pre', { class: 'json' }, pretty(p.pending.definition))))),
+            value: (p) => h('details', null, h('summary', null, 'compare'), h('div', { class: 'bodies' }, h('div', null, h('h4', null, 'Pinned'), h('pre', { class: 'json' }, pretty(p.definition))), h('div', null, h('h4', null, 'New (changed lines marked)'), changedLines(pretty(p.definition), pretty(p.pending.definition))))),
           },
           {
             label: '',

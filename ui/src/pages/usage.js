@@ -61,6 +61,8 @@ export default function usage(root, ctx) {
     loadBilling();
   });
 
+  // usage/groups reads instants (to: the start of the day after the last one shown); billing
+  // reads days, both ends included.
   const range = () => ({ from, to: addDays(to, 1) });
 
   let gseq = 0;
@@ -154,7 +156,7 @@ export default function usage(root, ctx) {
     replace(billingBox, loading());
     let b;
     try {
-      b = await get('/admin/v1/billing', range());
+      b = await get('/admin/v1/billing', { from, to });
     } catch (e) {
       if (ctx.alive() && my === bseq) replace(billingBox, errorBox(e, 'Could not load Databricks billing'));
       return;
