@@ -72,7 +72,7 @@ export default function usage(root, ctx) {
     csv.setAttribute('href', `/admin/v1/usage/groups?${new URLSearchParams({ by, ...range(), format: 'csv' })}`);
     csv.setAttribute('download', `gatehouse-usage-by-${by}-${from}-to-${to}.csv`);
     replace(groupsBox, loading());
-    const label = BY.find(([b]) => b === by)[1].split(' ')[0];
+    const label = { end_user: 'End user' }[by] ?? BY.find(([b]) => b === by)[1];
     const columns = [
       { label, value: (r) => (r.group === null || r.group === '' ? h('span', { class: 'muted' }, '(none)') : r.group) },
       { label: 'Requests', num: true, value: (r) => fmtInt(r.requests) },
