@@ -54,7 +54,7 @@ export default function models(root, ctx) {
     try {
       await post('/admin/v1/kill', { [scopeName]: name, reason: why });
       await loadKills();
-      drawHealth();
+      drawHealth({ force: true });
       return true;
     } catch (e) {
       replace(statusEl, errorBox(e, 'Not killed'));
@@ -69,7 +69,7 @@ export default function models(root, ctx) {
       killsBox.prepend(errorBox(e, `Could not lift ${k.id}`));
     }
     await loadKills();
-    drawHealth();
+    drawHealth({ force: true });
   }
 
   const killOf = (model) => kills.find((k) => k.scope === 'model' && k.value === model);
@@ -87,25 +87,35 @@ export default function models(root, ctx) {
         { class: 'inline-form' },
         why,
         h('button', { type: 'submit', class: 'danger small' }, 'Switch off'),
-        h('button', { type: 'button', class: 'ghost small', onclick: () => { openKill = null; drawHealth(); } }, 'Cancel'),
+        h('button', { type: 'button', class: 'ghost small', onclick: () => { openKill = null; drawHealth({ force: true }); } }, 'Cancel'),
         status,
       );
+      f.addEventListener('keydown', (ev) => {
+        if (ev.key === 'Escape') {
+          openKill = null;
+          drawHealth({ force: true });
+        }
+      });
       f.addEventListener('submit', async (ev) => {
         ev.preventDefault();
         f.querySelector('button[type=submit]').disabled = true;
-        if (await addKill('model', t.model, why.value.trim(), status)) openKill = null;
-        else f.querySelector('button[type=submit]').disabled = false;
-        drawHealth();
+        if (await addKill('model', t.model, why.value.trim(), status)) {
+          openKill = null;
+          drawHealth({ force: true });
+        } else {
+          f.querySelector('button[type=submit]').disabled = false;
+        }
       });
       setTimeout(() => why.isConnected && why.focus(), 0);
       return f;
     }
-    return h('button', { type: 'button', class: 'danger small', 'aria-label': `Kill ${t.model}`, onclick: () => { openKill = t.model; drawHealth(); } }, 'Kill');
+    return h('button', { type: 'button', class: 'danger small', 'aria-label': `Kill ${t.model}`, onclick: () => { openKill = t.model; drawHealth({ force: true }); } }, 'Kill');
   }
 
-  function drawHealth() {
+  // force: after an action (the poll leaves the table alone while a reason is being typed).
+  function drawHealth({ force = false } = {}) {
     if (!health) return;
-    if (openKill && healthBox.querySelector('.inline-form input') === document.activeElement && healthBox.querySelector('.inline-form input').value) {
+    if (!force && openKill && healthBox.querySelector('.inline-form input') === document.activeElement && healthBox.querySelector('.inline-form input').value) {
       // Someone is typing a reason: leave the table as it is until they are done.
       return;
     }
