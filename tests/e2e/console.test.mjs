@@ -299,7 +299,7 @@ describe('the admin console', { timeout: 60_000 }, () => {
     assert.match(await text('tr[data-key="ci-bot"]'), /active/);
     await shot('04-key-created');
     // The secret works (the gateway sees a new key within about a second)...
-    await waitFor(async () => (await fetch(`${gw.baseURL}/models`, { headers: { authorization: `Bearer ${secret}` } })).status === 200, { what: 'the new key to work', timeoutMs: 5000 });
+    await waitFor(async () => (await fetch(`${gw.baseURL}/models`, { headers: { authorization: `Bearer ${secret}` } })).status === 200, { what: 'the new key to work', timeoutMs: 5000, intervalMs: 250 });
     // ...and is gone after a reload: shown once.
     await page.reload({ waitUntil: 'networkidle0' });
     await page.waitForSelector('tr[data-key="ci-bot"]');
@@ -309,7 +309,7 @@ describe('the admin console', { timeout: 60_000 }, () => {
     page.once('dialog', (d) => d.accept());
     await page.click('tr[data-key="ci-bot"] button.danger');
     await page.waitForFunction(() => document.querySelector('tr[data-key="ci-bot"]')?.innerText.includes('revoked'));
-    await waitFor(async () => (await fetch(`${gw.baseURL}/models`, { headers: { authorization: `Bearer ${secret}` } })).status === 401, { what: 'the revoked key to be refused', timeoutMs: 5000 });
+    await waitFor(async () => (await fetch(`${gw.baseURL}/models`, { headers: { authorization: `Bearer ${secret}` } })).status === 401, { what: 'the revoked key to be refused', timeoutMs: 5000, intervalMs: 250 });
     // A name the store refuses shows the gateway's message.
     const clash = allow('POST', '/admin/v1/keys', 400);
     await page.type('input[name=name]', 'ci-bot');
