@@ -5,7 +5,7 @@
 // the kill; open a log entry and see the request body; verify the audit chain; sign out.
 // Every browser console error, page error and unexpected failed request fails the test.
 // Screenshots: $GATEHOUSE_BUILD_DIR/test-artifacts/console/*.png (kept after the run).
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -169,6 +169,9 @@ after(async () => {
 });
 
 describe('the admin console', { timeout: 60_000 }, () => {
+  // What a failed step left behind is its own failure, not the next step's.
+  beforeEach(() => { problems.splice(0); });
+
   test('is served by the gateway with a strict CSP and no inline script or style', async () => {
     const res = await fetch(`${gw.base}/ui/`);
     assert.equal(res.status, 200);
