@@ -3,7 +3,8 @@
 // a non-admin key refused at sign-in; sign in; charts drawn with data; the usage table's numbers;
 // create a key (its secret shown once, gone after a reload) and revoke it; kill a model and lift
 // the kill; open a log entry and see the request body; verify the audit chain; sign out.
-// Every browser console error, page error and unexpected failed request fails the test.
+// Every browser console error, page error and unexpected failed request fails the test. The steps
+// run in order in one browser tab, as one admin's session (each builds on the one before).
 // Screenshots: $GATEHOUSE_BUILD_DIR/test-artifacts/console/*.png (kept after the run).
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -316,8 +317,10 @@ describe('the admin console', { timeout: 60_000 }, () => {
     // A name the store refuses shows the gateway's message.
     const clash = allow('POST', '/admin/v1/keys', 400);
     await page.type('input[name=name]', 'ci-bot');
+    await page.type('input[name=role]', 'app');
     await page.click('form[aria-label="Create a key"] button[type=submit]');
     await page.waitForSelector('form[aria-label="Create a key"] + div .notice.error');
+    assert.match(await text('form[aria-label="Create a key"] + div .notice.error'), /^Not created: .*(exist|already)/i);
     clash();
     await shot('05-key-revoked');
     checkProblems('creating and revoking a key');
