@@ -2,7 +2,7 @@
 import { get, post } from '../api.js';
 import { h, replace, errorBox, loading, table, appendRows, section, field, timeCell, actionButton, fmtInt, pretty } from '../dom.js';
 
-const KINDS = ['kill.add', 'kill.lift', 'key.create', 'key.revoke', 'config.reload', 'config.reload_refused', 'request.denied', 'request.denied.coalesced', 'guardrail.blocked', 'mcp.tool.accepted', 'mcp.approval.approved', 'mcp.approval.denied', 'console.sign_in', 'console.sign_out'];
+const KINDS = ['kill.add', 'kill.lift', 'key.create', 'key.revoke', 'config.reload', 'config.reload_refused', 'request.denied', 'request.denied.coalesced', 'guardrail.blocked', 'mcp.tool.changed', 'mcp.tool.accepted', 'mcp.approval.approved', 'mcp.approval.denied', 'console.sign_in', 'console.sign_out'];
 
 function compact(detail) {
   if (detail === null || detail === undefined || detail === '') return '–';
@@ -53,12 +53,12 @@ export default function audit(root, ctx) {
   const columns = [
     { label: 'Id', num: true, value: (r) => String(r.id) },
     { label: 'Time', value: (r) => timeCell(r.time) },
-    { label: 'Kind', value: (r) => h('code', null, r.kind) },
+    { label: 'Kind', value: (r) => h('code', { class: 'nowrap' }, r.kind) },
     { label: 'Actor', value: (r) => r.actor || '–' },
     { label: 'Subject', value: (r) => r.subject || '–' },
     { label: 'Detail', value: (r) => compact(r.detail) },
     { label: 'Request', value: (r) => (r.request_id ? h('a', { href: `/ui/logs/${encodeURIComponent(r.request_id)}`, 'data-nav': '', class: 'mono' }, r.request_id) : '–') },
-    { label: 'Hash', value: (r) => (r.hash ? h('code', { title: r.hash }, r.hash.slice(0, 12)) : '–') },
+    { label: 'Hash', value: (r) => (r.hash ? h('code', { title: r.hash, class: 'nowrap' }, r.hash.slice(0, 12)) : '–') },
   ];
 
   let seq = 0;
