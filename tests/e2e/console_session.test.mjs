@@ -6,6 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,16 @@ const ADMIN = 'gh-console-admin-secret-Pq71';
 const APP = 'gh-console-app-secret-Lm33';
 const SECRET = 'console-test-session-secret-0123456789abcdef';
 
-let mock, gw, dir, dbPath, configPath;
+let mock, gw, dir, dbPath, configPath, jwksFile;
+
+// An RS256 JWT from the identity provider the config trusts (jwks_file).
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const b64u = (x) => Buffer.from(JSON.stringify(x)).toString('base64url');
+function mint(claims) {
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${b64u({ alg: 'RS256', typ: 'JWT', kid: 'k1' })}.${b64u({ iss: 'https://idp.test', aud: 'gatehouse', iat: now, exp: now + 300, ...claims })}`;
+  return `${input}.${cryptoSign('sha256', Buffer.from(input), rsa.privateKey).toString('base64url')}`;
+}
 
 function config({ adminListen = false } = {}) {
   return `server:
@@ -36,6 +46,9 @@ keys:
   - {name: ops, sha256: "${sha256(ADMIN)}", role: ops}
   - {name: app, sha256: "${sha256(APP)}", role: app}
   - {name: test, sha256: "${sha256(QUICK_KEY)}", role: app}
+auth:
+  jwt: {issuer: "https://idp.test", audience: "gatehouse", jwks_file: "${jwksFile}"}
+groups: {platform: ops, analysts: app}
 roles:
   app: {models: ["*"]}
   ops: {models: ["*"], admin: true}
@@ -57,6 +70,8 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-console-'));
   dbPath = join(dir, 'gatehouse.db');
   configPath = join(dir, 'gatehouse.yaml');
+  jwksFile = join(dir, 'jwks.json');
+  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...rsa.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' }] }));
   writeFileSync(configPath, config());
   gw = await startGateway({ file: configPath });
 });
@@ -136,6 +151,18 @@ describe('sessions', () => {
     const keys = await fetch(url('/admin/v1/keys'), { headers: { cookie } });
     assert.equal(keys.status, 200);
     assert.equal((await keys.json()).object, 'list');
+  });
+
+  test('sign-in with an admin JWT (a group mapped to an admin role); a non-admin JWT is refused', async () => {
+    const token = mint({ sub: 'alice', groups: ['platform'] });
+    const { r, body, cookie } = await signIn(token);
+    assert.equal(r.status, 200);
+    assert.equal(body.caller, "user 'alice'");
+    assert.equal(body.role, 'ops');
+    assert.equal((await fetch(url('/admin/v1/health'), { headers: { cookie } })).status, 200);
+    const analyst = await signIn(mint({ sub: 'bob', groups: ['analysts'] }));
+    assert.equal(analyst.r.status, 403);
+    assert.ok(!gw.log().includes(token.split('.')[2]), 'the JWT is not logged');
   });
 
   test('behind a TLS proxy the cookie is Secure', async () => {
