@@ -160,6 +160,9 @@ export default function logs(root, ctx) {
           ], calls))
         : null,
     );
+    card.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape') close.click();
+    });
     replace(detailBox, card);
     card.scrollIntoView({ block: 'nearest' });
   }
