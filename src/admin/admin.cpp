@@ -11,6 +11,8 @@
 #include <span>
 #include <vector>
 
+#include "admin/audit_action.h"
+#include "admin/records_api.h"
 #include "limit/clock.h"
 #include "mcp/approvals.h"
 #include "mcp/pins.h"
@@ -202,21 +204,6 @@ std::variant<json::object, Error> body_object(const http::Request& request,
 std::string_view str(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
-
-// Appends an admin action to the audit chain (when there is a store): never dropped; under a
-// full record queue the caller waits (back-pressure).
-void audit(const runtime::Snapshot& snapshot, const pipeline::RequestContext& ctx, std::string kind, std::string subject,
-           json::object detail) {
-  if (!snapshot.services.writer) return;
-  store::AuditRecord r;
-  r.time_ms = limit::system_now_ms();
-  r.kind = std::move(kind);
-  r.actor = pipeline::caller_of(ctx);
-  r.subject = std::move(subject);
-  r.detail = json::serialize(detail);
-  r.request_id = ctx.ingress.request_id;
-  snapshot.services.writer->submit(std::move(r));
 }
 
 // A 404 when `value` names no `scope` the gateway knows, so that a typo during an incident does
@@ -624,6 +611,7 @@ asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Reque
                                                                const runtime::Snapshot& snapshot) {
   // (Errors are built outside co_return expressions: GCC 12 mishandles temporaries there.)
   if (auto denied = not_admin(ctx)) co_return std::move(*denied);
+  if (is_records_path(path)) co_return co_await records_api(request, path, ctx, snapshot);  // records_api.cpp
   if (path == kKill || (path.starts_with(kKill) && path.size() > kKill.size() + 1 && path[kKill.size()] == '/')) {
     std::variant<AdminAnswer, Error> answer = kill(request, path, ctx, snapshot);
     co_return answer;
@@ -656,7 +644,8 @@ asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Reque
   }
   Error unknown = Error::not_found("no such admin endpoint: " + std::string(path.substr(0, 200)) +
                                        " (/admin/v1/kill, /admin/v1/keys, /admin/v1/health, /admin/v1/guardrails/test, "
-                                       "/admin/v1/approvals, /admin/v1/mcp/tools)",
+                                       "/admin/v1/approvals, /admin/v1/mcp/tools, /admin/v1/usage/series, /admin/v1/usage/groups, "
+                                       "/admin/v1/budgets, /admin/v1/logs, /admin/v1/mcp/calls, /admin/v1/audit)",
                                    "unknown_url");
   co_return unknown;
 }
