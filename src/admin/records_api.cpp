@@ -16,6 +16,7 @@
 #include "core/encoding.h"
 #include "limit/budget.h"
 #include "limit/clock.h"
+#include "store/key_rules.h"
 #include "store/key_store.h"
 #include "store/key_watcher.h"
 #include "store/record_store.h"

@@ -131,11 +131,14 @@ std::variant<UsageSeries, std::string> usage_series(SqlReader& db, const UsageSe
   }
 
   if (!q.by || q.max_groups == 0) return out;
-  std::vector<SqlValue> params = base;
+  // (Its own parameters: PostgreSQL cannot type one the statement does not use.)
+  std::vector<SqlValue> params;
+  const std::string rank_range = " WHERE granularity = " + add(params, g) + " AND bucket_ms >= " +
+                                 add(params, q.from_ms) + " AND bucket_ms < " + add(params, q.to_ms);
   const std::string dim = add(params, std::string(rollup::dim_name(*q.by)));
   const std::string limit = add(params, static_cast<std::int64_t>(q.max_groups + 1));
   std::vector<std::string> top;
-  e = db.each("SELECT value, sum(requests) FROM usage_rollup" + range + " AND dim = " + dim +
+  e = db.each("SELECT value, sum(requests) FROM usage_rollup" + rank_range + " AND dim = " + dim +
                   " GROUP BY value ORDER BY 2 DESC, value LIMIT " + limit,
               params, "ranking the usage groups", [&](const SqlRow& r) { top.push_back(r.text(0)); });
   if (e) return *e;

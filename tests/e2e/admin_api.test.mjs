@@ -271,7 +271,7 @@ describe('admin API on a SQLite store', () => {
     const verified = await waitFor(async () => (await ok(gw, '/admin/v1/audit?kind=audit.verify')).data[0],
       { what: 'the audit.verify row' });
     assert.equal(verified.detail.intact, true);
-    assert.equal(verified.actor, 'key:ops');
+    assert.match(verified.actor, /ops/);
     const again = await ok(gw, '/admin/v1/audit/verify', { method: 'POST' });
     assert.ok(again.rows > v.rows);  // the check before it is in the chain
     const wrongMethod = await admin(gw, '/admin/v1/audit/verify');
@@ -303,9 +303,9 @@ describe('admin API on a SQLite store', () => {
     }
     // RFC 3339 times and unix seconds are the same instant.
     const a = await ok(gw, '/admin/v1/usage/series?from=2026-12-01T00:00:00Z&to=2026-12-02');
-    const b = await ok(gw, '/admin/v1/usage/series?from=1764547200&to=1764633600');
+    const b = await ok(gw, '/admin/v1/usage/series?from=1796083200&to=1796169600');
     assert.deepEqual([a.from, a.to, a.bucket_s], [b.from, b.to, b.bucket_s]);
-    assert.equal(a.from, 1764547200);
+    assert.equal(a.from, 1796083200);
     assert.ok((a.to - a.from) / a.bucket_s <= 360);
   });
 

@@ -19,7 +19,7 @@ namespace {
 using test_util::open_records;
 
 constexpr std::int64_t kMin = 60'000, kHour = 3'600'000, kDay = 86'400'000;
-// 2026-12-01T00:00:00Z
+// 2025-12-01T00:00:00Z
 constexpr std::int64_t kT0 = 1'764'547'200'000;
 
 template <class T>
@@ -113,7 +113,7 @@ TEST(RecordReads, SeriesSumsBucketsAndFoldsTheRestIntoOther) {
   for (int m = 0; m < 10; ++m) {
     for (int i = 0; i < 10 - m; ++i) rows.push_back(usage(kT0 + i * 100 + m, "k1", "model" + std::to_string(m), 0.01));
   }
-  rows.push_back(usage(kT0 + 2 * kMin + 5, "k1", "model0", 1.0, 502, 2000, 1990));
+  rows.push_back(usage(kT0 + 2 * kMin + 5, "k1", "model0", 1.0, 502, 1800, 1790));
   write_all(*s, rows);
 
   UsageSeriesQuery q;
