@@ -57,7 +57,7 @@ if [[ ! -s "$db" ]]; then
   t0=$(date +%s.%N)
   # Back to schema version 5 (no rollups, no step-6 indexes), rows in, then step 6 runs at the
   # next open: the backfill a store upgraded in place goes through.
-  sqlite3 "$db" <<SQL
+  sqlite3 "$db" > /dev/null <<SQL
 PRAGMA journal_mode=WAL;
 DROP TABLE usage_rollup; DROP TABLE usage_latency; DROP TABLE latency_bins;
 DROP INDEX inference_by_request; DROP INDEX inference_by_model; DROP INDEX inference_by_key;

@@ -78,13 +78,18 @@ InferenceRow read_inference(const SqlRow& q, bool whole) {
   return r;
 }
 
-// "(request_time, id) < ($a, $b)" for a keyset position, else "".
-std::string before(std::vector<SqlValue>& params, const std::optional<RowCursor>& c) {
-  if (!c) return std::string();
-  const std::string t = add(params, c->time_ms);
-  const std::string i = add(params, c->id);
-  // The plain bound lets an index on (..., request_time) start at the cursor.
-  return " AND request_time <= " + t + " AND (request_time < " + t + " OR id < " + i + ")";
+// "request_time >= from AND request_time < to", and for a keyset position "(request_time, id) <
+// (t, i)" with `to` lowered to t + 1: one upper bound, so that an index on (..., request_time)
+// starts at the cursor, not at `to`.
+std::string time_window(std::vector<SqlValue>& params, std::int64_t from_ms, std::int64_t to_ms,
+                        const std::optional<RowCursor>& c) {
+  const std::int64_t hi = c && c->time_ms < to_ms ? c->time_ms + 1 : to_ms;
+  std::string sql = "request_time >= " + add(params, from_ms) + " AND request_time < " + add(params, hi);
+  if (c) {
+    const std::string t = add(params, c->time_ms);
+    sql += " AND (request_time < " + t + " OR id < " + add(params, c->id) + ")";
+  }
+  return sql;
 }
 
 }  // namespace
@@ -255,13 +260,12 @@ std::variant<UsageGroupsPage, std::string> usage_groups(SqlReader& db, const Usa
 
 std::variant<InferencePage, std::string> inference_page(SqlReader& db, const InferencePageQuery& q) {
   std::vector<SqlValue> params;
-  std::string sql = std::string("SELECT ") + kInferenceListColumns + " FROM inference_log WHERE request_time >= " +
-                    add(params, q.from_ms) + " AND request_time < " + add(params, q.to_ms);
+  std::string sql = std::string("SELECT ") + kInferenceListColumns + " FROM inference_log WHERE " +
+                    time_window(params, q.from_ms, q.to_ms, q.before);
   if (!q.model.empty()) sql += " AND model = " + add(params, q.model);
   if (!q.key_name.empty()) sql += " AND key_name = " + add(params, q.key_name);
   if (q.status_code) sql += " AND status_code = " + add(params, static_cast<std::int64_t>(q.status_code));
   if (q.status_class) sql += " AND status_code / 100 = " + add(params, static_cast<std::int64_t>(q.status_class));
-  sql += before(params, q.before);
   sql += " ORDER BY request_time DESC, id DESC LIMIT " + add(params, static_cast<std::int64_t>(q.limit + 1));
   InferencePage out;
   auto e = db.each(sql, params, "reading the inference log",
@@ -287,12 +291,11 @@ std::variant<McpCallPage, std::string> mcp_call_page(SqlReader& db, const McpCal
   std::string sql =
       "SELECT id, request_id, request_time, requester, key_name, user_name, project, endpoint, server, tool, "
       "outcome, error, duration_ms, payload_truncated, guardrails, approval_id, trace_id FROM mcp_calls "
-      "WHERE request_time >= " +
-      add(params, q.from_ms) + " AND request_time < " + add(params, q.to_ms);
+      "WHERE " +
+      time_window(params, q.from_ms, q.to_ms, q.before);
   if (!q.server.empty()) sql += " AND server = " + add(params, q.server);
   if (!q.tool.empty()) sql += " AND tool = " + add(params, q.tool);
   if (!q.outcome.empty()) sql += " AND outcome = " + add(params, q.outcome);
-  sql += before(params, q.before);
   sql += " ORDER BY request_time DESC, id DESC LIMIT " + add(params, static_cast<std::int64_t>(q.limit + 1));
   McpCallPage out;
   auto e = db.each(sql, params, "reading the MCP tool calls", [&](const SqlRow& r) {
