@@ -12,7 +12,6 @@
 #include <set>
 #include <span>
 
-#include "admin/audit_action.h"
 #include "core/encoding.h"
 #include "limit/budget.h"
 #include "limit/clock.h"
@@ -519,7 +518,8 @@ AdminAnswer groups_answer(const GroupsPlan& plan, const store::UsageGroupsPage& 
       body += csv_field(g.group) + "," + std::to_string(g.requests) + "," + std::to_string(g.errors) + "," +
               std::to_string(g.input_tokens) + "," + std::to_string(g.output_tokens) + "," + num17(g.cost_usd) + "\n";
     }
-    AdminAnswer a{200, std::move(body), "text/csv; charset=utf-8"};
+    AdminAnswer a{200, std::move(body)};
+    a.content_type = "text/csv; charset=utf-8";
     a.headers.emplace_back("Content-Disposition", "attachment; filename=\"usage-by-" + plan.by + "-" +
                                                       utc_date(plan.query.from_ms / 1000) + "-" +
                                                       utc_date(plan.query.to_ms / 1000) + ".csv\"");

@@ -352,4 +352,27 @@ describe('admin API on a PostgreSQL store', () => {
   test('series, groups and log pages have the requests\' numbers', async () => {
     await checkSeriesGroupsLogs(gw, seen);
   });
+
+  test('an upgraded store gets its rollups from the usage rows already there', async () => {
+    const to = Math.floor(Date.now() / 1000) + 60;
+    const path = `/admin/v1/usage/series?from=${to - 7200}&to=${to}&by=key`;
+    const before = await ok(gw, path);
+    const groups = await ok(gw, '/admin/v1/usage/groups?by=end_user');
+    await gw.stop();
+    // Back to records schema version 5: no rollups; the next open runs step 6 over the rows.
+    pg.psql(`DROP TABLE usage_rollup; DROP TABLE usage_latency; DROP TABLE latency_bins;
+      DROP INDEX inference_by_request, inference_by_model, inference_by_key, inference_by_status, inference_by_class,
+        mcp_calls_by_server, mcp_calls_by_tool, mcp_calls_by_outcome, audit_by_kind;
+      UPDATE meta SET value = '5' WHERE name = 'records.schema_version'`, 'gh_admin_api');
+    gw = await startGateway({ file: gw.configPath });
+    assert.equal(pg.psql(`SELECT value FROM meta WHERE name = 'records.schema_version'`, 'gh_admin_api').trim(), '6');
+    const after = await ok(gw, path);
+    assert.equal(after.totals.reduce((s, p) => s + p.requests, 0), 6);
+    for (const x of [before, after]) {
+      for (const p of [...x.totals, ...x.groups.flatMap((g) => g.points)]) p.cost_usd = Math.round(p.cost_usd * 1e9);
+    }
+    assert.deepEqual(after, before);
+    assert.deepEqual((await ok(gw, '/admin/v1/usage/groups?by=end_user')).data.map((g) => [g.group, g.requests]),
+      groups.data.map((g) => [g.group, g.requests]));
+  });
 });
