@@ -460,6 +460,11 @@ std::variant<GroupsPlan, Error> groups_plan(const Query& q) {
   if (auto* e = std::get_if<Error>(&range)) return std::move(*e);
   plan.query.from_ms = std::get<0>(range).first * 1000;
   plan.query.to_ms = std::get<0>(range).second * 1000;
+  if (!q.has("from") && !q.has("to")) {
+    // The default is whole UTC days (today's included): daily rollups only, no partial edges.
+    plan.query.to_ms = (store::unix_now() / kDayS + 1) * kDayS * 1000;
+    plan.query.from_ms = plan.query.to_ms - 30 * kDayS * 1000;
+  }
   if (q.has("format")) {
     if (q.get("format") != "csv" && q.get("format") != "json") return invalid("format", "'format' must be csv or json");
     plan.csv = q.get("format") == "csv";
