@@ -370,10 +370,11 @@ struct SeriesPlan {
 std::variant<SeriesPlan, Error> series_plan(const Query& q) {
   SeriesPlan plan;
   if (q.has("by")) {
-    auto by = dim_param(q, true);
-    if (auto* e = std::get_if<Error>(&by)) return std::move(*e);
-    plan.query.by = std::get<store::UsageGroup>(by);
-    plan.by = q.get("by");
+    // (Users and end users have no minute rollups: groups cover them.)
+    const std::string by = q.get("by");
+    if (by != "model" && by != "project" && by != "key") return invalid("by", "'by' must be one of: model, project, key");
+    plan.query.by = std::get<store::UsageGroup>(dim_param(q, true));
+    plan.by = by;
   }
   std::int64_t bucket = 0, from = 0, to = 0;
   if (q.has("range") || (!q.has("from") && !q.has("to"))) {

@@ -135,6 +135,8 @@ std::variant<UsageSeries, std::string> usage_series(SqlReader& db, const UsageSe
     pt.overhead_p99_ms = rollup::quantile(it->second[1], 0.99);
   }
 
+  // (A dimension without minute rows has no groups at minute buckets: the admin API offers
+  // series by model, project and key only.)
   if (!q.by || q.max_groups == 0) return out;
   // (Its own parameters: PostgreSQL cannot type one the statement does not use.)
   std::vector<SqlValue> params;
@@ -194,8 +196,10 @@ std::variant<UsageGroupsPage, std::string> usage_groups(SqlReader& db, const Usa
                     "FROM usage WHERE request_time >= " + add(params, lo) + " AND request_time < " +
                     add(params, hi));
   };
+  const bool minutes = rollup::has_minutes(rollup::dim_name(q.by));
   auto rolled = [&](char g, std::int64_t lo, std::int64_t hi) {
     if (hi <= lo) return;
+    if (g == 'm' && !minutes) return raw(lo, hi);  // (under an hour at each edge)
     parts.push_back(std::string("SELECT value, requests, errors, input_tokens, output_tokens, cost_usd "
                                 "FROM usage_rollup WHERE granularity = '") +
                     g + "' AND dim = " + dim + " AND bucket_ms >= " + add(params, lo) + " AND bucket_ms < " +

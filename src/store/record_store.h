@@ -164,8 +164,9 @@ struct UsagePoint : UsageFigures {
 };
 
 // Usage per bucket over [from_ms, to_ms). `bucket_ms` is a multiple of a minute and from_ms and
-// to_ms multiples of it (the caller aligns them); `by`: also the busiest `max_groups` groups
-// (most requests over the range), the rest summed as "(other)".
+// to_ms multiples of it (the caller aligns them); `by` (model, project or key: users and end
+// users have no minute rollups): also the busiest `max_groups` groups (most requests over the
+// range), the rest summed as "(other)".
 struct UsageSeriesQuery {
   std::int64_t from_ms = 0, to_ms = 0, bucket_ms = 60'000;
   std::optional<UsageGroup> by;

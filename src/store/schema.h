@@ -149,7 +149,8 @@ inline constexpr const char* kRecordSteps[] = {
     //    duration); -1 on rows written before this step (not measured).
     "ALTER TABLE usage ADD COLUMN upstream_duration_ms REAL NOT NULL DEFAULT -1;",
     // 6: what the admin API reads fast: usage rolled up per minute, hour and UTC day, overall and
-    //    per model, project, key, user and end user (usage_rollup); latency and gateway-overhead
+    //    per model, project, key, user and end user (usage_rollup; users and end users, often
+    //    thousands, per hour and day only: a minute row per request adds nothing); latency and gateway-overhead
     //    histograms per bucket (usage_latency, bins in latency_bins; store/usage_rollup.h keeps
     //    the same bounds); both filled from the usage rows already stored, then kept up to date by
     //    every record batch in its own transaction. Indexes for the logs' filters and lookups.
@@ -211,14 +212,14 @@ inline constexpr const char* kRecordSteps[] = {
     FROM usage GROUP BY request_time / 60000 * 60000, key_name;
     INSERT INTO usage_rollup (granularity, bucket_ms, dim, value, requests, errors, input_tokens,
                               output_tokens, cost_usd)
-    SELECT 'm', request_time / 60000 * 60000, 'user', user_name, count(*), sum(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END), sum(input_token_count),
-           sum(output_token_count), sum(cost_usd)
-    FROM usage GROUP BY request_time / 60000 * 60000, user_name;
+    SELECT 'h', request_time / 3600000 * 3600000, 'user', user_name, count(*), sum(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END),
+           sum(input_token_count), sum(output_token_count), sum(cost_usd)
+    FROM usage GROUP BY request_time / 3600000 * 3600000, user_name;
     INSERT INTO usage_rollup (granularity, bucket_ms, dim, value, requests, errors, input_tokens,
                               output_tokens, cost_usd)
-    SELECT 'm', request_time / 60000 * 60000, 'end_user', end_user, count(*), sum(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END), sum(input_token_count),
-           sum(output_token_count), sum(cost_usd)
-    FROM usage GROUP BY request_time / 60000 * 60000, end_user;
+    SELECT 'h', request_time / 3600000 * 3600000, 'end_user', end_user, count(*), sum(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END),
+           sum(input_token_count), sum(output_token_count), sum(cost_usd)
+    FROM usage GROUP BY request_time / 3600000 * 3600000, end_user;
     INSERT INTO usage_rollup (granularity, bucket_ms, dim, value, requests, errors, input_tokens,
                               output_tokens, cost_usd)
     SELECT 'h', bucket_ms / 3600000 * 3600000, dim, value, sum(requests), sum(errors), sum(input_tokens),

@@ -13,6 +13,8 @@ int bin_of(double ms) {
 
 double bin_lower(int bin) { return bin <= 0 ? 0 : kBinUpper[static_cast<std::size_t>(bin - 1)]; }
 
+bool has_minutes(std::string_view dim) { return dim != "user" && dim != "end_user"; }
+
 const char* dim_name(UsageGroup by) {
   switch (by) {
     case UsageGroup::kProject:
@@ -49,7 +51,10 @@ BatchRollup of(std::span<const UsageRecord> rows) {
         f.cost_usd += r.cost_usd;
       };
       add("all", std::string());
-      for (const auto& [dim, value] : dims) add(dim, *value);
+      for (const auto& [dim, value] : dims) {
+        if (g.code == 'm' && !has_minutes(dim)) continue;
+        add(dim, *value);
+      }
       out.latency[LatencyKey{g.code, bucket, "latency", latency_bin}] += 1;
       if (has_overhead) out.latency[LatencyKey{g.code, bucket, "overhead", overhead_bin}] += 1;
     }

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -37,6 +38,9 @@ inline constexpr Granularity kGranularities[] = {{'m', 60'000}, {'h', 3'600'000}
 
 // A usage dimension's name in usage_rollup.dim ("all" is the total of every row, value "").
 const char* dim_name(UsageGroup by);
+// Whether a dimension has minute rows: "user" and "end_user" (often thousands of values, nearly a
+// row per request at minutes) have hour and day rows only.
+bool has_minutes(std::string_view dim);
 
 struct RollupKey {
   char granularity;

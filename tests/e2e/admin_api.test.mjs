@@ -289,6 +289,7 @@ describe('admin API on a SQLite store', () => {
       ['/admin/v1/usage/groups?from=yesterday', 'from', 'invalid_value', /RFC 3339/],
       ['/admin/v1/usage/groups?from=2026-12-02&to=2026-12-01', 'from', 'invalid_value', /before/],
       ['/admin/v1/usage/series?range=year', 'range', 'invalid_value', /hour, day, week, month/],
+      ['/admin/v1/usage/series?by=end_user', 'by', 'invalid_value', /model, project, key/],
       ['/admin/v1/usage/series?range=day&from=1', 'range', 'invalid_value', /not both/],
       ['/admin/v1/audit?cursor=%%%', null, null, /escaped/],
     ];
