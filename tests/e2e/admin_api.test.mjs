@@ -260,6 +260,7 @@ describe('admin API on a SQLite store', () => {
       const rows = await walk(gw, '/admin/v1/audit?kind=key.create&limit=2');
       return rows.length === 3 && rows;
     }, { what: 'three key.create rows' });
+    await waitFor(async () => (await ok(gw, '/admin/v1/audit?kind=kill.add')).data.length === 1, { what: 'the kill.add row' });
     assert.deepEqual(created.map((r) => r.subject), ['key ci-c', 'key ci-b', 'key ci-a']);
     assert.ok(created[0].id > created[1].id);
     assert.equal(created[0].detail.role, 'app');
