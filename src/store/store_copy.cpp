@@ -14,8 +14,10 @@ namespace {
 
 // Every table with rows to copy, parents before children (key_tags refers to keys). The
 // one-row change counters and the audit chain's recorded head are carried separately.
-constexpr const char* kTables[] = {"keys",          "key_tags",      "usage",
-                                   "inference_log", "audit",         "mcp_calls",
+// (usage_rollup and usage_latency are copied as they are: the target's were filled from its own,
+// empty, usage table. latency_bins is part of the schema.)
+constexpr const char* kTables[] = {"keys",          "key_tags",      "usage",        "usage_rollup",
+                                   "usage_latency", "inference_log", "audit",        "mcp_calls",
                                    "mcp_tool_pins", "mcp_approvals", "responses"};
 // The copied tables whose ids PostgreSQL generates (SQLite's INTEGER PRIMARY KEY, an identity
 // column there): their sequences must start after the copied ids.
