@@ -50,8 +50,11 @@ export const fmtNum = (n, digits = 2) =>
 export function fmtUsd(n) {
   if (n === null || n === undefined) return '–';
   const a = Math.abs(n);
-  const digits = a === 0 ? 2 : a < 0.01 ? 4 : a < 100 ? 2 : 0;
-  return (n < 0 ? '-$' : '$') + a.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const sign = n < 0 ? '-$' : '$';
+  // Fractions of a cent keep two significant digits ($0.000042), not a misleading $0.0000.
+  if (a > 0 && a < 0.01) return sign + a.toLocaleString('en-US', { maximumSignificantDigits: 2, maximumFractionDigits: 8 });
+  const digits = a < 100 ? 2 : 0;
+  return sign + a.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
 export function fmtMs(n) {

@@ -45,7 +45,7 @@ export default function models(root, ctx) {
   });
 
   root.append(
-    section('Targets', h('p', { class: 'muted' }, 'Every model a route sends to, with its live health. ', updated), healthBox),
+    section('Targets and routes', h('p', { class: 'muted' }, 'Every model a route sends to, with its live health. ', updated), healthBox),
     section('Kill switch', h('p', { class: 'muted' }, 'A kill refuses matching requests at once (503 kill_switch, with the reason) on every worker, until lifted. Kills last until the gateway restarts.'), killsBox, h('h3', null, 'Switch something off'), killForm, killStatus),
   );
 
@@ -74,7 +74,7 @@ export default function models(root, ctx) {
 
   const killOf = (model) => kills.find((k) => k.scope === 'model' && k.value === model);
 
-  const stateBadge = (s) => badge(s, s === 'healthy' ? 'good' : s === 'cooling' ? 'bad' : 'warn');
+  const stateBadge = (s) => badge(s, s === 'healthy' ? 'good' : s === 'cooling' || s === 'killed' ? 'bad' : 'warn');
 
   function actionsFor(t) {
     const k = killOf(t.model);
@@ -140,6 +140,30 @@ export default function models(root, ctx) {
         ],
         targets,
         { empty: 'No routes are configured: models without a route are not tracked here. Use the kill switch below for them.', rowProps: (t) => ({ 'data-model': t.model, class: killOf(t.model) ? 'killed' : undefined }) },
+      ),
+      routesTable(targets),
+    );
+  }
+
+  // The routes, from the same answer: each with its targets' states; a route's own name can be
+  // killed like a model.
+  function routesTable(targets) {
+    const routes = new Map();
+    for (const t of targets) for (const r of t.routes ?? []) routes.set(r, [...(routes.get(r) ?? []), t]);
+    if (!routes.size) return null;
+    const rows = [...routes.entries()].map(([name, ts]) => ({ model: name, targets: ts }));
+    return h(
+      'div',
+      null,
+      h('h3', null, 'Routes'),
+      table(
+        [
+          { label: 'Route', value: (r) => h('strong', null, r.model) },
+          { label: 'Targets', value: (r) => r.targets.map((t, i) => h('span', { class: 'target' }, i ? ', ' : '', t.model, ' ', stateBadge(killOf(t.model) ? 'killed' : t.state))) },
+          { label: '', class: 'actions', value: actionsFor },
+        ],
+        rows,
+        { rowProps: (r) => ({ 'data-route': r.model, class: killOf(r.model) ? 'killed' : undefined }) },
       ),
     );
   }
