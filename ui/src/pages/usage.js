@@ -202,7 +202,7 @@ export default function usage(root, ctx) {
         ? h(
             'details',
             { class: 'per-day' },
-            h('summary', null, `Per project and day (${rows.length} rows)`),
+            h('summary', null, `Per project and day (${rows.length} ${rows.length === 1 ? "row" : "rows"})`),
             table(
               [
                 { label: 'Day', value: (r) => r.day },
