@@ -1,4 +1,6 @@
 #include "admin/admin.h"
+#include "admin/audit.h"
+#include "admin/billing_api.h"
 
 #include <spdlog/spdlog.h>
 
@@ -202,21 +204,6 @@ std::variant<json::object, Error> body_object(const http::Request& request,
 std::string_view str(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
-
-// Appends an admin action to the audit chain (when there is a store): never dropped; under a
-// full record queue the caller waits (back-pressure).
-void audit(const runtime::Snapshot& snapshot, const pipeline::RequestContext& ctx, std::string kind, std::string subject,
-           json::object detail) {
-  if (!snapshot.services.writer) return;
-  store::AuditRecord r;
-  r.time_ms = limit::system_now_ms();
-  r.kind = std::move(kind);
-  r.actor = pipeline::caller_of(ctx);
-  r.subject = std::move(subject);
-  r.detail = json::serialize(detail);
-  r.request_id = ctx.ingress.request_id;
-  snapshot.services.writer->submit(std::move(r));
 }
 
 // A 404 when `value` names no `scope` the gateway knows, so that a typo during an incident does
@@ -654,9 +641,10 @@ asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Reque
     std::variant<AdminAnswer, Error> answer = mcp_tools(request, path, ctx, snapshot);
     co_return answer;
   }
+  if (is_billing_path(path)) co_return co_await handle_billing(request, path, ctx, snapshot);
   Error unknown = Error::not_found("no such admin endpoint: " + std::string(path.substr(0, 200)) +
                                        " (/admin/v1/kill, /admin/v1/keys, /admin/v1/health, /admin/v1/guardrails/test, "
-                                       "/admin/v1/approvals, /admin/v1/mcp/tools)",
+                                       "/admin/v1/approvals, /admin/v1/mcp/tools, /admin/v1/billing)",
                                    "unknown_url");
   co_return unknown;
 }
