@@ -17,6 +17,10 @@
 namespace gatehouse::admin {
 
 struct AdminAnswer {
+  // (A constructor, not an aggregate: AdminAnswer{200, body} must not warn about the rest.)
+  AdminAnswer(int status_ = 200, std::string body_ = {}, std::string content_type_ = "application/json",
+              std::vector<std::pair<std::string, std::string>> headers_ = {})
+      : status(status_), body(std::move(body_)), content_type(std::move(content_type_)), headers(std::move(headers_)) {}
   int status = 200;
   std::string body;  // JSON unless content_type says otherwise
   std::string content_type = "application/json";
