@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startPostgres } from './postgres.mjs';
 import { gatehouseBin, startMock, startGateway, sha256, waitFor, PROVIDER_TOKEN } from './harness.mjs';
 
 const run = promisify(execFile);
@@ -61,15 +62,15 @@ roles:
   user: {models: ["*"]}
   ops: {models: ["*"], admin: true}
 store:
-  sqlite: "${db}"
+  ${db.startsWith('postgresql://') ? 'postgres' : 'sqlite'}: "${db}"
 records:
   flush_ms: 100
 ${billing ? `billing:\n  databricks: {warehouse_id: "${warehouse}", tag: project, days: 30, at: "${farFromNow()}"}\n` : ''}`;
 }
 
-function setup(mock, options) {
+function setup(mock, options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-billing-'));
-  const db = join(dir, 'gatehouse.db');
+  const db = options.db ?? join(dir, 'gatehouse.db');
   const file = join(dir, 'gatehouse.yaml');
   writeFileSync(file, configYaml(mock, db, options));
   return { dir, db, file };
@@ -315,5 +316,48 @@ describe('refusals', { timeout: 30_000 }, () => {
     const r = await run(gatehouseBin, ['check-config', file]).then((x) => ({ code: 0, ...x }), (e) => e);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /bad\.yaml:\d+:\d+: unknown key 'tags' in billing\.databricks/);
+  });
+});
+
+describe('PostgreSQL store shared by two replicas', { timeout: 120_000 }, () => {
+  let pg;
+  before(async () => { pg = await startPostgres(); });
+  after(async () => { await pg?.stop(); });
+
+  test('one replica imports at start, both show it; an import again stores the same rows; a failed one replaces nothing', async () => {
+    await mock.reset();
+    await warehouse(mock, { warehouse_id: WAREHOUSE, rows: ROWS });
+    const env = setup(mock, { db: pg.url });
+    const [a, b] = await Promise.all([startGateway({ file: env.file }), startGateway({ file: env.file })]);
+    try {
+      await waitFor(async () => (await admin(a, 'GET', '/admin/v1/billing')).json.last_import?.ok, { what: 'the import at start', timeoutMs: 10_000 });
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await statements(mock)).length, 1, 'one replica imported');
+      const stored = () => pg.psql('SELECT day, project, dbus, cost_usd FROM billing_dbu ORDER BY day, project').trim();
+      const want = [`${YESTERDAY}|etl|4|2`, `${YESTERDAY}|search|3|`, `${TODAY}||1|0.5`, `${TODAY}|search|12.5|6.25`].join('\n');
+      assert.equal(stored(), want);
+      for (const gw of [a, b]) {
+        const billing = (await admin(gw, 'GET', `/admin/v1/billing?from=${YESTERDAY}&to=${TODAY}`)).json;
+        assert.equal(entry(billing, TODAY, 'search').dbu_cost_usd, 6.25);
+        assert.equal(entry(billing, YESTERDAY, 'search').dbu_cost_usd, null);
+        assert.equal(entry(billing, YESTERDAY, 'search').dbus, 3);
+      }
+      const again = await admin(b, 'POST', '/admin/v1/billing/import');
+      assert.equal(again.status, 200, JSON.stringify(again.json));
+      assert.equal(stored(), want);
+
+      await warehouse(mock, { fail: 'the warehouse was deleted' });
+      const cli = await importCli(env.file);
+      assert.equal(cli.code, 1);
+      assert.match(cli.stderr, /the warehouse was deleted/);
+      assert.ok(!cli.stderr.includes(pg.password), 'no store password in the message');
+      assert.equal(stored(), want);
+      const last = (await admin(a, 'GET', '/admin/v1/billing')).json.last_import;
+      assert.equal(last.ok, false);
+      assert.match(last.error, /the warehouse was deleted/);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
   });
 });
