@@ -29,6 +29,8 @@ Gatehouse is starting on http://127.0.0.1:8080 (fake provider on :9911). Try:
     -H "Authorization: Bearer gh-quickstart-key" -H "Content-Type: application/json" \
     -d '{"model":"chat-small","messages":[{"role":"user","content":"Hello"}]}'
 
+The admin console: http://127.0.0.1:8080/ui/ (sign in with gh-quickstart-admin).
+
 MSG
 build/release/gatehouse serve --config "$config" &
 gw_pid=$!

@@ -1,5 +1,4 @@
 #include "admin/admin.h"
-#include "admin/audit.h"
 #include "admin/billing_api.h"
 
 #include <spdlog/spdlog.h>
@@ -594,7 +593,24 @@ std::variant<AdminAnswer, Error> mcp_tools(const http::Request& request, std::st
   return AdminAnswer{200, json::serialize(json::object{{"server", *server}, {"tool", *tool}, {"accepted", true}})};
 }
 
-std::optional<Error> not_admin(const pipeline::RequestContext& ctx) {
+}  // namespace
+
+// Appends an admin action to the audit chain (when there is a store): never dropped; under a
+// full record queue the caller waits (back-pressure).
+void audit(const runtime::Snapshot& snapshot, const pipeline::RequestContext& ctx, std::string kind, std::string subject,
+           json::object detail) {
+  if (!snapshot.services.writer) return;
+  store::AuditRecord r;
+  r.time_ms = limit::system_now_ms();
+  r.kind = std::move(kind);
+  r.actor = pipeline::caller_of(ctx);
+  r.subject = std::move(subject);
+  r.detail = json::serialize(detail);
+  r.request_id = ctx.ingress.request_id;
+  snapshot.services.writer->submit(std::move(r));
+}
+
+std::optional<Error> require_admin(const pipeline::RequestContext& ctx) {
   for (const auto* r : ctx.identity.roles) {
     if (r->admin) return std::nullopt;
   }
@@ -603,14 +619,13 @@ std::optional<Error> not_admin(const pipeline::RequestContext& ctx) {
   return Error::forbidden("the admin API needs a role with admin: true; " + why, "permission_denied");
 }
 
-}  // namespace
 
 asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Request& request,
                                                                std::string_view path,
                                                                const pipeline::RequestContext& ctx,
                                                                const runtime::Snapshot& snapshot) {
   // (Errors are built outside co_return expressions: GCC 12 mishandles temporaries there.)
-  if (auto denied = not_admin(ctx)) co_return std::move(*denied);
+  if (auto denied = require_admin(ctx)) co_return std::move(*denied);
   if (path == kKill || (path.starts_with(kKill) && path.size() > kKill.size() + 1 && path[kKill.size()] == '/')) {
     std::variant<AdminAnswer, Error> answer = kill(request, path, ctx, snapshot);
     co_return answer;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,15 +19,21 @@
 namespace gatehouse::admin {
 
 struct AdminAnswer {
-  // (A constructor, not an aggregate: AdminAnswer{200, body} must not warn about the rest.)
-  AdminAnswer(int status_ = 200, std::string body_ = {}, std::string content_type_ = "application/json",
-              std::vector<std::pair<std::string, std::string>> headers_ = {})
-      : status(status_), body(std::move(body_)), content_type(std::move(content_type_)), headers(std::move(headers_)) {}
+  AdminAnswer() = default;
+  AdminAnswer(int status, std::string body) : status(status), body(std::move(body)) {}
   int status = 200;
   std::string body;  // JSON unless content_type says otherwise
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;  // more response headers (name, value)
 };
+
+// Appends an admin action to the audit chain (when there is a store): never dropped; under a
+// full record queue the caller waits (back-pressure).
+void audit(const runtime::Snapshot& snapshot, const pipeline::RequestContext& ctx, std::string kind,
+           std::string subject, boost::json::object detail);
+
+// A 403 unless one of the caller's roles has admin: true.
+std::optional<Error> require_admin(const pipeline::RequestContext& ctx);
 
 // Answers one admin request (the caller is already authenticated; this checks it is an admin).
 boost::asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Request& request,

@@ -10,7 +10,6 @@
 #include <map>
 #include <set>
 
-#include "admin/audit.h"
 #include "billing/service.h"
 #include "pipeline/records.h"
 #include "store/billing_table.h"
@@ -173,7 +172,7 @@ asio::awaitable<std::variant<AdminAnswer, Error>> read_billing(const http::Reque
     co_return result;
   }
   const bool configured = snapshot.config->billing.databricks.has_value();
-  result = AdminAnswer{200, billing_json(configured, read, from_day, to_day), "application/json", {}};
+  result = AdminAnswer(200, billing_json(configured, read, from_day, to_day));
   co_return result;
 }
 
@@ -206,15 +205,12 @@ asio::awaitable<std::variant<AdminAnswer, Error>> import_now(const pipeline::Req
     result = std::move(e);
     co_return result;
   }
-  result = AdminAnswer{200,
-                       json::serialize(json::object{{"object", "billing.import"},
-                                                    {"ok", true},
-                                                    {"rows", out.rows},
-                                                    {"days", out.days},
-                                                    {"from", out.from_day},
-                                                    {"to", out.to_day}}),
-                       "application/json",
-                       {}};
+  result = AdminAnswer(200, json::serialize(json::object{{"object", "billing.import"},
+                                                        {"ok", true},
+                                                        {"rows", out.rows},
+                                                        {"days", out.days},
+                                                        {"from", out.from_day},
+                                                        {"to", out.to_day}}));
   co_return result;
 }
 

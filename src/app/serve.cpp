@@ -97,8 +97,10 @@ void reload(const std::string& path, std::shared_ptr<const config::Config>& conf
   }
   if (next.config->server.listen_host != config->server.listen_host ||
       next.config->server.listen_port != config->server.listen_port ||
-      next.config->server.workers != config->server.workers) {
-    spdlog::warn("server.listen and server.workers change only on restart");
+      next.config->server.workers != config->server.workers ||
+      next.config->server.admin_host != config->server.admin_host ||
+      next.config->server.admin_port != config->server.admin_port) {
+    spdlog::warn("server.listen, server.admin_listen and server.workers change only on restart");
   }
   for (const auto& w : next.warnings) spdlog::warn("{}", w.to_string());
   warn_insecure(*next.config);
@@ -149,6 +151,7 @@ int serve(const std::string& path) {
     gateway.attach(server);
     try {
       server.listen(config->server.listen_host, config->server.listen_port, limits_of(*config));
+      if (!config->server.admin_port.empty()) server.listen_admin(config->server.admin_host, config->server.admin_port);
     } catch (const std::exception& e) {
       spdlog::critical("{}", e.what());
       stop_logging();
@@ -161,6 +164,10 @@ int serve(const std::string& path) {
     spdlog::info("gatehouse {} listening on {}:{} ({} workers, {} models, {} keys)", GATEHOUSE_VERSION,
                  config->server.listen_host, server.bound_port(), server.workers(),
                  config->models.size(), config->keys.size());
+    if (server.admin_port() != 0) {
+      spdlog::info("admin API and console on {}:{} (server.admin_listen)", config->server.admin_host,
+                   server.admin_port());
+    }
 
     std::function<void(const boost::system::error_code&, int)> on_signal =
         [&](const boost::system::error_code& ec, int sig) {

@@ -28,6 +28,20 @@ struct ServerConfig {
   Millis header_timeout{30'000};           // a request's headers and body must arrive in this
   Millis keepalive_timeout{75'000};        // an idle keep-alive connection is closed after this
   Millis drain_timeout{15'000};            // SIGTERM waits this long for in-flight requests
+  // server.admin_listen: a second address for /admin/v1/ and the console (/ui/); when set, they
+  // are served there only (the main listener answers 404 for them). Empty: the main listener.
+  std::string admin_host;
+  std::string admin_port;
+};
+
+// The admin console (/ui/; docs/console.md): how its sign-in sessions are sealed and how long
+// they last.
+struct ConsoleConfig {
+  bool enabled = true;
+  // Seals the session cookies (AES-256-GCM, key derived with SHA-256). Replicas behind one
+  // address need the same secret; empty: a random one per process (sessions end at restart).
+  std::string session_secret;
+  std::chrono::seconds session_ttl{8 * 3600};
 };
 
 struct ProviderTimeouts {
@@ -373,6 +387,7 @@ struct McpConfig {
 struct Config {
   std::string source_file;
   ServerConfig server;
+  ConsoleConfig console;
   std::map<std::string, ProviderConfig> providers;
   std::map<std::string, ModelConfig> models;
   std::vector<KeyConfig> keys;

@@ -58,11 +58,38 @@ void check_duplicate_keys(Reader& r, const YAML::Node& n, std::set<std::pair<int
   }
 }
 
+void read_console(Reader& r, const YAML::Node& n, ConsoleConfig& c) {
+  if (!r.expect_map(n, "console", {"enabled", "session_secret", "session_ttl_s"})) return;
+  if (n["enabled"]) {
+    if (auto v = r.boolean(n["enabled"], "console.enabled")) c.enabled = *v;
+  }
+  if (n["session_secret"]) {
+    if (auto v = r.required(n["session_secret"], "console.session_secret")) {
+      if (v->size() < 32) {
+        r.error(n["session_secret"], "console.session_secret must be at least 32 characters (e.g. `openssl rand -hex 32`)");
+      }
+      c.session_secret = *v;
+    }
+  }
+  if (n["session_ttl_s"]) {
+    if (auto v = r.integer(n["session_ttl_s"], "console.session_ttl_s", 60, 7 * 86400)) {
+      c.session_ttl = std::chrono::seconds(*v);
+    }
+  }
+}
+
 void read_server(Reader& r, const YAML::Node& n, ServerConfig& s) {
   if (!r.expect_map(n, "server",
-                    {"listen", "workers", "max_body_bytes", "max_header_bytes", "header_timeout_ms",
-                     "keepalive_timeout_ms", "drain_timeout_ms"})) {
+                    {"listen", "admin_listen", "workers", "max_body_bytes", "max_header_bytes",
+                     "header_timeout_ms", "keepalive_timeout_ms", "drain_timeout_ms"})) {
     return;
+  }
+  if (n["admin_listen"]) {
+    if (auto v = r.string(n["admin_listen"], "server.admin_listen")) {
+      if (!split_host_port(*v, s.admin_host, s.admin_port)) {
+        r.error(n["admin_listen"], "server.admin_listen must be HOST:PORT, e.g. \"127.0.0.1:8081\"");
+      }
+    }
   }
   if (n["listen"]) {
     if (auto v = r.string(n["listen"], "server.listen")) {
@@ -429,10 +456,11 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
   std::vector<RoleRef> role_refs;
   if (!r.expect_map(root, "the top level",
                     {"server", "providers", "models", "keys", "store", "auth", "roles", "groups", "log",
-                     "limits", "budgets", "records", "metrics", "tracing", "guardrails", "mcp", "responses", "state", "billing"})) {
+                     "limits", "budgets", "records", "metrics", "tracing", "guardrails", "mcp", "responses", "state", "console", "billing"})) {
     return;
   }
   if (root["server"]) read_server(r, root["server"], c.server);
+  if (root["console"]) read_console(r, root["console"], c.console);
   if (const auto& ps = root["providers"]) read_providers(r, ps, c);
   if (const auto& ms = root["models"]) read_models(r, ms, c);
   if (const auto& ks = root["keys"]) read_keys(r, ks, c, role_refs);

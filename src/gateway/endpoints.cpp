@@ -53,6 +53,7 @@ Endpoint serving_endpoint(std::string_view rest) {
 Endpoint endpoint_of(std::string_view path) {
   if (path.starts_with(kServing)) return serving_endpoint(path.substr(kServing.size()));
   if (path.starts_with("/admin/v1/")) return {Backend::kAdmin, ApiShape::kOpenAI, Operation::kChat, Ops::kNone, {}};
+  if (path == "/ui" || path.starts_with("/ui/")) return {Backend::kConsole, ApiShape::kOpenAI, Operation::kChat, Ops::kNone, kGet};
   // MCP: /mcp/{name} (POST, GET, DELETE: checked by mcp/endpoint.cpp) and the RFC 9728 metadata.
   if (path.starts_with("/mcp/")) return {Backend::kMcp, ApiShape::kMcp, Operation::kChat, Ops::kNone, {}};
   if (path == "/.well-known/oauth-protected-resource" || path.starts_with("/.well-known/oauth-protected-resource/mcp/")) {

@@ -13,7 +13,7 @@ namespace gatehouse::gateway {
 // Who answers: the LLM path (gateway/llm.cpp), the admin API (admin/), the gateway's own
 // operational endpoints (gateway/ops.cpp), the MCP gateway (mcp/), stored Responses API answers
 // (gateway/responses_api.cpp), or nobody (404).
-enum class Backend { kLlm, kAdmin, kOps, kMcp, kResponses, kUnknown };
+enum class Backend { kLlm, kAdmin, kConsole, kOps, kMcp, kResponses, kUnknown };
 
 // The operational endpoints.
 enum class Ops { kNone, kHealth, kReady, kMetrics, kModels, kModel, kMcpMetadata };

@@ -5,6 +5,7 @@
 #include "admin/admin.h"
 #include "api/errors.h"
 #include "core/request_id.h"
+#include "gateway/console.h"
 #include "gateway/endpoints.h"
 #include "gateway/responses_api.h"
 #include "gateway/llm.h"
@@ -85,12 +86,23 @@ http::Response Gateway::render_error(const Error& error, const std::string& requ
   return res;
 }
 
+std::shared_ptr<admin::ConsoleSessions> Gateway::sessions(const config::Config& config) {
+  std::lock_guard lock(sessions_mutex_);
+  if (!sessions_ || !sessions_->made_from(config.console.session_secret)) {
+    sessions_ = std::make_shared<admin::ConsoleSessions>(config.console.session_secret);
+  }
+  return sessions_;
+}
+
 asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   // Pin the snapshot: a reload during this request does not change what it sees.
   std::shared_ptr<const runtime::Snapshot> snapshot = current_[ex.worker()];
   auto incoming_id = ex.request()["x-request-id"];
   ex.set_request_id(acceptable_request_id(incoming_id) ? std::string(incoming_id) : new_request_id());
 
+  // The credential a console session carries (ctx.ingress.authorization views it): declared
+  // before the context, so it outlives everything that reads the context.
+  std::string session_authorization;
   pipeline::RequestContext ctx = make_context(ex, *snapshot);
   // on_complete runs exactly once, however this coroutine ends.
   struct Complete {
@@ -108,6 +120,36 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
   }
   if (!endpoint.allow.empty() && !method_fits(endpoint, ex.request().method())) {
     co_return co_await respond_error(ex, ctx, method_not_allowed(endpoint.allow));
+  }
+  // With server.admin_listen, the admin API and the console are served there and only there
+  // (probes and the metrics page on both).
+  if (server_->admin_port() != 0) {
+    const bool admin_path = endpoint.backend == Backend::kAdmin || endpoint.backend == Backend::kConsole;
+    if (admin_path != ex.admin_listener() && (admin_path || endpoint.backend != Backend::kOps ||
+                                              endpoint.ops == Ops::kModels || endpoint.ops == Ops::kModel ||
+                                              endpoint.ops == Ops::kMcpMetadata)) {
+      Error elsewhere = Error::not_found(
+          "no such endpoint on this address: " + std::string(ctx.ingress.path.substr(0, 200)) +
+              (admin_path ? " (the admin API and the console are served on server.admin_listen)"
+                          : " (this is the admin address, server.admin_listen)"),
+          "unknown_url");
+      co_return co_await respond_error(ex, ctx, elsewhere);
+    }
+  }
+  if (endpoint.backend == Backend::kConsole) co_return co_await serve_console(ex, ctx, *snapshot);
+  if (endpoint.backend == Backend::kAdmin) {
+    ctx.set_response_header("cache-control", "no-store");
+    ctx.set_response_header("x-content-type-options", "nosniff");
+    auto console_sessions = sessions(*snapshot->config);
+    if (ctx.ingress.path == kSessionPath) {
+      co_return co_await serve_session(ex, ctx, *snapshot, *console_sessions, session_authorization);
+    }
+    if (ctx.ingress.authorization.empty() && ctx.ingress.api_key.empty()) {
+      if (auto e = open_console_session(ex.request(), *console_sessions, session_authorization)) {
+        co_return co_await respond_error(ex, ctx, *e);
+      }
+      if (!session_authorization.empty()) ctx.ingress.authorization = session_authorization;
+    }
   }
   // Probes and scrapes need no caller: answered before the stages (not counted, not traced).
   if (co_await serve_probe(ex, ctx, *snapshot, endpoint, server_->draining())) co_return;
@@ -153,6 +195,7 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
       co_return co_await mcp::serve(ex, ctx, *snapshot);
     case Backend::kResponses:
       co_return co_await serve_stored_response(ex, ctx, *snapshot);
+    case Backend::kConsole:  // answered above
     case Backend::kUnknown:
       break;
   }

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <vector>
 
+#include "admin/session.h"
 #include "http/server.h"
 #include "runtime/snapshot.h"
 
@@ -31,6 +33,11 @@ class Gateway final : public http::Handler {
   std::vector<std::shared_ptr<const runtime::Snapshot>> current_;  // per worker
   // Every snapshot published and maybe still in use (control thread only): see publish().
   std::vector<std::shared_ptr<const runtime::Snapshot>> published_;
+  // The console's sessions, sealed with console.session_secret (made again when a reload
+  // changes it; sessions sealed with the old one then end).
+  std::shared_ptr<admin::ConsoleSessions> sessions(const config::Config& config);
+  std::mutex sessions_mutex_;
+  std::shared_ptr<admin::ConsoleSessions> sessions_;
 };
 
 }  // namespace gatehouse::gateway

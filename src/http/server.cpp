@@ -158,19 +158,41 @@ Server::~Server() {
   }
 }
 
-void Server::listen(const std::string& host, const std::string& port, const Limits& limits) {
+namespace {
+
+// The address to bind for host (an address, or a name resolved once at start-up).
+asio::ip::address listen_address(const std::string& host, const std::string& port) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(host, ec);
-  if (ec) {
-    // A host name: resolve it once at start-up.
-    asio::io_context tmp;
-    tcp::resolver resolver(tmp);
-    auto results = resolver.resolve(host, port, ec);
-    if (ec || results.empty()) {
-      throw std::runtime_error("cannot resolve listen address " + host + ": " + ec.message());
-    }
-    address = results.begin()->endpoint().address();
+  if (!ec) return address;
+  asio::io_context tmp;
+  tcp::resolver resolver(tmp);
+  auto results = resolver.resolve(host, port, ec);
+  if (ec || results.empty()) {
+    throw std::runtime_error("cannot resolve listen address " + host + ": " + ec.message());
   }
+  return results.begin()->endpoint().address();
+}
+
+}  // namespace
+
+void Server::listen_admin(const std::string& host, const std::string& port) {
+  auto& w = *workers_.front();
+  boost::system::error_code ec;
+  tcp::endpoint endpoint(listen_address(host, port), static_cast<unsigned short>(std::stoi(port)));
+  auto acceptor = std::make_unique<tcp::acceptor>(w.ioc);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + host + ":" + port + " (server.admin_listen): " + ec.message());
+  admin_port_ = acceptor->local_endpoint().port();
+  w.admin_acceptor = std::move(acceptor);
+}
+
+void Server::listen(const std::string& host, const std::string& port, const Limits& limits) {
+  boost::system::error_code ec;
+  auto address = listen_address(host, port);
   unsigned short p = static_cast<unsigned short>(std::stoi(port));
   {
     // A plain bind first: SO_REUSEPORT alone would let a second gateway share a port that
@@ -215,7 +237,8 @@ void Server::start() {
   started_ = true;
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     auto& w = *workers_[i];
-    asio::co_spawn(w.ioc, accept_loop(i), asio::detached);
+    asio::co_spawn(w.ioc, accept_loop(i, *w.acceptor, false), asio::detached);
+    if (w.admin_acceptor) asio::co_spawn(w.ioc, accept_loop(i, *w.admin_acceptor, true), asio::detached);
     w.thread = std::thread([&w] {
       for (;;) {
         try {
@@ -236,19 +259,19 @@ void Server::update_limits(const Limits& limits) {
   }
 }
 
-asio::awaitable<void> Server::accept_loop(std::size_t index) {
+asio::awaitable<void> Server::accept_loop(std::size_t index, tcp::acceptor& acceptor, bool admin) {
   auto& w = *workers_[index];
   for (;;) {
-    auto [ec, socket] = co_await w.acceptor->async_accept(kTuple);
+    auto [ec, socket] = co_await acceptor.async_accept(kTuple);
     if (ec) {
-      if (ec == asio::error::operation_aborted || !w.acceptor->is_open()) co_return;
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       // EMFILE and friends: back off briefly rather than spin.
       spdlog::warn("accept failed: {}", ec.message());
       asio::steady_timer t(w.ioc, std::chrono::milliseconds(50));
       co_await t.async_wait(kTuple);
       continue;
     }
-    asio::co_spawn(w.ioc, session(index, std::move(socket)), [](std::exception_ptr e) {
+    asio::co_spawn(w.ioc, session(index, std::move(socket), admin), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -354,7 +377,7 @@ asio::awaitable<void> reject_before_routing(beast::tcp_stream& stream, Handler& 
 
 }  // namespace
 
-asio::awaitable<void> Server::session(std::size_t index, tcp::socket socket) {
+asio::awaitable<void> Server::session(std::size_t index, tcp::socket socket, bool admin) {
   auto& w = *workers_[index];
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
@@ -380,6 +403,7 @@ asio::awaitable<void> Server::session(std::size_t index, tcp::socket socket) {
 
     Request request = parser.release();
     Exchange exchange(stream, request, index, limits, draining_);
+    exchange.set_admin_listener(admin);
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     struct Done {
       std::atomic<int>& n;
@@ -417,6 +441,7 @@ int Server::drain(Millis timeout, const std::function<void(std::size_t)>& on_wor
     asio::post(w->ioc, [wp = w.get()] {
       boost::system::error_code ec;
       if (wp->acceptor) wp->acceptor->close(ec);
+      if (wp->admin_acceptor) wp->admin_acceptor->close(ec);
     });
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;

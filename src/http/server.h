@@ -54,6 +54,9 @@ class Exchange {
   Request& request() { return request_; }
   std::size_t worker() const { return worker_; }
   const std::string& request_id() const { return request_id_; }
+  // Whether the request came in on the admin listener (server.admin_listen), not the main one.
+  bool admin_listener() const { return admin_listener_; }
+  void set_admin_listener(bool admin) { admin_listener_ = admin; }
   void set_request_id(std::string id) { request_id_ = std::move(id); }
 
   // Sends a whole response (x-request-id and keep-alive set here). False when the client is gone.
@@ -92,6 +95,7 @@ class Exchange {
   bool answered_ = false;
   bool chunked_ = true;
   bool client_gone_ = false;
+  bool admin_listener_ = false;
   std::chrono::steady_clock::time_point started_;
   struct Watch {
     bool active = true;  // false once stopped or fired: the pending handler then does nothing
@@ -122,6 +126,9 @@ class Server {
   // Binds every worker's acceptor to host:port; throws std::runtime_error naming the address
   // when it cannot (port in use, bad address).
   void listen(const std::string& host, const std::string& port, const Limits& limits);
+  // Binds a second address for the admin API and the console (server.admin_listen), accepted on
+  // the first worker; its requests say admin_listener(). Call after listen(); throws as it does.
+  void listen_admin(const std::string& host, const std::string& port);
   // Starts the worker threads. Returns at once.
   void start();
   // Replaces the limits each worker applies to new requests.
@@ -138,6 +145,7 @@ class Server {
   int in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   unsigned short bound_port() const { return bound_port_; }
+  unsigned short admin_port() const { return admin_port_; }
 
  private:
   struct Worker {
@@ -147,18 +155,20 @@ class Server {
     // releases its upstream pools could run).
     asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
     std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
+    std::unique_ptr<asio::ip::tcp::acceptor> admin_acceptor;  // the first worker's, with admin_listen
     Limits limits;
     std::thread thread;
   };
 
-  asio::awaitable<void> accept_loop(std::size_t index);
-  asio::awaitable<void> session(std::size_t index, asio::ip::tcp::socket socket);
+  asio::awaitable<void> accept_loop(std::size_t index, asio::ip::tcp::acceptor& acceptor, bool admin);
+  asio::awaitable<void> session(std::size_t index, asio::ip::tcp::socket socket, bool admin);
 
   Handler& handler_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<int> in_flight_{0};
   std::atomic<bool> draining_{false};
   unsigned short bound_port_ = 0;
+  unsigned short admin_port_ = 0;
   bool started_ = false;
 };
 
