@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "admin/records_api.h"
 #include "limit/clock.h"
 #include "mcp/approvals.h"
 #include "mcp/pins.h"
@@ -626,6 +627,7 @@ asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Reque
                                                                const runtime::Snapshot& snapshot) {
   // (Errors are built outside co_return expressions: GCC 12 mishandles temporaries there.)
   if (auto denied = require_admin(ctx)) co_return std::move(*denied);
+  if (is_records_path(path)) co_return co_await records_api(request, path, ctx, snapshot);  // records_api.cpp
   if (path == kKill || (path.starts_with(kKill) && path.size() > kKill.size() + 1 && path[kKill.size()] == '/')) {
     std::variant<AdminAnswer, Error> answer = kill(request, path, ctx, snapshot);
     co_return answer;
@@ -659,7 +661,8 @@ asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Reque
   if (is_billing_path(path)) co_return co_await handle_billing(request, path, ctx, snapshot);
   Error unknown = Error::not_found("no such admin endpoint: " + std::string(path.substr(0, 200)) +
                                        " (/admin/v1/kill, /admin/v1/keys, /admin/v1/health, /admin/v1/guardrails/test, "
-                                       "/admin/v1/approvals, /admin/v1/mcp/tools, /admin/v1/billing)",
+                                       "/admin/v1/approvals, /admin/v1/mcp/tools, /admin/v1/usage/series, /admin/v1/usage/groups, "
+                                       "/admin/v1/budgets, /admin/v1/logs, /admin/v1/mcp/calls, /admin/v1/audit, /admin/v1/billing)",
                                    "unknown_url");
   co_return unknown;
 }

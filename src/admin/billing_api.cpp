@@ -5,11 +5,11 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 #include <functional>
 #include <map>
 #include <set>
 
+#include "admin/query_params.h"
 #include "billing/service.h"
 #include "pipeline/records.h"
 #include "store/billing_table.h"
@@ -37,43 +37,26 @@ Error method_not_allowed(std::string_view allowed) {
   return e;
 }
 
-// `from` / `to` as a UTC day number: unix seconds, or an RFC 3339 date or date-time (its date).
-std::optional<std::int64_t> day_number(std::string_view v) {
-  if (!v.empty() && v.size() <= 12 && v.find_first_not_of("0123456789") == std::string_view::npos) {
-    std::int64_t s = 0;
-    for (char c : v) s = s * 10 + (c - '0');
-    return s / 86'400;
-  }
-  if (v.size() > 10 && v[10] != 'T' && v[10] != 't') return std::nullopt;
-  return store::days_of(v.substr(0, 10));
-}
-
-// The days from..to (inclusive) a GET asks for, or the 400 saying what is wrong.
+// The days from..to (inclusive) a GET asks for, or the 400 saying what is wrong. `from` and `to`
+// are times (query_params.h: unix seconds or RFC 3339); each counts as its UTC day.
 std::variant<std::pair<std::int64_t, std::int64_t>, Error> days_asked(const http::Request& request) {
-  std::optional<std::int64_t> from, to;
-  auto target = boost::urls::parse_origin_form(request.target());
-  if (!target) return Error::bad_request("the query string is malformed");
-  for (const auto& p : target->params()) {
-    if (p.key != "from" && p.key != "to") {
-      Error e = Error::bad_request("unknown query parameter '" + p.key.substr(0, 64) + "'; this endpoint takes from and to",
-                                   p.key.substr(0, 64));
-      e.code = "unknown_parameter";
-      return e;
-    }
-    auto day = day_number(p.value);
-    if (!day) {
-      return Error::bad_request("'" + p.key + "' must be unix seconds or a date (2026-12-01, 2026-12-01T10:00:00Z)",
-                                p.key);
-    }
-    (p.key == "from" ? from : to) = day;
-  }
-  const std::int64_t last = to.value_or(store::unix_now() / 86'400);
-  const std::int64_t first = from.value_or(last - (kDefaultDays - 1));
-  if (first > last) return Error::bad_request("'from' is after 'to'", "from");
+  static constexpr std::string_view kParams[] = {"from", "to"};
+  auto query = Query::parse(request, kParams);
+  if (auto* e = std::get_if<Error>(&query)) return std::move(*e);
+  const Query& q = std::get<Query>(query);
+  auto from = time_param(q, "from");
+  if (auto* e = std::get_if<Error>(&from)) return std::move(*e);
+  auto to = time_param(q, "to");
+  if (auto* e = std::get_if<Error>(&to)) return std::move(*e);
+  auto day = [](std::int64_t s) { return s >= 0 ? s / 86'400 : (s - 86'399) / 86'400; };
+  const auto& to_s = std::get<std::optional<std::int64_t>>(to);
+  const auto& from_s = std::get<std::optional<std::int64_t>>(from);
+  const std::int64_t last = day(to_s.value_or(store::unix_now()));
+  const std::int64_t first = from_s ? day(*from_s) : last - (kDefaultDays - 1);
+  if (first > last) return invalid("from", "'from' is after 'to'");
   if (last - first + 1 > kMaxDays) {
-    return Error::bad_request("at most " + std::to_string(kMaxDays) + " days per call (asked for " +
-                                  std::to_string(last - first + 1) + ")",
-                              "from");
+    return invalid("from", "at most " + std::to_string(kMaxDays) + " days per call (asked for " +
+                               std::to_string(last - first + 1) + ")");
   }
   return std::pair{first, last};
 }

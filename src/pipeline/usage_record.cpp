@@ -29,6 +29,8 @@ void UsageRecordStage::on_complete(RequestContext& ctx) const noexcept {
                                std::chrono::steady_clock::now() - ctx.ingress.started)
                                .count()) /
                     1000.0;
+    // As the inference log's upstream_duration_ms (pipeline/records.cpp): the overhead is the rest.
+    r.upstream_duration_ms = double(ctx.upstream.upstream_time.count()) / 1000.0;
     r.streaming = ctx.request.stream;
     r.error_code = ctx.outcome.error_code;
     r.attempts = ctx.upstream.attempts;

@@ -12,6 +12,8 @@
 #include "store/audit_chain.h"
 #include "store/pg_db.h"
 #include "store/record_columns.h"
+#include "store/record_reads.h"
+#include "store/usage_rollup.h"
 #include "store/record_store.h"
 #include "store/store_open.h"
 
@@ -41,7 +43,21 @@ void read_caller(const PGresult* q, int i, Row& row) {
   row.project = pg::text(q, i, 6);
 }
 
-class PgRecordStore final : public RecordStore {
+// One result row of a reads:: query.
+class PgRow final : public reads::SqlRow {
+ public:
+  PgRow(const PGresult* r, int i) : r_(r), i_(i) {}
+  std::int64_t i64(int c) const override { return pg::i64(r_, i_, c); }
+  double f64(int c) const override { return pg::f64(r_, i_, c); }
+  std::string text(int c) const override { return pg::text(r_, i_, c); }
+  bool null(int c) const override { return pg::is_null(r_, i_, c); }
+
+ private:
+  const PGresult* r_;
+  int i_;
+};
+
+class PgRecordStore final : public RecordStore, private reads::SqlReader {
  public:
   explicit PgRecordStore(std::unique_ptr<pg::Connection> c) : c_(std::move(c)) {}
 
@@ -51,6 +67,9 @@ class PgRecordStore final : public RecordStore {
       if (!tx) return c_->failure("starting a transaction");
       for (const auto& r : batch.usage) {
         if (auto e = insert_usage(r)) return e;
+      }
+      if (!batch.usage.empty()) {
+        if (auto e = add_rollups(batch.usage)) return e;
       }
       for (const auto& r : batch.inference) {
         if (auto e = insert_inference(r)) return e;
@@ -167,6 +186,25 @@ class PgRecordStore final : public RecordStore {
     return expire("DELETE FROM mcp_calls WHERE request_time < $1", before_ms, "MCP tool call");
   }
 
+  std::variant<UsageSeries, std::string> usage_series(const UsageSeriesQuery& q) override {
+    return reads::usage_series(*this, q);
+  }
+  std::variant<UsageGroupsPage, std::string> usage_groups(const UsageGroupsQuery& q) override {
+    return reads::usage_groups(*this, q);
+  }
+  std::variant<InferencePage, std::string> inference_page(const InferencePageQuery& q) override {
+    return reads::inference_page(*this, q);
+  }
+  std::variant<std::optional<InferenceRow>, std::string> inference_row(const std::string& request_id) override {
+    return reads::inference_row(*this, request_id);
+  }
+  std::variant<McpCallPage, std::string> mcp_call_page(const McpCallPageQuery& q) override {
+    return reads::mcp_call_page(*this, q);
+  }
+  std::variant<AuditPage, std::string> audit_page(const AuditPageQuery& q) override {
+    return reads::audit_page(*this, q);
+  }
+
   std::variant<AuditVerdict, std::string> verify_audit() override {
     return c_->call([&]() -> std::variant<AuditVerdict, std::string> {
       // One REPEATABLE READ transaction: the rows and the head from the same snapshot.
@@ -250,18 +288,64 @@ class PgRecordStore final : public RecordStore {
         {std::to_string(id) + ":" + prev}, "recording the audit chain's head");
   }
 
+  // reads::SqlReader: one statement as a whole call.
+  std::optional<std::string> each(const std::string& sql, const std::vector<reads::SqlValue>& params,
+                                  const std::string& doing,
+                                  const std::function<void(const reads::SqlRow&)>& row) override {
+    std::vector<pg::Param> text;
+    text.reserve(params.size());
+    for (const auto& v : params) {
+      if (auto* n = std::get_if<std::int64_t>(&v)) {
+        text.emplace_back(num(*n));
+      } else if (auto* d = std::get_if<double>(&v)) {
+        text.emplace_back(num(*d));
+      } else if (auto* s = std::get_if<std::string>(&v)) {
+        text.emplace_back(*s);
+      } else {
+        text.emplace_back(std::nullopt);
+      }
+    }
+    return c_->call([&]() -> std::optional<std::string> {
+      pg::Result r = c_->query(sql.c_str(), std::span<const pg::Param>(text));
+      if (!pg::Connection::ok(r.get())) return c_->failure(doing, r.get());
+      for (int i = 0; i < PQntuples(r.get()); ++i) row(PgRow(r.get(), i));
+      return std::nullopt;
+    });
+  }
+
+  // Inside write()'s transaction: the batch's usage added to the rollups (in key order: two
+  // replicas' batches lock the rows they share in the same order).
+  std::optional<std::string> add_rollups(const std::vector<UsageRecord>& rows) {
+    const rollup::BatchRollup add = rollup::of(rows);
+    for (const auto& [k, f] : add.figures) {
+      if (auto e = c_->run(rollup::kUpsertFigures,
+                           {std::string(1, k.granularity), num(k.bucket_ms), k.dim, k.value, num(f.requests),
+                            num(f.errors), num(f.input_tokens), num(f.output_tokens), num(f.cost_usd)},
+                           "updating the usage rollups"))
+        return e;
+    }
+    for (const auto& [k, n] : add.latency) {
+      if (auto e = c_->run(rollup::kUpsertLatency,
+                           {std::string(1, k.granularity), num(k.bucket_ms), std::string(k.kind),
+                            std::to_string(k.bin), num(n)},
+                           "updating the latency histograms"))
+        return e;
+    }
+    return std::nullopt;
+  }
+
   std::optional<std::string> insert_usage(const UsageRecord& r) {
     return c_->run(
         "INSERT INTO usage (request_id, request_time, requester, key_name, user_name, project, "
         "end_user, usage_project, model, served_model, provider, input_token_count, "
         "cached_input_token_count, output_token_count, usage_estimated, cost_usd, status_code, "
-        "execution_duration_ms, request_streaming, error_code, attempts) VALUES ($1, $2, $3, $4, "
-        "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+        "execution_duration_ms, request_streaming, error_code, attempts, upstream_duration_ms) VALUES ($1, "
+        "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
         {r.request_id, num(r.request_time_ms), r.requester, r.key_name, r.user, r.project,
          r.end_user, r.usage_project, r.model, r.served_model, r.provider, num(r.input_tokens),
          num(r.cached_input_tokens), num(r.output_tokens), flag(r.usage_estimated), num(r.cost_usd),
          std::to_string(r.status_code), num(r.duration_ms), flag(r.streaming), r.error_code,
-         std::to_string(r.attempts)},
+         std::to_string(r.attempts), num(r.upstream_duration_ms)},
         "inserting a usage row");
   }
 

@@ -31,6 +31,8 @@ inline const char* group_column(UsageGroup by) {
       return "user_name";
     case UsageGroup::kModel:
       return "model";
+    case UsageGroup::kEndUser:
+      return "end_user";
   }
   return "project";
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <climits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,6 +38,9 @@ struct UsageRecord {
   double cost_usd = 0;
   int status_code = 0;
   double duration_ms = 0;
+  // Of duration_ms, the time spent waiting for providers (the gateway's overhead is the rest);
+  // -1: not measured (rows written before the column existed).
+  double upstream_duration_ms = -1;
   bool streaming = false;
   std::string error_code;
   int attempts = 0;                  // upstream attempts (retries and fallbacks included)
@@ -130,7 +134,7 @@ struct McpCallQuery {
   std::string server, tool, requester, request_id, outcome;
 };
 
-enum class UsageGroup { kProject, kKey, kUser, kModel };
+enum class UsageGroup { kProject, kKey, kUser, kModel, kEndUser };
 
 struct UsageSummary {
   std::string group;  // the project, key, user or model ("" when the row has none)
@@ -139,6 +143,103 @@ struct UsageSummary {
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
   double cost_usd = 0;
+};
+
+// --- What the admin API reads (store/record_reads.cpp: one implementation over both engines) ---
+
+// Totals of some usage rows.
+struct UsageFigures {
+  std::int64_t requests = 0;
+  std::int64_t errors = 0;  // status >= 400
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  double cost_usd = 0;
+};
+
+// One bucket of a series. The percentiles come from the bucket's histograms (usage_rollup.h's
+// bins); nullopt when no request in the bucket has that figure (group points never have them).
+struct UsagePoint : UsageFigures {
+  std::int64_t t_ms = 0;  // the bucket's start
+  std::optional<double> p50_ms, p99_ms, overhead_p50_ms, overhead_p99_ms;
+};
+
+// Usage per bucket over [from_ms, to_ms). `bucket_ms` is a multiple of a minute and from_ms and
+// to_ms multiples of it (the caller aligns them); `by` (model, project or key: users and end
+// users have no minute rollups): also the busiest `max_groups` groups (most requests over the
+// range), the rest summed as "(other)".
+struct UsageSeriesQuery {
+  std::int64_t from_ms = 0, to_ms = 0, bucket_ms = 60'000;
+  std::optional<UsageGroup> by;
+  std::size_t max_groups = 8;
+};
+struct UsageGroupSeries {
+  std::string group;
+  std::vector<UsagePoint> points;  // empty buckets omitted
+};
+struct UsageSeries {
+  std::vector<UsagePoint> totals;  // empty buckets omitted
+  std::vector<UsageGroupSeries> groups;  // busiest first, "(other)" last
+};
+
+// Totals per group over [from_ms, to_ms) (any milliseconds), most expensive first (then by name),
+// at most `limit`, after the row (cost, group) `after` when given (keyset pagination).
+struct UsageGroupsQuery {
+  UsageGroup by = UsageGroup::kProject;
+  std::int64_t from_ms = 0, to_ms = 0;
+  std::size_t limit = 100;
+  std::optional<std::pair<double, std::string>> after;
+};
+struct UsageGroupsPage {
+  std::vector<UsageSummary> rows;
+  bool has_more = false;
+};
+
+// A keyset position in a list ordered newest first: rows strictly before (time_ms, id).
+struct RowCursor {
+  std::int64_t time_ms = 0;
+  std::int64_t id = 0;
+};
+
+// Inference log rows in [from_ms, to_ms), newest first (time, then id), without bodies; every
+// non-empty filter must match. status_class 2, 4 or 5 (0: any); status_code exact (0: any).
+struct InferencePageQuery {
+  std::int64_t from_ms = 0, to_ms = INT64_MAX;
+  std::string model, key_name;
+  int status_class = 0;
+  int status_code = 0;
+  std::size_t limit = 50;
+  std::optional<RowCursor> before;
+};
+struct InferencePage {
+  std::vector<InferenceRow> rows;  // request_body and response_body empty
+  bool has_more = false;
+};
+
+// MCP tool calls in [from_ms, to_ms), newest first; every non-empty filter must match.
+struct McpCallPageQuery {
+  std::int64_t from_ms = 0, to_ms = INT64_MAX;
+  std::string server, tool, outcome;
+  std::size_t limit = 50;
+  std::optional<RowCursor> before;
+};
+struct McpCallPage {
+  std::vector<McpCallRow> rows;  // arguments and result empty
+  bool has_more = false;
+};
+
+// Audit rows, newest first (by id), `kind` empty: every kind.
+struct AuditPageQuery {
+  std::string kind;
+  std::size_t limit = 50;
+  std::int64_t before_id = 0;  // 0: from the newest
+};
+struct AuditRow : AuditRecord {
+  std::int64_t id = 0;
+  std::string prev_hash, hash;
+};
+struct AuditPage {
+  std::vector<AuditRow> rows;
+  bool has_more = false;
 };
 
 class RecordStore {
@@ -174,6 +275,23 @@ class RecordStore {
 
   // Checks the whole audit chain.
   virtual std::variant<AuditVerdict, std::string> verify_audit() = 0;
+
+  // The admin API's reads. Each is bounded (limits are the caller's; a series has at most
+  // (to - from) / bucket points per group) and served by the rollup tables and indexes of schema
+  // step 6, so its cost does not grow with the number of usage rows in the range.
+  // (Both engines implement them; the defaults are for test doubles.)
+  virtual std::variant<UsageSeries, std::string> usage_series(const UsageSeriesQuery&) { return unsupported(); }
+  virtual std::variant<UsageGroupsPage, std::string> usage_groups(const UsageGroupsQuery&) { return unsupported(); }
+  virtual std::variant<InferencePage, std::string> inference_page(const InferencePageQuery&) { return unsupported(); }
+  // The newest inference log row of `request_id`, bodies included; nullopt when there is none.
+  virtual std::variant<std::optional<InferenceRow>, std::string> inference_row(const std::string&) {
+    return unsupported();
+  }
+  virtual std::variant<McpCallPage, std::string> mcp_call_page(const McpCallPageQuery&) { return unsupported(); }
+  virtual std::variant<AuditPage, std::string> audit_page(const AuditPageQuery&) { return unsupported(); }
+
+ private:
+  static std::string unsupported() { return "this record store has no admin reads"; }
 };
 
 // The records in the SQLite file at `path` (the same file as the key store): tables created or

@@ -145,6 +145,120 @@ inline constexpr const char* kRecordSteps[] = {
     CREATE INDEX mcp_calls_by_time ON mcp_calls (request_time);
     CREATE INDEX mcp_calls_by_request ON mcp_calls (request_id);
     )sql",
+    // 5: the time a request waited for providers (the gateway's overhead is the rest of its
+    //    duration); -1 on rows written before this step (not measured).
+    "ALTER TABLE usage ADD COLUMN upstream_duration_ms REAL NOT NULL DEFAULT -1;",
+    // 6: what the admin API reads fast: usage rolled up per minute, hour and UTC day, overall and
+    //    per model, project, key, user and end user (usage_rollup; users and end users, often
+    //    thousands, per hour and day only: a minute row per request adds nothing); latency and gateway-overhead
+    //    histograms per bucket (usage_latency, bins in latency_bins; store/usage_rollup.h keeps
+    //    the same bounds); both filled from the usage rows already stored, then kept up to date by
+    //    every record batch in its own transaction. Indexes for the logs' filters and lookups.
+    R"sql(
+    CREATE TABLE usage_rollup (
+      granularity   TEXT    NOT NULL,
+      bucket_ms     INTEGER NOT NULL,
+      dim           TEXT    NOT NULL,
+      value         TEXT    NOT NULL,
+      requests      INTEGER NOT NULL DEFAULT 0,
+      errors        INTEGER NOT NULL DEFAULT 0,
+      input_tokens  INTEGER NOT NULL DEFAULT 0,
+      output_tokens INTEGER NOT NULL DEFAULT 0,
+      cost_usd      REAL    NOT NULL DEFAULT 0,
+      PRIMARY KEY (granularity, dim, bucket_ms, value)
+    );
+    CREATE TABLE usage_latency (
+      granularity TEXT    NOT NULL,
+      bucket_ms   INTEGER NOT NULL,
+      kind        TEXT    NOT NULL,
+      bin         INTEGER NOT NULL,
+      requests    INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (granularity, bucket_ms, kind, bin)
+    );
+    CREATE TABLE latency_bins (
+      bin   INTEGER NOT NULL PRIMARY KEY,
+      lower REAL    NOT NULL,
+      upper REAL    NOT NULL
+    );
+    CREATE INDEX latency_bins_by_upper ON latency_bins (upper);
+    INSERT INTO latency_bins (bin, lower, upper) VALUES
+      (0, 0, 0.1), (1, 0.1, 0.15), (2, 0.15, 0.2), (3, 0.2, 0.3), (4, 0.3, 0.5), (5, 0.5, 0.7),
+      (6, 0.7, 1), (7, 1, 1.5), (8, 1.5, 2), (9, 2, 3), (10, 3, 5), (11, 5, 7),
+      (12, 7, 10), (13, 10, 15), (14, 15, 20), (15, 20, 30), (16, 30, 50), (17, 50, 70),
+      (18, 70, 100), (19, 100, 150), (20, 150, 200), (21, 200, 300), (22, 300, 500), (23, 500, 700),
+      (24, 700, 1000), (25, 1000, 1500), (26, 1500, 2000), (27, 2000, 3000), (28, 3000, 5000), (29, 5000, 7000),
+      (30, 7000, 10000), (31, 10000, 15000), (32, 15000, 20000), (33, 20000, 30000), (34, 30000, 50000), (35, 50000, 70000),
+      (36, 70000, 100000), (37, 100000, 150000), (38, 150000, 200000), (39, 200000, 300000), (40, 300000, 500000), (41, 500000, 700000),
+      (42, 700000, 1e18);
+    INSERT INTO usage_rollup (granularity, bucket_ms, dim, value, requests, errors, input_tokens,
+                              output_tokens, cost_usd)
+    SELECT 'm', request_time / 60000 * 60000, 'all', '', count(*), sum(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END), sum(input_token_count),
+           sum(output_token_count), sum(cost_usd)
+    FROM usage GROUP BY request_time / 60000 * 60000;
+    INSERT INTO usage_rollup (granularity, bucket_ms, dim, value, requests, errors, input_tokens,
+                              output_tokens, cost_usd)
+    SELECT 'm', request_time / 60000 * 60000, 'model', model, count(*), sum(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END), sum(input_token_count),
+           sum(output_token_count), sum(cost_usd)
+    FROM usage GROUP BY request_time / 60000 * 60000, model;
+    INSERT INTO usage_rollup (granularity, bucket_ms, dim, value, requests, errors, input_tokens,
+                              output_tokens, cost_usd)
+    SELECT 'm', request_time / 60000 * 60000, 'project', project, count(*), sum(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END), sum(input_token_count),
+           sum(output_token_count), sum(cost_usd)
+    FROM usage GROUP BY request_time / 60000 * 60000, project;
+    INSERT INTO usage_rollup (granularity, bucket_ms, dim, value, requests, errors, input_tokens,
+                              output_tokens, cost_usd)
+    SELECT 'm', request_time / 60000 * 60000, 'key', key_name, count(*), sum(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END), sum(input_token_count),
+           sum(output_token_count), sum(cost_usd)
+    FROM usage GROUP BY request_time / 60000 * 60000, key_name;
+    INSERT INTO usage_rollup (granularity, bucket_ms, dim, value, requests, errors, input_tokens,
+                              output_tokens, cost_usd)
+    SELECT 'h', request_time / 3600000 * 3600000, 'user', user_name, count(*), sum(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END),
+           sum(input_token_count), sum(output_token_count), sum(cost_usd)
+    FROM usage GROUP BY request_time / 3600000 * 3600000, user_name;
+    INSERT INTO usage_rollup (granularity, bucket_ms, dim, value, requests, errors, input_tokens,
+                              output_tokens, cost_usd)
+    SELECT 'h', request_time / 3600000 * 3600000, 'end_user', end_user, count(*), sum(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END),
+           sum(input_token_count), sum(output_token_count), sum(cost_usd)
+    FROM usage GROUP BY request_time / 3600000 * 3600000, end_user;
+    INSERT INTO usage_rollup (granularity, bucket_ms, dim, value, requests, errors, input_tokens,
+                              output_tokens, cost_usd)
+    SELECT 'h', bucket_ms / 3600000 * 3600000, dim, value, sum(requests), sum(errors), sum(input_tokens),
+           sum(output_tokens), sum(cost_usd)
+    FROM usage_rollup WHERE granularity = 'm' GROUP BY bucket_ms / 3600000 * 3600000, dim, value;
+    INSERT INTO usage_rollup (granularity, bucket_ms, dim, value, requests, errors, input_tokens,
+                              output_tokens, cost_usd)
+    SELECT 'd', bucket_ms / 86400000 * 86400000, dim, value, sum(requests), sum(errors), sum(input_tokens),
+           sum(output_tokens), sum(cost_usd)
+    FROM usage_rollup WHERE granularity = 'h' GROUP BY bucket_ms / 86400000 * 86400000, dim, value;
+    INSERT INTO usage_latency (granularity, bucket_ms, kind, bin, requests)
+    SELECT 'm', b, 'latency', bin, count(*) FROM (
+      SELECT request_time / 60000 * 60000 AS b,
+             (SELECT l.bin FROM latency_bins l WHERE l.upper > execution_duration_ms ORDER BY l.upper LIMIT 1) AS bin
+      FROM usage) x GROUP BY b, bin;
+    INSERT INTO usage_latency (granularity, bucket_ms, kind, bin, requests)
+    SELECT 'm', b, 'overhead', bin, count(*) FROM (
+      SELECT request_time / 60000 * 60000 AS b,
+             (SELECT l.bin FROM latency_bins l
+              WHERE l.upper > CASE WHEN execution_duration_ms > upstream_duration_ms
+                                   THEN execution_duration_ms - upstream_duration_ms ELSE 0 END
+              ORDER BY l.upper LIMIT 1) AS bin
+      FROM usage WHERE upstream_duration_ms >= 0) x GROUP BY b, bin;
+    INSERT INTO usage_latency (granularity, bucket_ms, kind, bin, requests)
+    SELECT 'h', bucket_ms / 3600000 * 3600000, kind, bin, sum(requests)
+    FROM usage_latency WHERE granularity = 'm' GROUP BY bucket_ms / 3600000 * 3600000, kind, bin;
+    INSERT INTO usage_latency (granularity, bucket_ms, kind, bin, requests)
+    SELECT 'd', bucket_ms / 86400000 * 86400000, kind, bin, sum(requests)
+    FROM usage_latency WHERE granularity = 'h' GROUP BY bucket_ms / 86400000 * 86400000, kind, bin;
+    CREATE INDEX inference_by_request ON inference_log (request_id);
+    CREATE INDEX inference_by_model ON inference_log (model, request_time, id);
+    CREATE INDEX inference_by_key ON inference_log (key_name, request_time, id);
+    CREATE INDEX inference_by_status ON inference_log (status_code, request_time, id);
+    CREATE INDEX inference_by_class ON inference_log ((status_code / 100), request_time, id);
+    CREATE INDEX mcp_calls_by_server ON mcp_calls (server, request_time, id);
+    CREATE INDEX mcp_calls_by_tool ON mcp_calls (tool, request_time, id);
+    CREATE INDEX mcp_calls_by_outcome ON mcp_calls (outcome, request_time, id);
+    CREATE INDEX audit_by_kind ON audit (kind, id);
+    )sql",
 };
 inline constexpr Family kRecords{"records.schema_version", kRecordSteps};
 

@@ -9,9 +9,11 @@
 
 #include "store/audit_chain.h"
 #include "store/record_columns.h"
+#include "store/record_reads.h"
 #include "store/record_store.h"
 #include "store/schema.h"
 #include "store/sqlite_db.h"
+#include "store/usage_rollup.h"
 
 namespace gatehouse::store {
 
@@ -23,7 +25,20 @@ using sqlite::Db;
 using sqlite::Stmt;
 using sqlite::Use;
 
-class SqliteRecordStore final : public RecordStore {
+// One result row of a reads:: query.
+class SqliteRow final : public reads::SqlRow {
+ public:
+  explicit SqliteRow(sqlite3_stmt* s) : s_(s) {}
+  std::int64_t i64(int c) const override { return sqlite3_column_int64(s_, c); }
+  double f64(int c) const override { return sqlite3_column_double(s_, c); }
+  std::string text(int c) const override { return column_text(s_, c); }
+  bool null(int c) const override { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+class SqliteRecordStore final : public RecordStore, private reads::SqlReader {
  public:
   SqliteRecordStore(std::string path, Db db) : what_("record store " + path), db_(std::move(db)) {}
 
@@ -55,8 +70,10 @@ class SqliteRecordStore final : public RecordStore {
          "INSERT INTO usage (request_id, request_time, requester, key_name, user_name, project, "
          "end_user, usage_project, model, served_model, provider, input_token_count, "
          "cached_input_token_count, output_token_count, usage_estimated, cost_usd, status_code, "
-         "execution_duration_ms, request_streaming, error_code, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-         "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"},
+         "execution_duration_ms, request_streaming, error_code, attempts, upstream_duration_ms) VALUES (?1, ?2, "
+         "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"},
+        {&upsert_figures_, rollup::kUpsertFigures},
+        {&upsert_latency_, rollup::kUpsertLatency},
     };
     for (auto& [stmt, sql] : all) {
       if (!sqlite::prepare(db_.get(), sql, *stmt)) return failure("preparing \"" + std::string(sql) + "\"");
@@ -79,6 +96,7 @@ class SqliteRecordStore final : public RecordStore {
     for (const auto& r : batch.usage) {
       if (!insert_usage(r)) return fail("inserting a usage row");
     }
+    if (!batch.usage.empty() && !add_rollups(batch.usage)) return fail("updating the usage rollups");
     for (const auto& r : batch.inference) {
       if (!insert_inference(r)) return fail("inserting an inference log row");
     }
@@ -286,6 +304,25 @@ class SqliteRecordStore final : public RecordStore {
     return expire("DELETE FROM mcp_calls WHERE request_time < ?1", before_ms, "MCP tool call");
   }
 
+  std::variant<UsageSeries, std::string> usage_series(const UsageSeriesQuery& q) override {
+    return reads::usage_series(*this, q);
+  }
+  std::variant<UsageGroupsPage, std::string> usage_groups(const UsageGroupsQuery& q) override {
+    return reads::usage_groups(*this, q);
+  }
+  std::variant<InferencePage, std::string> inference_page(const InferencePageQuery& q) override {
+    return reads::inference_page(*this, q);
+  }
+  std::variant<std::optional<InferenceRow>, std::string> inference_row(const std::string& request_id) override {
+    return reads::inference_row(*this, request_id);
+  }
+  std::variant<McpCallPage, std::string> mcp_call_page(const McpCallPageQuery& q) override {
+    return reads::mcp_call_page(*this, q);
+  }
+  std::variant<AuditPage, std::string> audit_page(const AuditPageQuery& q) override {
+    return reads::audit_page(*this, q);
+  }
+
   // Retention: `sql` deletes the rows older than ?1; the number deleted, or what failed.
   std::variant<std::int64_t, std::string> expire(const char* sql, std::int64_t before_ms, const std::string& what) {
     std::lock_guard lock(mu_);
@@ -360,7 +397,66 @@ class SqliteRecordStore final : public RecordStore {
     sqlite3_bind_int(ins, 19, r.streaming ? 1 : 0);
     bind_text(ins, 20, r.error_code);
     sqlite3_bind_int(ins, 21, r.attempts);
+    sqlite3_bind_double(ins, 22, r.upstream_duration_ms);
     return sqlite3_step(ins) == SQLITE_DONE;
+  }
+
+  // Inside write()'s transaction: the batch's usage added to the rollups.
+  bool add_rollups(const std::vector<UsageRecord>& rows) {
+    const rollup::BatchRollup add = rollup::of(rows);
+    for (const auto& [k, f] : add.figures) {
+      Use up(upsert_figures_);
+      const char g[2] = {k.granularity, 0};
+      sqlite3_bind_text(up, 1, g, 1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(up, 2, k.bucket_ms);
+      bind_text(up, 3, k.dim);
+      bind_text(up, 4, k.value);
+      sqlite3_bind_int64(up, 5, f.requests);
+      sqlite3_bind_int64(up, 6, f.errors);
+      sqlite3_bind_int64(up, 7, f.input_tokens);
+      sqlite3_bind_int64(up, 8, f.output_tokens);
+      sqlite3_bind_double(up, 9, f.cost_usd);
+      if (sqlite3_step(up) != SQLITE_DONE) return false;
+    }
+    for (const auto& [k, n] : add.latency) {
+      Use up(upsert_latency_);
+      const char g[2] = {k.granularity, 0};
+      sqlite3_bind_text(up, 1, g, 1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(up, 2, k.bucket_ms);
+      sqlite3_bind_text(up, 3, k.kind, -1, SQLITE_STATIC);
+      sqlite3_bind_int(up, 4, k.bin);
+      sqlite3_bind_int64(up, 5, n);
+      if (sqlite3_step(up) != SQLITE_DONE) return false;
+    }
+    return true;
+  }
+
+  // reads::SqlReader: $N parameters bound by name.
+  std::optional<std::string> each(const std::string& sql, const std::vector<reads::SqlValue>& params,
+                                  const std::string& doing,
+                                  const std::function<void(const reads::SqlRow&)>& row) override {
+    std::lock_guard lock(mu_);
+    Stmt s;
+    if (!sqlite::prepare(db_.get(), sql.c_str(), s)) return failure("preparing " + doing);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const int at = sqlite3_bind_parameter_index(s.get(), ("$" + std::to_string(i + 1)).c_str());
+      if (at == 0) continue;
+      const auto& v = params[i];
+      if (auto* n = std::get_if<std::int64_t>(&v)) {
+        sqlite3_bind_int64(s.get(), at, *n);
+      } else if (auto* d = std::get_if<double>(&v)) {
+        sqlite3_bind_double(s.get(), at, *d);
+      } else if (auto* text = std::get_if<std::string>(&v)) {
+        bind_text(s.get(), at, *text);
+      } else {
+        sqlite3_bind_null(s.get(), at);
+      }
+    }
+    SqliteRow r(s.get());
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) row(r);
+    if (rc != SQLITE_DONE) return failure(doing);
+    return std::nullopt;
   }
 
   bool insert_inference(const InferenceRecord& r) {
@@ -425,7 +521,8 @@ class SqliteRecordStore final : public RecordStore {
     return sqlite3_step(ins) == SQLITE_DONE;
   }
 
-  Stmt begin_, commit_, rollback_, insert_, last_audit_, insert_audit_, set_head_, insert_inference_, insert_mcp_;
+  Stmt begin_, commit_, rollback_, insert_, last_audit_, insert_audit_, set_head_, insert_inference_, insert_mcp_,
+      upsert_figures_, upsert_latency_;
 };
 
 }  // namespace

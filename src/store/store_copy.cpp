@@ -15,10 +15,11 @@ namespace {
 // Every table with rows to copy, parents before children (key_tags refers to keys). The
 // one-row change counters and the audit chain's recorded head are carried separately; the last
 // billing import's row is not (the next import records its own).
-constexpr const char* kTables[] = {"keys",          "key_tags",      "usage",
-                                   "inference_log", "audit",         "mcp_calls",
-                                   "mcp_tool_pins", "mcp_approvals", "responses",
-                                   "billing_dbu"};
+// (usage_rollup and usage_latency are copied as they are: the target's were filled from its own,
+// empty, usage table. latency_bins is part of the schema.)
+constexpr const char* kTables[] = {"keys",          "key_tags",      "usage",        "usage_rollup",
+                                   "usage_latency", "inference_log", "audit",        "mcp_calls",
+                                   "mcp_tool_pins", "mcp_approvals", "responses",    "billing_dbu"};
 // The copied tables whose ids PostgreSQL generates (SQLite's INTEGER PRIMARY KEY, an identity
 // column there): their sequences must start after the copied ids.
 constexpr const char* kGeneratedIds[] = {"keys", "usage", "inference_log", "audit", "mcp_calls"};
