@@ -7,6 +7,7 @@
 
 #include "app/serve.h"
 #include "cli/approvals_cli.h"
+#include "cli/billing_cli.h"
 #include "cli/check_config.h"
 #include "cli/guardrails_cli.h"
 #include "cli/keys_cli.h"
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
   approvals.add_to(*app.add_subcommand("approvals", "MCP tool calls held for approval: list, approve, deny (in the store)"));
   cli::StoreCommand store;
   store.add_to(*app.add_subcommand("store", "The store itself: gatehouse store migrate --from sqlite:FILE --to postgresql://..."));
+  cli::BillingCommand billing;
+  billing.add_to(*app.add_subcommand("billing", "Databricks spend beside model spend: gatehouse billing import --config FILE"));
   cli::McpCommand mcp;
   mcp.add_to(*app.add_subcommand("mcp", "The MCP gateway's pinned tool definitions: gatehouse mcp tools list|accept"));
 
@@ -68,5 +71,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("approvals")) return approvals.run(std::cout, std::cerr);
   if (app.got_subcommand("mcp")) return mcp.run(std::cout, std::cerr);
   if (app.got_subcommand("store")) return store.run(std::cout, std::cerr);
+  if (app.got_subcommand("billing")) return billing.run(std::cout, std::cerr);
   return 2;
 }

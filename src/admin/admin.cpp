@@ -1,4 +1,7 @@
 #include "admin/admin.h"
+#include "admin/billing_api.h"
+
+#include "admin/query_params.h"
 
 #include <spdlog/spdlog.h>
 
@@ -525,30 +528,6 @@ json::object pin_json(const mcp::ToolPin& p) {
           {"pending", std::move(pending)}, {"definition", json_or_text(p.definition)}};
 }
 
-// A path segment with its %XX escapes decoded (nullopt: a malformed escape).
-std::optional<std::string> percent_decoded(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
 // GET /admin/v1/mcp/tools: every pinned definition and the change waiting beside it.
 // POST /admin/v1/mcp/tools/{server}/{tool}/accept: makes the waiting one the pinned one.
 std::variant<AdminAnswer, Error> mcp_tools(const http::Request& request, std::string_view path,
@@ -571,8 +550,8 @@ std::variant<AdminAnswer, Error> mcp_tools(const http::Request& request, std::st
                             "unknown_url");
   }
   if (request.method() != bhttp::verb::post) return not_allowed("POST");
-  auto server = percent_decoded(rest.substr(0, slash));
-  auto tool = percent_decoded(rest.substr(slash + 1, rest.size() - slash - 1 - kAccept.size()));
+  auto server = percent_decode(rest.substr(0, slash), false);
+  auto tool = percent_decode(rest.substr(slash + 1, rest.size() - slash - 1 - kAccept.size()), false);
   if (!server || !tool) return Error::bad_request("the server and tool names in the path are badly escaped");
   if (!pins) {
     return Error::not_found(snapshot.config->mcp.enabled() ? "tool pinning is off (mcp.pinning: false)"
@@ -657,10 +636,11 @@ asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Reque
     std::variant<AdminAnswer, Error> answer = mcp_tools(request, path, ctx, snapshot);
     co_return answer;
   }
+  if (is_billing_path(path)) co_return co_await handle_billing(request, path, ctx, snapshot);
   Error unknown = Error::not_found("no such admin endpoint: " + std::string(path.substr(0, 200)) +
                                        " (/admin/v1/kill, /admin/v1/keys, /admin/v1/health, /admin/v1/guardrails/test, "
                                        "/admin/v1/approvals, /admin/v1/mcp/tools, /admin/v1/usage/series, /admin/v1/usage/groups, "
-                                       "/admin/v1/budgets, /admin/v1/logs, /admin/v1/mcp/calls, /admin/v1/audit)",
+                                       "/admin/v1/budgets, /admin/v1/logs, /admin/v1/mcp/calls, /admin/v1/audit, /admin/v1/billing)",
                                    "unknown_url");
   co_return unknown;
 }

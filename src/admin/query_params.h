@@ -20,6 +20,8 @@ namespace gatehouse::admin {
 
 // A 400 "invalid_value" for `param`, saying what to fix.
 Error invalid(std::string_view param, std::string message);
+// `s` with its %XX escapes decoded ('+' as a space in a query); nullopt for a malformed escape.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
 
 // The request's query parameters, each of which must be one of `accepted` (given once).
 class Query {

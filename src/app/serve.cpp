@@ -18,6 +18,7 @@
 #include "app/compose.h"
 #include "app/logging.h"
 #include "app/services.h"
+#include "billing/service.h"
 #include "config/load.h"
 #include "mcp/stdio.h"
 #include "gateway/handler.h"
@@ -107,6 +108,7 @@ void reload(const std::string& path, std::shared_ptr<const config::Config>& conf
   auto rebuilt = make_services(*next.config, &services);
   if (auto* e = std::get_if<std::string>(&rebuilt)) return refuse(*e);
   services = std::move(std::get<runtime::Services>(rebuilt));
+  if (services.billing) services.billing->configure(next.config);
   spdlog::set_level(spdlog::level::from_str(next.config->log.level));
   if (auto access = spdlog::get("access")) access->set_level(spdlog::level::info);
   gateway.publish(build_snapshot(next.config, services));
@@ -137,6 +139,7 @@ int serve(const std::string& path) {
     return 1;
   }
   runtime::Services services = std::move(std::get<runtime::Services>(started));
+  if (services.billing) services.billing->configure(config);
 
   int exit_code = 0;
   {

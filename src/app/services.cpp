@@ -1,4 +1,5 @@
 #include "app/services.h"
+#include "billing/service.h"
 
 #include "identity/jwt.h"
 #include "limit/budget.h"
@@ -121,6 +122,7 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
       s.writer = previous->writer;
       s.budgets = previous->budgets;
       s.responses = previous->responses;
+      s.billing = previous->billing;
       s.writer->configure(config.records.flush, config.records.queue_rows,
                           config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0,
                           config.records.inference_log.max_payload_bytes);
@@ -146,6 +148,10 @@ std::variant<runtime::Services, std::string> make_services(const config::Config&
       if (auto* e = std::get_if<std::string>(&responses)) return field + *e;
       s.responses = std::make_shared<responses::ResponseState>(
           std::shared_ptr<store::ResponseTable>(std::move(std::get<0>(responses))), s.store_executor);
+      auto billing = store::open_billing(config.store);
+      if (auto* e = std::get_if<std::string>(&billing)) return field + *e;
+      s.billing = std::make_shared<billing::BillingService>(
+          std::shared_ptr<store::BillingTable>(std::move(std::get<0>(billing))), s.oauth);
       s.writer->configure(config.records.flush, config.records.queue_rows,
                           config.records.inference_log.enabled ? config.records.inference_log.retention_days : 0,
                           config.records.inference_log.max_payload_bytes);

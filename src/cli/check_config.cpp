@@ -17,6 +17,10 @@ int check_config(const std::string& path, std::ostream& out) {
   if (c.mcp.enabled()) {
     out << ", " << c.mcp.servers.size() << " MCP servers, " << c.mcp.virtual_servers.size() << " virtual";
   }
+  if (c.billing.databricks) {
+    out << ", billing from databricks provider '" << c.billing.databricks->provider << "' warehouse "
+        << c.billing.databricks->warehouse_id;
+  }
   out << ")\n";
   return 0;
 }

@@ -313,6 +313,21 @@ struct ResponsesConfig {
   int max_chain = 1000;        // previous_response_id links followed at most (a longer chain is a 400)
 };
 
+// billing: what else the projects cost, imported beside model spend (docs/billing.md).
+// databricks: DBUs and their list-price cost per project and day, from the account's
+// system.billing tables through a SQL warehouse of a configured databricks provider's workspace.
+struct DatabricksBillingConfig {
+  std::string warehouse_id;
+  std::string tag = "project";  // the custom tag whose value is the project
+  std::string provider;         // the databricks provider whose host and credentials are used
+  int days = 30;                // each import covers today and the days before, this many in all
+  int at_minute = 120;          // the daily import's time: minutes after 00:00 UTC ("02:00")
+  bool operator==(const DatabricksBillingConfig&) const = default;
+};
+struct BillingConfig {
+  std::optional<DatabricksBillingConfig> databricks;  // nullopt: not configured ("not measured")
+};
+
 struct LogConfig {
   std::string level = "info";   // trace|debug|info|warn|error
   bool access_log = true;       // one line per request
@@ -378,6 +393,7 @@ struct Config {
   std::vector<KeyConfig> keys;
   StoreConfig store;
   StateConfig state;
+  BillingConfig billing;
   ResponsesConfig responses;
   JwtConfig jwt;
   // Once `roles` exists, access is denied by default: a caller needs a role allowing the model.

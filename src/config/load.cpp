@@ -456,7 +456,7 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
   std::vector<RoleRef> role_refs;
   if (!r.expect_map(root, "the top level",
                     {"server", "providers", "models", "keys", "store", "auth", "roles", "groups", "log",
-                     "limits", "budgets", "records", "metrics", "tracing", "guardrails", "mcp", "responses", "state", "console"})) {
+                     "limits", "budgets", "records", "metrics", "tracing", "guardrails", "mcp", "responses", "state", "console", "billing"})) {
     return;
   }
   if (root["server"]) read_server(r, root["server"], c.server);
@@ -467,6 +467,7 @@ void read_config(Reader& r, const YAML::Node& root, Config& c) {
   if (const auto& st = root["store"]) read_store(r, st, c);
   if (const auto& rs = root["responses"]) read_responses(r, rs, c);
   if (const auto& st = root["state"]) read_state(r, st, c);
+  if (const auto& b = root["billing"]) read_billing(r, b, c);
   if (const auto& a = root["auth"]) {
     if (r.expect_map(a, "auth", {"jwt"}) && a["jwt"]) read_jwt(r, a["jwt"], c.jwt);
   }

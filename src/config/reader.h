@@ -180,6 +180,8 @@ void read_records(Reader& r, const YAML::Node& n, Config& c);
 void read_metrics(Reader& r, const YAML::Node& n, Config& c);
 // state: (load_state.cpp).
 void read_state(Reader& r, const YAML::Node& n, Config& c);
+// billing: (load_billing.cpp), after providers and store.
+void read_billing(Reader& r, const YAML::Node& n, Config& c);
 void read_tracing(Reader& r, const YAML::Node& n, Config& c);
 void read_route(Reader& r, const YAML::Node& n, const std::string& where, RouteConfig& route);
 // Every route's targets are models with a provider.

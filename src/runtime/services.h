@@ -51,6 +51,9 @@ class ResponseState;
 namespace gatehouse::state {
 class SharedState;
 }
+namespace gatehouse::billing {
+class BillingService;
+}
 namespace gatehouse::runtime {
 
 class WorkerPools;
@@ -69,6 +72,7 @@ struct Services {
   std::shared_ptr<store::RecordStore> records;            // null without a store
   std::shared_ptr<record::RecordWriter> writer;           // null without a store
   std::shared_ptr<responses::ResponseState> responses;    // null without a store: stored Responses answers
+  std::shared_ptr<billing::BillingService> billing;       // null without a store: imported costs (billing:)
   std::shared_ptr<record::Metrics> metrics;               // never null (exposed when metrics.enabled)
   std::shared_ptr<record::TraceExporter> tracer;          // null without tracing
   std::shared_ptr<provider::OAuthSources> oauth;          // never null: one token source per credential

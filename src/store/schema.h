@@ -321,4 +321,34 @@ inline constexpr const char* kMcpSteps[] = {
 };
 inline constexpr Family kMcp{"mcp.schema_version", kMcpSteps};
 
+// Costs imported from outside the gateway (docs/billing.md): Databricks DBUs and their list-price
+// cost per day and project, and the last import's outcome (one row; `claimed_at` is when a
+// replica took the daily import, so replicas sharing the store do not all run it).
+inline constexpr const char* kBillingSteps[] = {
+    // 1: DBU cost per day and project, the import's row.
+    R"sql(
+    CREATE TABLE billing_dbu (
+      day         TEXT    NOT NULL,
+      project     TEXT    NOT NULL,
+      dbus        REAL    NOT NULL,
+      cost_usd    REAL,
+      currency    TEXT    NOT NULL DEFAULT '',
+      imported_at INTEGER NOT NULL,
+      PRIMARY KEY (day, project)
+    );
+    CREATE TABLE billing_import (
+      id         INTEGER PRIMARY KEY CHECK (id = 1),
+      run_at     INTEGER NOT NULL,
+      ok         INTEGER NOT NULL,
+      row_count  INTEGER NOT NULL,
+      error      TEXT    NOT NULL DEFAULT '',
+      from_day   TEXT    NOT NULL DEFAULT '',
+      to_day     TEXT    NOT NULL DEFAULT '',
+      claimed_at INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO billing_import (id, run_at, ok, row_count) VALUES (1, 0, 0, 0);
+    )sql",
+};
+inline constexpr Family kBilling{"billing.schema_version", kBillingSteps};
+
 }  // namespace gatehouse::store::schema

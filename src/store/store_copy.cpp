@@ -13,12 +13,13 @@ namespace gatehouse::store {
 namespace {
 
 // Every table with rows to copy, parents before children (key_tags refers to keys). The
-// one-row change counters and the audit chain's recorded head are carried separately.
+// one-row change counters and the audit chain's recorded head are carried separately; the last
+// billing import's row is not (the next import records its own).
 // (usage_rollup and usage_latency are copied as they are: the target's were filled from its own,
 // empty, usage table. latency_bins is part of the schema.)
 constexpr const char* kTables[] = {"keys",          "key_tags",      "usage",        "usage_rollup",
                                    "usage_latency", "inference_log", "audit",        "mcp_calls",
-                                   "mcp_tool_pins", "mcp_approvals", "responses"};
+                                   "mcp_tool_pins", "mcp_approvals", "responses",    "billing_dbu"};
 // The copied tables whose ids PostgreSQL generates (SQLite's INTEGER PRIMARY KEY, an identity
 // column there): their sequences must start after the copied ids.
 constexpr const char* kGeneratedIds[] = {"keys", "usage", "inference_log", "audit", "mcp_calls"};
@@ -154,11 +155,11 @@ std::optional<std::string> copy_sqlite_to_postgres(
   // Opening a missing file would create an empty store and copy nothing.
   if (!std::filesystem::is_regular_file(sqlite_path, ec)) return src_what + ": no such file";
   if (auto e = prepare_schema(sqlite_path, open_sqlite, open_sqlite_records, open_sqlite_responses,
-                              open_sqlite_pins)) {
+                              open_sqlite_pins, open_sqlite_billing)) {
     return e;
   }
   if (auto e = prepare_schema(url, open_postgres, open_postgres_records, open_postgres_responses,
-                              open_postgres_pins)) {
+                              open_postgres_pins, open_postgres_billing)) {
     return e;
   }
   auto src = sqlite::open(sqlite_path, src_what, "NORMAL");

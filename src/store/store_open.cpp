@@ -37,4 +37,8 @@ std::variant<std::unique_ptr<ApprovalTable>, std::string> open_approvals(
   return pick<ApprovalTable>(cfg, open_sqlite_approvals, open_postgres_approvals);
 }
 
+std::variant<std::unique_ptr<BillingTable>, std::string> open_billing(const config::StoreConfig& cfg) {
+  return pick<BillingTable>(cfg, open_sqlite_billing, open_postgres_billing);
+}
+
 }  // namespace gatehouse::store

@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "config/config.h"
+#include "store/billing_table.h"
 #include "store/key_store.h"
 #include "store/mcp_tables.h"
 #include "store/record_store.h"
@@ -28,6 +29,7 @@ std::variant<std::unique_ptr<ResponseTable>, std::string> open_responses(
 std::variant<std::unique_ptr<PinTable>, std::string> open_pins(const config::StoreConfig& cfg);
 std::variant<std::unique_ptr<ApprovalTable>, std::string> open_approvals(
     const config::StoreConfig& cfg);
+std::variant<std::unique_ptr<BillingTable>, std::string> open_billing(const config::StoreConfig& cfg);
 
 // The PostgreSQL store at `url` (libpq connection URL): connects, creates or upgrades the
 // schema (in a transaction under pg_advisory_xact_lock, so replicas starting together do not
@@ -41,5 +43,6 @@ std::variant<std::unique_ptr<ResponseTable>, std::string> open_postgres_response
 std::variant<std::unique_ptr<PinTable>, std::string> open_postgres_pins(const std::string& url);
 std::variant<std::unique_ptr<ApprovalTable>, std::string> open_postgres_approvals(
     const std::string& url);
+std::variant<std::unique_ptr<BillingTable>, std::string> open_postgres_billing(const std::string& url);
 
 }  // namespace gatehouse::store

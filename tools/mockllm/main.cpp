@@ -1,5 +1,6 @@
 // mockllm: a fast fake model provider speaking the OpenAI, Anthropic Messages and Databricks
-// serving wire shapes (and Databricks' OAuth M2M token endpoint), with per-request
+// serving wire shapes (and Databricks' OAuth M2M token endpoint and SQL Statement Execution API
+// over a fake warehouse), with per-request
 // latency and fault injection, for Gatehouse's tests, benchmarks and quickstart.
 //
 //   mockllm --listen 127.0.0.1:9911 [--threads N] [--tls-cert FILE --tls-key FILE]
@@ -139,6 +140,7 @@ int main(int argc, char** argv) {
   context.settings.require_token = token;
   context.settings.record = !no_record;
   context.settings.defaults = &context.defaults;
+  context.settings.sql = &context.sql;
   if (!oauth_client_id.empty()) {
     context.oauth = std::make_unique<mockllm::oauth::Issuer>(oauth_client_id, oauth_client_secret);
     context.settings.oauth = context.oauth.get();

@@ -21,6 +21,7 @@ constexpr std::string_view kControlHeaderPrefix = "x-mock-";
 constexpr std::size_t kDefaultRequestLimit = 20;
 constexpr std::string_view kTokenPath = "/oidc/v1/token";
 constexpr std::string_view kServingPrefix = "/serving-endpoints";
+constexpr std::string_view kSqlStatements = "/api/2.0/sql/statements";
 
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && boost::beast::iequals(s.substr(0, prefix.size()), prefix);
@@ -109,6 +110,24 @@ Reply defaults_control(const Request& req, const Settings& settings) {
   return reply;
 }
 
+// GET shows the fake warehouse's settings and the statements it got; POST changes the settings.
+Reply sql_control(const Request& req, const Settings& settings) {
+  if (!settings.sql) return openai::error(400, "the SQL warehouse is off in this server", "invalid_request_error");
+  if (req.method() == http::verb::post && !req.body().empty()) {
+    boost::system::error_code ec;
+    const json::value body = json::parse(req.body(), ec);
+    if (ec || !body.is_object()) {
+      return openai::error(400, "the body must be a JSON object of sql settings", "invalid_request_error");
+    }
+    if (auto err = settings.sql->configure(body.get_object())) {
+      return openai::error(400, *err, "invalid_request_error");
+    }
+  }
+  Reply reply;
+  reply.body = settings.sql->state_json();
+  return reply;
+}
+
 Reply inspection(const Request& req, std::string_view path, std::string_view query,
                  const Settings& settings, Stats& stats) {
   Reply reply;
@@ -124,10 +143,14 @@ Reply inspection(const Request& req, std::string_view path, std::string_view que
     stats.reset();
     if (settings.oauth) settings.oauth->reset_behaviour();
     if (settings.defaults) settings.defaults->clear();
+    if (settings.sql) settings.sql->reset();
     reply.body = "{\"reset\":true}";
   } else if (path == "/__mock/oauth" &&
              (req.method() == http::verb::post || req.method() == http::verb::get)) {
     reply = oauth_control(req, settings);
+  } else if (path == "/__mock/sql" &&
+             (req.method() == http::verb::post || req.method() == http::verb::get)) {
+    reply = sql_control(req, settings);
   } else if (path == "/__mock/defaults" &&
              (req.method() == http::verb::post || req.method() == http::verb::get)) {
     reply = defaults_control(req, settings);
@@ -149,6 +172,7 @@ struct Target {
 
 Target classify(std::string_view path) {
   if (path == kTokenPath) return {Surface::kOAuthToken, path};
+  if (path.starts_with(kSqlStatements)) return {Surface::kDatabricks, path};
   if (path.starts_with(kServingPrefix) && path.size() > kServingPrefix.size() &&
       path[kServingPrefix.size()] == '/') {
     // The OpenAI SDK with base URL {host}/serving-endpoints calls these.
@@ -260,6 +284,11 @@ Decision route(const Request& req, std::string_view sni, const Settings& setting
 
   if (!authorized(req, t.surface, settings)) {
     d.reply = unauthorized(t.surface);
+    return d;
+  }
+  if (full_path.starts_with(kSqlStatements)) {
+    d.reply = settings.sql ? settings.sql->handle(req.method(), full_path, req.body())
+                           : databricks::error(404, "ENDPOINT_NOT_FOUND", "the SQL warehouse is off in this server");
     return d;
   }
   if (t.surface == Surface::kAnthropic && req["anthropic-version"].empty()) {

@@ -11,6 +11,7 @@
 #include "control.h"
 #include "oauth.h"
 #include "reply.h"
+#include "sql_statements.h"
 #include "stats.h"
 
 namespace mockllm {
@@ -28,6 +29,9 @@ struct Settings {
   // Set: POST /__mock/defaults sets options every API request starts from. Shared, mutable,
   // thread-safe.
   Defaults* defaults = nullptr;
+  // Set: serve the SQL Statement Execution API (/api/2.0/sql/statements) over this fake
+  // warehouse, configured with POST /__mock/sql. Shared, mutable, thread-safe.
+  sql::Warehouse* sql = nullptr;
 };
 
 struct Decision {

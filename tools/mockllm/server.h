@@ -20,6 +20,7 @@ struct ServerContext {
   Settings settings;
   std::unique_ptr<oauth::Issuer> oauth;  // set with --oauth-client-id; settings.oauth points here
   Defaults defaults;                     // settings.defaults points here
+  sql::Warehouse sql;                    // settings.sql points here
   Stats stats;
   boost::asio::ssl::context* tls = nullptr;  // set: serve HTTPS
   bool quiet = false;                        // log nothing but errors
