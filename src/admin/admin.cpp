@@ -40,6 +40,7 @@ namespace {
 constexpr std::string_view kKill = "/admin/v1/kill";
 constexpr std::string_view kKeys = "/admin/v1/keys";
 constexpr std::string_view kHealth = "/admin/v1/health";
+constexpr std::string_view kRoles = "/admin/v1/roles";
 constexpr std::string_view kGuardrailTest = "/admin/v1/guardrails/test";
 constexpr std::string_view kApprovals = "/admin/v1/approvals";
 constexpr std::string_view kMcpTools = "/admin/v1/mcp/tools";
@@ -78,6 +79,15 @@ std::string health_json(const runtime::Snapshot& snapshot) {
       }
     }
   }
+  // Models called directly (no route sends to them) are targets too: every configured model that
+  // is not itself a route is listed.
+  for (const auto& [name, m] : snapshot.config->models) {
+    if (m.route || states.contains(name)) continue;
+    route::TargetState fresh;
+    fresh.model = name;
+    fresh.state = "healthy";
+    states[name] = fresh;
+  }
   json::array targets;
   for (const auto& [name, s] : states) {
     const auto* m = snapshot.config->models.contains(name) ? &snapshot.config->models.at(name) : nullptr;
@@ -99,6 +109,22 @@ std::string health_json(const runtime::Snapshot& snapshot) {
 }
 
 Error not_allowed(std::string_view allowed);
+
+// GET /admin/v1/roles: the configured roles (what a key may be given), in name order.
+std::string roles_json(const runtime::Snapshot& snapshot) {
+  json::array data;
+  for (const auto& [name, r] : snapshot.config->roles) {
+    json::array models(r.models.begin(), r.models.end());
+    json::array tools(r.tools.begin(), r.tools.end());
+    data.push_back(json::object{{"name", name},
+                                {"admin", r.admin},
+                                {"models", std::move(models)},
+                                {"tools", std::move(tools)},
+                                {"max_tokens_per_request", r.max_tokens_per_request}});
+  }
+  return json::serialize(json::object{{"object", "list"}, {"roles_defined", snapshot.config->roles_defined},
+                                      {"data", std::move(data)}});
+}
 
 // POST {"guardrail": NAME, "text": TEXT}: what the guardrail finds (pipeline::test_guardrail).
 std::variant<AdminAnswer, Error> guardrail_test(const http::Request& request, const runtime::Snapshot& snapshot) {
@@ -623,6 +649,14 @@ asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Reque
     }
     co_return AdminAnswer{200, health_json(snapshot)};
   }
+  if (path == kRoles) {
+    if (request.method() != boost::beast::http::verb::get) {
+      Error e = not_allowed("GET");
+      co_return e;
+    }
+    AdminAnswer roles(200, roles_json(snapshot));
+    co_return roles;
+  }
   if (path == kGuardrailTest) {
     std::variant<AdminAnswer, Error> answer = guardrail_test(request, snapshot);
     co_return answer;
@@ -638,7 +672,7 @@ asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Reque
   }
   if (is_billing_path(path)) co_return co_await handle_billing(request, path, ctx, snapshot);
   Error unknown = Error::not_found("no such admin endpoint: " + std::string(path.substr(0, 200)) +
-                                       " (/admin/v1/kill, /admin/v1/keys, /admin/v1/health, /admin/v1/guardrails/test, "
+                                       " (/admin/v1/kill, /admin/v1/keys, /admin/v1/health, /admin/v1/roles, /admin/v1/guardrails/test, "
                                        "/admin/v1/approvals, /admin/v1/mcp/tools, /admin/v1/usage/series, /admin/v1/usage/groups, "
                                        "/admin/v1/budgets, /admin/v1/logs, /admin/v1/mcp/calls, /admin/v1/audit, /admin/v1/billing)",
                                    "unknown_url");

@@ -42,6 +42,7 @@ providers:
 models:
   chat-small: {provider: local, upstream_model: "gpt-x", price: {input_per_million: 1000, output_per_million: 2000}}
   chat-large: {provider: local, upstream_model: "gpt-y", price: {input_per_million: 3000, output_per_million: 6000}}
+  embed-small: {provider: local, upstream_model: "emb-x"}
   assistant:
     route: {targets: [{model: chat-small}, {model: chat-large}]}
 keys:
@@ -290,6 +291,9 @@ describe('the admin console', { timeout: 60_000 }, () => {
 
   test('keys: create one (its secret shown once), then revoke it', async () => {
     await clickNav('keys');
+    // The role field suggests the configured roles (GET /admin/v1/roles).
+    await page.waitForFunction(() => document.querySelectorAll('#known-roles option').length === 2);
+    assert.deepEqual(await page.$$eval('#known-roles option', (os) => os.map((o) => o.value)), ['app', 'ops']);
     await page.type('input[name=name]', 'ci-bot');
     await page.type('input[name=role]', 'app');
     await page.type('input[name=project]', 'p1');
@@ -330,6 +334,8 @@ describe('the admin console', { timeout: 60_000 }, () => {
     await clickNav('models');
     await page.waitForSelector('tr[data-model="chat-small"]');
     assert.match(await text('tr[data-model="chat-small"]'), /healthy/);
+    // A model no route sends to is listed too, with a kill button.
+    assert.ok(await page.$('tr[data-model="embed-small"] button.danger'), 'a model called directly is listed');
     await page.click('tr[data-model="chat-small"] button.danger');
     await page.waitForSelector('tr[data-model="chat-small"] .inline-form input');
     await page.type('tr[data-model="chat-small"] .inline-form input', 'console e2e incident');

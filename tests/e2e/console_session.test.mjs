@@ -165,6 +165,19 @@ describe('sessions', () => {
     assert.ok(!gw.log().includes(token.split('.')[2]), 'the JWT is not logged');
   });
 
+  test('the roles and every model (not only route targets) are listed for the console', async () => {
+    const auth = { authorization: `Bearer ${ADMIN}` };
+    const roles = await (await fetch(url('/admin/v1/roles'), { headers: auth })).json();
+    assert.deepEqual(roles.data.map((r) => [r.name, r.admin]), [['app', false], ['ops', true]]);
+    assert.deepEqual(roles.data[0].models, ['*']);
+    const health = await (await fetch(url('/admin/v1/health'), { headers: auth })).json();
+    const plain = health.targets.find((t) => t.model === 'chat-small');
+    assert.ok(plain, 'a model no route sends to is listed');
+    assert.equal(plain.state, 'healthy');
+    assert.deepEqual(plain.routes, []);
+    assert.equal((await fetch(url('/admin/v1/roles'), { method: 'POST', headers: auth })).status, 405);
+  });
+
   test('behind a TLS proxy the cookie is Secure', async () => {
     const r = await fetch(url('/admin/v1/session'), {
       method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },

@@ -148,7 +148,14 @@ export default function keys(root) {
       return;
     }
     const rows = list.data ?? [];
-    replace(roles, [...new Set(rows.map((r) => r.role).filter(Boolean))].sort().map((r) => h('option', { value: r })));
+    // The configured roles (GET /admin/v1/roles); the roles stored keys carry if that fails.
+    let known = rows.map((r) => r.role);
+    try {
+      known = ((await get('/admin/v1/roles')).data ?? []).map((r) => r.name);
+    } catch {
+      // keep the stored keys' roles
+    }
+    replace(roles, [...new Set(known.filter(Boolean))].sort().map((r) => h('option', { value: r })));
     rows.sort((a, b) => (b.status === 'active') - (a.status === 'active'));
     replace(
       listBox,

@@ -45,7 +45,7 @@ export default function models(root, ctx) {
   });
 
   root.append(
-    section('Targets and routes', h('p', { class: 'muted' }, 'Every model a route sends to, with its live health. ', updated), healthBox),
+    section('Targets and routes', h('p', { class: 'muted' }, 'Every model — those routes send to and those called directly — with its live health. ', updated), healthBox),
     section('Kill switch', h('p', { class: 'muted' }, 'A kill refuses matching requests at once (503 kill_switch, with the reason) on every worker, until lifted. Kills last until the gateway restarts.'), killsBox, h('h3', null, 'Switch something off'), killForm, killStatus),
   );
 
