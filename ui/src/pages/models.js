@@ -46,7 +46,7 @@ export default function models(root, ctx) {
 
   root.append(
     section('Targets and routes', h('p', { class: 'muted' }, 'Every model — those routes send to and those called directly — with its live health. ', updated), healthBox),
-    section('Kill switch', h('p', { class: 'muted' }, 'A kill refuses matching requests at once (503 kill_switch, with the reason) on every worker, until lifted. Kills last until the gateway restarts.'), killsBox, h('h3', null, 'Switch something off'), killForm, killStatus),
+    section('Kill switch', h('p', { class: 'muted' }, 'A kill refuses matching requests at once (503 kill_switch, with the reason) on every worker (and every replica sharing Redis), until lifted.'), killsBox, h('h3', null, 'Switch something off'), killForm, killStatus),
   );
 
   async function addKill(scopeName, name, why, statusEl) {
