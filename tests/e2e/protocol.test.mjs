@@ -257,7 +257,7 @@ describe('CLI', { timeout: 60_000 }, () => {
     const file = join(repoRoot, 'examples', 'quickstart.yaml');
     const r = await run(['check-config', file]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.equal(r.stdout.trim(), `${file}: OK (2 providers, 5 models, 1 keys)`);
+    assert.equal(r.stdout.trim(), `${file}: OK (2 providers, 5 models, 2 keys)`);
   });
 
   // Four independent problems: each one is reported, at its own line and column.
