@@ -1,6 +1,7 @@
 #include "admin/query_params.h"
 
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 
@@ -174,8 +175,11 @@ Error bad_cursor() {
 }
 
 std::optional<std::int64_t> whole(std::string_view s) {
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
-  return std::stoll(std::string(s));
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;  // too large
+  return v;
 }
 
 std::string row_cursor(std::int64_t time_ms, std::int64_t id) {

@@ -10,7 +10,6 @@
 #include <stdexcept>
 
 #include "core/encoding.h"
-#include "core/request_id.h"
 
 namespace gatehouse::admin {
 
@@ -32,6 +31,25 @@ std::string sha256_of(std::string_view data) {
   return std::string(reinterpret_cast<const char*>(out), sizeof out);
 }
 
+// 32 hex digits from OpenSSL's CSPRNG: a session id or a CSRF token no one can predict.
+std::string secret_hex() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("console sessions: no random bytes");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xF];
+  }
+  return out;
+}
+
+// Wipes a plaintext however the function holding it returns.
+struct Cleanse {
+  std::string& s;
+  ~Cleanse() { OPENSSL_cleanse(s.data(), s.size()); }
+};
+
 }  // namespace
 
 ConsoleSessions::ConsoleSessions(std::string_view secret) {
@@ -51,7 +69,7 @@ bool ConsoleSessions::made_from(std::string_view secret) const {
 }
 
 ConsoleSession ConsoleSessions::start(std::string credential, std::int64_t expires_at) const {
-  return ConsoleSession{random_hex(32), std::move(credential), random_hex(32), expires_at};
+  return ConsoleSession{secret_hex(), std::move(credential), secret_hex(), expires_at};
 }
 
 std::string ConsoleSessions::seal(const ConsoleSession& s) const {
@@ -82,6 +100,7 @@ std::optional<ConsoleSession> ConsoleSessions::open(std::string_view cookie, std
   const auto* in = reinterpret_cast<const unsigned char*>(raw->data());
   const std::size_t n = raw->size() - kNonce - kTag;
   std::string plain(n, '\0');
+  Cleanse wipe{plain};
   CipherCtx c;
   int len = 0;
   if (!c.p || EVP_DecryptInit_ex(c.p, EVP_aes_256_gcm(), nullptr, key_, in) != 1 ||
@@ -107,7 +126,6 @@ std::optional<ConsoleSession> ConsoleSessions::open(std::string_view cookie, std
   s.id = parts[2];
   s.csrf = parts[3];
   s.credential = rest;
-  OPENSSL_cleanse(plain.data(), plain.size());
   std::lock_guard lock(mutex_);
   if (ended_.contains(s.id)) return std::nullopt;
   return s;

@@ -185,6 +185,7 @@ int serve(const std::string& path) {
           if (services.stdio) mcp::stop_all(*services.stdio);
           // What still waits on Redis is failed while the workers that wait exist.
           if (services.shared) services.shared->stop();
+          if (services.billing) services.billing->stop();
           spdlog::info("stopped");
           exit_code = 0;
         };

@@ -39,15 +39,22 @@ BillingService::BillingService(std::shared_ptr<store::BillingTable> table,
       pools_(std::make_unique<http::UpstreamPools>(*io_)),
       work_(io_->get_executor()) {
   thread_ = std::thread([this] {
-    try {
-      io_->run();
-    } catch (const std::exception& e) {
-      spdlog::error("billing: the import thread stopped: {}", e.what());
+    for (;;) {
+      try {
+        io_->run();
+        return;
+      } catch (const std::exception& e) {
+        // A bug: count-and-log and keep the thread (an import waited on must still end).
+        spdlog::error("billing: unhandled exception on the import thread: {}", e.what());
+      }
     }
   });
 }
 
-BillingService::~BillingService() {
+BillingService::~BillingService() { stop(); }
+
+void BillingService::stop() {
+  if (!io_) return;
   work_.reset();
   io_->stop();
   if (thread_.joinable()) thread_.join();
@@ -68,6 +75,7 @@ bool BillingService::configured() const {
 }
 
 void BillingService::configure(std::shared_ptr<const config::Config> config) {
+  if (!io_) return;  // stopped
   std::optional<config::DatabricksBillingConfig> wanted = config->billing.databricks;
   {
     std::lock_guard lock(mu_);
@@ -109,8 +117,51 @@ asio::awaitable<ImportOutcome> BillingService::run_import() {
 }
 
 asio::awaitable<ImportOutcome> BillingService::import_now() {
+  // The import runs detached on the billing thread; this caller waits on a timer of its own
+  // executor, which the import's end cancels. The caller's frame is never handed to the billing
+  // io_context (destroying that io_context would then destroy a worker's frames on another
+  // thread, after the worker's io_context is gone: a use after free at shutdown). `gone` says
+  // whether the waiting frame still exists; the end posts to its executor only while it does.
+  struct Wait {
+    std::mutex mu;
+    bool gone = false;
+    ImportOutcome out;
+    asio::steady_timer* timer = nullptr;  // the frame's; valid while !gone (worker thread only)
+  };
+  if (!io_) {
+    ImportOutcome stopped;
+    stopped.error = "the gateway is stopping";
+    co_return stopped;
+  }
+  auto wait = std::make_shared<Wait>();
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor, asio::steady_timer::time_point::max());
+  wait->timer = &timer;
+  struct Leave {
+    std::shared_ptr<Wait> w;
+    ~Leave() {
+      std::lock_guard lock(w->mu);
+      w->gone = true;
+    }
+  } leave{wait};
   auto work = run_import();
-  ImportOutcome out = co_await asio::co_spawn(*io_, std::move(work), asio::use_awaitable);
+  auto done = [wait, executor](std::exception_ptr e, ImportOutcome out) {
+    if (e) out.error = "the import stopped unexpectedly";
+    std::lock_guard lock(wait->mu);
+    if (wait->gone) return;
+    wait->out = std::move(out);
+    asio::post(executor, [wait] {
+      if (!wait->gone) wait->timer->cancel();  // on the waiter's thread: gone cannot change here
+    });
+  };
+  asio::co_spawn(*io_, std::move(work), std::move(done));
+  std::tuple<boost::system::error_code> waited = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  (void)waited;
+  ImportOutcome out;
+  {
+    std::lock_guard lock(wait->mu);
+    out = std::move(wait->out);
+  }
   co_return out;
 }
 

@@ -32,6 +32,9 @@ class BillingService {
   // Stops the thread: an import in progress is abandoned (its transaction, if any, not begun or
   // rolled back).
   ~BillingService();
+  // The same, early: called by serve once the request workers have stopped (their io_contexts
+  // still exist), so nothing of the billing thread outlives them. Safe to call twice.
+  void stop();
   BillingService(const BillingService&) = delete;
   BillingService& operator=(const BillingService&) = delete;
 

@@ -7,7 +7,12 @@ namespace gatehouse {
 
 std::string random_hex(std::size_t digits) {
   // One generator per thread, seeded from the OS: no lock on the request path.
-  thread_local std::mt19937_64 rng{std::random_device{}()};
+  // (Ids, not secrets: the console's session ids and CSRF tokens come from OpenSSL's RAND_bytes.)
+  thread_local std::mt19937_64 rng = [] {
+    std::random_device os;
+    std::seed_seq seed{os(), os(), os(), os(), os(), os(), os(), os()};
+    return std::mt19937_64(seed);
+  }();
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(digits, '0');
   std::uint64_t bits = 0;

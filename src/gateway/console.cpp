@@ -1,6 +1,8 @@
 #include "gateway/console.h"
 
 #include <openssl/crypto.h>
+
+#include <cctype>
 #include <spdlog/spdlog.h>
 
 #include <boost/json/object.hpp>
@@ -49,15 +51,29 @@ bool behind_tls(const http::Request& request) {
   return request["x-forwarded-proto"] == "https";
 }
 
+// host[:port] in lower case without the scheme's default port ("Example.com:443" for https is
+// "example.com").
+std::string normal_authority(std::string_view authority, std::string_view scheme) {
+  std::string a(authority);
+  for (auto& ch : a) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string_view default_port = scheme == "https" ? ":443" : ":80";
+  if (a.size() > default_port.size() && std::string_view(a).ends_with(default_port)) {
+    a.resize(a.size() - default_port.size());
+  }
+  return a;
+}
+
 // An Origin that is not this host: a cross-site request (a browser always sends Origin on
-// non-GET fetches). Absent (curl, same-origin GET): fine.
+// non-GET fetches). Absent (curl, same-origin GET): fine. Compared case-insensitively, default
+// ports aside, against the Host header (a proxy in front must pass Host through).
 bool cross_site(const http::Request& request) {
   std::string_view origin = request[bhttp::field::origin];
   if (origin.empty()) return false;
-  std::string_view host = request[bhttp::field::host];
-  auto scheme = origin.find("://");
-  if (scheme == std::string_view::npos) return true;  // "null" and other opaque origins
-  return origin.substr(scheme + 3) != host;
+  auto sep = origin.find("://");
+  if (sep == std::string_view::npos) return true;  // "null" and other opaque origins
+  std::string scheme(origin.substr(0, sep));
+  for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return normal_authority(origin.substr(sep + 3), scheme) != normal_authority(request[bhttp::field::host], scheme);
 }
 
 std::string cookie(std::string_view value, std::int64_t max_age, bool secure) {

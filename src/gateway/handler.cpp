@@ -141,10 +141,16 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
     ctx.set_response_header("cache-control", "no-store");
     ctx.set_response_header("x-content-type-options", "nosniff");
     auto console_sessions = sessions(*snapshot->config);
+    // console.enabled: false turns the cookie sign-in off too (the admin API takes bearers only).
+    const bool console_on = snapshot->config->console.enabled;
+    if (ctx.ingress.path == kSessionPath && !console_on) {
+      Error off = Error::not_found("the console is switched off here (console.enabled: false)", "unknown_url");
+      co_return co_await respond_error(ex, ctx, off);
+    }
     if (ctx.ingress.path == kSessionPath) {
       co_return co_await serve_session(ex, ctx, *snapshot, *console_sessions, session_authorization);
     }
-    if (ctx.ingress.authorization.empty() && ctx.ingress.api_key.empty()) {
+    if (console_on && ctx.ingress.authorization.empty() && ctx.ingress.api_key.empty()) {
       if (auto e = open_console_session(ex.request(), *console_sessions, session_authorization)) {
         co_return co_await respond_error(ex, ctx, *e);
       }
@@ -184,7 +190,7 @@ asio::awaitable<void> Gateway::handle(http::Exchange& ex) {
       auto answer = co_await admin::handle_admin(ex.request(), ctx.ingress.path, ctx, *snapshot);
       if (auto* e = std::get_if<Error>(&answer)) co_return co_await respond_error(ex, ctx, *e);
       auto& a = std::get<admin::AdminAnswer>(answer);
-      for (auto& [name, value] : a.headers) ctx.set_response_header(name, value);
+      for (auto& header : a.headers) ctx.set_response_header(header.first, std::move(header.second));
       co_return co_await respond(ex, ctx, a.status, a.content_type, std::move(a.body));
     }
     case Backend::kOps:

@@ -219,7 +219,8 @@ describe('sessions', () => {
     const list = await (await fetch(url('/admin/v1/kill'), { headers: { cookie } })).json();
     assert.equal(list.data.length, 0, 'no refused request switched anything off');
 
-    const ok = await kill({ 'x-csrf-token': body.csrf_token, origin: gw.base });
+    // Same origin, spelt differently (case, the scheme's default port is not this one's): accepted.
+    const ok = await kill({ 'x-csrf-token': body.csrf_token, origin: gw.base.toUpperCase().replace('HTTP://', 'http://') });
     assert.equal(ok.status, 201);
     const { id } = await ok.json();
     const lift = await fetch(url(`/admin/v1/kill/${id}`), { method: 'DELETE', headers: { cookie, 'x-csrf-token': body.csrf_token } });
@@ -282,6 +283,24 @@ describe('sessions', () => {
       assert.equal((await r.json()).caller, "key 'ops'");
     } finally {
       await other.stop();
+    }
+  });
+});
+
+describe('console.enabled: false', () => {
+  test('turns off the console and its cookie sign-in, not the admin API', async () => {
+    const file = join(dir, 'console-off.yaml');
+    writeFileSync(file, config().replace('console:\n', 'console:\n  enabled: false\n'));
+    const { cookie } = await signIn(ADMIN);  // sealed by the running gateway, same secret
+    const g = await startGateway({ file });
+    try {
+      assert.equal((await fetch(url('/ui/', g))).status, 404);
+      assert.equal((await signIn(ADMIN, g)).r.status, 404);
+      const withCookie = await fetch(url('/admin/v1/keys', g), { headers: { cookie } });
+      assert.equal(withCookie.status, 401, 'the cookie is not a credential there');
+      assert.equal((await fetch(url('/admin/v1/keys', g), { headers: { authorization: `Bearer ${ADMIN}` } })).status, 200);
+    } finally {
+      await g.stop();
     }
   });
 });
