@@ -108,7 +108,6 @@ std::string health_json(const runtime::Snapshot& snapshot) {
   return json::serialize(json::object{{"targets", std::move(targets)}});
 }
 
-Error not_allowed(std::string_view allowed);
 
 // GET /admin/v1/roles: the configured roles (what a key may be given), in name order.
 std::string roles_json(const runtime::Snapshot& snapshot) {
@@ -142,13 +141,6 @@ std::variant<AdminAnswer, Error> guardrail_test(const http::Request& request, co
   return AdminAnswer{200, std::move(std::get<std::string>(report))};
 }
 
-Error not_allowed(std::string_view allowed) {
-  Error e = Error::bad_request("this endpoint accepts " + std::string(allowed) + " only");
-  e.kind = ErrorKind::kMethodNotAllowed;
-  e.status = 405;
-  e.code = "method_not_allowed";
-  return e;
-}
 
 std::string who(const pipeline::RequestContext& ctx) {
   if (!ctx.identity.key_name.empty()) return "key:" + ctx.identity.key_name;
@@ -599,6 +591,14 @@ std::variant<AdminAnswer, Error> mcp_tools(const http::Request& request, std::st
 }
 
 }  // namespace
+
+Error not_allowed(std::string_view allowed) {
+  Error e = Error::bad_request("this endpoint accepts " + std::string(allowed) + " only");
+  e.kind = ErrorKind::kMethodNotAllowed;
+  e.status = 405;
+  e.code = "method_not_allowed";
+  return e;
+}
 
 // Appends an admin action to the audit chain (when there is a store): never dropped; under a
 // full record queue the caller waits (back-pressure).

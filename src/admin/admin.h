@@ -35,6 +35,9 @@ void audit(const runtime::Snapshot& snapshot, const pipeline::RequestContext& ct
 // A 403 unless one of the caller's roles has admin: true.
 std::optional<Error> require_admin(const pipeline::RequestContext& ctx);
 
+// The 405 for an admin endpoint that takes only `allowed` ("GET, POST").
+Error not_allowed(std::string_view allowed);
+
 // Answers one admin request (the caller is already authenticated; this checks it is an admin).
 boost::asio::awaitable<std::variant<AdminAnswer, Error>> handle_admin(const http::Request& request,
                                                                       std::string_view path,

@@ -29,14 +29,6 @@ constexpr std::string_view kImport = "/admin/v1/billing/import";
 constexpr std::int64_t kMaxDays = 92;
 constexpr std::int64_t kDefaultDays = 30;
 
-Error method_not_allowed(std::string_view allowed) {
-  Error e = Error::bad_request("this endpoint accepts " + std::string(allowed) + " only");
-  e.kind = ErrorKind::kMethodNotAllowed;
-  e.status = 405;
-  e.code = "method_not_allowed";
-  return e;
-}
-
 // The days from..to (inclusive) a GET asks for, or the 400 saying what is wrong. `from` and `to`
 // are times (query_params.h: unix seconds or RFC 3339); each counts as its UTC day.
 std::variant<std::pair<std::int64_t, std::int64_t>, Error> days_asked(const http::Request& request) {
@@ -213,13 +205,13 @@ asio::awaitable<std::variant<AdminAnswer, Error>> handle_billing(const http::Req
   }
   if (path == kBilling) {
     if (request.method() != bhttp::verb::get) {
-      result = method_not_allowed("GET");
+      result = not_allowed("GET");
       co_return result;
     }
     co_return co_await read_billing(request, snapshot);
   }
   if (request.method() != bhttp::verb::post) {
-    result = method_not_allowed("POST");
+    result = not_allowed("POST");
     co_return result;
   }
   co_return co_await import_now(ctx, snapshot);

@@ -47,14 +47,6 @@ constexpr std::int64_t kDayS = 86'400;
 
 using Result = std::variant<AdminAnswer, Error>;
 
-Error method_not_allowed(std::string_view allowed) {
-  Error e = Error::bad_request("this endpoint accepts " + std::string(allowed) + " only");
-  e.kind = ErrorKind::kMethodNotAllowed;
-  e.status = 405;
-  e.code = "method_not_allowed";
-  return e;
-}
-
 // --- JSON -------------------------------------------------------------------------------------------
 
 json::value json_or_text(const std::string& text) {
@@ -517,7 +509,7 @@ asio::awaitable<Result> records_api(const http::Request& request, std::string_vi
   Result result;
   const bool post_verify = path == kAuditVerify;
   if (request.method() != (post_verify ? bhttp::verb::post : bhttp::verb::get)) {
-    result = method_not_allowed(post_verify ? "POST" : "GET");
+    result = not_allowed(post_verify ? "POST" : "GET");
     co_return result;
   }
   if (path == kBudgets) {
