@@ -274,14 +274,30 @@ std::variant<GroupsPlan, Error> groups_plan(const Query& q) {
   if (auto* e = std::get_if<Error>(&limit)) return std::move(*e);
   plan.query.limit = std::get<std::size_t>(limit);
   if (q.has("cursor")) {
+    // "cost \n from_ms \n to_ms \n group" (the group last: it may hold anything).
     auto text = base64url_decode(q.get("cursor"));
-    const auto nl = text ? text->find('\n') : std::string::npos;
-    if (nl == std::string::npos) return bad_cursor();
+    if (!text) return bad_cursor();
+    std::string_view rest = *text;
+    std::string_view fields[3];
+    for (auto& f : fields) {
+      const auto nl = rest.find('\n');
+      if (nl == std::string_view::npos) return bad_cursor();
+      f = rest.substr(0, nl);
+      rest.remove_prefix(nl + 1);
+    }
     char* end = nullptr;
-    const std::string cost = text->substr(0, nl);
+    const std::string cost(fields[0]);
     const double c = std::strtod(cost.c_str(), &end);
     if (cost.empty() || end != cost.c_str() + cost.size() || !std::isfinite(c)) return bad_cursor();
-    plan.query.after = std::pair{c, text->substr(nl + 1)};
+    auto from_ms = whole(fields[1]);
+    auto to_ms = whole(fields[2]);
+    if (!from_ms || !to_ms) return bad_cursor();
+    if ((q.has("from") || q.has("to")) && (*from_ms != plan.query.from_ms || *to_ms != plan.query.to_ms)) {
+      return invalid("cursor", "this cursor belongs to another from/to: page a range with the cursors it gave");
+    }
+    plan.query.from_ms = *from_ms;
+    plan.query.to_ms = *to_ms;
+    plan.query.after = std::pair{c, std::string(rest)};
   }
   return plan;
 }
@@ -337,7 +353,10 @@ AdminAnswer groups_answer(const GroupsPlan& plan, const store::UsageGroupsPage& 
   }
   std::optional<std::string> next;
   if (page.has_more && !page.rows.empty()) {
-    next = base64url_encode(num17(page.rows.back().cost_usd) + "\n" + page.rows.back().group);
+    // The range travels with the cursor: the next page sums the same days even when the default
+    // range (the 30 days ending today) would have moved on.
+    next = base64url_encode(num17(page.rows.back().cost_usd) + "\n" + std::to_string(plan.query.from_ms) + "\n" +
+                            std::to_string(plan.query.to_ms) + "\n" + page.rows.back().group);
   }
   return list_answer(std::move(data), page.has_more, next,
                      json::object{{"by", plan.by},

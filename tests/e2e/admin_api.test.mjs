@@ -158,6 +158,16 @@ async function checkSeriesGroupsLogs(gw, seen) {
   assert.equal(app2.errors, 1);
   const endUsers = await ok(gw, '/admin/v1/usage/groups?by=end_user');
   assert.equal(endUsers.data.find((g) => g.group === 'alice')?.requests, 1);
+  // A cursor carries its page's range: the next page sums the same days, and a cursor given with
+  // another from/to is refused.
+  const first = await ok(gw, '/admin/v1/usage/groups?by=key&limit=1');
+  const rangeOf = (c) => Buffer.from(c, 'base64url').toString().split('\n').slice(1, 3).map(Number);
+  assert.deepEqual(rangeOf(first.next_cursor), [first.from * 1000, first.to * 1000]);
+  const second = await ok(gw, `/admin/v1/usage/groups?by=key&limit=1&cursor=${first.next_cursor}`);
+  assert.deepEqual([second.from, second.to], [first.from, first.to]);
+  const other = await admin(gw, `/admin/v1/usage/groups?by=key&limit=1&from=2020-01-01&to=2020-01-02&cursor=${first.next_cursor}`);
+  assert.equal(other.status, 400);
+  assert.equal(other.json.error.param, 'cursor');
   assert.equal(endUsers.by, 'end_user');
   // A range with nothing in it.
   const empty = await ok(gw, '/admin/v1/usage/groups?by=key&from=2020-01-01&to=2020-01-02');
